@@ -1,0 +1,131 @@
+// The auditdistd.conf model's helpers: error formatting, reading the file,
+// the default name, and whole-config validation (the parser lives in
+// config_parser.cpp). Used by the daemon at startup and for `-n`.
+#include "common/config.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <unistd.h>
+
+namespace adist::common {
+namespace {
+
+std::string quoted(std::string_view s) {
+    return "\"" + std::string(s) + "\"";
+}
+
+struct checker {
+    std::string file;
+
+    config_error at(int line, std::string message) const {
+        return {file, line, std::move(message)};
+    }
+
+    std::optional<config_error> name(const config& cfg) const;
+    template <typename Host> std::optional<config_error> common_host(const Host& h) const;
+    std::optional<config_error> sender(const sender_host& h) const;
+    template <typename Host>
+    std::optional<config_error> unique(const std::vector<Host>& hosts, std::string_view role,
+                                       std::string_view why) const;
+};
+
+// An explicit `name` was checked at its statement; this catches the default.
+std::optional<config_error> checker::name(const config& cfg) const {
+    if (cfg.name.empty()) return at(0, "no \"name\" given and the host name is unknown");
+    if (cfg.name.size() > max_name_length)
+        return at(0, "the host name is longer than 255 bytes; set \"name\"");
+    if (cfg.name.find('\0') != std::string::npos) return at(0, "name contains a NUL byte");
+    return std::nullopt;
+}
+
+template <typename Host> std::optional<config_error> checker::common_host(const Host& h) const {
+    auto prefix = "host " + quoted(h.name) + ": ";
+    // The parser refuses an empty host in `remote`, so empty means "not given".
+    if (h.remote.host.empty()) return at(h.line, prefix + "no remote");
+    // FreeBSD accepts a missing or empty password; HMAC with an empty key is no
+    // authentication at all, so we refuse.
+    if (h.password.empty()) return at(h.line, prefix + "no password");
+    if (h.password.size() > max_name_length)
+        return at(h.line, prefix + "password is longer than 255 bytes");
+    if (h.directory.empty() || h.directory.front() != '/')
+        return at(h.line, prefix + "directory must be an absolute path");
+    return std::nullopt;
+}
+
+// FreeBSD connects without verifying the receiver when no fingerprint is set;
+// we refuse to start instead. A fingerprint on a plain-tcp remote would give a
+// false sense of protection, so that is refused as well.
+std::optional<config_error> checker::sender(const sender_host& h) const {
+    if (auto e = common_host(h)) return e;
+    auto prefix = "host " + quoted(h.name) + ": ";
+    if (h.remote.scheme == scheme::tls && !h.fingerprint)
+        return at(h.line, prefix + "remote is tls:// but no fingerprint is given");
+    if (h.remote.scheme != scheme::tls && h.fingerprint)
+        return at(h.line, prefix + "fingerprint given but remote is not tls://");
+    return std::nullopt;
+}
+
+template <typename Host>
+std::optional<config_error> checker::unique(const std::vector<Host>& hosts, std::string_view role,
+                                            std::string_view why) const {
+    std::map<std::string, const Host*> names;
+    std::map<std::string, const Host*> dirs;
+    for (const auto& h : hosts) {
+        auto what = std::string(role) + " host " + quoted(h.name);
+        if (!names.emplace(h.name, &h).second)
+            return at(h.line, what + " is configured more than once");
+        auto [it, fresh] = dirs.emplace(h.directory, &h);
+        if (!fresh)
+            return at(h.line, what + ": directory " + quoted(h.directory) +
+                                  " is already used by host " + quoted(it->second->name) + " (" +
+                                  std::string(why) + ")");
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::string config_error::to_string() const {
+    if (line == 0) return file + ": " + message;
+    return file + ":" + std::to_string(line) + ": " + message;
+}
+
+std::optional<config_error> validate_config(const config& cfg, std::string_view file) {
+    checker c{std::string(file)};
+    if (auto e = c.name(cfg)) return e;
+    for (const auto& h : cfg.senders)
+        if (auto e = c.sender(h)) return e;
+    for (const auto& h : cfg.receivers)
+        if (auto e = c.common_host(h)) return e;
+    if (auto e = c.unique(cfg.senders, "sender", "each receiver needs its own dist directory"))
+        return e;
+    if (auto e = c.unique(cfg.receivers, "receiver", "each sender needs its own directory"))
+        return e;
+    return std::nullopt;
+}
+
+std::string short_hostname() {
+    char buf[256 + 1] = {};
+    if (gethostname(buf, sizeof(buf) - 1) != 0) return {};
+    std::string name(buf);
+    return name.substr(0, name.find('.'));
+}
+
+config_result load_config(const std::string& path) {
+    std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+    if (!file) return config_error{path, 0, std::string("cannot open: ") + std::strerror(errno)};
+    std::string text;
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof(buf), file.get())) > 0)
+        text.append(buf, n);
+    // Catches a directory given as the config path (EISDIR) and I/O errors.
+    if (std::ferror(file.get()))
+        return config_error{path, 0, std::string("cannot read: ") + std::strerror(errno)};
+    return parse_config(text, path, short_hostname());
+}
+
+} // namespace adist::common

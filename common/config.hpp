@@ -1,0 +1,92 @@
+// The auditdistd.conf model (FreeBSD grammar) and its parser/validator.
+// Parsing takes a string so the fuzzer can feed it; errors carry file:line.
+// Run by the daemon at startup and for `-n`; pure apart from load_config().
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/address.hpp"
+#include "proto/fingerprint.hpp"
+
+namespace adist::common {
+
+inline constexpr std::string_view default_config_path = "/etc/security/auditdistd.conf";
+inline constexpr std::string_view default_pidfile = "/var/run/auditdistd.pid";
+inline constexpr std::string_view default_sender_directory = "/var/audit/dist";
+inline constexpr std::string_view default_receiver_directory = "/var/audit/remote";
+inline constexpr std::string_view default_certfile = "/etc/security/auditdistd.cert.pem";
+inline constexpr std::string_view default_keyfile = "/etc/security/auditdistd.key.pem";
+// FreeBSD's ADIST_TIMEOUT is 20 s (its man page says 5, which is wrong).
+inline constexpr int default_timeout = 20;
+// Longest name/password FreeBSD accepts; the wire field for names is 256 bytes
+// including the terminating NUL.
+inline constexpr std::size_t max_name_length = 255;
+
+struct sender_host {
+    std::string name;
+    endpoint_spec remote;         // obligatory
+    std::optional<endpoint_spec> source; // inherited from the sender section
+    std::string directory;        // absolute; inherited, default /var/audit/dist
+    std::optional<proto::sha256_digest> fingerprint; // required for tls://
+    std::string password;         // non-empty
+    int line = 0;                 // line of the `host` keyword
+};
+
+struct receiver_host {
+    std::string name;
+    endpoint_spec remote;         // obligatory; compared by IP address
+    std::string directory;        // absolute; default <receiver directory>/<name>
+    std::string password;         // non-empty
+    int line = 0;
+};
+
+struct config {
+    std::string name;             // default: first label of the host name
+    std::string pidfile;          // absolute path or "none"
+    int timeout = default_timeout; // seconds, > 0
+
+    bool has_sender = false;      // a `sender { }` section was present
+    std::vector<sender_host> senders;
+
+    bool has_receiver = false;    // a `receiver { }` section was present
+    std::vector<endpoint_spec> listen; // default tls://0.0.0.0:7878 and tls://[::]:7878
+    std::string receiver_directory;    // absolute, default /var/audit/remote
+    std::string certfile;
+    std::string keyfile;
+    std::vector<receiver_host> receivers;
+};
+
+struct config_error {
+    std::string file;
+    int line = 0;    // 0 when the error is not tied to a line (e.g. unreadable file)
+    std::string message;
+
+    // "file:line: message" (or "file: message" when line == 0).
+    std::string to_string() const;
+};
+
+using config_result = std::variant<config, config_error>;
+
+// Parses and validates a whole configuration. `file` is used only in error
+// messages; `default_name` is the value of `name` when the file has none.
+// Never echoes a password in an error message.
+config_result parse_config(std::string_view text, std::string_view file,
+                           std::string_view default_name);
+
+// Whole-config checks that parse_config() runs after parsing and defaulting:
+// every host complete (remote, password, pinned TLS), host names and
+// directories unique per role, the final name usable. First problem wins.
+std::optional<config_error> validate_config(const config& cfg, std::string_view file);
+
+// Reads `path` and calls parse_config() with the first label of gethostname().
+config_result load_config(const std::string& path);
+
+// First label of gethostname() ("" on failure).
+std::string short_hostname();
+
+} // namespace adist::common

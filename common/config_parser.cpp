@@ -1,0 +1,552 @@
+// Hand-written lexer and recursive-descent parser for auditdistd.conf(5):
+// statement checks, then FreeBSD's defaults and inheritance at section close,
+// then validate_config(). Entry point parse_config(); run by the daemon and -n.
+#include "common/config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdint>
+#include <set>
+#include <utility>
+
+namespace adist::common {
+namespace {
+
+enum class tok { word, string, open, close, end, error };
+
+struct token {
+    tok kind = tok::end;
+    std::string text; // contents of a word or string; the message of an error
+    int line = 1;
+    bool glued_comment = false; // unquoted word directly followed by '#'
+    bool sensitive = false;     // may be (part of) a password: never quote it
+};
+
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+bool is_control(char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+}
+
+// Values in messages are quoted; very long ones are cut (a stray 1 MB word).
+std::string quoted(std::string_view s) {
+    if (s.size() > 300) return "\"" + std::string(s.substr(0, 64)) + "...\"";
+    return "\"" + std::string(s) + "\"";
+}
+
+class lexer {
+  public:
+    explicit lexer(std::string_view text) : text_(text) {}
+    std::vector<token> run();
+
+  private:
+    void skip_blanks();
+    token quoted_string();
+    token word();
+
+    std::string_view text_;
+    std::size_t pos_ = 0;
+    int line_ = 1;
+};
+
+// Tokenizes everything up front (the parser needs to know which lines hold a
+// password); stops after the first error token.
+std::vector<token> lexer::run() {
+    std::vector<token> out;
+    for (;;) {
+        skip_blanks();
+        if (pos_ == text_.size()) {
+            out.push_back({tok::end, "", line_});
+            return out;
+        }
+        char c = text_[pos_];
+        if (c == '{' || c == '}') {
+            out.push_back({c == '{' ? tok::open : tok::close, std::string(1, c), line_});
+            ++pos_;
+        } else if (c == '"') {
+            out.push_back(quoted_string());
+        } else if (is_control(c)) {
+            static constexpr char hex[] = "0123456789ABCDEF";
+            auto u = static_cast<unsigned char>(c);
+            out.push_back({tok::error,
+                           std::string("invalid character 0x") + hex[u >> 4] + hex[u & 15], line_});
+        } else {
+            out.push_back(word());
+        }
+        if (out.back().kind == tok::error) return out;
+    }
+}
+
+void lexer::skip_blanks() {
+    while (pos_ < text_.size()) {
+        char c = text_[pos_];
+        if (c == '#') {
+            while (pos_ < text_.size() && text_[pos_] != '\n')
+                ++pos_;
+        } else if (is_space(c)) {
+            line_ += c == '\n';
+            ++pos_;
+        } else {
+            return;
+        }
+    }
+}
+
+// "..." without escapes and on one line. Wider than FreeBSD's character set
+// (any printable byte but '"'), but still no control characters.
+token lexer::quoted_string() {
+    token t{tok::string, "", line_};
+    auto start = ++pos_;
+    for (; pos_ < text_.size() && text_[pos_] != '"'; ++pos_) {
+        char c = text_[pos_];
+        if (c == '\n' || c == '\r') break;
+        if (is_control(c)) return {tok::error, "control character in quoted string", line_};
+    }
+    if (pos_ == text_.size() || text_[pos_] != '"')
+        return {tok::error, "unterminated quoted string", t.line};
+    t.text = std::string(text_.substr(start, pos_ - start));
+    ++pos_;
+    return t;
+}
+
+// Unquoted words are our extension (FreeBSD only has keywords and numbers
+// unquoted), so that the man page examples like `remote 10.0.0.4` parse.
+token lexer::word() {
+    auto start = pos_;
+    while (pos_ < text_.size()) {
+        char c = text_[pos_];
+        if (is_space(c) || is_control(c) || c == '{' || c == '}' || c == '"' || c == '#') break;
+        ++pos_;
+    }
+    bool glued = pos_ < text_.size() && text_[pos_] == '#';
+    return {tok::word, std::string(text_.substr(start, pos_ - start)), line_, glued};
+}
+
+// clang-format off
+enum class kw : unsigned {
+    none, name, pidfile, timeout, sender, receiver, host, source,
+    remote, directory, fingerprint, password, listen, certfile, keyfile
+};
+// clang-format on
+
+constexpr std::array<std::string_view, 15> keyword_names = {
+    "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
+    "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile"};
+
+kw lookup(std::string_view word) {
+    auto it = std::find(keyword_names.begin() + 1, keyword_names.end(), word);
+    return it == keyword_names.end() ? kw::none : kw(it - keyword_names.begin());
+}
+
+std::string name_of(kw k) {
+    return quoted(keyword_names[unsigned(k)]);
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+bool is_password_word(const token& t) {
+    return t.kind == tok::word && lower(t.text) == "password";
+}
+
+// Marks what may hold a password: every token on the line of a `password`
+// word or of the token after it, and the two tokens after it (a password
+// split by a stray quote or newline). `passwordSECRET` marks itself.
+void mark_sensitive(std::vector<token>& tokens) {
+    std::set<int> lines;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        if (lower(tokens[i].text).find("pass") != std::string::npos) tokens[i].sensitive = true;
+        if (!is_password_word(tokens[i])) continue;
+        lines.insert(tokens[i].line);
+        for (std::size_t j = i + 1; j < std::min(i + 3, tokens.size()); ++j) {
+            tokens[j].sensitive = true;
+            lines.insert(tokens[j].line);
+        }
+    }
+    for (auto& t : tokens)
+        if (lines.count(t.line)) t.sensitive = true;
+}
+
+std::string strip_slashes(std::string dir) {
+    while (!dir.empty() && dir.back() == '/')
+        dir.pop_back();
+    return dir;
+}
+
+class parser {
+  public:
+    parser(const std::vector<token>& tokens, std::string_view file, config& cfg)
+        : tokens_(tokens), file_(file), cfg_(cfg) {}
+    std::optional<config_error> run(std::string_view default_name);
+
+  private:
+    using handler = bool (parser::*)(kw, const token&);
+
+    const token& peek() const { return tokens_[pos_]; }
+    bool fail(int line, std::string message);
+    bool block(std::string_view section, int open_line, std::string_view what, handler h);
+    bool keyword(const token& t, kw& out);
+    bool not_allowed(const token& t, std::string_view section);
+    const token* value(const token& key);
+    bool expect_open(const token& key, std::string_view after);
+
+    bool global_statement(kw k, const token& t);
+    bool sender_statement(kw k, const token& t);
+    bool sender_host_statement(kw k, const token& t);
+    bool receiver_statement(kw k, const token& t);
+    bool receiver_host_statement(kw k, const token& t);
+    bool section(const token& key, bool& present, std::string_view name, handler h);
+    bool host(const token& key, std::string& name, std::string_view section, handler h);
+
+    bool string_value(const token& key, std::string& out);
+    bool path_value(const token& key, std::string& out, bool allow_none);
+    bool directory_value(const token& key, std::string& out, bool absolute);
+    bool address_value(const token& key, endpoint_spec& out, bool allow_empty_host);
+    bool password_value(const token& key, std::string& out);
+    bool name_value(const token& key, std::string& out);
+    bool timeout_value(const token& key);
+    bool fingerprint_value(const token& key);
+
+    void finish_sender();
+    void finish_receiver();
+
+    const std::vector<token>& tokens_;
+    std::string file_;
+    config& cfg_;
+    std::size_t pos_ = 0;
+    std::optional<config_error> error_;
+    std::optional<endpoint_spec> sender_source_;
+    std::string sender_directory_;
+};
+
+bool parser::fail(int line, std::string message) {
+    error_ = config_error{file_, line, std::move(message)};
+    return false;
+}
+
+bool parser::keyword(const token& t, kw& out) {
+    if (t.kind == tok::error) return fail(t.line, t.text);
+    if (t.kind == tok::open || t.kind == tok::close)
+        return fail(t.line, "unexpected " + quoted(t.text));
+    if (t.kind == tok::string) return fail(t.line, "expected a keyword, found a quoted string");
+    out = lookup(t.text);
+    if (out != kw::none) return true;
+    if (t.sensitive) return fail(t.line, "unknown keyword");
+    return fail(t.line, "unknown keyword " + quoted(t.text));
+}
+
+bool parser::not_allowed(const token& t, std::string_view section) {
+    return fail(t.line, quoted(t.text) + " is not allowed in the " + std::string(section));
+}
+
+// One `{ ... }` body (or the whole file when open_line == 0): dispatches each
+// statement to `h` and refuses a keyword given twice (listen and host repeat).
+bool parser::block(std::string_view section, int open_line, std::string_view what, handler h) {
+    std::uint32_t seen = 0;
+    for (;;) {
+        const token& t = peek();
+        if (t.kind == tok::end && open_line == 0) return true;
+        if (t.kind == tok::end)
+            return fail(open_line, std::string(what) + " is not closed (missing \"}\")");
+        if (t.kind == tok::close && open_line != 0) {
+            ++pos_;
+            return true;
+        }
+        kw k = kw::none;
+        if (!keyword(t, k)) return false;
+        ++pos_;
+        auto bit = std::uint32_t{1} << unsigned(k);
+        if (k != kw::listen && k != kw::host && (seen & bit))
+            return fail(t.line, name_of(k) + " is given twice in the " + std::string(section));
+        seen |= bit;
+        if (!(this->*h)(k, t)) return false;
+    }
+}
+
+const token* parser::value(const token& key) {
+    const token& t = peek();
+    if (t.kind == tok::error) {
+        fail(t.line, t.text);
+        return nullptr;
+    }
+    if (t.kind != tok::word && t.kind != tok::string) {
+        fail(key.line, quoted(key.text) + " needs a value");
+        return nullptr;
+    }
+    ++pos_;
+    return &t;
+}
+
+bool parser::expect_open(const token& key, std::string_view after) {
+    const token& t = peek();
+    if (t.kind == tok::error) return fail(t.line, t.text);
+    if (t.kind != tok::open)
+        return fail(t.kind == tok::end ? key.line : t.line,
+                    "expected \"{\" after " + std::string(after));
+    ++pos_;
+    return true;
+}
+
+std::optional<config_error> parser::run(std::string_view default_name) {
+    cfg_.timeout = default_timeout;
+    if (!block("global section", 0, "", &parser::global_statement)) return error_;
+    if (cfg_.name.empty()) cfg_.name = std::string(default_name);
+    if (cfg_.pidfile.empty()) cfg_.pidfile = std::string(default_pidfile);
+    if (cfg_.receiver_directory.empty())
+        cfg_.receiver_directory = std::string(default_receiver_directory);
+    if (cfg_.certfile.empty()) cfg_.certfile = std::string(default_certfile);
+    if (cfg_.keyfile.empty()) cfg_.keyfile = std::string(default_keyfile);
+    return std::nullopt;
+}
+
+bool parser::global_statement(kw k, const token& t) {
+    switch (k) {
+    case kw::name:
+        return name_value(t, cfg_.name);
+    case kw::pidfile:
+        return path_value(t, cfg_.pidfile, true);
+    case kw::timeout:
+        return timeout_value(t);
+    case kw::sender:
+        if (!section(t, cfg_.has_sender, "sender", &parser::sender_statement)) return false;
+        finish_sender();
+        return true;
+    case kw::receiver:
+        if (!section(t, cfg_.has_receiver, "receiver", &parser::receiver_statement)) return false;
+        finish_receiver();
+        return true;
+    default:
+        return not_allowed(t, "global section");
+    }
+}
+
+bool parser::section(const token& key, bool& present, std::string_view name, handler h) {
+    present = true;
+    if (!expect_open(key, quoted(name))) return false;
+    auto what = std::string(name) + " section";
+    return block(what, key.line, what, h);
+}
+
+bool parser::host(const token& key, std::string& name, std::string_view section, handler h) {
+    const token* t = value(key);
+    if (!t) return false;
+    name = t->text;
+    if (name.empty()) return fail(key.line, "host name is empty");
+    if (name.size() > max_name_length) return fail(key.line, "host name is longer than 255 bytes");
+    // Host names become directory names on the receiver (<directory>/<name>).
+    if (name.find('/') != std::string::npos || name.find('\0') != std::string::npos)
+        return fail(key.line, "host name " + quoted(name) + " must not contain \"/\" or NUL");
+    if (name == "." || name == "..")
+        return fail(key.line, "host name " + quoted(name) + " is not allowed");
+    auto what = "host " + quoted(name);
+    if (!expect_open(key, what)) return false;
+    return block(section, key.line, what, h);
+}
+
+bool parser::sender_statement(kw k, const token& t) {
+    switch (k) {
+    case kw::source:
+        return address_value(t, sender_source_.emplace(), true);
+    case kw::directory:
+        return directory_value(t, sender_directory_, true);
+    case kw::host:
+        cfg_.senders.emplace_back().line = t.line;
+        return host(t, cfg_.senders.back().name, "sender host section",
+                    &parser::sender_host_statement);
+    default:
+        return not_allowed(t, "sender section");
+    }
+}
+
+bool parser::sender_host_statement(kw k, const token& t) {
+    sender_host& h = cfg_.senders.back();
+    switch (k) {
+    case kw::source:
+        return address_value(t, h.source.emplace(), true);
+    case kw::remote:
+        return address_value(t, h.remote, false);
+    case kw::directory:
+        return directory_value(t, h.directory, true);
+    case kw::fingerprint:
+        return fingerprint_value(t);
+    case kw::password:
+        return password_value(t, h.password);
+    default:
+        return not_allowed(t, "sender host section");
+    }
+}
+
+bool parser::receiver_statement(kw k, const token& t) {
+    switch (k) {
+    case kw::listen:
+        return address_value(t, cfg_.listen.emplace_back(), false);
+    case kw::directory:
+        return directory_value(t, cfg_.receiver_directory, true);
+    case kw::certfile:
+        return path_value(t, cfg_.certfile, false);
+    case kw::keyfile:
+        return path_value(t, cfg_.keyfile, false);
+    case kw::host:
+        cfg_.receivers.emplace_back().line = t.line;
+        return host(t, cfg_.receivers.back().name, "receiver host section",
+                    &parser::receiver_host_statement);
+    default:
+        return not_allowed(t, "receiver section");
+    }
+}
+
+bool parser::receiver_host_statement(kw k, const token& t) {
+    receiver_host& h = cfg_.receivers.back();
+    switch (k) {
+    case kw::remote:
+        return address_value(t, h.remote, false);
+    case kw::directory:
+        return directory_value(t, h.directory, false); // may be relative
+    case kw::password:
+        return password_value(t, h.password);
+    default:
+        return not_allowed(t, "receiver host section");
+    }
+}
+
+// FreeBSD: sender hosts inherit the section's source and directory.
+void parser::finish_sender() {
+    if (sender_directory_.empty()) sender_directory_ = std::string(default_sender_directory);
+    for (auto& h : cfg_.senders) {
+        if (h.directory.empty()) h.directory = sender_directory_;
+        if (!h.source) h.source = sender_source_;
+    }
+}
+
+// Done at section close (FreeBSD joins at the statement), so a base directory
+// given after the hosts applies to them too.
+void parser::finish_receiver() {
+    if (cfg_.listen.empty()) {
+        cfg_.listen.push_back(*parse_address("tls://0.0.0.0:7878", nullptr));
+        cfg_.listen.push_back(*parse_address("tls://[::]:7878", nullptr));
+    }
+    if (cfg_.receiver_directory.empty())
+        cfg_.receiver_directory = std::string(default_receiver_directory);
+    for (auto& h : cfg_.receivers) {
+        if (h.directory.empty())
+            h.directory = cfg_.receiver_directory + "/" + h.name;
+        else if (h.directory.front() != '/')
+            h.directory = cfg_.receiver_directory + "/" + h.directory;
+    }
+}
+
+bool parser::string_value(const token& key, std::string& out) {
+    const token* t = value(key);
+    if (t) out = t->text;
+    return t != nullptr;
+}
+
+bool parser::path_value(const token& key, std::string& out, bool allow_none) {
+    if (!string_value(key, out)) return false;
+    if (out.empty() || (out.front() != '/' && !(allow_none && out == "none")))
+        return fail(key.line, key.text + (allow_none ? " must be an absolute path or \"none\""
+                                                     : " must be an absolute path"));
+    return true;
+}
+
+bool parser::directory_value(const token& key, std::string& out, bool absolute) {
+    if (!string_value(key, out)) return false;
+    out = strip_slashes(std::move(out));
+    if (out.empty()) return fail(key.line, "directory must not be empty or \"/\"");
+    if (absolute && out.front() != '/') return fail(key.line, "directory must be an absolute path");
+    return true;
+}
+
+bool parser::address_value(const token& key, endpoint_spec& out, bool allow_empty_host) {
+    std::string text;
+    std::string error;
+    if (!string_value(key, text)) return false;
+    auto spec = parse_address(text, &error);
+    if (!spec) return fail(key.line, key.text + ": " + error);
+    if (!allow_empty_host && spec->host.empty())
+        return fail(key.line, key.text + ": no host in address " + quoted(text));
+    out = std::move(*spec);
+    return true;
+}
+
+// Never quotes the value: errors about a password must not reveal it.
+bool parser::password_value(const token& key, std::string& out) {
+    const token* t = value(key);
+    if (!t) return false;
+    if (t->text.empty()) return fail(key.line, "password is empty"); // FreeBSD accepts it
+    if (t->text.size() > max_name_length)
+        return fail(key.line, "password is longer than 255 bytes");
+    if (t->kind == tok::word && t->glued_comment)
+        return fail(key.line,
+                    "\"#\" right after an unquoted password starts a comment; quote the password");
+    out = t->text;
+    return true;
+}
+
+bool parser::name_value(const token& key, std::string& out) {
+    if (!string_value(key, out)) return false;
+    if (out.empty()) return fail(key.line, "name is empty");
+    if (out.size() > max_name_length) return fail(key.line, "name is longer than 255 bytes");
+    return true;
+}
+
+bool parser::timeout_value(const token& key) {
+    std::string text;
+    if (!string_value(key, text)) return false;
+    bool digits =
+        !text.empty() && text.size() <= 6 &&
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    int seconds = digits ? std::stoi(text) : 0;
+    if (seconds < 1 || seconds > 86400)
+        return fail(key.line, "timeout must be a number of seconds from 1 to 86400");
+    cfg_.timeout = seconds;
+    return true;
+}
+
+bool parser::fingerprint_value(const token& key) {
+    std::string text;
+    if (!string_value(key, text)) return false;
+    auto digest = proto::parse_fingerprint(text);
+    if (!digest)
+        return fail(key.line,
+                    "invalid fingerprint (expected \"SHA256=\" and 32 hex pairs joined by \":\")");
+    cfg_.senders.back().fingerprint = digest;
+    return true;
+}
+
+// Last line of defence: if a message still quotes a password (e.g. a host
+// named like its password), withhold the details but keep file and line.
+void redact(config_error& error, const std::vector<token>& tokens) {
+    for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
+        const token& value = tokens[i + 1];
+        const std::string& p = value.text;
+        bool candidate = value.kind == tok::word || value.kind == tok::string;
+        if (!is_password_word(tokens[i]) || !candidate || p.empty()) continue;
+        bool leak = error.message.find(quoted(p)) != std::string::npos ||
+                    (p.size() >= 4 && error.message.find(p) != std::string::npos);
+        if (leak)
+            error.message = "invalid statement (details withheld: they would reveal a password)";
+    }
+}
+
+} // namespace
+
+config_result parse_config(std::string_view text, std::string_view file,
+                           std::string_view default_name) {
+    auto tokens = lexer(text).run();
+    mark_sensitive(tokens);
+    config cfg;
+    auto error = parser(tokens, file, cfg).run(default_name);
+    if (!error) error = validate_config(cfg, file);
+    if (!error) return cfg;
+    redact(*error, tokens);
+    return *error;
+}
+
+} // namespace adist::common

@@ -1,0 +1,102 @@
+// Pidfile, daemonizing and privilege drop (see daemon_util.hpp).
+#include "common/daemon_util.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include <vector>
+
+namespace adist::common {
+
+std::optional<pidfile> pidfile::acquire(const std::string& path, std::string* error, int* code) {
+    unique_fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd) {
+        *error = "cannot open pidfile " + path + ": " + errno_text(errno);
+        *code = EX_CANTCREAT;
+        return std::nullopt;
+    }
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        char buf[32] = {};
+        ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+        long pid = n > 0 ? std::strtol(buf, nullptr, 10) : 0;
+        *error = "another auditdistd is already running" +
+                 (pid > 0 ? " (pid " + std::to_string(pid) + ")" : std::string()) + ", holding " +
+                 path;
+        *code = EX_TEMPFAIL;
+        return std::nullopt;
+    }
+    return pidfile(path, std::move(fd));
+}
+
+bool pidfile::write_pid(std::string* error) {
+    std::string text = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_.get(), 0) != 0 ||
+        ::pwrite(fd_.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+        *error = "cannot write pidfile " + path_ + ": " + errno_text(errno);
+        return false;
+    }
+    return true;
+}
+
+void pidfile::remove() {
+    if (!fd_) return;
+    ::unlink(path_.c_str());
+    fd_.reset();
+}
+
+bool daemonize(std::string* error) {
+    if (::daemon(0, 0) != 0) {
+        *error = "cannot daemonize: " + errno_text(errno);
+        return false;
+    }
+    return true;
+}
+
+std::optional<user_ids> lookup_user(const std::string& name) {
+    long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 16384);
+    passwd pw{};
+    passwd* result = nullptr;
+    if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &result) != 0 || !result) {
+        return std::nullopt;
+    }
+    return user_ids{pw.pw_uid, pw.pw_gid};
+}
+
+int drop_privileges(const std::string& user, std::string* error) {
+    if (::geteuid() != 0) {
+        *error = "not started as root (uid " + std::to_string(::geteuid()) +
+                 "): running with the current user's privileges";
+        return 0;
+    }
+    auto ids = lookup_user(user);
+    if (!ids) {
+        *error = "cannot drop privileges: user " + user + " does not exist";
+        return EX_NOUSER;
+    }
+    if (ids->uid == 0) {
+        *error = "refusing to run as " + user + ": it is root";
+        return EX_CONFIG;
+    }
+    // Order matters: groups and gid while we are still root, uid last.
+    if (::setgroups(1, &ids->gid) != 0 || ::setresgid(ids->gid, ids->gid, ids->gid) != 0 ||
+        ::setresuid(ids->uid, ids->uid, ids->uid) != 0) {
+        *error = "cannot drop privileges to " + user + ": " + errno_text(errno);
+        return EX_OSERR;
+    }
+    // Fail closed: if root can be regained, something is badly wrong.
+    if (::setuid(0) == 0 || ::seteuid(0) == 0 || ::getuid() != ids->uid ||
+        ::geteuid() != ids->uid || ::getgid() != ids->gid || ::getegid() != ids->gid) {
+        *error = "privilege drop to " + user + " did not stick";
+        return EX_OSERR;
+    }
+    return 0;
+}
+
+} // namespace adist::common

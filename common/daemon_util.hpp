@@ -1,0 +1,47 @@
+// Daemon plumbing used by main: the locked pidfile, detaching from the
+// terminal and the privilege drop (which fails closed).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+#include "common/fd.hpp"
+
+namespace adist::common {
+
+class pidfile {
+public:
+    // Creates and locks `path`. When another process holds the lock, returns
+    // nullopt with *error naming its PID and *code = EX_TEMPFAIL (75).
+    static std::optional<pidfile> acquire(const std::string& path, std::string* error, int* code);
+    // Writes our PID (call after daemonizing).
+    bool write_pid(std::string* error);
+    // Removes the file (best effort; the lock goes with the descriptor).
+    void remove();
+
+private:
+    pidfile(std::string path, unique_fd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+    std::string path_;
+    unique_fd fd_;
+};
+
+// Forks into the background, starts a new session, chdir("/") and points
+// stdin/stdout/stderr at /dev/null. Returns false with *error on failure.
+bool daemonize(std::string* error);
+
+struct user_ids {
+    uid_t uid;
+    gid_t gid;
+};
+
+// Looks up a user; nullopt if it does not exist.
+std::optional<user_ids> lookup_user(const std::string& name);
+
+// When running as root: switches to `user` (groups, gid, uid) and verifies
+// that root cannot be regained. Returns 0 on success or a sysexits code with
+// *error set; the caller must exit on failure. Not root: returns 0 and sets
+// *error to a notice that privileges were not changed.
+int drop_privileges(const std::string& user, std::string* error);
+
+} // namespace adist::common

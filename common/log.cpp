@@ -1,0 +1,75 @@
+// Log sink (see log.hpp). Single-threaded daemon, so no locking beyond what
+// stdio and syslog do themselves.
+#include "common/log.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <syslog.h>
+#include <unistd.h>
+
+namespace adist::log {
+namespace {
+
+bool use_syslog_ = false;
+int verbosity_ = static_cast<int>(level::info);
+
+const char* label(level l) {
+    switch (l) {
+    case level::error:
+        return "error";
+    case level::warning:
+        return "warning";
+    case level::info:
+        return "info";
+    case level::debug:
+        return "debug";
+    case level::trace:
+        return "trace";
+    }
+    return "?";
+}
+
+int priority(level l) {
+    switch (l) {
+    case level::error:
+        return LOG_ERR;
+    case level::warning:
+        return LOG_WARNING;
+    case level::info:
+        return LOG_INFO;
+    default:
+        return LOG_DEBUG;
+    }
+}
+
+} // namespace
+
+void init(bool use_syslog, int debug) {
+    use_syslog_ = use_syslog;
+    verbosity_ = static_cast<int>(level::info) + debug;
+    if (use_syslog_) openlog("auditdistd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+bool enabled(level l) {
+    return static_cast<int>(l) <= verbosity_;
+}
+
+void write(level l, std::string_view message) {
+    if (use_syslog_) {
+        syslog(priority(l), "%.*s", static_cast<int>(message.size()), message.data());
+        return;
+    }
+    auto now = std::chrono::system_clock::now();
+    auto t = std::chrono::system_clock::to_time_t(now);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::fprintf(stderr, "%s.%03dZ auditdistd[%d] %s: %.*s\n", stamp, static_cast<int>(ms.count()),
+                 static_cast<int>(getpid()), label(l), static_cast<int>(message.size()),
+                 message.data());
+}
+
+} // namespace adist::log

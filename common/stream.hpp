@@ -1,0 +1,67 @@
+// One connection's byte stream, TLS or plain TCP, with a deadline watchdog:
+// every read and write that talks to a peer runs under a deadline, and the
+// socket is closed when it passes. Used by the receiver sessions and the
+// sender uplinks; results are error codes, not exceptions.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+namespace adist::common {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using steady = std::chrono::steady_clock;
+
+class stream : public std::enable_shared_from_this<stream> {
+public:
+    // Plain TCP.
+    explicit stream(tcp::socket socket);
+    // TLS over `socket`; `ctx` must outlive the stream.
+    stream(tcp::socket socket, asio::ssl::context& ctx);
+
+    bool is_tls() const { return tls_.has_value(); }
+    tcp::socket& socket();
+    SSL* native_ssl(); // nullptr for plain TCP
+
+    // Starts the watchdog; call once after construction (needs shared_ptr).
+    void start_watchdog();
+    // Each awaiting operation below runs with this much time to complete.
+    void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+    std::chrono::milliseconds timeout() const { return timeout_; }
+    bool timed_out() const { return timed_out_; }
+
+    asio::awaitable<error_code> connect(const tcp::endpoint& endpoint);
+    asio::awaitable<error_code> handshake(asio::ssl::stream_base::handshake_type type);
+    // Reads exactly buffer.size() bytes.
+    asio::awaitable<error_code> read_exact(asio::mutable_buffer buffer);
+    // Reads whatever is available (at least one byte).
+    asio::awaitable<std::pair<error_code, std::size_t>> read_some(asio::mutable_buffer buffer);
+    // Reads with no deadline (the caller has its own idle policy).
+    asio::awaitable<std::pair<error_code, std::size_t>> read_some_untimed(asio::mutable_buffer b);
+    asio::awaitable<error_code> write_all(asio::const_buffer buffer);
+    // Best-effort TLS close_notify, bounded by the timeout, then close.
+    asio::awaitable<void> shutdown();
+    // Closes the socket now; pending operations complete with an error.
+    void close();
+
+private:
+    void arm(steady::time_point& slot);
+    asio::awaitable<void> watchdog();
+
+    std::optional<tcp::socket> plain_;
+    std::optional<asio::ssl::stream<tcp::socket>> tls_;
+    asio::steady_timer timer_;
+    steady::time_point read_deadline_ = steady::time_point::max();
+    steady::time_point write_deadline_ = steady::time_point::max();
+    std::chrono::milliseconds timeout_{20000};
+    bool timed_out_ = false;
+    bool closed_ = false;
+};
+
+} // namespace adist::common

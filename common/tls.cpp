@@ -1,0 +1,88 @@
+// TLS context setup and certificate fingerprints (see tls.hpp).
+#include "common/tls.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdexcept>
+#include <vector>
+
+namespace adist::common {
+namespace ssl = boost::asio::ssl;
+namespace {
+
+void harden(ssl::context& ctx) {
+    if (SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION) != 1) {
+        throw std::runtime_error("cannot require TLS 1.2: " + openssl_error_text());
+    }
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression |
+                    ssl::context::single_dh_use);
+    // No session tickets or renegotiation needed: one long-lived stream.
+    SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_RENEGOTIATION);
+}
+
+proto::sha256_digest der_digest(X509* cert) {
+    int len = i2d_X509(cert, nullptr);
+    if (len <= 0) throw std::runtime_error("cannot encode certificate: " + openssl_error_text());
+    std::vector<std::uint8_t> der(static_cast<std::size_t>(len));
+    unsigned char* p = der.data();
+    i2d_X509(cert, &p);
+    return proto::sha256(der);
+}
+
+} // namespace
+
+std::string openssl_error_text() {
+    unsigned long e = ERR_get_error();
+    if (e == 0) return "unknown OpenSSL error";
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    ERR_clear_error();
+    return buf;
+}
+
+ssl::context make_server_context(const std::string& certfile, const std::string& keyfile) {
+    ssl::context ctx(ssl::context::tls_server);
+    harden(ctx);
+    if (SSL_CTX_use_certificate_chain_file(ctx.native_handle(), certfile.c_str()) != 1) {
+        throw std::runtime_error("cannot load certificate " + certfile + ": " +
+                                 openssl_error_text());
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx.native_handle(), keyfile.c_str(), SSL_FILETYPE_PEM) != 1) {
+        throw std::runtime_error("cannot load private key " + keyfile + ": " +
+                                 openssl_error_text());
+    }
+    if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+        throw std::runtime_error("private key " + keyfile + " does not match certificate " +
+                                 certfile);
+    }
+    return ctx;
+}
+
+ssl::context make_client_context() {
+    ssl::context ctx(ssl::context::tls_client);
+    harden(ctx);
+    ctx.set_verify_mode(ssl::verify_none);
+    return ctx;
+}
+
+std::optional<proto::sha256_digest> peer_fingerprint(SSL* ssl) {
+    std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(ssl), X509_free);
+    if (!cert) return std::nullopt;
+    return der_digest(cert.get());
+}
+
+proto::sha256_digest certificate_file_fingerprint(const std::string& certfile) {
+    std::unique_ptr<FILE, decltype(&std::fclose)> f(std::fopen(certfile.c_str(), "r"), std::fclose);
+    if (!f) throw std::runtime_error("cannot open " + certfile);
+    std::unique_ptr<X509, decltype(&X509_free)> cert(
+        PEM_read_X509(f.get(), nullptr, nullptr, nullptr), X509_free);
+    if (!cert) {
+        throw std::runtime_error("no PEM certificate in " + certfile + ": " + openssl_error_text());
+    }
+    return der_digest(cert.get());
+}
+
+} // namespace adist::common

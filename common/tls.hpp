@@ -1,0 +1,34 @@
+// TLS context setup for both roles (TLS 1.2 minimum, any key type) and the
+// certificate fingerprint the sender pins. Used by the receiver listener, the
+// sender uplink and `auditdistd fingerprint`.
+#pragma once
+
+#include <boost/asio/ssl.hpp>
+
+#include <optional>
+#include <string>
+
+#include "proto/fingerprint.hpp"
+
+namespace adist::common {
+
+// Server context with the receiver's certificate chain and private key.
+// Throws std::runtime_error with the file name and OpenSSL's reason on failure.
+boost::asio::ssl::context make_server_context(const std::string& certfile,
+                                              const std::string& keyfile);
+
+// Client context: no CA verification (the receiver is authenticated by its
+// pinned fingerprint, checked with peer_fingerprint() before anything is sent).
+boost::asio::ssl::context make_client_context();
+
+// SHA-256 of the DER encoding of the peer's certificate, if it sent one.
+std::optional<proto::sha256_digest> peer_fingerprint(SSL* ssl);
+
+// SHA-256 of the DER encoding of the first certificate in a PEM file.
+// Throws std::runtime_error on failure.
+proto::sha256_digest certificate_file_fingerprint(const std::string& certfile);
+
+// The most recent OpenSSL error as text (and clears the error queue).
+std::string openssl_error_text();
+
+} // namespace adist::common

@@ -1,0 +1,124 @@
+// auditdistd's main: command line, config, pidfile, daemonizing, the roles
+// the config asks for, the privilege drop, signals. One process, one
+// io_context; see docs/architecture.md.
+#include <boost/asio.hpp>
+#include <boost/program_options.hpp>
+
+#include <signal.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <optional>
+
+#include "common/config.hpp"
+#include "common/daemon_util.hpp"
+#include "common/log.hpp"
+#include "common/tls.hpp"
+#include "daemon/options.hpp"
+#include "proto/wire.hpp"
+
+namespace po = boost::program_options;
+namespace asio = boost::asio;
+using namespace adist;
+
+namespace {
+
+
+const char* usage_text =
+    "usage: auditdistd [-dFhln] [-c config] [-P pidfile] [-u user] [--window bytes]\n"
+    "       auditdistd fingerprint [certfile]\n";
+
+po::options_description describe(daemon_options& o) {
+    po::options_description d("options");
+    d.add_options()
+        ("config,c", po::value(&o.config_path), "configuration file")
+        ("debug,d", "more verbose logging (repeatable)")
+        ("foreground,F", po::bool_switch(&o.foreground), "stay in the foreground, log to stderr")
+        ("help,h", "print this help")
+        ("launchd,l", po::bool_switch(&o.no_daemon), "do not fork, but log to syslog")
+        ("check,n", po::bool_switch(&o.check_only), "check the configuration and exit")
+        ("pidfile,P", po::value<std::string>(), "pidfile (overrides the config)")
+        ("user,u", po::value(&o.user), "unprivileged user for the receiver (default auditdistd)")
+        ("window", po::value(&o.window), "sender: bytes of data in flight (default 8 MiB)")
+        ("no-sync", po::bool_switch(&o.no_sync),
+         "receiver: acknowledge without fdatasync (benchmarks only; loses durability)")
+        ("command", po::value(&o.command)->multitoken(), "fingerprint [certfile]");
+    return d;
+}
+
+// Returns an exit code when the program should exit now.
+std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
+    auto desc = describe(o);
+    po::positional_options_description pos;
+    pos.add("command", -1);
+    po::variables_map vm;
+    try {
+        auto parsed = po::command_line_parser(argc, argv).options(desc).positional(pos).run();
+        // -d is counted, not stored: -dd means more than -d.
+        std::erase_if(parsed.options, [&](const po::option& opt) {
+            if (opt.string_key != "debug") return false;
+            ++o.debug;
+            return true;
+        });
+        po::store(parsed, vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "auditdistd: " << e.what() << "\n" << usage_text;
+        return EX_USAGE;
+    }
+    if (vm.count("help")) {
+        std::cout << usage_text << desc;
+        return 0;
+    }
+    if (vm.count("pidfile")) o.pidfile = vm["pidfile"].as<std::string>();
+    if (o.window < proto::max_payload) {
+        std::cerr << "auditdistd: --window must be at least " << proto::max_payload << "\n";
+        return EX_USAGE;
+    }
+    return std::nullopt;
+}
+
+int print_fingerprint(const daemon_options& o) {
+    if (o.command.size() > 2) {
+        std::cerr << usage_text;
+        return EX_USAGE;
+    }
+    std::string certfile(common::default_certfile);
+    if (o.command.size() == 2) certfile = o.command[1];
+    try {
+        std::cout << proto::format_fingerprint(common::certificate_file_fingerprint(certfile)) << "\n";
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "auditdistd: " << e.what() << "\n";
+        return EX_NOINPUT;
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    daemon_options o;
+    if (auto code = parse_options(argc, argv, o)) return *code;
+    if (!o.command.empty()) {
+        if (o.command[0] == "fingerprint") return print_fingerprint(o);
+        std::cerr << "auditdistd: unknown command " << o.command[0] << "\n" << usage_text;
+        return EX_USAGE;
+    }
+    log::init(false, o.debug);
+    auto result = common::load_config(o.config_path);
+    if (auto* err = std::get_if<common::config_error>(&result)) {
+        std::cerr << err->to_string() << "\n";
+        return EX_CONFIG;
+    }
+    auto& cfg = std::get<common::config>(result);
+    if (o.check_only) {
+        std::cout << "configuration OK\n";
+        return 0;
+    }
+    if (!cfg.has_sender && !cfg.has_receiver) {
+        std::cerr << o.config_path << ": neither a sender nor a receiver section: nothing to do\n";
+        return EX_CONFIG;
+    }
+    return run_daemon(o, cfg);
+}

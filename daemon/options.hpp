@@ -1,0 +1,24 @@
+// Command-line options of the daemon, parsed in main.cpp, used by run.cpp.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/config.hpp"
+
+struct daemon_options {
+    std::string config_path{adist::common::default_config_path};
+    std::optional<std::string> pidfile;
+    std::string user = "auditdistd";
+    int debug = 0;
+    bool foreground = false;
+    bool no_daemon = false;
+    bool check_only = false;
+    bool no_sync = false;
+    std::size_t window = 8 * 1024 * 1024;
+    std::vector<std::string> command;
+};
+
+int run_daemon(const daemon_options& o, const adist::common::config& cfg);

@@ -1,0 +1,138 @@
+// The running daemon: privileged setup (pidfile, host directories, TLS key,
+// listeners), then detaching, the privilege drop, signal handling and the
+// event loop. Called by main() once the configuration is valid.
+#include <boost/asio.hpp>
+
+#include <signal.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <optional>
+
+#include "common/config.hpp"
+#include "common/daemon_util.hpp"
+#include "common/log.hpp"
+#include "daemon/options.hpp"
+#include "receiver/receiver.hpp"
+#include "sender/uplink.hpp"
+
+namespace asio = boost::asio;
+using namespace adist;
+using namespace std::chrono_literals;
+
+namespace {
+
+sender::uplink_options sender_options(const daemon_options& o, const common::config& cfg) {
+    sender::uplink_options u;
+    u.timeout = std::chrono::seconds(cfg.timeout);
+    u.transfer.window = o.window;
+    // Keepalive well inside the timeout (FreeBSD: 10 s against 20 s).
+    u.transfer.keepalive = std::max<std::chrono::milliseconds>(1s, u.timeout / 3);
+    return u;
+}
+
+// Stops both roles on SIGINT/SIGTERM and gives in-flight syncs and acks a
+// bounded time to finish before the loop is stopped.
+void handle_signals(asio::io_context& io, asio::signal_set& signals,
+                    std::optional<receiver::receiver>& recv,
+                    std::optional<sender::sender_role>& snd, asio::steady_timer& grace) {
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+            log::warning("SIGHUP: configuration reload is not supported yet; restart auditdistd "
+                         "to apply a new configuration");
+            handle_signals(io, signals, recv, snd, grace);
+            return;
+        }
+        log::info("signal ", sig, " received, shutting down");
+        if (recv) recv->stop();
+        if (snd) snd->stop();
+        grace.expires_after(5s);
+        grace.async_wait([&io](const boost::system::error_code& gec) {
+            if (!gec) io.stop();
+        });
+        signals.cancel();
+    });
+}
+
+} // namespace
+
+int run_daemon(const daemon_options& o, const common::config& cfg) {
+    std::string pid_path = o.pidfile.value_or(cfg.pidfile);
+    std::optional<common::pidfile> pid;
+    if (pid_path != "none") {
+        std::string error;
+        int code = 0;
+        pid = common::pidfile::acquire(pid_path, &error, &code);
+        if (!pid) {
+            log::error(error);
+            return code;
+        }
+    }
+    asio::io_context io(1);
+    std::optional<receiver::receiver> recv;
+    std::optional<sender::sender_role> snd;
+    // The receiver alone drops privileges; with a sender in the same process
+    // we stay root (the sender reads and unlinks root-owned trail links).
+    bool drop = cfg.has_receiver && !cfg.has_sender && ::geteuid() == 0;
+    try {
+        if (cfg.has_receiver) {
+            std::optional<common::user_ids> owner;
+            if (drop && !(owner = common::lookup_user(o.user))) {
+                log::error("cannot drop privileges: user ", o.user, " does not exist");
+                return EX_NOUSER;
+            }
+            recv.emplace(io, cfg,
+                         receiver::session_options{std::chrono::seconds(cfg.timeout), !o.no_sync});
+            recv->setup(owner);
+            if (o.no_sync) log::warning("--no-sync: acknowledging data that is not on stable storage");
+        }
+        if (cfg.has_sender) snd.emplace(io, cfg, sender_options(o, cfg));
+    } catch (const receiver::startup_error& e) {
+        log::error(e.what());
+        return e.code;
+    } catch (const std::exception& e) {
+        log::error(e.what());
+        return EX_SOFTWARE;
+    }
+    if (!o.foreground && !o.no_daemon) {
+        std::string error;
+        io.notify_fork(asio::execution_context::fork_prepare);
+        if (!common::daemonize(&error)) {
+            log::error(error);
+            return EX_OSERR;
+        }
+        io.notify_fork(asio::execution_context::fork_child);
+    }
+    if (!o.foreground) log::init(true, o.debug);
+    if (pid) {
+        std::string error;
+        if (!pid->write_pid(&error)) {
+            log::error(error);
+            return EX_CANTCREAT;
+        }
+    }
+    if (cfg.has_receiver && !cfg.has_sender) {
+        std::string note;
+        if (int code = common::drop_privileges(o.user, &note); code != 0) {
+            log::error(note);
+            return code;
+        }
+        log::info(note.empty() ? "running as user " + o.user : note);
+    } else if (::geteuid() == 0) {
+        log::warning("running as root: the sender needs to read and remove root-owned trail links");
+    }
+    asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+    asio::steady_timer grace(io);
+    handle_signals(io, signals, recv, snd, grace);
+    ::signal(SIGPIPE, SIG_IGN);
+    if (recv) recv->start();
+    if (snd) snd->start();
+    log::info("auditdistd started (", cfg.has_sender ? "sender" : "",
+              cfg.has_sender && cfg.has_receiver ? " and " : "", cfg.has_receiver ? "receiver" : "",
+              ")");
+    io.run();
+    log::info("auditdistd stopped");
+    if (pid) pid->remove();
+    return 0;
+}

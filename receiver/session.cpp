@@ -1,0 +1,274 @@
+// Receiver session (see session.hpp). Durability rule: a reply is written
+// only after every byte it acknowledges has been fdatasync'ed; OPEN/CLOSE/
+// ERROR are barriers that run after all earlier appends are committed, so a
+// newer file never exists on disk before the older one is complete.
+#include "receiver/session.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.hpp"
+#include "proto/handshake.hpp"
+#include "receiver/receiver.hpp"
+
+namespace adist::receiver {
+using proto::reply_error;
+
+namespace {
+// Bounds the replies waiting for a commit, so a peer that never reads its
+// replies cannot grow our memory (TCP backpressure does the rest).
+constexpr std::size_t max_pending_replies = 16384;
+constexpr std::size_t read_buffer_size = 512 * 1024;
+} // namespace
+
+session::session(receiver& owner, std::shared_ptr<common::stream> stream, std::string peer,
+                 std::vector<host_slot*> candidates, session_options options)
+    : owner_(owner), stream_(std::move(stream)), peer_(std::move(peer)),
+      prefix_("[" + peer_ + "] "), candidates_(std::move(candidates)), options_(options),
+      commit_wake_(stream_->socket().get_executor()), drained_(stream_->socket().get_executor()),
+      finished_event_(stream_->socket().get_executor()) {}
+
+void session::stop() {
+    stopping_ = true;
+    stream_->close();
+    commit_wake_.notify();
+    drained_.notify();
+}
+
+asio::awaitable<void> session::wait_finished() {
+    while (!finished_) co_await finished_event_.wait();
+}
+
+void session::finish() {
+    finished_ = true;
+    finished_event_.notify();
+}
+
+asio::awaitable<bool> session::send(std::vector<std::byte> bytes) {
+    if (bytes.empty()) co_return true;
+    auto ec = co_await stream_->write_all(asio::buffer(bytes));
+    if (ec) log::info(prefix_, "connection lost while sending: ", ec.message());
+    co_return !ec;
+}
+
+asio::awaitable<void> session::run() {
+    auto self = shared_from_this();
+    stream_->set_timeout(options_.timeout);
+    stream_->start_watchdog();
+    if (auto ec = co_await stream_->handshake(asio::ssl::stream_base::server); ec) {
+        log::info(prefix_, "TLS handshake failed: ",
+                  stream_->timed_out() ? "timed out" : ec.message());
+    } else if (co_await handshake()) {
+        co_await data_phase();
+    }
+    stream_->close();
+    if (slot_ != nullptr && slot_->active == self) {
+        if (int err = slot_->store->detach(); err != 0) {
+            log::error(prefix_, "cannot sync ", slot_->store->path(), ": ", common::errno_text(err));
+        }
+        slot_->active.reset();
+    }
+    finish();
+}
+
+asio::awaitable<bool> session::handshake() {
+    proto::receiver_handshake hs(proto::random_challenge());
+    std::vector<std::byte> in;
+    for (;;) {
+        in.resize(hs.want());
+        if (auto ec = co_await stream_->read_exact(asio::buffer(in)); ec) {
+            log::info(prefix_, "handshake aborted: ",
+                      stream_->timed_out() ? "timed out" : ec.message());
+            co_return false;
+        }
+        auto step = hs.feed(in);
+        if (step.status == proto::handshake_status::need_host) {
+            auto it = std::find_if(candidates_.begin(), candidates_.end(),
+                                   [&](host_slot* s) { return s->config.name == hs.peer_name(); });
+            if (it == candidates_.end()) {
+                log::warning(prefix_, "refused: no host named \"", hs.peer_name(),
+                             "\" is configured for this address");
+                co_return false;
+            }
+            slot_ = *it;
+            prefix_ = "[" + slot_->config.name + " " + peer_ + "] ";
+            step = hs.host_found(slot_->config.password);
+        }
+        if (step.status == proto::handshake_status::failed) {
+            log::warning(prefix_, "refused: ", to_string(hs.error()));
+            co_return false;
+        }
+        if (step.status == proto::handshake_status::need_resume) {
+            if (!co_await claim_slot(slot_)) co_return false;
+            auto newest = slot_->store->scan_newest();
+            step = hs.resume(newest.size, newest.name);
+            log::info(prefix_, "authenticated; resume point ",
+                      newest.name.empty() ? std::string("(no file yet)") : newest.name, " at ",
+                      newest.size);
+        }
+        if (!co_await send(std::move(step.send))) co_return false;
+        if (step.status == proto::handshake_status::done) co_return true;
+    }
+}
+
+// A new authenticated connection for a host replaces the old one: the old
+// session is closed and its open file synced before we report a resume point.
+asio::awaitable<bool> session::claim_slot(host_slot* slot) {
+    generation_ = ++slot->generation;
+    while (auto old = slot->active) {
+        log::info(prefix_, "replacing the previous connection of this host");
+        old->stop();
+        co_await old->wait_finished();
+        if (slot->active == old) slot->active.reset();
+    }
+    if (slot->generation != generation_) {
+        log::info(prefix_, "superseded by a newer connection of this host");
+        co_return false;
+    }
+    slot->active = shared_from_this();
+    co_return true;
+}
+
+asio::awaitable<void> session::data_phase() {
+    asio::co_spawn(stream_->socket().get_executor(),
+                   [self = shared_from_this()] { return self->committer(); }, asio::detached);
+    std::vector<std::byte> buf(read_buffer_size);
+    std::size_t have = 0;
+    while (!failed_ && !stopping_) {
+        auto [ec, n] = co_await stream_->read_some(asio::buffer(buf.data() + have, buf.size() - have));
+        if (ec) {
+            if (stream_->timed_out()) {
+                log::warning(prefix_, "no data for ", options_.timeout.count() / 1000,
+                             " s, closing the connection");
+            } else if (!stopping_) {
+                log::info(prefix_, "connection closed: ", ec.message());
+            }
+            break;
+        }
+        have += n;
+        std::size_t off = 0;
+        while (!failed_ && !stopping_) {
+            auto result = proto::decode_request(std::span(buf.data() + off, have - off));
+            if (std::holds_alternative<proto::need_more>(result)) break;
+            if (auto* err = std::get_if<proto::decode_error>(&result)) {
+                log::warning(prefix_, "protocol violation: ", to_string(*err), "; closing");
+                stopping_ = true;
+                break;
+            }
+            auto& d = std::get<proto::decoded<proto::request>>(result);
+            if (!co_await handle(d.frame)) break;
+            off += d.consumed;
+        }
+        std::memmove(buf.data(), buf.data() + off, have - off);
+        have -= off;
+        commit_wake_.notify();
+        while (pending_.size() > max_pending_replies && !stopping_) co_await drained_.wait();
+    }
+    // Let the committer send what is already queued (an error reply, or acks
+    // of synced data), then stop it.
+    if (!stopping_) co_await drain();
+    stopping_ = true;
+    commit_wake_.notify();
+    while (committing_) co_await drained_.wait();
+}
+
+void session::queue(std::uint64_t seq, reply_error err, bool needs_sync) {
+    pending_.push_back({{seq, err}, needs_sync});
+    if (err != reply_error::ok) failed_ = true;
+}
+
+asio::awaitable<void> session::drain() {
+    commit_wake_.notify();
+    while ((committing_ || !pending_.empty()) && !stopping_) co_await drained_.wait();
+}
+
+// Runs a store operation that must not overlap a commit (OPEN, CLOSE,
+// ERROR), after every earlier request has been committed and acked.
+asio::awaitable<reply_error> session::barrier_call(proto::command cmd, std::string name) {
+    co_await drain();
+    if (stopping_) co_return reply_error::write;
+    auto* store = slot_->store.get();
+    // A named lambda, not a temporary inside co_await: g++ 12 mishandles
+    // temporaries with captures in co_await expressions.
+    auto op = [store, cmd, &name] {
+        switch (cmd) {
+        case proto::command::open: return store->open(name);
+        case proto::command::close: return store->close(name);
+        default: return store->abort();
+        }
+    };
+    auto err = co_await common::offload(owner_.pool(), op);
+    co_return err;
+}
+
+asio::awaitable<bool> session::handle(const proto::request& req) {
+    auto* store = slot_->store.get();
+    reply_error err = reply_error::ok;
+    std::string name;
+    switch (req.cmd) {
+    case proto::command::append:
+        err = store->append(req.payload);
+        queue(req.seq, err, err == reply_error::ok);
+        break;
+    case proto::command::keepalive: queue(req.seq, err, false); break;
+    case proto::command::open:
+    case proto::command::close:
+    case proto::command::error:
+        name = proto::payload_name(req);
+        if (req.cmd == proto::command::error) name = store->open_name();
+        err = co_await barrier_call(req.cmd, name);
+        if (stopping_) co_return false;
+        if (req.cmd == proto::command::error) {
+            log::warning(prefix_, "the sender could not read ", name,
+                         "; file closed under its current name");
+        } else {
+            log::debug(prefix_, to_string(req.cmd), " ", name, ": ", to_string(err));
+        }
+        queue(req.seq, err, false);
+        break;
+    }
+    if (err != reply_error::ok) {
+        log::error(prefix_, to_string(req.cmd), " refused (", to_string(err), "): ",
+                   store->last_error());
+    }
+    co_return err == reply_error::ok;
+}
+
+asio::awaitable<void> session::committer() {
+    auto self = shared_from_this();
+    std::vector<std::byte> out;
+    for (;;) {
+        while (pending_.empty() && !stopping_) co_await commit_wake_.wait();
+        if (pending_.empty() || (stopping_ && !failed_)) break;
+        committing_ = true;
+        auto batch = std::move(pending_);
+        pending_.clear();
+        bool needs_sync = std::any_of(batch.begin(), batch.end(),
+                                      [](const pending_reply& p) { return p.needs_sync; });
+        if (needs_sync && options_.sync) {
+            int fd = slot_->store->file_fd();
+            auto sync = [fd] { return ::fdatasync(fd) == 0 ? 0 : errno; };
+            int err = co_await common::offload(owner_.pool(), sync);
+            if (err != 0) {
+                // Nothing in this batch is known to be durable: refuse it all.
+                log::error(prefix_, "fdatasync failed: ", common::errno_text(err));
+                batch.resize(1);
+                batch[0].reply.error = reply_error::write;
+                failed_ = true;
+            }
+        }
+        out.clear();
+        for (auto& p : batch) proto::encode_reply(out, p.reply);
+        bool sent = !stopping_ && co_await send(out);
+        committing_ = false;
+        drained_.notify();
+        if (!sent || failed_) break;
+    }
+    committing_ = false;
+    if (failed_ || !stopping_) stop();
+    drained_.notify();
+}
+
+} // namespace adist::receiver

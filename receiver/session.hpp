@@ -1,0 +1,74 @@
+// One sender connection on the receiver: TLS, the version-0 handshake, then
+// the data phase. The reader applies requests to the host's trail store; a
+// committer coroutine group-commits appends (one fdatasync for many) and only
+// then sends their acks, in order. Run by the receiver's io_context.
+#pragma once
+
+#include <boost/asio.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/async.hpp"
+#include "common/stream.hpp"
+#include "proto/frame_codec.hpp"
+
+namespace adist::receiver {
+
+namespace asio = boost::asio;
+class receiver;
+struct host_slot;
+
+struct session_options {
+    std::chrono::milliseconds timeout{20000};
+    bool sync = true; // fdatasync before acks; off only for benchmarks
+};
+
+class session : public std::enable_shared_from_this<session> {
+public:
+    session(receiver& owner, std::shared_ptr<common::stream> stream, std::string peer,
+            std::vector<host_slot*> candidates, session_options options);
+
+    asio::awaitable<void> run();
+    // Closes the connection; run() finishes soon after (see wait_finished()).
+    void stop();
+    asio::awaitable<void> wait_finished();
+
+private:
+    struct pending_reply {
+        proto::reply reply;
+        bool needs_sync = false;
+    };
+
+    asio::awaitable<bool> handshake();
+    asio::awaitable<bool> claim_slot(host_slot* slot);
+    asio::awaitable<bool> send(std::vector<std::byte> bytes);
+    asio::awaitable<void> data_phase();
+    asio::awaitable<bool> handle(const proto::request& req);
+    asio::awaitable<proto::reply_error> barrier_call(proto::command cmd, std::string name);
+    asio::awaitable<void> drain();
+    asio::awaitable<void> committer();
+    void queue(std::uint64_t seq, proto::reply_error err, bool needs_sync);
+    void finish();
+
+    receiver& owner_;
+    std::shared_ptr<common::stream> stream_;
+    std::string peer_;    // "IP:port" for the log
+    std::string prefix_;  // log prefix, gains the host name once known
+    std::vector<host_slot*> candidates_;
+    session_options options_;
+    host_slot* slot_ = nullptr;
+    std::uint64_t generation_ = 0;
+
+    std::vector<pending_reply> pending_;
+    bool committing_ = false;
+    bool failed_ = false;    // an error reply is queued: stop after sending it
+    bool stopping_ = false;
+    bool finished_ = false;
+    common::event commit_wake_;
+    common::event drained_;
+    common::event finished_event_;
+};
+
+} // namespace adist::receiver

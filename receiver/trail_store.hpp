@@ -1,0 +1,72 @@
+// One sender host's directory on the receiver: finds the newest trail file
+// and executes the decisions of trail_rules with descriptor-relative, no-follow,
+// never-truncating file operations. OPEN and CLOSE are durable when they
+// return; APPEND only writes, and the session group-commits with sync().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <sys/types.h>
+
+#include "common/daemon_util.hpp"
+#include "common/fd.hpp"
+#include "proto/wire.hpp"
+#include "receiver/trail_rules.hpp"
+
+namespace adist::receiver {
+
+using owner_ids = common::user_ids;
+
+class trail_store {
+public:
+    // Opens the host directory, creating it (0700, and its missing parents
+    // 0755) first if needed; with `owner`, a created directory is given to
+    // that user so the unprivileged daemon can write it. Returns nullptr and
+    // sets *error on failure.
+    static std::unique_ptr<trail_store> open(const std::string& path,
+                                             std::optional<owner_ids> owner, std::string* error);
+
+    const std::string& path() const { return path_; }
+
+    struct file_info {
+        std::string name; // "" when the directory has no trail file
+        std::uint64_t size = 0;
+    };
+    // Rescans the directory: greatest valid name of a regular file (anything
+    // else is ignored with a warning) and its size. Becomes the rules' newest.
+    file_info scan_newest();
+
+    store_view view() const { return {newest_, open_name_}; }
+    const std::string& open_name() const { return open_name_; }
+
+    proto::reply_error open(std::string_view name);
+    proto::reply_error append(std::span<const std::byte> data);
+    proto::reply_error close(std::string_view name);
+    proto::reply_error abort(); // ERROR: close without renaming
+    // The open file's descriptor (-1 if none) for group commits.
+    int file_fd() const { return file_.get(); }
+    // Syncs and closes the open file, if any (session end). Returns errno or 0.
+    int detach();
+
+    // Last system error behind a non-ok reply, for the log.
+    const std::string& last_error() const { return last_error_; }
+
+private:
+    trail_store(std::string path, common::unique_fd dir) : path_(std::move(path)), dir_(std::move(dir)) {}
+    proto::reply_error fail(proto::reply_error e, std::string what, int err);
+    proto::reply_error open_file(std::string_view name, int flags, proto::reply_error on_error);
+    int rename_noreplace(std::string_view from, std::string_view to);
+    int sync_directory();
+
+    std::string path_;
+    common::unique_fd dir_;
+    std::string newest_;
+    std::string open_name_;
+    common::unique_fd file_;
+    std::string last_error_;
+};
+
+} // namespace adist::receiver

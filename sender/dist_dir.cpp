@@ -1,0 +1,121 @@
+// Dist directory listing and watching (see dist_dir.hpp).
+#include "sender/dist_dir.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "common/log.hpp"
+#include "proto/trail_name.hpp"
+
+namespace adist::sender {
+
+std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path) {
+    std::vector<std::string> out;
+    int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
+    if (d == nullptr) {
+        if (fd >= 0) ::close(fd);
+        log::error("cannot list ", dir_path, ": ", common::errno_text(errno));
+        return out;
+    }
+    while (dirent* e = ::readdir(d)) {
+        std::string_view name = e->d_name;
+        if (name == "." || name == "..") continue;
+        if (!proto::is_valid_trail_name(name)) {
+            log::debug("ignoring ", dir_path, "/", name, ": not a trail file name");
+            continue;
+        }
+        struct stat st {};
+        if (::fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (!S_ISREG(st.st_mode)) {
+            log::debug("ignoring ", dir_path, "/", name, ": not a regular file");
+            continue;
+        }
+        out.emplace_back(name);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::optional<std::string> current_name(int dir_fd, const std::string& dir_path,
+                                        const std::string& name, ino_t ino) {
+    struct stat st {};
+    if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == ino) {
+        return name;
+    }
+    for (const auto& other : list_trails(dir_fd, dir_path)) {
+        if (other == name || !proto::same_trail(other, name)) continue;
+        if (::fstatat(dir_fd, other.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == ino) {
+            return other;
+        }
+    }
+    return std::nullopt;
+}
+
+dist_watch::dist_watch(const asio::any_io_executor& ex, common::event& wake)
+    : inotify_(ex), wake_(wake) {}
+
+dist_watch::~dist_watch() { stop(); }
+
+bool dist_watch::start(const std::string& dir, std::string* error) {
+    int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) {
+        *error = "inotify_init1: " + common::errno_text(errno);
+        return false;
+    }
+    inotify_.assign(fd);
+    dir_wd_ = ::inotify_add_watch(fd, dir.c_str(),
+                                  IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_MODIFY |
+                                      IN_CLOSE_WRITE | IN_DELETE | IN_ATTRIB | IN_ONLYDIR);
+    if (dir_wd_ < 0) {
+        *error = "cannot watch " + dir + ": " + common::errno_text(errno);
+        return false;
+    }
+    asio::co_spawn(inotify_.get_executor(), run(), asio::detached);
+    return true;
+}
+
+void dist_watch::watch_file(const std::string& path) {
+    unwatch_file();
+    if (!inotify_.is_open()) return;
+    file_wd_ = ::inotify_add_watch(inotify_.native_handle(), path.c_str(),
+                                   IN_MODIFY | IN_MOVE_SELF | IN_ATTRIB | IN_DELETE_SELF |
+                                       IN_DONT_FOLLOW);
+}
+
+void dist_watch::unwatch_file() {
+    if (file_wd_ >= 0 && file_wd_ != dir_wd_ && inotify_.is_open()) {
+        ::inotify_rm_watch(inotify_.native_handle(), file_wd_);
+    }
+    file_wd_ = -1;
+}
+
+void dist_watch::stop() {
+    stopped_ = true;
+    boost::system::error_code ignored;
+    inotify_.close(ignored);
+}
+
+asio::awaitable<void> dist_watch::run() {
+    // Event contents do not matter: any event means "look again". Reading
+    // them all in one go coalesces a burst of writes into one wake-up.
+    alignas(inotify_event) char buf[16384];
+    while (!stopped_) {
+        auto [ec, n] = co_await inotify_.async_read_some(asio::buffer(buf),
+                                                          asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+            if (!stopped_) log::error("inotify read failed: ", ec.message());
+            break;
+        }
+        wake_.notify();
+    }
+}
+
+} // namespace adist::sender

@@ -1,0 +1,38 @@
+// Resume planning (see resume.hpp).
+#include "sender/resume.hpp"
+
+#include "proto/trail_name.hpp"
+
+namespace adist::sender {
+namespace {
+
+std::string_view prefix(std::string_view name) {
+    return name.substr(0, proto::trail_prefix_length);
+}
+
+} // namespace
+
+resume_plan plan_resume(const std::vector<std::string>& local, std::string_view remote_newest) {
+    resume_plan plan;
+    for (const auto& name : local) {
+        if (remote_newest.empty() || prefix(name) > prefix(remote_newest)) {
+            plan.pending.push_back(name);
+        } else if (prefix(name) < prefix(remote_newest)) {
+            plan.shipped.push_back(name);
+        } else if (name == remote_newest || proto::is_valid_rename(remote_newest, name)) {
+            plan.continuation = name;
+        } else {
+            plan.conflicts.push_back(name);
+        }
+    }
+    return plan;
+}
+
+std::optional<std::string> next_trail(const std::vector<std::string>& local, std::string_view last) {
+    for (const auto& name : local) {
+        if (last.empty() || prefix(name) > prefix(last)) return name;
+    }
+    return std::nullopt;
+}
+
+} // namespace adist::sender

@@ -1,0 +1,286 @@
+// Sender data phase (see transfer.hpp). Ordering rules that matter:
+// - a dist link is unlinked only after the receiver acked its CLOSE, i.e.
+//   after the receiver synced the whole file;
+// - after a `.not_terminated` file is seen renamed, it is read to the end
+//   once more before CLOSE, so bytes written just before the rename go too.
+#include "sender/transfer.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.hpp"
+#include "proto/frame_codec.hpp"
+#include "proto/trail_name.hpp"
+#include "sender/resume.hpp"
+
+namespace adist::sender {
+using proto::command;
+
+namespace {
+constexpr std::size_t batch_bytes = 1024 * 1024; // bytes per socket write
+constexpr std::size_t chunk_bytes = proto::max_payload;
+} // namespace
+
+transfer::transfer(std::shared_ptr<common::stream> stream, dist_context dist,
+                   transfer_options options, std::string log_prefix)
+    : stream_(std::move(stream)), dist_(dist), options_(options), prefix_(std::move(log_prefix)),
+      reader_finished_(stream_->socket().get_executor()) {
+    out_.reserve(batch_bytes + 2 * chunk_bytes);
+}
+
+void transfer::fail() {
+    failed_ = true;
+    stream_->close();
+    dist_.wake->notify();
+}
+
+asio::awaitable<void> transfer::run(std::string remote_name, std::uint64_t remote_size) {
+    auto self = shared_from_this();
+    asio::co_spawn(stream_->socket().get_executor(), [self] { return self->reader(); },
+                   asio::detached);
+    co_await writer(std::move(remote_name), remote_size);
+    fail(); // ends the reader too
+    while (!reader_done_) co_await reader_finished_.wait();
+    if (dist_.watch != nullptr) dist_.watch->unwatch_file();
+}
+
+void transfer::unlink_shipped(const std::string& name) {
+    if (::unlinkat(dist_.dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
+        log::error(prefix_, "cannot remove ", dist_.dir_path, "/", name, ": ",
+                   common::errno_text(errno));
+        return;
+    }
+    log::info(prefix_, "shipped ", name);
+}
+
+void transfer::start_resume(const std::string& remote_name, std::uint64_t remote_size) {
+    auto plan = plan_resume(list_trails(dist_.dir_fd, dist_.dir_path), remote_name);
+    for (const auto& name : plan.shipped) unlink_shipped(name);
+    for (const auto& name : plan.conflicts) {
+        log::error(prefix_, "not sending ", name, ": the receiver already has this trail as ",
+                   remote_name);
+    }
+    last_ = remote_name;
+    if (plan.continuation && open_local(*plan.continuation, remote_name, remote_size)) {
+        log::info(prefix_, "resuming ", *plan.continuation, " at offset ", remote_size);
+    }
+}
+
+bool transfer::open_local(const std::string& local, const std::string& remote,
+                          std::uint64_t offset) {
+    int fd = ::openat(dist_.dir_fd, local.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        log::error(prefix_, "cannot open ", dist_.dir_path, "/", local, ": ",
+                   fd < 0 ? common::errno_text(errno) : "not a regular file", "; skipping it");
+        if (fd >= 0) ::close(fd);
+        last_ = local;
+        return false;
+    }
+    if (static_cast<std::uint64_t>(st.st_size) < offset) {
+        log::error(prefix_, dist_.dir_path, "/", local, " has ", st.st_size,
+                   " bytes but the receiver already has ", offset, "; skipping it");
+        ::close(fd);
+        last_ = local;
+        return false;
+    }
+    cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_ino, offset, {}});
+    dist_.watch->watch_file(dist_.dir_path + "/" + local);
+    queue_name(command::open, remote, false);
+    return true;
+}
+
+void transfer::queue_name(command cmd, const std::string& name, bool unlink) {
+    auto seq = next_seq_++;
+    proto::encode_name_request(out_, cmd, seq, name);
+    in_flight_.push_back({seq, cmd, static_cast<std::uint32_t>(name.size() + 1), name, unlink});
+}
+
+// Reads from the open file into out_ as APPEND frames while the window and
+// the batch allow. Returns false on a read error (the file is then aborted).
+bool transfer::fill(bool& at_eof) {
+    at_eof = false;
+    while (out_.size() < batch_bytes && in_flight_bytes_ < options_.window) {
+        std::size_t want = std::min(chunk_bytes, options_.window - in_flight_bytes_);
+        auto header_at = out_.size();
+        auto seq = next_seq_;
+        proto::encode_request_header(out_, command::append, seq, static_cast<std::uint32_t>(want));
+        auto data_at = out_.size();
+        out_.resize(data_at + want);
+        ssize_t n = ::pread(cur_->fd.get(), out_.data() + data_at, want,
+                            static_cast<off_t>(cur_->offset));
+        if (n <= 0) {
+            out_.resize(header_at);
+            if (n == 0) {
+                at_eof = true;
+                return true;
+            }
+            log::error(prefix_, "cannot read ", cur_->local_name, ": ", common::errno_text(errno));
+            return false;
+        }
+        out_.resize(data_at + static_cast<std::size_t>(n));
+        for (int i = 0; i < 4; ++i) { // patch the payload size, little endian
+            out_[header_at + 10 + i] = std::byte((static_cast<std::uint32_t>(n) >> (8 * i)) & 0xff);
+        }
+        ++next_seq_;
+        cur_->offset += static_cast<std::uint64_t>(n);
+        in_flight_.push_back({seq, command::append, static_cast<std::uint32_t>(n), {}, false});
+        in_flight_bytes_ += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+// At the end of the open file: CLOSE it if it is complete, note a rename (and
+// read once more), or report that there is nothing to do until it grows.
+bool transfer::handle_eof() {
+    auto kind = proto::classify_trail_name(cur_->local_name);
+    if (kind == proto::trail_kind::not_terminated && !cur_->renamed_to) {
+        auto now = current_name(dist_.dir_fd, dist_.dir_path, cur_->local_name, cur_->ino);
+        if (!now) {
+            log::warning(prefix_, cur_->local_name,
+                         " disappeared from the dist directory; closing it as it is");
+            queue_name(command::close, cur_->remote_name, false);
+            last_ = cur_->local_name;
+            cur_.reset();
+            dist_.watch->unwatch_file();
+            return true;
+        }
+        if (*now == cur_->local_name) return false; // still growing: wait for more
+        log::debug(prefix_, cur_->local_name, " was renamed to ", *now);
+        cur_->renamed_to = *now;
+        return true; // read to the end once more before CLOSE
+    }
+    std::string final_name = cur_->renamed_to.value_or(cur_->local_name);
+    queue_name(command::close, final_name, true);
+    last_ = final_name;
+    cur_.reset();
+    dist_.watch->unwatch_file();
+    return true;
+}
+
+asio::awaitable<bool> transfer::flush() {
+    if (out_.empty()) co_return true;
+    auto ec = co_await stream_->write_all(asio::buffer(out_));
+    out_.clear();
+    last_send_ = std::chrono::steady_clock::now();
+    if (ec) {
+        if (!failed_) {
+            log::warning(prefix_, "connection lost while sending: ",
+                         stream_->timed_out() ? "timed out" : ec.message());
+        }
+        co_return false;
+    }
+    co_return true;
+}
+
+// Waits for a file-system event, an ack or (when idle) the keepalive interval.
+asio::awaitable<void> transfer::wait(bool idle) {
+    if (!idle) {
+        co_await dist_.wake->wait();
+        co_return;
+    }
+    auto since = std::chrono::steady_clock::now() - last_send_;
+    auto left = options_.keepalive - std::chrono::duration_cast<std::chrono::milliseconds>(since);
+    if (left.count() > 0 && co_await dist_.wake->wait_for(left)) co_return;
+    if (std::chrono::steady_clock::now() - last_send_ >= options_.keepalive) {
+        auto seq = next_seq_++;
+        proto::encode_request_header(out_, command::keepalive, seq, 0);
+        in_flight_.push_back({seq, command::keepalive, 0, {}, false});
+    }
+}
+
+asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t remote_size) {
+    last_send_ = std::chrono::steady_clock::now();
+    start_resume(remote_name, remote_size);
+    while (!failed_) {
+        if (!cur_) {
+            auto next = next_trail(list_trails(dist_.dir_fd, dist_.dir_path), last_);
+            if (next) {
+                open_local(*next, *next, 0);
+                continue;
+            }
+        }
+        bool at_eof = false, progressed = false;
+        if (cur_) {
+            if (!fill(at_eof)) {
+                // Unreadable: tell the receiver to close it as it is.
+                auto seq = next_seq_++;
+                proto::encode_request_header(out_, command::error, seq, 0);
+                in_flight_.push_back({seq, command::error, 0, cur_->remote_name, false});
+                last_ = cur_->local_name;
+                cur_.reset();
+                dist_.watch->unwatch_file();
+            } else if (at_eof) {
+                progressed = handle_eof();
+            }
+        }
+        bool had_output = !out_.empty();
+        if (!co_await flush()) break;
+        if (had_output || progressed) continue;
+        bool window_full = in_flight_bytes_ >= options_.window;
+        co_await wait(!window_full);
+    }
+}
+
+asio::awaitable<void> transfer::reader() {
+    auto self = shared_from_this();
+    std::vector<std::byte> buf(64 * 1024);
+    std::size_t have = 0;
+    while (!failed_) {
+        auto [ec, n] = co_await stream_->read_some(asio::buffer(buf.data() + have, buf.size() - have));
+        if (ec) {
+            if (!failed_) {
+                log::warning(prefix_, "connection lost: ",
+                             stream_->timed_out() ? "no reply within the timeout" : ec.message());
+            }
+            break;
+        }
+        have += n;
+        std::size_t off = 0;
+        bool ok = true;
+        while (ok) {
+            auto result = proto::decode_reply(std::span(buf.data() + off, have - off));
+            if (std::holds_alternative<proto::need_more>(result)) break;
+            auto* d = std::get_if<proto::decoded<proto::reply>>(&result);
+            if (d == nullptr) {
+                log::error(prefix_, "protocol violation by the receiver: ",
+                           to_string(std::get<proto::decode_error>(result)));
+                ok = false;
+                break;
+            }
+            off += d->consumed;
+            ok = on_reply(d->frame);
+        }
+        std::memmove(buf.data(), buf.data() + off, have - off);
+        have -= off;
+        dist_.wake->notify();
+        if (!ok) break;
+    }
+    fail();
+    reader_done_ = true;
+    reader_finished_.notify();
+}
+
+bool transfer::on_reply(const proto::reply& r) {
+    if (in_flight_.empty() || in_flight_.front().seq != r.seq) {
+        log::error(prefix_, "protocol violation by the receiver: unexpected reply sequence ", r.seq);
+        return false;
+    }
+    auto req = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    if (req.cmd == command::append) in_flight_bytes_ -= req.bytes;
+    if (r.error != proto::reply_error::ok) {
+        log::error(prefix_, "the receiver refused ", to_string(req.cmd),
+                   req.name.empty() ? "" : " ", req.name, ": ", to_string(r.error));
+        return false;
+    }
+    ++acked_;
+    if (req.cmd == command::close && req.unlink) unlink_shipped(req.name);
+    return true;
+}
+
+} // namespace adist::sender

@@ -1,0 +1,93 @@
+// The sender's data phase over one authenticated connection: a writer that
+// streams trail files (OPEN, APPENDs, CLOSE) with a window of requests in
+// flight, and a reader that matches replies and unlinks a dist link once its
+// CLOSE is acknowledged. Created by the uplink for each connection.
+#pragma once
+
+#include <boost/asio.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+#include "common/async.hpp"
+#include "common/fd.hpp"
+#include "common/stream.hpp"
+#include "proto/frame_codec.hpp"
+#include "sender/dist_dir.hpp"
+
+namespace adist::sender {
+
+struct transfer_options {
+    std::size_t window = 8 * 1024 * 1024;           // bytes of APPEND payload in flight
+    std::chrono::milliseconds keepalive{6000};      // idle interval before a KEEPALIVE
+};
+
+struct dist_context {
+    int dir_fd = -1;
+    std::string dir_path;
+    dist_watch* watch = nullptr;
+    common::event* wake = nullptr; // notified by the watcher; we notify it on acks
+};
+
+class transfer : public std::enable_shared_from_this<transfer> {
+public:
+    transfer(std::shared_ptr<common::stream> stream, dist_context dist, transfer_options options,
+             std::string log_prefix);
+
+    // Runs until the connection ends; the caller closes nothing itself.
+    asio::awaitable<void> run(std::string remote_name, std::uint64_t remote_size);
+    bool made_progress() const { return acked_ > 0; }
+
+private:
+    struct open_trail {
+        common::unique_fd fd;
+        std::string local_name;  // name in the dist directory when opened
+        std::string remote_name; // name the receiver has it under
+        ino_t ino = 0;
+        std::uint64_t offset = 0;
+        std::optional<std::string> renamed_to;
+    };
+    struct in_flight {
+        std::uint64_t seq;
+        proto::command cmd;
+        std::uint32_t bytes;
+        std::string name; // OPEN/CLOSE name; for CLOSE, the dist link to unlink
+        bool unlink = false;
+    };
+
+    asio::awaitable<void> writer(std::string remote_name, std::uint64_t remote_size);
+    asio::awaitable<void> reader();
+    bool on_reply(const proto::reply& r);
+    void start_resume(const std::string& remote_name, std::uint64_t remote_size);
+    bool open_local(const std::string& local, const std::string& remote, std::uint64_t offset);
+    bool fill(bool& at_eof);
+    bool handle_eof();
+    void queue_name(proto::command cmd, const std::string& name, bool unlink);
+    asio::awaitable<bool> flush();
+    asio::awaitable<void> wait(bool idle);
+    void unlink_shipped(const std::string& name);
+    void fail();
+
+    std::shared_ptr<common::stream> stream_;
+    dist_context dist_;
+    transfer_options options_;
+    std::string prefix_;
+
+    std::optional<open_trail> cur_;
+    std::string last_; // newest trail finished or being continued
+    std::vector<std::byte> out_;
+    std::deque<in_flight> in_flight_;
+    std::size_t in_flight_bytes_ = 0;
+    std::uint64_t next_seq_ = 1;
+    std::uint64_t acked_ = 0;
+    std::chrono::steady_clock::time_point last_send_;
+    bool failed_ = false;
+    bool reader_done_ = false;
+    common::event reader_finished_;
+};
+
+} // namespace adist::sender

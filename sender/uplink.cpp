@@ -1,0 +1,211 @@
+// Uplink to one receiver (see uplink.hpp).
+#include "sender/uplink.hpp"
+
+#include "common/log.hpp"
+#include "common/tls.hpp"
+#include "proto/handshake.hpp"
+
+namespace adist::sender {
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+bool family_matches(const tcp::endpoint& ep, common::family f) {
+    if (f == common::family::v4) return ep.address().is_v4();
+    if (f == common::family::v6) return ep.address().is_v6();
+    return true;
+}
+} // namespace
+
+uplink::uplink(asio::io_context& io, std::string own_name, common::sender_host host,
+               asio::ssl::context& tls, uplink_options options)
+    : io_(io), own_name_(std::move(own_name)), host_(std::move(host)), tls_(tls),
+      options_(options), prefix_("[" + host_.name + "] "), wake_(io.get_executor()),
+      watch_(io.get_executor(), wake_) {}
+
+uplink::~uplink() { stop(); }
+
+void uplink::start() {
+    if (host_.remote.scheme == common::scheme::tcp) {
+        log::warning(prefix_, "sending to ", host_.remote.to_string(),
+                     " without TLS: traffic is not encrypted and the receiver is not authenticated");
+    }
+    asio::co_spawn(io_, run(), asio::detached);
+}
+
+void uplink::stop() {
+    stopping_ = true;
+    if (stream_) stream_->close();
+    watch_.stop();
+    wake_.notify();
+}
+
+std::chrono::milliseconds uplink::next_backoff() {
+    backoff_ = backoff_.count() == 0 ? options_.backoff_min
+                                     : std::min(backoff_ * 2, options_.backoff_max);
+    // Jitter in [backoff/2, backoff]: many senders restarting with one
+    // receiver do not come back in lockstep.
+    std::uniform_int_distribution<long> dist(backoff_.count() / 2, backoff_.count());
+    return std::chrono::milliseconds(dist(rng_));
+}
+
+asio::awaitable<void> uplink::pause(std::chrono::milliseconds d) {
+    auto until = std::chrono::steady_clock::now() + d;
+    while (!stopping_ && std::chrono::steady_clock::now() < until) {
+        co_await wake_.wait_for(until - std::chrono::steady_clock::now());
+    }
+}
+
+asio::awaitable<bool> uplink::open_dist() {
+    if (dist_fd_) co_return true;
+    dist_fd_ = common::open_directory(host_.directory);
+    std::string error;
+    if (!dist_fd_) {
+        error = "cannot open dist directory " + host_.directory + ": " + common::errno_text(errno);
+    } else if (!watch_.start(host_.directory, &error)) {
+        dist_fd_.reset();
+    }
+    if (!dist_fd_) {
+        auto d = next_backoff();
+        log::error(prefix_, error, "; retrying in ", d.count(), " ms");
+        co_await pause(d);
+        co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<void> uplink::run() {
+    while (!stopping_) {
+        if (!co_await open_dist()) continue;
+        stream_ = co_await connect();
+        std::string name;
+        std::uint64_t size = 0;
+        if (stream_ && co_await verify_receiver(*stream_) && co_await handshake(*stream_, name, size)) {
+            log::info(prefix_, "connected to ", host_.remote.to_string(), "; receiver has ",
+                      name.empty() ? std::string("no file yet") : name + " at " + std::to_string(size));
+            backoff_ = 0ms;
+            dist_context ctx{dist_fd_.get(), host_.directory, &watch_, &wake_};
+            auto t = std::make_shared<transfer>(stream_, ctx, options_.transfer, prefix_);
+            co_await t->run(name, size);
+        }
+        if (stream_) stream_->close();
+        stream_.reset();
+        if (stopping_) break;
+        auto d = next_backoff();
+        log::info(prefix_, "reconnecting in ", d.count(), " ms");
+        co_await pause(d);
+    }
+}
+
+asio::awaitable<std::shared_ptr<common::stream>> uplink::connect() {
+    const auto& r = host_.remote;
+    tcp::resolver resolver(io_);
+    auto [rec, endpoints] = co_await resolver.async_resolve(r.host, std::to_string(r.port),
+                                                            tuple_awaitable);
+    if (rec) {
+        log::warning(prefix_, "cannot resolve ", r.host, ": ", rec.message());
+        co_return nullptr;
+    }
+    std::string last_error = "no usable address";
+    for (const auto& entry : endpoints) {
+        auto ep = entry.endpoint();
+        if (!family_matches(ep, r.family)) continue;
+        tcp::socket socket(io_);
+        boost::system::error_code ec;
+        socket.open(ep.protocol(), ec);
+        if (!ec && host_.source) {
+            auto src = asio::ip::make_address(host_.source->host, ec);
+            if (!ec) socket.bind({src, host_.source->port_given ? host_.source->port : std::uint16_t(0)}, ec);
+        }
+        if (ec) {
+            last_error = ec.message();
+            continue;
+        }
+        auto stream = host_.remote.scheme == common::scheme::tls
+                          ? std::make_shared<common::stream>(std::move(socket), tls_)
+                          : std::make_shared<common::stream>(std::move(socket));
+        stream->set_timeout(options_.timeout);
+        stream->start_watchdog();
+        stream_ = stream; // so stop() can close it
+        if (auto cec = co_await stream->connect(ep); cec) {
+            last_error = stream->timed_out() ? "timed out" : cec.message();
+            continue;
+        }
+        stream->socket().set_option(tcp::no_delay(true), ec);
+        co_return stream;
+    }
+    log::warning(prefix_, "cannot connect to ", r.to_string(), ": ", last_error);
+    co_return nullptr;
+}
+
+asio::awaitable<bool> uplink::verify_receiver(common::stream& s) {
+    if (!s.is_tls()) co_return true;
+    if (auto ec = co_await s.handshake(asio::ssl::stream_base::client); ec) {
+        log::warning(prefix_, "TLS handshake with ", host_.remote.to_string(), " failed: ",
+                     s.timed_out() ? "timed out" : ec.message());
+        co_return false;
+    }
+    // Fail closed: nothing of ours goes out before the certificate matches.
+    auto got = common::peer_fingerprint(s.native_ssl());
+    if (!got || !host_.fingerprint || *got != *host_.fingerprint) {
+        log::error(prefix_, "receiver ", host_.remote.to_string(),
+                   " presented a certificate that does not match the configured fingerprint; expected ",
+                   host_.fingerprint ? proto::format_fingerprint(*host_.fingerprint) : "(none)",
+                   ", got ", got ? proto::format_fingerprint(*got) : "(no certificate)");
+        co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<bool> uplink::handshake(common::stream& s, std::string& name, std::uint64_t& size) {
+    proto::sender_handshake hs(own_name_, host_.password, proto::random_challenge());
+    auto step = hs.start();
+    std::vector<std::byte> in;
+    bool proof_sent = false;
+    while (step.status == proto::handshake_status::in_progress) {
+        if (!step.send.empty()) {
+            if (auto ec = co_await s.write_all(asio::buffer(step.send)); ec) {
+                log::warning(prefix_, "connection lost during the handshake: ", ec.message());
+                co_return false;
+            }
+            proof_sent = proof_sent || step.send.size() == 2 * proto::hmac_size;
+        }
+        in.resize(hs.want());
+        if (auto ec = co_await s.read_exact(asio::buffer(in)); ec) {
+            log::error(prefix_, "the receiver closed the connection during the handshake",
+                       proof_sent ? " after our password proof (wrong password, or this sender's name or address is not configured there)"
+                                  : s.timed_out() ? " (timed out)" : "");
+            co_return false;
+        }
+        step = hs.feed(in);
+    }
+    if (step.status != proto::handshake_status::done) {
+        log::error(prefix_, "handshake with ", host_.remote.to_string(), " failed: ",
+                   hs.error() == proto::handshake_error::auth_failed
+                       ? "the receiver does not know our password (wrong password or impostor)"
+                       : std::string(to_string(hs.error())));
+        co_return false;
+    }
+    name = hs.resume_name();
+    size = hs.resume_size();
+    co_return true;
+}
+
+sender_role::sender_role(asio::io_context& io, const common::config& cfg, uplink_options options)
+    : tls_(common::make_client_context()) {
+    for (const auto& h : cfg.senders) {
+        uplinks_.push_back(std::make_unique<uplink>(io, cfg.name, h, tls_, options));
+    }
+}
+
+void sender_role::start() {
+    for (auto& u : uplinks_) u->start();
+}
+
+void sender_role::stop() {
+    for (auto& u : uplinks_) u->stop();
+}
+
+} // namespace adist::sender

@@ -1,0 +1,74 @@
+// One configured receiver (`host` in the sender section): connect, verify the
+// pinned certificate fingerprint before sending anything, prove the password,
+// run a transfer, and reconnect with capped exponential backoff and jitter.
+// The sender role runs one uplink coroutine per host on the daemon's io_context.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <chrono>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "common/async.hpp"
+#include "common/config.hpp"
+#include "common/fd.hpp"
+#include "sender/dist_dir.hpp"
+#include "sender/transfer.hpp"
+
+namespace adist::sender {
+
+struct uplink_options {
+    std::chrono::milliseconds timeout{20000};
+    transfer_options transfer;
+    std::chrono::milliseconds backoff_min{500};
+    std::chrono::milliseconds backoff_max{30000};
+};
+
+class uplink {
+public:
+    uplink(asio::io_context& io, std::string own_name, common::sender_host host,
+           asio::ssl::context& tls, uplink_options options);
+    ~uplink();
+
+    void start();
+    void stop();
+
+private:
+    asio::awaitable<void> run();
+    asio::awaitable<bool> open_dist();
+    asio::awaitable<std::shared_ptr<common::stream>> connect();
+    asio::awaitable<bool> verify_receiver(common::stream& s);
+    asio::awaitable<bool> handshake(common::stream& s, std::string& name, std::uint64_t& size);
+    asio::awaitable<void> pause(std::chrono::milliseconds d);
+    std::chrono::milliseconds next_backoff();
+
+    asio::io_context& io_;
+    std::string own_name_;
+    common::sender_host host_;
+    asio::ssl::context& tls_;
+    uplink_options options_;
+    std::string prefix_;
+    common::unique_fd dist_fd_;
+    common::event wake_;
+    dist_watch watch_;
+    std::shared_ptr<common::stream> stream_;
+    std::chrono::milliseconds backoff_{0};
+    std::mt19937_64 rng_{std::random_device{}()};
+    bool stopping_ = false;
+};
+
+class sender_role {
+public:
+    sender_role(asio::io_context& io, const common::config& cfg, uplink_options options);
+    void start();
+    void stop();
+
+private:
+    asio::ssl::context tls_;
+    std::vector<std::unique_ptr<uplink>> uplinks_;
+};
+
+} // namespace adist::sender
