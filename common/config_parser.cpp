@@ -520,17 +520,25 @@ bool parser::fingerprint_value(const token& key) {
     return true;
 }
 
-// Last line of defence: if a message still quotes a password (e.g. a host
+// True when `message` shows `password` or 8 consecutive bytes of it (quoted
+// values may be cut, so a whole-string search is not enough).
+bool shows(std::string_view message, std::string_view password) {
+    if (message.find(quoted(password)) != std::string_view::npos) return true;
+    if (password.size() < 4) return false;
+    std::size_t window = std::min<std::size_t>(password.size(), 8);
+    for (std::size_t i = 0; i + window <= password.size(); ++i)
+        if (message.find(password.substr(i, window)) != std::string_view::npos) return true;
+    return false;
+}
+
+// Last line of defence: if a message still shows a password (e.g. a host
 // named like its password), withhold the details but keep file and line.
 void redact(config_error& error, const std::vector<token>& tokens) {
     for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
         const token& value = tokens[i + 1];
-        const std::string& p = value.text;
         bool candidate = value.kind == tok::word || value.kind == tok::string;
-        if (!is_password_word(tokens[i]) || !candidate || p.empty()) continue;
-        bool leak = error.message.find(quoted(p)) != std::string::npos ||
-                    (p.size() >= 4 && error.message.find(p) != std::string::npos);
-        if (leak)
+        if (!is_password_word(tokens[i]) || !candidate || value.text.empty()) continue;
+        if (shows(error.message, value.text))
             error.message = "invalid statement (details withheld: they would reveal a password)";
     }
 }

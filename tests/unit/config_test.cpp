@@ -415,6 +415,10 @@ TEST_CASE("config: a password never appears in an error", "[config]") {
         "sender {\n host a {\n remote \"" + secret + " x\"\n password " + secret + "\n }\n}",
         "sender {\n password " + secret + "\n}",
         "receiver {\n host a { remote password " + secret + " }\n}",
+        "sender {\n host a {\n remote \"" + std::string(300, 'x') + secret + "\"\n password " +
+            std::string(300, 'x') + secret + "\n }\n}",
+        "sender {\n host a {\n remote \"" + secret + std::string(300, 'x') + "\"\n password " +
+            secret + std::string(200, 'x') + "\n }\n}",
     };
     auto check = [&](const std::string& text) {
         auto result = parse_config(text, "t", "h");
