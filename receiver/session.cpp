@@ -224,7 +224,7 @@ asio::awaitable<bool> session::handle(const proto::request& req) {
             log::warning(prefix_, "the sender could not read ", name,
                          "; file closed under its current name");
         } else {
-            log::debug(prefix_, to_string(req.cmd), " ", name, ": ", to_string(err));
+            log::info(prefix_, to_string(req.cmd), " ", name, ": ", to_string(err));
         }
         queue(req.seq, err, false);
         break;
