@@ -42,19 +42,22 @@ po::options_description describe(daemon_options& o) {
         ("user,u", po::value(&o.user), "unprivileged user for the receiver (default auditdistd)")
         ("window", po::value(&o.window), "sender: bytes of data in flight (default 8 MiB)")
         ("no-sync", po::bool_switch(&o.no_sync),
-         "receiver: acknowledge without fdatasync (benchmarks only; loses durability)")
-        ("command", po::value(&o.command)->multitoken(), "fingerprint [certfile]");
+         "receiver: acknowledge without fdatasync (benchmarks only; loses durability)");
     return d;
 }
 
 // Returns an exit code when the program should exit now.
 std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
     auto desc = describe(o);
+    po::options_description hidden;
+    hidden.add_options()("command", po::value(&o.command)->multitoken());
+    po::options_description all;
+    all.add(desc).add(hidden);
     po::positional_options_description pos;
     pos.add("command", -1);
     po::variables_map vm;
     try {
-        auto parsed = po::command_line_parser(argc, argv).options(desc).positional(pos).run();
+        auto parsed = po::command_line_parser(argc, argv).options(all).positional(pos).run();
         // -d is counted, not stored: -dd means more than -d.
         std::erase_if(parsed.options, [&](const po::option& opt) {
             if (opt.string_key != "debug") return false;

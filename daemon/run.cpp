@@ -31,6 +31,19 @@ sender::uplink_options sender_options(const daemon_options& o, const common::con
     return u;
 }
 
+// Stops the loop once both roles are idle, or after a bounded grace period.
+asio::awaitable<void> wait_for_roles(asio::io_context& io, std::optional<receiver::receiver>& recv,
+                                     std::optional<sender::sender_role>& snd,
+                                     asio::steady_timer& grace) {
+    auto until = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < until) {
+        if ((!recv || recv->idle()) && (!snd || snd->idle())) break;
+        grace.expires_after(20ms);
+        co_await grace.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    io.stop();
+}
+
 // Stops both roles on SIGINT/SIGTERM and gives in-flight syncs and acks a
 // bounded time to finish before the loop is stopped.
 void handle_signals(asio::io_context& io, asio::signal_set& signals,
@@ -47,11 +60,8 @@ void handle_signals(asio::io_context& io, asio::signal_set& signals,
         log::info("signal ", sig, " received, shutting down");
         if (recv) recv->stop();
         if (snd) snd->stop();
-        grace.expires_after(5s);
-        grace.async_wait([&io](const boost::system::error_code& gec) {
-            if (!gec) io.stop();
-        });
         signals.cancel();
+        asio::co_spawn(io, wait_for_roles(io, recv, snd, grace), asio::detached);
     });
 }
 

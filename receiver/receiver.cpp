@@ -106,6 +106,10 @@ void receiver::stop() {
     }
 }
 
+bool receiver::idle() const {
+    return std::all_of(sessions_.begin(), sessions_.end(), [](auto& w) { return w.expired(); });
+}
+
 std::vector<host_slot*> receiver::hosts_for(const asio::ip::address& address) {
     std::vector<host_slot*> out;
     for (auto& h : hosts_) {

@@ -47,6 +47,8 @@ public:
     void start();
     // Stops accepting and closes every session.
     void stop();
+    // True once every session has finished (after stop()).
+    bool idle() const;
 
     asio::thread_pool& pool() { return pool_; }
     asio::ssl::context* tls_context() { return tls_ ? &*tls_ : nullptr; }

@@ -77,6 +77,7 @@ asio::awaitable<bool> uplink::open_dist() {
 }
 
 asio::awaitable<void> uplink::run() {
+    running_ = true;
     while (!stopping_) {
         if (!co_await open_dist()) continue;
         stream_ = co_await connect();
@@ -97,6 +98,7 @@ asio::awaitable<void> uplink::run() {
         log::info(prefix_, "reconnecting in ", d.count(), " ms");
         co_await pause(d);
     }
+    running_ = false;
 }
 
 asio::awaitable<std::shared_ptr<common::stream>> uplink::connect() {
@@ -202,6 +204,10 @@ sender_role::sender_role(asio::io_context& io, const common::config& cfg, uplink
 
 void sender_role::start() {
     for (auto& u : uplinks_) u->start();
+}
+
+bool sender_role::idle() const {
+    return std::none_of(uplinks_.begin(), uplinks_.end(), [](auto& u) { return u->running(); });
 }
 
 void sender_role::stop() {

@@ -35,6 +35,7 @@ public:
 
     void start();
     void stop();
+    bool running() const { return running_; }
 
 private:
     asio::awaitable<void> run();
@@ -58,6 +59,7 @@ private:
     std::chrono::milliseconds backoff_{0};
     std::mt19937_64 rng_{std::random_device{}()};
     bool stopping_ = false;
+    bool running_ = false;
 };
 
 class sender_role {
@@ -65,6 +67,8 @@ public:
     sender_role(asio::io_context& io, const common::config& cfg, uplink_options options);
     void start();
     void stop();
+    // True once every uplink has finished (after stop()).
+    bool idle() const;
 
 private:
     asio::ssl::context tls_;
