@@ -20,7 +20,9 @@ namespace {
 // Bounds the replies waiting for a commit, so a peer that never reads its
 // replies cannot grow our memory (TCP backpressure does the rest).
 constexpr std::size_t max_pending_replies = 16384;
-constexpr std::size_t read_buffer_size = 512 * 1024;
+// Holds at least one whole frame (64 KiB + header); small enough that many
+// idle connections stay cheap.
+constexpr std::size_t read_buffer_size = 192 * 1024;
 } // namespace
 
 session::session(receiver& owner, std::shared_ptr<common::stream> stream, std::string peer,
