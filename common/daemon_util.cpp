@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -48,6 +50,36 @@ void pidfile::remove() {
     if (!fd_) return;
     ::unlink(path_.c_str());
     fd_.reset();
+}
+
+int run_supervisor(pidfile& pid) {
+    sigset_t set, old;
+    sigemptyset(&set);
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, s);
+    ::sigprocmask(SIG_BLOCK, &set, &old);
+    pid_t child = ::fork();
+    if (child < 0) {
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        return EX_OSERR;
+    }
+    if (child == 0) {
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        return -1;
+    }
+    for (;;) {
+        int sig = 0;
+        if (::sigwait(&set, &sig) != 0) continue;
+        if (sig != SIGCHLD) {
+            ::kill(child, sig);
+            continue;
+        }
+        int status = 0;
+        pid_t r = ::waitpid(child, &status, WNOHANG);
+        if (r != child) continue;
+        pid.remove();
+        if (WIFEXITED(status)) return WEXITSTATUS(status);
+        return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    }
 }
 
 bool daemonize(std::string* error) {

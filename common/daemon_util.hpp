@@ -26,6 +26,12 @@ private:
     unique_fd fd_;
 };
 
+// Splits off the worker that will drop privileges: returns -1 in the child,
+// which goes on. The parent stays root only to remove the pidfile at the end:
+// it forwards SIGTERM, SIGINT and SIGHUP to the child, waits for it, removes
+// the pidfile and returns the child's exit status (or 128 + its signal).
+int run_supervisor(pidfile& pid);
+
 // Forks into the background, starts a new session, chdir("/") and points
 // stdin/stdout/stderr at /dev/null. Returns false with *error on failure.
 bool daemonize(std::string* error);

@@ -115,13 +115,13 @@ int main(int argc, char** argv) {
         return EX_CONFIG;
     }
     auto& cfg = std::get<common::config>(result);
-    if (o.check_only) {
-        std::cout << "configuration OK\n";
-        return 0;
-    }
     if (!cfg.has_sender && !cfg.has_receiver) {
         std::cerr << o.config_path << ": neither a sender nor a receiver section: nothing to do\n";
         return EX_CONFIG;
+    }
+    if (o.check_only) {
+        std::cout << "configuration OK\n";
+        return 0;
     }
     return run_daemon(o, cfg);
 }

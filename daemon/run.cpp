@@ -122,6 +122,18 @@ int run_daemon(const daemon_options& o, const common::config& cfg) {
             return EX_CANTCREAT;
         }
     }
+    if (drop && pid) {
+        // Root keeps only a supervisor that removes the pidfile on exit.
+        io.notify_fork(asio::execution_context::fork_prepare);
+        int code = common::run_supervisor(*pid);
+        if (code >= 0) {
+            io.notify_fork(asio::execution_context::fork_parent);
+            log::info("worker exited with status ", code);
+            return code;
+        }
+        io.notify_fork(asio::execution_context::fork_child);
+        pid.reset(); // the supervisor owns it
+    }
     if (cfg.has_receiver && !cfg.has_sender) {
         std::string note;
         if (int code = common::drop_privileges(o.user, &note); code != 0) {

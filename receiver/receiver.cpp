@@ -51,7 +51,9 @@ tcp::endpoint listen_endpoint(const common::endpoint_spec& spec) {
 receiver::receiver(asio::io_context& io, const common::config& cfg, session_options options)
     : io_(io), config_(cfg), options_(options) {}
 
-receiver::~receiver() { pool_.join(); }
+receiver::~receiver() {
+    if (pool_) pool_->join();
+}
 
 void receiver::setup(std::optional<owner_ids> owner) {
     for (const auto& h : config_.receivers) {
@@ -89,6 +91,7 @@ void receiver::setup(std::optional<owner_ids> owner) {
 }
 
 void receiver::start() {
+    pool_.emplace(2);
     for (auto& l : listeners_) {
         log::info("listening on ", l->name);
         asio::co_spawn(io_, accept_loop(l->acceptor, l->tls), asio::detached);

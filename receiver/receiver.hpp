@@ -50,7 +50,7 @@ public:
     // True once every session has finished (after stop()).
     bool idle() const;
 
-    asio::thread_pool& pool() { return pool_; }
+    asio::thread_pool& pool() { return *pool_; }
     asio::ssl::context* tls_context() { return tls_ ? &*tls_ : nullptr; }
 
 private:
@@ -61,7 +61,9 @@ private:
     asio::io_context& io_;
     common::config config_;
     session_options options_;
-    asio::thread_pool pool_{2};
+    // Created by start(), not earlier: threads do not survive the fork()s
+    // of daemonizing and of the privilege-separated supervisor.
+    std::optional<asio::thread_pool> pool_;
     std::optional<asio::ssl::context> tls_;
     std::vector<std::unique_ptr<host_slot>> hosts_;
     struct listener {

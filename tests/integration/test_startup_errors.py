@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Startup failures end the daemon at once with a sysexits code and one clear
+line (never a hang, never a half-started daemon):
+  listen port in use -> 69 "cannot listen on"; missing certificate, key not
+  matching the certificate, or a certificate given as key -> 78; unknown -u
+  user -> 67; -u root -> 78 "refusing to run as root" (as root only); host
+  directory under a regular file -> 73; unknown option and a too small
+  --window -> 64 with the usage; `fingerprint` of a key or a missing file ->
+  66. A valid receiver started afterwards on the same port works."""
+import os
+import re
+import socket
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (check, check_equal, free_port, run_scenario,  # noqa: E402
+                     write_random_file)
+
+
+def run(sc, args, timeout=30):
+    p = subprocess.run([sc.binary] + args, stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True, timeout=timeout)
+    return p.returncode, p.stdout + p.stderr
+
+
+def body(sc):
+    cert, key, _ = sc.make_cert("receiver")
+    cert2, key2, _ = sc.make_cert("other")
+    port = free_port()
+    root = os.geteuid() == 0
+    user = ["-u", "nobody"] if root else []
+
+    def conf(label, cert_path=cert, key_path=key, directory=None, listen_port=port):
+        return sc.receiver_config(f"{label}.conf", f"tls://127.0.0.1:{listen_port}",
+                                  directory or sc.path("remote"), cert_path, key_path,
+                                  [("web1", "127.0.0.1", "pw")])
+
+    cases = [
+        ("missing certificate", ["-F", "-c", conf("nocert", cert_path=sc.path("none.pem"))]
+         + user, 78, r"cannot load certificate"),
+        ("key of another certificate", ["-F", "-c", conf("mismatch", key_path=key2)] + user,
+         78, r"cannot load private key .*(mismatch|does not match)"),
+        ("certificate given as key", ["-F", "-c", conf("certkey", key_path=cert)] + user, 78,
+         r"cannot load private key"),
+        ("unknown option", ["--bogus"], 64, r"usage: auditdistd"),
+        ("window below 64 KiB", ["-F", "-c", conf("window"), "--window", "1000"], 64,
+         r"--window must be at least 65536"),
+        ("fingerprint of a key file", ["fingerprint", key], 66, r"no PEM certificate"),
+        ("fingerprint of a missing file", ["fingerprint", sc.path("none.pem")], 66,
+         r"cannot open"),
+    ]
+    blocker_file = sc.path("not-a-dir")
+    write_random_file(blocker_file, 10)
+    cases.append(("host directory under a regular file",
+                  ["-F", "-c", conf("dirfile", directory=blocker_file)] + user, 73,
+                  r"Not a directory"))
+    if root:
+        cases += [
+            ("unknown -u user", ["-F", "-c", conf("nouser"), "-u", "no-such-user-adist"], 67,
+             r"user no-such-user-adist does not exist"),
+            ("-u root", ["-F", "-c", conf("asroot"), "-u", "root"], 78,
+             r"refusing to run as root"),
+        ]
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", port))
+        blocker.listen(1)
+        code, out = run(sc, ["-F", "-c", conf("inuse")] + user)
+        check_equal(code, 69, f"exit code with the port in use; output {out!r}")
+        check("cannot listen on tls://127.0.0.1:" in out, f"port in use: output {out!r}")
+    for what, args, want, regex in cases:
+        code, out = run(sc, args)
+        check_equal(code, want, f"exit code ({what}); output {out.strip()!r}")
+        check(re.search(regex, out) is not None, f"{what}: output {out.strip()!r} lacks /{regex}/")
+    sc.note(f"{len(cases) + 1} startup errors: right exit codes and messages")
+
+    good = sc.daemon("receiver", conf("good"), "receiver")
+    good.start()
+    good.wait_log(rf"listening on tls://127\.0\.0\.1:{port}")
+
+
+if __name__ == "__main__":
+    run_scenario("startup_errors", body)
