@@ -407,6 +407,13 @@ class Daemon:
 # Scenario: directory tree, certificates, configurations
 
 
+KEY_OPTIONS = {
+    "ec": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+    "rsa": ["-newkey", "rsa:3072"],
+    "ed25519": ["-newkey", "ed25519"],
+}
+
+
 class Scenario:
     def __init__(self, name):
         self.name = name
@@ -434,15 +441,16 @@ class Scenario:
         self.notes.append(message)
 
     # -- certificates
-    def make_cert(self, cn="receiver"):
-        """Self-signed ECDSA P-256 certificate made with the openssl CLI.
+    def make_cert(self, cn="receiver", key_type="ec"):
+        """Self-signed certificate made with the openssl CLI; key_type is
+        "ec" (ECDSA P-256, the default), "rsa" (3072 bits) or "ed25519".
         Returns (certfile, keyfile, fingerprint "SHA256=AA:..."). The daemon's
         `fingerprint` command is checked against our own SHA-256 of the DER."""
         d = self.mkdir("certs")
         cert = os.path.join(d, f"{cn}.cert.pem")
         key = os.path.join(d, f"{cn}.key.pem")
         p = subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            ["openssl", "req", "-x509", *KEY_OPTIONS[key_type],
              "-nodes", "-keyout", key, "-out", cert, "-days", "30", "-subj", f"/CN={cn}"],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
         check(p.returncode == 0, f"openssl req failed: {p.stderr.strip()}")
