@@ -13,7 +13,10 @@ namespace adist::common {
 namespace asio = boost::asio;
 
 // A level-triggered wake-up: notify() wakes every current waiter, and a
-// notify() with no waiter is remembered for the next wait().
+// notify() with no waiter is remembered for the next wait(). Waiters must
+// re-check their condition (a wake-up may be shared or early). The timer's
+// expiry is only changed when nobody waits: re-arming it would cancel the
+// other waiters, which would then re-arm it in turn, forever.
 class event {
 public:
     explicit event(const asio::any_io_executor& ex) : timer_(ex) {
@@ -26,16 +29,21 @@ public:
     // Returns when notified (immediately if notified since the last wait).
     asio::awaitable<void> wait() {
         if (!set_) {
-            timer_.expires_at(asio::steady_timer::time_point::max());
+            ++waiters_;
             co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+            --waiters_;
         }
         set_ = false;
     }
-    // Like wait(), but gives up after `d`; returns true when notified.
+    // Like wait(), but gives up after `d` (only when it is the sole waiter);
+    // returns true when notified.
     template <typename Duration> asio::awaitable<bool> wait_for(Duration d) {
         if (!set_) {
-            timer_.expires_after(d);
+            if (waiters_ == 0) timer_.expires_after(d);
+            ++waiters_;
             auto [ec] = co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+            --waiters_;
+            if (waiters_ == 0) timer_.expires_at(asio::steady_timer::time_point::max());
             if (!ec && !set_) co_return false;
         }
         set_ = false;
@@ -45,6 +53,7 @@ public:
 private:
     asio::steady_timer timer_;
     bool set_ = false;
+    int waiters_ = 0;
 };
 
 // Runs f() on `pool` and resumes the awaiting coroutine on its own executor

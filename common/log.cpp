@@ -51,6 +51,23 @@ void init(bool use_syslog, int debug) {
     if (use_syslog_) openlog("auditdistd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+std::string printable(std::string_view s, std::size_t max) {
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < s.size() && i < max; ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    if (s.size() > max) out += "...";
+    return out;
+}
+
 bool enabled(level l) {
     return static_cast<int>(l) <= verbosity_;
 }

@@ -17,6 +17,10 @@ void init(bool use_syslog, int debug);
 bool enabled(level l);
 void write(level l, std::string_view message);
 
+// A peer-supplied string made safe for one log line: non-printable bytes as
+// \xNN, cut after `max` bytes.
+std::string printable(std::string_view s, std::size_t max = 64);
+
 template <typename... Args> std::string cat(const Args&... args) {
     std::ostringstream os;
     (os << ... << args);

@@ -7,6 +7,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "common/config.hpp"
@@ -26,8 +27,9 @@ sender::uplink_options sender_options(const daemon_options& o, const common::con
     sender::uplink_options u;
     u.timeout = std::chrono::seconds(cfg.timeout);
     u.transfer.window = o.window;
-    // Keepalive well inside the timeout (FreeBSD: 10 s against 20 s).
-    u.transfer.keepalive = std::max<std::chrono::milliseconds>(1s, u.timeout / 3);
+    // Keepalive well inside our timeout and never above FreeBSD's 10 s, so a
+    // FreeBSD receiver with its default 20 s timeout keeps us too.
+    u.transfer.keepalive = std::clamp<std::chrono::milliseconds>(u.timeout / 3, 1s, 10s);
     return u;
 }
 

@@ -29,8 +29,7 @@ session::session(receiver& owner, std::shared_ptr<common::stream> stream, std::s
                  std::vector<host_slot*> candidates, session_options options)
     : owner_(owner), stream_(std::move(stream)), peer_(std::move(peer)),
       prefix_("[" + peer_ + "] "), candidates_(std::move(candidates)), options_(options),
-      commit_wake_(stream_->socket().get_executor()), drained_(stream_->socket().get_executor()),
-      finished_event_(stream_->socket().get_executor()) {}
+      commit_wake_(stream_->socket().get_executor()), drained_(stream_->socket().get_executor()) {}
 
 void session::stop() {
     stopping_ = true;
@@ -39,14 +38,7 @@ void session::stop() {
     drained_.notify();
 }
 
-asio::awaitable<void> session::wait_finished() {
-    while (!finished_) co_await finished_event_.wait();
-}
-
-void session::finish() {
-    finished_ = true;
-    finished_event_.notify();
-}
+void session::finish() { finished_ = true; }
 
 asio::awaitable<bool> session::send(std::vector<std::byte> bytes) {
     if (bytes.empty()) co_return true;
@@ -67,8 +59,10 @@ asio::awaitable<void> session::run() {
     }
     stream_->close();
     if (slot_ != nullptr && slot_->active == self) {
-        if (int err = slot_->store->detach(); err != 0) {
-            log::error(prefix_, "cannot sync ", slot_->store->path(), ": ", common::errno_text(err));
+        auto* store = slot_->store.get();
+        auto detach = [store] { return store->detach(); };
+        if (int err = co_await common::offload(owner_.pool(), detach); err != 0) {
+            log::error(prefix_, "cannot sync ", store->path(), ": ", common::errno_text(err));
         }
         slot_->active.reset();
     }
@@ -86,25 +80,21 @@ asio::awaitable<bool> session::handshake() {
             co_return false;
         }
         auto step = hs.feed(in);
-        if (step.status == proto::handshake_status::need_host) {
-            auto it = std::find_if(candidates_.begin(), candidates_.end(),
-                                   [&](host_slot* s) { return s->config.name == hs.peer_name(); });
-            if (it == candidates_.end()) {
-                log::warning(prefix_, "refused: no host named \"", hs.peer_name(),
-                             "\" is configured for this address");
-                co_return false;
-            }
-            slot_ = *it;
-            prefix_ = "[" + slot_->config.name + " " + peer_ + "] ";
-            step = hs.host_found(slot_->config.password);
-        }
+        if (step.status == proto::handshake_status::need_host) step = find_host(hs);
         if (step.status == proto::handshake_status::failed) {
-            log::warning(prefix_, "refused: ", to_string(hs.error()));
+            if (unknown_name_) {
+                log::warning(prefix_, "refused: no host named \"", log::printable(hs.peer_name()),
+                             "\" is configured for this address");
+            } else {
+                log::warning(prefix_, "refused: ", to_string(hs.error()));
+            }
             co_return false;
         }
         if (step.status == proto::handshake_status::need_resume) {
-            if (!co_await claim_slot(slot_)) co_return false;
-            auto newest = slot_->store->scan_newest();
+            if (unknown_name_ || !co_await claim_slot(slot_)) co_return false;
+            auto* store = slot_->store.get();
+            auto scan = [store] { return store->scan_newest(); };
+            auto newest = co_await common::offload(owner_.pool(), scan);
             step = hs.resume(newest.size, newest.name);
             log::info(prefix_, "authenticated; resume point ",
                       newest.name.empty() ? std::string("(no file yet)") : newest.name, " at ",
@@ -115,15 +105,47 @@ asio::awaitable<bool> session::handshake() {
     }
 }
 
+// An unknown name gets the same treatment as a wrong password (a challenge
+// checked against a random decoy), so a peer cannot probe for host names.
+proto::handshake_step session::find_host(proto::receiver_handshake& hs) {
+    auto it = std::find_if(candidates_.begin(), candidates_.end(),
+                           [&](host_slot* s) { return s->config.name == hs.peer_name(); });
+    if (it == candidates_.end()) {
+        unknown_name_ = true;
+        auto decoy = proto::random_challenge();
+        return hs.host_found(std::string(reinterpret_cast<const char*>(decoy.data()), decoy.size()));
+    }
+    slot_ = *it;
+    prefix_ = "[" + slot_->config.name + " " + peer_ + "] ";
+    return hs.host_found(slot_->config.password);
+}
+
 // A new authenticated connection for a host replaces the old one: the old
 // session is closed and its open file synced before we report a resume point.
+// Bounded by the timeout: a session stuck in a sync on a dead disk does not
+// pile up replacements behind it.
 asio::awaitable<bool> session::claim_slot(host_slot* slot) {
+    if (slot->store->sync_failed()) {
+        log::error(prefix_, "refused: an earlier fdatasync of ", slot->store->path(),
+                   " failed, so its size is no safe resume point; check the disk and restart "
+                   "auditdistd");
+        co_return false;
+    }
     generation_ = ++slot->generation;
+    asio::steady_timer poll(stream_->socket().get_executor());
+    auto until = std::chrono::steady_clock::now() + options_.timeout;
     while (auto old = slot->active) {
-        log::info(prefix_, "replacing the previous connection of this host");
+        if (slot->generation != generation_) break;
+        if (std::chrono::steady_clock::now() >= until) {
+            log::error(prefix_, "the previous connection of this host did not finish within ",
+                       options_.timeout.count() / 1000, " s; refusing the new one");
+            co_return false;
+        }
+        if (!old->stopping_) log::info(prefix_, "replacing the previous connection of this host");
         old->stop();
-        co_await old->wait_finished();
-        if (slot->active == old) slot->active.reset();
+        poll.expires_after(std::chrono::milliseconds(20));
+        co_await poll.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (old->finished() && slot->active == old) slot->active.reset();
     }
     if (slot->generation != generation_) {
         log::info(prefix_, "superseded by a newer connection of this host");
@@ -226,7 +248,7 @@ asio::awaitable<bool> session::handle(const proto::request& req) {
             log::warning(prefix_, "the sender could not read ", name,
                          "; file closed under its current name");
         } else {
-            log::info(prefix_, to_string(req.cmd), " ", name, ": ", to_string(err));
+            log::info(prefix_, to_string(req.cmd), " ", log::printable(name), ": ", to_string(err));
         }
         queue(req.seq, err, false);
         break;
@@ -256,17 +278,23 @@ asio::awaitable<void> session::committer() {
             if (err != 0) {
                 // Nothing in this batch is known to be durable: refuse it all.
                 log::error(prefix_, "fdatasync failed: ", common::errno_text(err));
+                slot_->store->mark_sync_failed();
                 batch.resize(1);
                 batch[0].reply.error = reply_error::write;
                 failed_ = true;
             }
         }
         out.clear();
-        for (auto& p : batch) proto::encode_reply(out, p.reply);
+        bool batch_failed = false;
+        for (auto& p : batch) {
+            proto::encode_reply(out, p.reply);
+            batch_failed = batch_failed || p.reply.error != reply_error::ok;
+        }
         bool sent = !stopping_ && co_await send(out);
         committing_ = false;
         drained_.notify();
-        if (!sent || failed_) break;
+        // An error queued while this batch was committing goes out next round.
+        if (!sent || batch_failed) break;
     }
     committing_ = false;
     if (failed_ || !stopping_) stop();

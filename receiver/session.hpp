@@ -13,6 +13,7 @@
 #include "common/async.hpp"
 #include "common/stream.hpp"
 #include "proto/frame_codec.hpp"
+#include "proto/handshake.hpp"
 
 namespace adist::receiver {
 
@@ -31,9 +32,9 @@ public:
             std::vector<host_slot*> candidates, session_options options);
 
     asio::awaitable<void> run();
-    // Closes the connection; run() finishes soon after (see wait_finished()).
+    // Closes the connection; run() finishes soon after (see finished()).
     void stop();
-    asio::awaitable<void> wait_finished();
+    bool finished() const { return finished_; }
 
 private:
     struct pending_reply {
@@ -42,6 +43,7 @@ private:
     };
 
     asio::awaitable<bool> handshake();
+    proto::handshake_step find_host(proto::receiver_handshake& hs);
     asio::awaitable<bool> claim_slot(host_slot* slot);
     asio::awaitable<bool> send(std::vector<std::byte> bytes);
     asio::awaitable<void> data_phase();
@@ -68,7 +70,7 @@ private:
     bool finished_ = false;
     common::event commit_wake_;
     common::event drained_;
-    common::event finished_event_;
+    bool unknown_name_ = false; // handshake continues with a decoy password
 };
 
 } // namespace adist::receiver

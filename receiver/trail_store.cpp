@@ -117,7 +117,14 @@ reply_error trail_store::open(std::string_view name) {
     case open_action::reject:
         last_error_ = "refused by the receiver rules";
         return decision.error;
-    case open_action::reopen: return open_file(name, 0, reply_error::open);
+    case open_action::reopen: {
+        // The create or rename of this file may predate a crash before its
+        // directory sync: sync again so what we ack is reachable by name.
+        auto e = open_file(name, 0, reply_error::open);
+        if (e != reply_error::ok) return e;
+        if (int err = sync_directory(); err != 0) return fail(reply_error::open, "fsync " + path_, err);
+        return reply_error::ok;
+    }
     case open_action::rename_then_append: {
         if (int err = rename_noreplace(newest_, name); err != 0) {
             return fail(reply_error::rename, "cannot rename " + newest_ + " to " + std::string(name), err);
@@ -152,7 +159,10 @@ reply_error trail_store::close(std::string_view name) {
         last_error_ = "refused by the receiver rules";
         return decision.error;
     }
-    if (::fdatasync(file_.get()) != 0) return fail(reply_error::write, "fdatasync " + open_name_, errno);
+    if (::fdatasync(file_.get()) != 0) {
+        sync_failed_ = true;
+        return fail(reply_error::write, "fdatasync " + open_name_, errno);
+    }
     if (decision.action == close_action::rename_then_close) {
         if (int err = rename_noreplace(open_name_, name); err != 0) {
             return fail(reply_error::rename, "cannot rename " + open_name_ + " to " + std::string(name), err);
@@ -175,6 +185,7 @@ reply_error trail_store::abort() {
 int trail_store::detach() {
     if (!file_) return 0;
     int err = ::fdatasync(file_.get()) == 0 ? 0 : errno;
+    if (err != 0) sync_failed_ = true;
     file_.reset();
     open_name_.clear();
     return err;

@@ -51,6 +51,12 @@ public:
     // Syncs and closes the open file, if any (session end). Returns errno or 0.
     int detach();
 
+    // An fdatasync of this host's files failed: the kernel may have dropped
+    // the data while the file size still counts it, so the size is no longer
+    // a safe resume point. The host is refused until the daemon restarts.
+    bool sync_failed() const { return sync_failed_; }
+    void mark_sync_failed() { sync_failed_ = true; }
+
     // Last system error behind a non-ok reply, for the log.
     const std::string& last_error() const { return last_error_; }
 
@@ -67,6 +73,7 @@ private:
     std::string open_name_;
     common::unique_fd file_;
     std::string last_error_;
+    bool sync_failed_ = false;
 };
 
 } // namespace adist::receiver

@@ -15,13 +15,15 @@
 
 namespace adist::sender {
 
-std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path) {
+std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path, bool* ok) {
     std::vector<std::string> out;
+    if (ok != nullptr) *ok = true;
     int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
     if (d == nullptr) {
         if (fd >= 0) ::close(fd);
         log::error("cannot list ", dir_path, ": ", common::errno_text(errno));
+        if (ok != nullptr) *ok = false;
         return out;
     }
     while (dirent* e = ::readdir(d)) {
@@ -45,12 +47,13 @@ std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path) {
 }
 
 std::optional<std::string> current_name(int dir_fd, const std::string& dir_path,
-                                        const std::string& name, ino_t ino) {
+                                        const std::string& name, ino_t ino, bool* ok) {
     struct stat st {};
     if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == ino) {
+        *ok = true;
         return name;
     }
-    for (const auto& other : list_trails(dir_fd, dir_path)) {
+    for (const auto& other : list_trails(dir_fd, dir_path, ok)) {
         if (other == name || !proto::same_trail(other, name)) continue;
         if (::fstatat(dir_fd, other.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == ino) {
             return other;
@@ -76,6 +79,8 @@ bool dist_watch::start(const std::string& dir, std::string* error) {
                                       IN_CLOSE_WRITE | IN_DELETE | IN_ATTRIB | IN_ONLYDIR);
     if (dir_wd_ < 0) {
         *error = "cannot watch " + dir + ": " + common::errno_text(errno);
+        boost::system::error_code ignored;
+        inotify_.close(ignored); // so that the next start() can try again
         return false;
     }
     asio::co_spawn(inotify_.get_executor(), run(), asio::detached);

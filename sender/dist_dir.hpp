@@ -19,14 +19,16 @@ namespace adist::sender {
 namespace asio = boost::asio;
 
 // Valid trail names of regular files in `dir_fd`, in name order. Entries that
-// are not valid names, not regular files or symlinks are left out.
-std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path);
+// are not valid names, not regular files or symlinks are left out. *ok (if
+// given) is false when the directory could not be read.
+std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path,
+                                     bool* ok = nullptr);
 
 // Where the trail that was opened as `name` (inode `ino`) is now: `name`
 // itself, another name of the same trail with the same inode (it was renamed),
-// or nullopt when it is gone.
+// or nullopt when it is gone (*ok true) or the directory is unreadable (*ok false).
 std::optional<std::string> current_name(int dir_fd, const std::string& dir_path,
-                                        const std::string& name, ino_t ino);
+                                        const std::string& name, ino_t ino, bool* ok);
 
 class dist_watch {
 public:

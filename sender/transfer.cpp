@@ -57,41 +57,54 @@ void transfer::unlink_shipped(const std::string& name) {
     log::info(prefix_, "shipped ", name);
 }
 
-void transfer::start_resume(const std::string& remote_name, std::uint64_t remote_size) {
-    auto plan = plan_resume(list_trails(dist_.dir_fd, dist_.dir_path), remote_name);
+// Returns false when the connection should be dropped and retried later.
+bool transfer::start_resume(const std::string& remote_name, std::uint64_t remote_size) {
+    bool ok = true;
+    auto local = list_trails(dist_.dir_fd, dist_.dir_path, &ok);
+    if (!ok) return false; // never infer "shipped" from a listing that failed
+    auto plan = plan_resume(local, remote_name);
     for (const auto& name : plan.shipped) unlink_shipped(name);
     for (const auto& name : plan.conflicts) {
         log::error(prefix_, "not sending ", name, ": the receiver already has this trail as ",
                    remote_name);
     }
     last_ = remote_name;
-    if (plan.continuation && open_local(*plan.continuation, remote_name, remote_size)) {
+    if (!plan.continuation) return true;
+    auto r = open_local(*plan.continuation, remote_name, remote_size);
+    if (r == open_result::opened) {
         log::info(prefix_, "resuming ", *plan.continuation, " at offset ", remote_size);
     }
+    return r != open_result::failed && r != open_result::vanished;
 }
 
-bool transfer::open_local(const std::string& local, const std::string& remote,
-                          std::uint64_t offset) {
-    int fd = ::openat(dist_.dir_fd, local.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+// A file that vanished between the listing and the open (auditd renamed it)
+// is looked up again by the caller; any other failure drops the connection,
+// so the file is retried with backoff and never passed over.
+transfer::open_result transfer::open_local(const std::string& local, const std::string& remote,
+                                           std::uint64_t offset) {
+    // O_NONBLOCK: a FIFO swapped in after the listing must not hang us.
+    int fd = ::openat(dist_.dir_fd, local.c_str(),
+                      O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 && errno == ENOENT) return open_result::vanished;
     struct stat st {};
     if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         log::error(prefix_, "cannot open ", dist_.dir_path, "/", local, ": ",
-                   fd < 0 ? common::errno_text(errno) : "not a regular file", "; skipping it");
+                   fd < 0 ? common::errno_text(errno) : "not a regular file",
+                   "; will retry after reconnecting");
         if (fd >= 0) ::close(fd);
-        last_ = local;
-        return false;
+        return open_result::failed;
     }
     if (static_cast<std::uint64_t>(st.st_size) < offset) {
         log::error(prefix_, dist_.dir_path, "/", local, " has ", st.st_size,
                    " bytes but the receiver already has ", offset, "; skipping it");
         ::close(fd);
         last_ = local;
-        return false;
+        return open_result::skipped;
     }
-    cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_ino, offset, {}});
+    cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_ino, offset, {}, false});
     dist_.watch->watch_file(dist_.dir_path + "/" + local);
     queue_name(command::open, remote, false);
-    return true;
+    return open_result::opened;
 }
 
 void transfer::queue_name(command cmd, const std::string& name, bool unlink) {
@@ -138,16 +151,26 @@ bool transfer::fill(bool& at_eof) {
 // read once more), or report that there is nothing to do until it grows.
 bool transfer::handle_eof() {
     auto kind = proto::classify_trail_name(cur_->local_name);
+    if (cur_->vanished) {
+        // Read to the end once more (done), then close under the receiver's name.
+        queue_name(command::close, cur_->remote_name, false);
+        last_ = cur_->local_name;
+        cur_.reset();
+        dist_.watch->unwatch_file();
+        return true;
+    }
     if (kind == proto::trail_kind::not_terminated && !cur_->renamed_to) {
-        auto now = current_name(dist_.dir_fd, dist_.dir_path, cur_->local_name, cur_->ino);
+        bool ok = true;
+        auto now = current_name(dist_.dir_fd, dist_.dir_path, cur_->local_name, cur_->ino, &ok);
+        if (!ok) {
+            fail(); // cannot tell a rename from a removal: retry later
+            return true;
+        }
         if (!now) {
             log::warning(prefix_, cur_->local_name,
                          " disappeared from the dist directory; closing it as it is");
-            queue_name(command::close, cur_->remote_name, false);
-            last_ = cur_->local_name;
-            cur_.reset();
-            dist_.watch->unwatch_file();
-            return true;
+            cur_->vanished = true;
+            return true; // read to the end once more before CLOSE
         }
         if (*now == cur_->local_name) return false; // still growing: wait for more
         log::debug(prefix_, cur_->local_name, " was renamed to ", *now);
@@ -186,7 +209,9 @@ asio::awaitable<void> transfer::wait(bool idle) {
     auto since = std::chrono::steady_clock::now() - last_send_;
     auto left = options_.keepalive - std::chrono::duration_cast<std::chrono::milliseconds>(since);
     if (left.count() > 0 && co_await dist_.wake->wait_for(left)) co_return;
-    if (std::chrono::steady_clock::now() - last_send_ >= options_.keepalive) {
+    // Only when nothing is in flight: FreeBSD's receiver answers a KEEPALIVE
+    // ahead of queued requests, and replies must come back in order.
+    if (in_flight_.empty() && std::chrono::steady_clock::now() - last_send_ >= options_.keepalive) {
         auto seq = next_seq_++;
         proto::encode_request_header(out_, command::keepalive, seq, 0);
         in_flight_.push_back({seq, command::keepalive, 0, {}, false});
@@ -195,13 +220,13 @@ asio::awaitable<void> transfer::wait(bool idle) {
 
 asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t remote_size) {
     last_send_ = std::chrono::steady_clock::now();
-    start_resume(remote_name, remote_size);
+    if (!start_resume(remote_name, remote_size)) co_return;
     while (!failed_) {
         if (!cur_) {
             auto next = next_trail(list_trails(dist_.dir_fd, dist_.dir_path), last_);
             if (next) {
-                open_local(*next, *next, 0);
-                continue;
+                if (open_local(*next, *next, 0) == open_result::failed) break;
+                continue; // opened, or vanished (renamed): list again
             }
         }
         bool at_eof = false, progressed = false;

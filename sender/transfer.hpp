@@ -50,7 +50,9 @@ private:
         ino_t ino = 0;
         std::uint64_t offset = 0;
         std::optional<std::string> renamed_to;
+        bool vanished = false; // removed from dist while open: close, do not unlink
     };
+    enum class open_result { opened, skipped, vanished, failed };
     struct in_flight {
         std::uint64_t seq;
         proto::command cmd;
@@ -62,8 +64,9 @@ private:
     asio::awaitable<void> writer(std::string remote_name, std::uint64_t remote_size);
     asio::awaitable<void> reader();
     bool on_reply(const proto::reply& r);
-    void start_resume(const std::string& remote_name, std::uint64_t remote_size);
-    bool open_local(const std::string& local, const std::string& remote, std::uint64_t offset);
+    bool start_resume(const std::string& remote_name, std::uint64_t remote_size);
+    open_result open_local(const std::string& local, const std::string& remote,
+                           std::uint64_t offset);
     bool fill(bool& at_eof);
     bool handle_eof();
     void queue_name(proto::command cmd, const std::string& name, bool unlink);

@@ -32,7 +32,15 @@ void uplink::start() {
         log::warning(prefix_, "sending to ", host_.remote.to_string(),
                      " without TLS: traffic is not encrypted and the receiver is not authenticated");
     }
-    asio::co_spawn(io_, run(), asio::detached);
+    asio::co_spawn(io_, run(), [this](std::exception_ptr e) {
+        if (!e) return;
+        running_ = false;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+            log::error(prefix_, "uplink stopped by an internal error: ", x.what());
+        }
+    });
 }
 
 void uplink::stop() {
@@ -86,10 +94,12 @@ asio::awaitable<void> uplink::run() {
         if (stream_ && co_await verify_receiver(*stream_) && co_await handshake(*stream_, name, size)) {
             log::info(prefix_, "connected to ", host_.remote.to_string(), "; receiver has ",
                       name.empty() ? std::string("no file yet") : name + " at " + std::to_string(size));
-            backoff_ = 0ms;
             dist_context ctx{dist_fd_.get(), host_.directory, &watch_, &wake_};
             auto t = std::make_shared<transfer>(stream_, ctx, options_.transfer, prefix_);
             co_await t->run(name, size);
+            // Only a connection that got something acknowledged resets the
+            // backoff: a receiver that refuses every time is not hammered.
+            if (t->made_progress()) backoff_ = 0ms;
         }
         if (stream_) stream_->close();
         stream_.reset();
@@ -133,6 +143,7 @@ asio::awaitable<std::shared_ptr<common::stream>> uplink::connect() {
         stream_ = stream; // so stop() can close it
         if (auto cec = co_await stream->connect(ep); cec) {
             last_error = stream->timed_out() ? "timed out" : cec.message();
+            stream->close(); // ends its watchdog and frees the socket
             continue;
         }
         stream->socket().set_option(tcp::no_delay(true), ec);
