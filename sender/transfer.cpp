@@ -303,7 +303,9 @@ bool transfer::on_reply(const proto::reply& r) {
                    req.name.empty() ? "" : " ", req.name, ": ", to_string(r.error));
         return false;
     }
-    ++acked_;
+    // Progress means data or a whole file made durable; an acked OPEN or
+    // KEEPALIVE alone does not (a full disk acks the OPEN, refuses the APPEND).
+    if (req.cmd == command::append || req.cmd == command::close) ++acked_;
     if (req.cmd == command::close && req.unlink) unlink_shipped(req.name);
     return true;
 }

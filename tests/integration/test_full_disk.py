@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Full disk on the receiver: its directory is an 8 MiB tmpfs and a 20 MiB
+trail is shipped. The receiver answers WRITE, never acknowledges what it did
+not store (the dist link stays), what it stored is an exact prefix of the
+source, the sender backs off (a bounded number of refusals and log lines
+while the disk stays full), and once the filesystem is grown the transfer
+completes byte-identical. Skipped (77) where tmpfs cannot be mounted."""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (MiB, Skip, check, check_equal, file_size, run_scenario,  # noqa: E402
+                     sha256_file, trail_name, wait_until)
+
+
+def mount_tmpfs(path, size):
+    os.makedirs(path, exist_ok=True)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", path],
+                       capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        raise Skip(f"cannot mount a tmpfs here: {p.stderr.strip()}")
+
+
+def prefix_matches(source, copy):
+    n = file_size(copy)
+    with open(source, "rb") as a, open(copy, "rb") as b:
+        return a.read(n) == b.read(n)
+
+
+def body(sc):
+    recv, send = sc.standard_pair()
+    mount_tmpfs(sc.remote, "8m")
+    try:
+        name = trail_name(70)
+        size, digest = sc.add_trail(name, 20 * MiB)
+        recv.start()
+        send.start()
+        send.wait_log(r"refused APPEND.*cannot write", timeout=30)
+        copy = sc.remote_file(name)
+        check(os.path.exists(os.path.join(sc.dist, name)), "dist link removed while the disk was full")
+        check(file_size(copy) < size, "the copy is complete although the disk is full")
+        check(prefix_matches(os.path.join(sc.source, name), copy),
+              "what the receiver stored is not a prefix of the source")
+
+        # Let it sit on the full disk: the sender must back off, not spin.
+        mark = send.mark()
+        time.sleep(6)
+        refusals = send.count_log(r"refused APPEND", since=mark)
+        sc.note(f"{refusals} refusals logged in 6 s while the disk was full")
+        check(refusals <= 6, f"{refusals} refusals in 6 s: the sender does not back off")
+        check(os.path.exists(os.path.join(sc.dist, name)), "dist link removed while the disk was full")
+
+        subprocess.run(["mount", "-o", "remount,size=64m", sc.remote], check=True, timeout=30)
+        send.wait_log(rf"shipped {name}", timeout=60)
+        wait_until(lambda: file_size(copy) == size, timeout=10, what="the full size on the receiver")
+        check_equal(sha256_file(copy), digest, "sha256 of the copy after the disk was grown")
+        sc.stop_all()
+    finally:
+        sc.kill_all()
+        subprocess.run(["umount", "-l", sc.remote], capture_output=True, timeout=30)
+
+
+if __name__ == "__main__":
+    run_scenario("full_disk", body)
