@@ -83,7 +83,8 @@ bool dist_watch::start(const std::string& dir, std::string* error) {
         inotify_.close(ignored); // so that the next start() can try again
         return false;
     }
-    asio::co_spawn(inotify_.get_executor(), run(), asio::detached);
+    stopped_ = false;
+    asio::co_spawn(inotify_.get_executor(), run(++generation_), asio::detached);
     return true;
 }
 
@@ -108,15 +109,17 @@ void dist_watch::stop() {
     inotify_.close(ignored);
 }
 
-asio::awaitable<void> dist_watch::run() {
+asio::awaitable<void> dist_watch::run(unsigned generation) {
     // Event contents do not matter: any event means "look again". Reading
     // them all in one go coalesces a burst of writes into one wake-up.
     alignas(inotify_event) char buf[16384];
-    while (!stopped_) {
+    while (!stopped_ && generation == generation_) {
         auto [ec, n] = co_await inotify_.async_read_some(asio::buffer(buf),
                                                           asio::as_tuple(asio::use_awaitable));
         if (ec) {
-            if (!stopped_) log::error("inotify read failed: ", ec.message());
+            if (!stopped_ && generation == generation_) {
+                log::error("inotify read failed: ", ec.message());
+            }
             break;
         }
         wake_.notify();

@@ -35,7 +35,8 @@ public:
     dist_watch(const asio::any_io_executor& ex, common::event& wake);
     ~dist_watch();
 
-    // Starts watching `dir`; returns false and sets *error on failure.
+    // Starts watching `dir` (again, after stop()); returns false and sets
+    // *error on failure.
     bool start(const std::string& dir, std::string* error);
     // Also watch the open trail itself: writes through another hard link
     // (auditd writes /var/audit/X, we read dist/X) only show on the inode.
@@ -44,13 +45,14 @@ public:
     void stop();
 
 private:
-    asio::awaitable<void> run();
+    asio::awaitable<void> run(unsigned generation);
 
     asio::posix::stream_descriptor inotify_;
     common::event& wake_;
     int dir_wd_ = -1;
     int file_wd_ = -1;
     bool stopped_ = false;
+    unsigned generation_ = 0; // a restarted watch ends the old reader quietly
 };
 
 } // namespace adist::sender

@@ -48,6 +48,11 @@ asio::awaitable<void> transfer::run(std::string remote_name, std::uint64_t remot
     if (dist_.watch != nullptr) dist_.watch->unwatch_file();
 }
 
+bool transfer::dist_removed() const {
+    struct stat st {};
+    return ::fstat(dist_.dir_fd, &st) == 0 && st.st_nlink == 0;
+}
+
 void transfer::unlink_shipped(const std::string& name) {
     if (::unlinkat(dist_.dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
         log::error(prefix_, "cannot remove ", dist_.dir_path, "/", name, ": ",
@@ -227,6 +232,11 @@ asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t re
             if (next) {
                 if (open_local(*next, *next, 0) == open_result::failed) break;
                 continue; // opened, or vanished (renamed): list again
+            }
+            if (dist_removed()) {
+                log::warning(prefix_, "dist directory ", dist_.dir_path,
+                             " was removed; reconnecting to open it again");
+                break;
             }
         }
         bool at_eof = false, progressed = false;

@@ -73,6 +73,7 @@ private:
     asio::awaitable<bool> flush();
     asio::awaitable<void> wait(bool idle);
     void unlink_shipped(const std::string& name);
+    bool dist_removed() const;
     void fail();
 
     std::shared_ptr<common::stream> stream_;

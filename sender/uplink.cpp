@@ -1,6 +1,8 @@
 // Uplink to one receiver (see uplink.hpp).
 #include "sender/uplink.hpp"
 
+#include <sys/stat.h>
+
 #include "common/log.hpp"
 #include "common/tls.hpp"
 #include "proto/handshake.hpp"
@@ -66,8 +68,23 @@ asio::awaitable<void> uplink::pause(std::chrono::milliseconds d) {
     }
 }
 
+// The dist directory as opened must still be the one at its path: after it
+// was removed (or replaced by a new directory) we open it again.
+bool uplink::dist_still_current() const {
+    struct stat open_st {}, path_st {};
+    return ::fstat(dist_fd_.get(), &open_st) == 0 && open_st.st_nlink > 0 &&
+           ::stat(host_.directory.c_str(), &path_st) == 0 && open_st.st_dev == path_st.st_dev &&
+           open_st.st_ino == path_st.st_ino;
+}
+
 asio::awaitable<bool> uplink::open_dist() {
-    if (dist_fd_) co_return true;
+    if (dist_fd_ && dist_still_current()) co_return true;
+    if (dist_fd_) {
+        log::warning(prefix_, "dist directory ", host_.directory,
+                     " was removed or replaced; opening it again");
+        dist_fd_.reset();
+        watch_.stop();
+    }
     dist_fd_ = common::open_directory(host_.directory);
     std::string error;
     if (!dist_fd_) {

@@ -40,6 +40,7 @@ public:
 private:
     asio::awaitable<void> run();
     asio::awaitable<bool> open_dist();
+    bool dist_still_current() const;
     asio::awaitable<std::shared_ptr<common::stream>> connect();
     asio::awaitable<bool> verify_receiver(common::stream& s);
     asio::awaitable<bool> handshake(common::stream& s, std::string& name, std::uint64_t& size);
