@@ -633,6 +633,24 @@ def run_scenario(name, body):
     sys.exit(0)
 
 
+def partial_transfer(sc, index, size, timeout=5):
+    """Starts the standard pair, ships one `size`-byte trail and returns once
+    the receiver holds a third of it but not all: (recv, send, name, digest,
+    path of the receiver's copy). Used to freeze a peer mid-transfer."""
+    recv, send = sc.standard_pair(timeout=timeout)
+    recv.start()
+    send.start()
+    send.wait_log(r"connected to ")
+    name = trail_name(index)
+    _, digest = sc.add_trail(name, size)
+    remote = sc.remote_file(name)
+    wait_until(lambda: file_size(remote) >= size // 3 or not os.path.exists(
+        os.path.join(sc.dist, name)), timeout=30, interval=0.001,
+        what="a third of the file at the receiver", alive=(recv, send))
+    check(file_size(remote) < size, "the file was complete before the sender could be frozen")
+    return recv, send, name, digest, remote
+
+
 # --------------------------------------------------------------------------
 # Interrupted transfers (test_kill_receiver.py, test_kill_sender.py)
 

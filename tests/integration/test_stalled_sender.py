@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (MiB, check, check_equal, file_size, list_files,  # noqa: E402
+from harness import (partial_transfer, MiB, check, check_equal, file_size, list_files,  # noqa: E402
                      run_scenario, sha256_file, trail_name, wait_until)
 
 TIMEOUT = 3
@@ -18,17 +18,8 @@ SIZE = 64 * MiB
 
 
 def body(sc):
-    recv, send = sc.standard_pair(timeout=TIMEOUT)
-    recv.start()
-    send.start()
-    send.wait_log(r"connected to ")
-    name = trail_name(120)
-    size, digest = sc.add_trail(name, SIZE)
-    remote = sc.remote_file(name)
-    wait_until(lambda: file_size(remote) >= SIZE // 3 or not os.path.exists(
-        os.path.join(sc.dist, name)), timeout=30, interval=0.001,
-        what="a third of the file at the receiver", alive=(recv, send))
-    check(file_size(remote) < SIZE, "the file was complete before the sender could be frozen")
+    recv, send, name, digest, remote = partial_transfer(sc, 120, SIZE, timeout=TIMEOUT)
+    size = SIZE
     rmark, smark = recv.mark(), send.mark()
     send.send_signal(signal.SIGSTOP)
     frozen = time.monotonic()
