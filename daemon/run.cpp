@@ -1,21 +1,19 @@
 // The running daemon: privileged setup (pidfile, host directories, TLS key,
 // listeners), then detaching, the privilege drop, signal handling and the
 // event loop. Called by main() once the configuration is valid.
-#include <boost/asio.hpp>
-
-#include <signal.h>
-#include <sysexits.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <optional>
-
 #include "common/config.hpp"
 #include "common/daemon_util.hpp"
 #include "common/log.hpp"
 #include "daemon/options.hpp"
 #include "receiver/receiver.hpp"
 #include "sender/uplink.hpp"
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <optional>
+#include <signal.h>
+#include <sysexits.h>
+#include <unistd.h>
 
 namespace asio = boost::asio;
 using namespace adist;
@@ -67,26 +65,30 @@ void handle_signals(asio::io_context& io, asio::signal_set& signals,
     });
 }
 
-} // namespace
-
-int run_daemon(const daemon_options& o, const common::config& cfg) {
-    std::string pid_path = o.pidfile.value_or(cfg.pidfile);
-    std::optional<common::pidfile> pid;
-    if (pid_path != "none") {
-        std::string error;
-        int code = 0;
-        pid = common::pidfile::acquire(pid_path, &error, &code);
-        if (!pid) {
-            log::error(error);
-            return code;
-        }
-    }
-    asio::io_context io(1);
+struct roles {
     std::optional<receiver::receiver> recv;
     std::optional<sender::sender_role> snd;
-    // The receiver alone drops privileges; with a sender in the same process
-    // we stay root (the sender reads and unlinks root-owned trail links).
-    bool drop = cfg.has_receiver && !cfg.has_sender && ::geteuid() == 0;
+};
+
+// Each step returns an exit code when the process must exit now.
+using step_result = std::optional<int>;
+
+step_result acquire_pidfile(const daemon_options& o, const common::config& cfg,
+                            std::optional<common::pidfile>& pid) {
+    std::string path = o.pidfile.value_or(cfg.pidfile);
+    if (path == "none") return std::nullopt;
+    std::string error;
+    int code = 0;
+    pid = common::pidfile::acquire(path, &error, &code);
+    if (pid) return std::nullopt;
+    log::error(error);
+    return code;
+}
+
+// Privileged setup: host directories (owned by `o.user` when we will drop
+// to it), the TLS key and the listening sockets.
+step_result setup_roles(asio::io_context& io, const daemon_options& o, const common::config& cfg,
+                        bool drop, roles& r) {
     try {
         if (cfg.has_receiver) {
             std::optional<common::user_ids> owner;
@@ -94,12 +96,13 @@ int run_daemon(const daemon_options& o, const common::config& cfg) {
                 log::error("cannot drop privileges: user ", o.user, " does not exist");
                 return EX_NOUSER;
             }
-            recv.emplace(io, cfg,
-                         receiver::session_options{std::chrono::seconds(cfg.timeout), !o.no_sync});
-            recv->setup(owner);
-            if (o.no_sync) log::warning("--no-sync: acknowledging data that is not on stable storage");
+            r.recv.emplace(
+                io, cfg, receiver::session_options{std::chrono::seconds(cfg.timeout), !o.no_sync});
+            r.recv->setup(owner);
+            if (o.no_sync)
+                log::warning("--no-sync: acknowledging data that is not on stable storage");
         }
-        if (cfg.has_sender) snd.emplace(io, cfg, sender_options(o, cfg));
+        if (cfg.has_sender) r.snd.emplace(io, cfg, sender_options(o, cfg));
     } catch (const receiver::startup_error& e) {
         log::error(e.what());
         return e.code;
@@ -107,6 +110,13 @@ int run_daemon(const daemon_options& o, const common::config& cfg) {
         log::error(e.what());
         return EX_SOFTWARE;
     }
+    return std::nullopt;
+}
+
+// Daemonizes (unless -F/-l), writes the pidfile and, when privileges will be
+// dropped, splits off the root supervisor that removes the pidfile at exit.
+step_result detach(asio::io_context& io, const daemon_options& o, bool drop,
+                   std::optional<common::pidfile>& pid) {
     if (!o.foreground && !o.no_daemon) {
         std::string error;
         io.notify_fork(asio::execution_context::fork_prepare);
@@ -117,46 +127,72 @@ int run_daemon(const daemon_options& o, const common::config& cfg) {
         io.notify_fork(asio::execution_context::fork_child);
     }
     if (!o.foreground) log::init(true, o.debug);
-    if (pid) {
-        std::string error;
-        if (!pid->write_pid(&error)) {
-            log::error(error);
-            return EX_CANTCREAT;
-        }
+    if (!pid) return std::nullopt;
+    std::string error;
+    if (!pid->write_pid(&error)) {
+        log::error(error);
+        return EX_CANTCREAT;
     }
-    if (drop && pid) {
-        // Root keeps only a supervisor that removes the pidfile on exit.
-        io.notify_fork(asio::execution_context::fork_prepare);
-        int code = common::run_supervisor(*pid);
-        if (code >= 0) {
-            io.notify_fork(asio::execution_context::fork_parent);
-            log::info("worker exited with status ", code);
-            return code;
-        }
-        io.notify_fork(asio::execution_context::fork_child);
-        pid.reset(); // the supervisor owns it
+    if (!drop) return std::nullopt;
+    io.notify_fork(asio::execution_context::fork_prepare);
+    int code = common::run_supervisor(*pid);
+    if (code >= 0) {
+        io.notify_fork(asio::execution_context::fork_parent);
+        log::info("worker exited with status ", code);
+        return code;
     }
-    if (cfg.has_receiver && !cfg.has_sender) {
-        std::string note;
-        if (int code = common::drop_privileges(o.user, &note); code != 0) {
-            log::error(note);
-            return code;
+    io.notify_fork(asio::execution_context::fork_child);
+    pid.reset(); // the supervisor owns it
+    return std::nullopt;
+}
+
+step_result drop_privileges(const daemon_options& o, bool receiver_only) {
+    if (!receiver_only) {
+        if (::geteuid() == 0) {
+            log::warning("running as root: the sender needs to read and remove root-owned trail "
+                         "links");
         }
-        log::info(note.empty() ? "running as user " + o.user : note);
-    } else if (::geteuid() == 0) {
-        log::warning("running as root: the sender needs to read and remove root-owned trail links");
+        return std::nullopt;
     }
+    std::string note;
+    if (int code = common::drop_privileges(o.user, &note); code != 0) {
+        log::error(note);
+        return code;
+    }
+    log::info(note.empty() ? "running as user " + o.user : note);
+    return std::nullopt;
+}
+
+int serve(asio::io_context& io, const common::config& cfg, roles& r) {
     asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
     asio::steady_timer grace(io);
-    handle_signals(io, signals, recv, snd, grace);
+    handle_signals(io, signals, r.recv, r.snd, grace);
     ::signal(SIGPIPE, SIG_IGN);
-    if (recv) recv->start();
-    if (snd) snd->start();
+    if (r.recv) r.recv->start();
+    if (r.snd) r.snd->start();
     log::info("auditdistd started (", cfg.has_sender ? "sender" : "",
               cfg.has_sender && cfg.has_receiver ? " and " : "", cfg.has_receiver ? "receiver" : "",
               ")");
     io.run();
     log::info("auditdistd stopped");
-    if (pid) pid->remove();
     return 0;
+}
+
+} // namespace
+
+int run_daemon(const daemon_options& o, const common::config& cfg) {
+    // The receiver alone drops privileges; with a sender in the same process
+    // we stay root (the sender reads and unlinks root-owned trail links).
+    bool receiver_only = cfg.has_receiver && !cfg.has_sender;
+    bool drop = receiver_only && ::geteuid() == 0;
+    std::optional<common::pidfile> pid;
+    asio::io_context io(1);
+    roles r;
+    if (auto code = acquire_pidfile(o, cfg, pid)) return *code;
+    if (auto code = setup_roles(io, o, cfg, drop, r)) return *code;
+    if (auto code = detach(io, o, drop, pid)) return *code;
+    if (auto code = drop_privileges(o, receiver_only)) return *code;
+    int code = serve(io, cfg, r);
+    if (pid) pid->remove();
+    return code;
 }
