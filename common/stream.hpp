@@ -42,8 +42,6 @@ public:
     asio::awaitable<error_code> read_exact(asio::mutable_buffer buffer);
     // Reads whatever is available (at least one byte).
     asio::awaitable<std::pair<error_code, std::size_t>> read_some(asio::mutable_buffer buffer);
-    // Reads with no deadline (the caller has its own idle policy).
-    asio::awaitable<std::pair<error_code, std::size_t>> read_some_untimed(asio::mutable_buffer b);
     asio::awaitable<error_code> write_all(asio::const_buffer buffer);
     // Best-effort TLS close_notify, bounded by the timeout, then close.
     asio::awaitable<void> shutdown();
@@ -51,6 +49,7 @@ public:
     void close();
 
 private:
+    asio::awaitable<std::pair<error_code, std::size_t>> read_some_untimed(asio::mutable_buffer b);
     void arm(steady::time_point& slot);
     asio::awaitable<void> watchdog();
 

@@ -51,7 +51,6 @@ public:
     bool idle() const;
 
     asio::thread_pool& pool() { return *pool_; }
-    asio::ssl::context* tls_context() { return tls_ ? &*tls_ : nullptr; }
 
 private:
     asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, bool tls);
