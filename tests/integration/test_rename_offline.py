@@ -59,6 +59,25 @@ def check_final(sc, trails, daemons):
         check_equal(sha256_file(sc.remote_file(t.name)), t.hash.hexdigest(), f"sha256 of {t.name}")
 
 
+def offline_rename(sc, done, both, index, first, down, extra, kind, up, note):
+    """Ships `first` bytes of a growing trail, takes a daemon down with
+    `down`, appends `extra` bytes and renames the trail to `kind` meanwhile,
+    brings the daemon back with `up`: the receiver must end with the new
+    name and every byte."""
+    g = Growing(sc, index)
+    g.append(first)
+    wait_remote_size(sc, g.name, g.size, both)
+    down()
+    if extra:
+        g.append(extra)
+    g.rename(kind)
+    up()
+    both[1].wait_log(rf"shipped {g.name}\b", timeout=30)
+    done.append(g)
+    check_final(sc, done, both)
+    sc.note(note)
+
+
 def body(sc):
     recv, send = sc.standard_pair()
     both = (recv, send)
@@ -66,46 +85,14 @@ def body(sc):
     send.start()
     send.wait_log(r"connected to ")
     done = []
-
-    # A: shipped whole, renamed while the sender is stopped.
-    a = Growing(sc, 50)
-    a.append(300_000)
-    wait_remote_size(sc, a.name, a.size, both)
-    send.stop()
-    a.rename("terminated")
-    send.start()
-    send.wait_log(rf"shipped {a.name}\b", timeout=30)
-    done.append(a)
-    check_final(sc, done, both)
-    sc.note("A: renamed while the sender was stopped: renamed at the receiver too")
-
-    # B: partly shipped (the sender is killed while the file grows), more
-    # bytes, renamed to .crash_recovery while the sender is dead.
-    b = Growing(sc, 51)
-    b.append(200_000)
-    wait_remote_size(sc, b.name, b.size, both)
-    send.kill9()
-    b.append(77_777)
-    b.rename("crash_recovery")
-    send.start()
-    send.wait_log(rf"shipped {b.name}\b", timeout=30)
-    done.append(b)
-    check_final(sc, done, both)
-    sc.note("B: renamed to .crash_recovery while the sender was dead: all bytes, new name")
-
-    # C: the receiver is down while the producer appends and renames.
-    c = Growing(sc, 52)
-    c.append(150_000)
-    wait_remote_size(sc, c.name, c.size, both)
-    recv.stop()
-    c.append(99_999)
-    c.rename("terminated")
-    recv.start()
-    send.wait_log(rf"shipped {c.name}\b", timeout=30)
-    done.append(c)
-    check_final(sc, done, both)
-    sc.note("C: appended and renamed while the receiver was down: all bytes, new name")
-
+    offline_rename(sc, done, both, 50, 300_000, send.stop, 0, "terminated", send.start,
+                   "A: shipped whole, renamed while the sender was stopped: renamed at the "
+                   "receiver too")
+    offline_rename(sc, done, both, 51, 200_000, send.kill9, 77_777, "crash_recovery",
+                   send.start, "B: partly shipped, sender killed, more bytes, renamed to "
+                   ".crash_recovery while it was dead: all bytes, new name")
+    offline_rename(sc, done, both, 52, 150_000, recv.stop, 99_999, "terminated", recv.start,
+                   "C: appended and renamed while the receiver was down: all bytes, new name")
 
 if __name__ == "__main__":
     run_scenario("rename_offline", body)
