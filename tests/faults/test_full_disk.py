@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import (MiB, Skip, check, check_equal, file_size, run_scenario,  # noqa: E402
                      sha256_file, trail_name, wait_until)
 

@@ -13,7 +13,7 @@ import hashlib
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import (check_equal, file_size, list_files, run_scenario,  # noqa: E402
                      sha256_file, trail_name, wait_until)
 

@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import (MiB, check, check_equal, file_size, run_scenario,  # noqa: E402
                      sha256_file, trail_name, wait_until)
 

@@ -9,7 +9,7 @@ import signal
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import (partial_transfer, MiB, check, check_equal, file_size, list_files,  # noqa: E402
                      run_scenario, sha256_file, trail_name, wait_until)
 

@@ -12,7 +12,7 @@ import random
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import (check_equal, file_size, list_files, run_scenario, sha256_file,  # noqa: E402
                      trail_name, wait_until)
 

@@ -6,7 +6,7 @@ byte-identical (size and sha256: nothing lost, nothing written twice)."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import interrupted_transfer, run_scenario  # noqa: E402
 
 STEPS = [("sender", "kill", 0.15), ("sender", "kill", 0.4), ("sender", "kill", 0.65)]
