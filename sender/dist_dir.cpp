@@ -15,7 +15,41 @@
 
 namespace adist::sender {
 
-std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path, bool* ok) {
+bool dist_notes::first(const std::string& key) {
+    if (seen_.size() >= max_entries) return false;
+    bool inserted = seen_.insert(key).second;
+    if (inserted && seen_.size() == max_entries) {
+        log::warning("more than ", max_entries,
+                     " odd entries in the dist directory: not reporting any more of them");
+    }
+    return inserted;
+}
+
+dist_notes::open_failure* dist_notes::failure(const std::string& name) {
+    auto it = failures_.find(name);
+    if (it != failures_.end()) return &it->second;
+    if (failures_.size() >= max_entries) return nullptr;
+    return &failures_[name];
+}
+
+const dist_notes::open_failure* dist_notes::find_failure(const std::string& name) const {
+    auto it = failures_.find(name);
+    return it == failures_.end() ? nullptr : &it->second;
+}
+
+namespace {
+const char* file_type(mode_t mode) {
+    if (S_ISLNK(mode)) return "a symbolic link";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+    return "not a regular file";
+}
+} // namespace
+
+std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path, bool* ok,
+                                     dist_notes* notes) {
     std::vector<std::string> out;
     if (ok != nullptr) *ok = true;
     int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -30,13 +64,20 @@ std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path, bo
         std::string_view name = e->d_name;
         if (name == "." || name == "..") continue;
         if (!proto::is_valid_trail_name(name)) {
-            log::debug("ignoring ", dir_path, "/", name, ": not a trail file name");
+            if (notes != nullptr && notes->first("name:" + std::string(name))) {
+                log::warning("ignoring ", dir_path, "/", log::printable(name),
+                             ": not a trail file name (YYYYMMDDhhmmss.YYYYMMDDhhmmss, "
+                             ".not_terminated or .crash_recovery)");
+            }
             continue;
         }
         struct stat st {};
         if (::fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
         if (!S_ISREG(st.st_mode)) {
-            log::debug("ignoring ", dir_path, "/", name, ": not a regular file");
+            if (notes != nullptr && notes->first("type:" + std::string(name))) {
+                log::warning("ignoring ", dir_path, "/", name, ": ", file_type(st.st_mode),
+                             ", not a regular file; trails after it are shipped as usual");
+            }
             continue;
         }
         out.emplace_back(name);

@@ -6,7 +6,10 @@
 #include <boost/asio.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
+#include <chrono>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -18,11 +21,37 @@ namespace adist::sender {
 
 namespace asio = boost::asio;
 
+// What an uplink remembers about its dist directory across connections: the
+// odd entries it already reported (each is logged once, not on every
+// listing) and the trails it could not open (retried on a schedule, see
+// open_retry_delay). Bounded: a directory full of junk cannot grow it without limit.
+class dist_notes {
+public:
+    static constexpr std::size_t max_entries = 4096;
+
+    // True the first time `key` is passed; later (or once full) false.
+    bool first(const std::string& key);
+
+    struct open_failure {
+        unsigned failures = 0;
+        std::chrono::steady_clock::time_point retry_at{};
+    };
+    // The failure record of `name` (created empty), or nullptr when full.
+    open_failure* failure(const std::string& name);
+    const open_failure* find_failure(const std::string& name) const;
+    void clear_failure(const std::string& name) { failures_.erase(name); }
+
+private:
+    std::set<std::string> seen_;
+    std::map<std::string, open_failure> failures_;
+};
+
 // Valid trail names of regular files in `dir_fd`, in name order. Entries that
-// are not valid names, not regular files or symlinks are left out. *ok (if
-// given) is false when the directory could not be read.
+// are not valid names, not regular files (symlinks, directories, FIFOs...)
+// are left out, and reported once each as a warning when `notes` is given.
+// *ok (if given) is false when the directory could not be read.
 std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path,
-                                     bool* ok = nullptr);
+                                     bool* ok = nullptr, dist_notes* notes = nullptr);
 
 // Where the trail that was opened as `name` (inode `ino`) is now: `name`
 // itself, another name of the same trail with the same inode (it was renamed),

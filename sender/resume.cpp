@@ -18,7 +18,7 @@ resume_plan plan_resume(const std::vector<std::string>& local, std::string_view 
         if (remote_newest.empty() || prefix(name) > prefix(remote_newest)) {
             plan.pending.push_back(name);
         } else if (prefix(name) < prefix(remote_newest)) {
-            plan.shipped.push_back(name);
+            plan.older.push_back(name);
         } else if (name == remote_newest || proto::is_valid_rename(remote_newest, name)) {
             plan.continuation = name;
         } else {
@@ -33,6 +33,20 @@ std::optional<std::string> next_trail(const std::vector<std::string>& local, std
         if (last.empty() || prefix(name) > prefix(last)) return name;
     }
     return std::nullopt;
+}
+
+std::vector<std::string> older_trails(const std::vector<std::string>& local, std::string_view last) {
+    std::vector<std::string> out;
+    for (const auto& name : local) {
+        if (!last.empty() && prefix(name) < prefix(last)) out.push_back(name);
+    }
+    return out;
+}
+
+std::optional<std::chrono::milliseconds> open_retry_delay(unsigned failures) {
+    constexpr unsigned give_up_after = 6;
+    if (failures == 0 || failures >= give_up_after) return std::nullopt;
+    return std::chrono::milliseconds(1000L << (failures - 1));
 }
 
 } // namespace adist::sender

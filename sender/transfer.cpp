@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -65,40 +66,96 @@ void transfer::unlink_shipped(const std::string& name) {
 // Returns false when the connection should be dropped and retried later.
 bool transfer::start_resume(const std::string& remote_name, std::uint64_t remote_size) {
     bool ok = true;
-    auto local = list_trails(dist_.dir_fd, dist_.dir_path, &ok);
-    if (!ok) return false; // never infer "shipped" from a listing that failed
+    auto local = list_trails(dist_.dir_fd, dist_.dir_path, &ok, dist_.notes);
+    if (!ok) return false; // never infer anything from a listing that failed
     auto plan = plan_resume(local, remote_name);
-    for (const auto& name : plan.shipped) unlink_shipped(name);
     for (const auto& name : plan.conflicts) {
+        if (!dist_.notes->first("conflict:" + name)) continue;
         log::error(prefix_, "not sending ", name, ": the receiver already has this trail as ",
                    remote_name);
     }
     last_ = remote_name;
-    if (!plan.continuation) return true;
-    auto r = open_local(*plan.continuation, remote_name, remote_size);
-    if (r == open_result::opened) {
-        log::info(prefix_, "resuming ", *plan.continuation, " at offset ", remote_size);
+    report_older(local);
+    if (plan.continuation) resume_ = continuation{*plan.continuation, remote_name, remote_size};
+    return true;
+}
+
+// Trails that sort before the last one sent are never sent: the receiver
+// only accepts its newest trail or a newer one. Reported once each; the link
+// stays (see resume_plan::older). Links whose CLOSE is in flight are ours.
+void transfer::report_older(const std::vector<std::string>& local) {
+    for (const auto& name : older_trails(local, last_)) {
+        bool closing = std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& r) {
+            return r.cmd == command::close && r.name == name;
+        });
+        if (closing || !dist_.notes->first("older:" + name)) continue;
+        log::warning(prefix_, "not sending ", dist_.dir_path, "/", name, ": it sorts before ",
+                     last_, ", which the receiver already has, and the receiver only accepts "
+                     "newer trails (shipped before a crash of this sender, or a clock set back); "
+                     "leaving the link in place");
     }
-    return r != open_result::failed && r != open_result::vanished;
+}
+
+void transfer::wake_at(std::chrono::steady_clock::time_point t) {
+    if (!wake_at_ || t < *wake_at_) wake_at_ = t;
 }
 
 // A file that vanished between the listing and the open (auditd renamed it)
-// is looked up again by the caller; any other failure drops the connection,
-// so the file is retried with backoff and never passed over.
+// is looked up again by the caller. One that is not a regular file is
+// skipped for good; one that cannot be opened is retried on the
+// open_retry_delay schedule without holding the connection, then skipped, so
+// that it never blocks the trails after it.
 transfer::open_result transfer::open_local(const std::string& local, const std::string& remote,
                                            std::uint64_t offset) {
+    auto now = std::chrono::steady_clock::now();
+    if (const auto* f = dist_.notes->find_failure(local); f != nullptr && f->retry_at > now) {
+        wake_at(f->retry_at);
+        return open_result::retry_later;
+    }
     // O_NONBLOCK: a FIFO swapped in after the listing must not hang us.
     int fd = ::openat(dist_.dir_fd, local.c_str(),
                       O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0 && errno == ENOENT) return open_result::vanished;
     struct stat st {};
-    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        log::error(prefix_, "cannot open ", dist_.dir_path, "/", local, ": ",
-                   fd < 0 ? common::errno_text(errno) : "not a regular file",
-                   "; will retry after reconnecting");
-        if (fd >= 0) ::close(fd);
-        return open_result::failed;
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        if (dist_.notes->first("type:" + local)) {
+            log::warning(prefix_, "not sending ", dist_.dir_path, "/", local,
+                         ": not a regular file");
+        }
+        last_ = local;
+        return open_result::skipped;
     }
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+        auto error = common::errno_text(errno);
+        if (fd >= 0) ::close(fd);
+        if (fd < 0 && errno == ELOOP) { // a symlink swapped in after the listing
+            if (dist_.notes->first("type:" + local)) {
+                log::warning(prefix_, "not sending ", dist_.dir_path, "/", local,
+                             ": a symbolic link");
+            }
+            last_ = local;
+            return open_result::skipped;
+        }
+        auto* f = dist_.notes->failure(local);
+        auto delay = f != nullptr ? open_retry_delay(++f->failures) : std::nullopt;
+        if (!delay) {
+            if (dist_.notes->first("gave-up:" + local)) {
+                log::error(prefix_, "giving up on ", dist_.dir_path, "/", local, ": ", error,
+                           "; it is not shipped and its link stays. The trails after it go on");
+            }
+            last_ = local;
+            return open_result::skipped;
+        }
+        if (f->failures == 1) {
+            log::error(prefix_, "cannot open ", dist_.dir_path, "/", local, ": ", error,
+                       "; retrying for up to 31 s before skipping it");
+        }
+        f->retry_at = now + *delay;
+        wake_at(f->retry_at);
+        return open_result::retry_later;
+    }
+    dist_.notes->clear_failure(local);
     if (static_cast<std::uint64_t>(st.st_size) < offset) {
         log::error(prefix_, dist_.dir_path, "/", local, " has ", st.st_size,
                    " bytes but the receiver already has ", offset, "; skipping it");
@@ -106,7 +163,7 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
         last_ = local;
         return open_result::skipped;
     }
-    cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_ino, offset, {}, false});
+    cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_ino, offset, {}, false, {}});
     dist_.watch->watch_file(dist_.dir_path + "/" + local);
     queue_name(command::open, remote, false);
     return open_result::opened;
@@ -141,6 +198,7 @@ bool transfer::fill(bool& at_eof) {
             return false;
         }
         out_.resize(data_at + static_cast<std::size_t>(n));
+        cur_->left_behind_since.reset(); // it grows: someone still writes it
         for (int i = 0; i < 4; ++i) { // patch the payload size, little endian
             out_[header_at + 10 + i] = std::byte((static_cast<std::uint32_t>(n) >> (8 * i)) & 0xff);
         }
@@ -177,7 +235,17 @@ bool transfer::handle_eof() {
             cur_->vanished = true;
             return true; // read to the end once more before CLOSE
         }
-        if (*now == cur_->local_name) return false; // still growing: wait for more
+        if (*now == cur_->local_name) {
+            if (!left_behind()) return false; // still open-ended: wait for more
+            log::warning(prefix_, cur_->local_name, " was left behind: a newer trail exists and it "
+                         "has not changed for ", abandoned_grace.count() / 1000,
+                         " s; closing it under this name");
+            queue_name(command::close, cur_->remote_name, true);
+            last_ = cur_->local_name;
+            cur_.reset();
+            dist_.watch->unwatch_file();
+            return true;
+        }
         log::debug(prefix_, cur_->local_name, " was renamed to ", *now);
         cur_->renamed_to = *now;
         return true; // read to the end once more before CLOSE
@@ -188,6 +256,21 @@ bool transfer::handle_eof() {
     cur_.reset();
     dist_.watch->unwatch_file();
     return true;
+}
+
+// At the end of an open-ended trail that was not renamed: true once a newer
+// trail exists and this one has not changed for abandoned_grace.
+bool transfer::left_behind() {
+    if (!next_trail(list_trails(dist_.dir_fd, dist_.dir_path), cur_->local_name)) {
+        cur_->left_behind_since.reset();
+        return false;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (!cur_->left_behind_since) cur_->left_behind_since = now;
+    auto due = *cur_->left_behind_since + abandoned_grace;
+    if (now >= due) return true;
+    wake_at(due);
+    return false;
 }
 
 asio::awaitable<bool> transfer::flush() {
@@ -205,18 +288,29 @@ asio::awaitable<bool> transfer::flush() {
     co_return true;
 }
 
-// Waits for a file-system event, an ack or (when idle) the keepalive interval.
+// Waits for a file-system event, an ack, a due retry or (when idle) the
+// keepalive interval.
 asio::awaitable<void> transfer::wait(bool idle) {
-    if (!idle) {
+    using clock = std::chrono::steady_clock;
+    auto now = clock::now();
+    std::optional<clock::time_point> until = wake_at_;
+    if (idle && (!until || last_send_ + options_.keepalive < *until)) {
+        until = last_send_ + options_.keepalive;
+    }
+    if (!until) {
         co_await dist_.wake->wait();
         co_return;
     }
-    auto since = std::chrono::steady_clock::now() - last_send_;
-    auto left = options_.keepalive - std::chrono::duration_cast<std::chrono::milliseconds>(since);
-    if (left.count() > 0 && co_await dist_.wake->wait_for(left)) co_return;
+    if (*until > now) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*until - now) +
+                    std::chrono::milliseconds(1);
+        if (co_await dist_.wake->wait_for(left)) co_return;
+    }
+    now = clock::now();
+    if (wake_at_ && *wake_at_ <= now) wake_at_.reset();
     // Only when nothing is in flight: FreeBSD's receiver answers a KEEPALIVE
     // ahead of queued requests, and replies must come back in order.
-    if (in_flight_.empty() && std::chrono::steady_clock::now() - last_send_ >= options_.keepalive) {
+    if (idle && in_flight_.empty() && now - last_send_ >= options_.keepalive) {
         auto seq = next_seq_++;
         proto::encode_request_header(out_, command::keepalive, seq, 0);
         in_flight_.push_back({seq, command::keepalive, 0, {}, false});
@@ -227,13 +321,20 @@ asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t re
     last_send_ = std::chrono::steady_clock::now();
     if (!start_resume(remote_name, remote_size)) co_return;
     while (!failed_) {
-        if (!cur_) {
-            auto next = next_trail(list_trails(dist_.dir_fd, dist_.dir_path), last_);
-            if (next) {
-                if (open_local(*next, *next, 0) == open_result::failed) break;
-                continue; // opened, or vanished (renamed): list again
+        if (!cur_ && resume_) {
+            auto r = open_local(resume_->local_name, resume_->remote_name, resume_->offset);
+            if (r == open_result::vanished) break; // renamed meanwhile: plan again
+            if (r == open_result::opened) {
+                log::info(prefix_, "resuming ", resume_->local_name, " at offset ", resume_->offset);
             }
-            if (dist_removed()) {
+            if (r != open_result::retry_later) resume_.reset();
+        }
+        if (!cur_ && !resume_) {
+            auto local = list_trails(dist_.dir_fd, dist_.dir_path, nullptr, dist_.notes);
+            report_older(local);
+            if (auto next = next_trail(local, last_)) {
+                if (open_local(*next, *next, 0) != open_result::retry_later) continue; // opened, skipped, or renamed: list again
+            } else if (dist_removed()) {
                 log::warning(prefix_, "dist directory ", dist_.dir_path,
                              " was removed; reconnecting to open it again");
                 break;

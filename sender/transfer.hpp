@@ -31,6 +31,7 @@ struct dist_context {
     std::string dir_path;
     dist_watch* watch = nullptr;
     common::event* wake = nullptr; // notified by the watcher; we notify it on acks
+    dist_notes* notes = nullptr;   // the uplink's memory of odd entries and failures
 };
 
 class transfer : public std::enable_shared_from_this<transfer> {
@@ -51,8 +52,16 @@ private:
         std::uint64_t offset = 0;
         std::optional<std::string> renamed_to;
         bool vanished = false; // removed from dist while open: close, do not unlink
+        // Since when it sits unchanged at its end while a newer trail exists.
+        std::optional<std::chrono::steady_clock::time_point> left_behind_since;
     };
-    enum class open_result { opened, skipped, vanished, failed };
+    // The receiver's newest trail, to be reopened at its size.
+    struct continuation {
+        std::string local_name;
+        std::string remote_name;
+        std::uint64_t offset = 0;
+    };
+    enum class open_result { opened, skipped, vanished, retry_later };
     struct in_flight {
         std::uint64_t seq;
         proto::command cmd;
@@ -69,6 +78,9 @@ private:
                            std::uint64_t offset);
     bool fill(bool& at_eof);
     bool handle_eof();
+    bool left_behind();
+    void report_older(const std::vector<std::string>& local);
+    void wake_at(std::chrono::steady_clock::time_point t);
     void queue_name(proto::command cmd, const std::string& name, bool unlink);
     asio::awaitable<bool> flush();
     asio::awaitable<void> wait(bool idle);
@@ -82,6 +94,8 @@ private:
     std::string prefix_;
 
     std::optional<open_trail> cur_;
+    std::optional<continuation> resume_; // not yet reopened (retrying)
+    std::optional<std::chrono::steady_clock::time_point> wake_at_; // a retry is due
     std::string last_; // newest trail finished or being continued
     std::vector<std::byte> out_;
     std::deque<in_flight> in_flight_;

@@ -111,7 +111,7 @@ asio::awaitable<void> uplink::run() {
         if (stream_ && co_await verify_receiver(*stream_) && co_await handshake(*stream_, name, size)) {
             log::info(prefix_, "connected to ", host_.remote.to_string(), "; receiver has ",
                       name.empty() ? std::string("no file yet") : name + " at " + std::to_string(size));
-            dist_context ctx{dist_fd_.get(), host_.directory, &watch_, &wake_};
+            dist_context ctx{dist_fd_.get(), host_.directory, &watch_, &wake_, &notes_};
             auto t = std::make_shared<transfer>(stream_, ctx, options_.transfer, prefix_);
             co_await t->run(name, size);
             // Only a connection that got something acknowledged resets the

@@ -56,6 +56,7 @@ private:
     common::unique_fd dist_fd_;
     common::event wake_;
     dist_watch watch_;
+    dist_notes notes_; // odd dist entries reported, unopenable trails retried
     std::shared_ptr<common::stream> stream_;
     std::chrono::milliseconds backoff_{0};
     std::mt19937_64 rng_{std::random_device{}()};
