@@ -96,6 +96,14 @@ void transfer::report_older(const std::vector<std::string>& local) {
     }
 }
 
+// Passes over `local` for good; it was reported already, so it does not
+// count as an older trail found later.
+transfer::open_result transfer::skip(const std::string& local) {
+    dist_.notes->first("older:" + local);
+    last_ = local;
+    return open_result::skipped;
+}
+
 void transfer::wake_at(std::chrono::steady_clock::time_point t) {
     if (!wake_at_ || t < *wake_at_) wake_at_ = t;
 }
@@ -123,8 +131,7 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
             log::warning(prefix_, "not sending ", dist_.dir_path, "/", local,
                          ": not a regular file");
         }
-        last_ = local;
-        return open_result::skipped;
+        return skip(local);
     }
     if (fd < 0 || ::fstat(fd, &st) != 0) {
         auto error = common::errno_text(errno);
@@ -134,8 +141,7 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
                 log::warning(prefix_, "not sending ", dist_.dir_path, "/", local,
                              ": a symbolic link");
             }
-            last_ = local;
-            return open_result::skipped;
+            return skip(local);
         }
         auto* f = dist_.notes->failure(local);
         auto delay = f != nullptr ? open_retry_delay(++f->failures) : std::nullopt;
@@ -144,8 +150,7 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
                 log::error(prefix_, "giving up on ", dist_.dir_path, "/", local, ": ", error,
                            "; it is not shipped and its link stays. The trails after it go on");
             }
-            last_ = local;
-            return open_result::skipped;
+            return skip(local);
         }
         if (f->failures == 1) {
             log::error(prefix_, "cannot open ", dist_.dir_path, "/", local, ": ", error,
@@ -160,8 +165,7 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
         log::error(prefix_, dist_.dir_path, "/", local, " has ", st.st_size,
                    " bytes but the receiver already has ", offset, "; skipping it");
         ::close(fd);
-        last_ = local;
-        return open_result::skipped;
+        return skip(local);
     }
     cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_ino, offset, {}, false, {}});
     dist_.watch->watch_file(dist_.dir_path + "/" + local);

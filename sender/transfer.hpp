@@ -80,6 +80,7 @@ private:
     bool handle_eof();
     bool left_behind();
     void report_older(const std::vector<std::string>& local);
+    open_result skip(const std::string& local);
     void wake_at(std::chrono::steady_clock::time_point t);
     void queue_name(proto::command cmd, const std::string& name, bool unlink);
     asio::awaitable<bool> flush();

@@ -8,11 +8,14 @@ name, dist directory and source directory. Hosts 01-10 all connect from
 hosts 11-20 bind their own loopback address 127.0.0.11-20 with the sender's
 `source` statement (the receiver matches them by peer address first).
 
-Each sender ships a 16 MiB trail and then a `.not_terminated` trail that
-keeps growing, also while the receiver is down, and is renamed to its final
-name at the end. The receiver is killed with SIGKILL while every copy is
-mid-transfer (at least 10 of the 20 16 MiB copies must be incomplete at the
-kill), stays down 3 s and is restarted. Then, for every host:
+Each sender ships a 16 MiB trail (2 MiB for hosts 05, 10, 15 and 20) and
+then a `.not_terminated` trail that keeps growing, also while the receiver
+is down, and is renamed to its final name at the end. The receiver is killed
+with SIGKILL once it holds 30% of the first trails' bytes and one of the
+2 MiB hosts has begun its growing trail (at 55% at the latest): at least 10 of
+the 16 MiB copies must be incomplete then, and at least one host (one of
+the 2 MiB ones) must be in its growing trail. It stays down 3 s and is
+restarted. Then, for every host:
   - the receiver reports its copy's size at the kill as the resume point,
     and the sender logs the same name and size ("receiver has ... at N",
     and "resuming ... at offset N" when it continues that file);
@@ -31,11 +34,14 @@ from harness import (MiB, check, check_equal, file_size, free_port, list_files, 
 
 HOSTS = 20
 SHARED = 10            # hosts 1..SHARED connect from 127.0.0.1, the rest from 127.0.0.<n>
-BIG = 16 * MiB         # the terminated trail each host ships first
+BIG = 16 * MiB         # the terminated trail each host ships first ...
+SMALL = 2 * MiB        # ... except these hosts, which are in their growing trail at the kill
+SMALL_HOSTS = (5, 10, 15, 20)
 GROW_START = 256 * 1024
 GROW_CHUNK = 96 * 1024 + 17  # odd size: appends do not line up with 64 KiB frames
-KILL_AT = 0.30         # kill once the copies hold 30% of all big-file bytes
-MIN_INCOMPLETE = 10    # at least this many big copies must be incomplete at the kill
+KILL_AT = 0.30         # kill once the copies hold 30% of all first-trail bytes and one
+KILL_AT_LATEST = 0.55  # of the 2 MiB hosts is in its growing trail (or at 55% regardless)
+MIN_INCOMPLETE = 10    # at least this many 16 MiB copies must be incomplete at the kill
 DOWN_SECONDS = 3.0
 TIMEOUT = 5
 PASSWORD_FMT = "pw-{}-secret"
@@ -73,6 +79,7 @@ class Host:
         self.source = sc.mkdir("source", self.name)
         self.remote_dir = sc.path("remote", self.name)
         self.big = trail_name(10)
+        self.big_size = SMALL if i in SMALL_HOSTS else BIG
         self.grow = trail_name(11, "not_terminated")
         self.grow_final = trail_name(11)
         lines = [f'name "{self.name}"', 'pidfile "none"', f"timeout {TIMEOUT}", "sender {",
@@ -95,7 +102,7 @@ class Host:
         """Source files are written before the senders start; the dist links
         come later, all at once (link())."""
         with open(self.src(self.big), "wb") as f:
-            for _ in range(BIG // MiB):
+            for _ in range(self.big_size // MiB):
                 f.write(os.urandom(MiB))
         with open(self.src(self.grow), "wb") as f:
             f.write(os.urandom(GROW_START))
@@ -125,7 +132,8 @@ def body(sc):
     t0 = time.monotonic()
     for h in hosts:
         h.prepare()
-    sc.note(f"{HOSTS} source trees written ({HOSTS * (BIG + GROW_START) // MiB} MiB) in "
+    total = sum(h.big_size for h in hosts)
+    sc.note(f"{HOSTS} source trees written ({(total + HOSTS * GROW_START) // MiB} MiB) in "
             f"{time.monotonic() - t0:.1f} s")
 
     recv.start()
@@ -144,9 +152,15 @@ def body(sc):
     started = time.monotonic()
     for h in hosts:
         h.link()
-    total = HOSTS * BIG
-    wait_until(lambda: sum(h.big_held() for h in hosts) >= total * KILL_AT, timeout=60,
-               interval=0.001, what=f"{KILL_AT:.0%} of all big-file bytes at the receiver",
+    small = [h for h in hosts if h.big_size == SMALL]
+
+    def kill_point():
+        held = sum(h.big_held() for h in hosts)
+        growing = any(os.path.exists(h.copy(h.grow)) for h in small)
+        return held >= total * KILL_AT_LATEST or (held >= total * KILL_AT and growing)
+
+    wait_until(kill_point, timeout=60, interval=0.001,
+               what=f"{KILL_AT:.0%} of all first-trail bytes and a growing trail at the receiver",
                alive=everyone)
     recv.kill9()
     killed = time.monotonic()
@@ -155,17 +169,26 @@ def body(sc):
     # Which senders still had the newest file's dist link (they must continue it).
     linked_at_kill = {h.name: bool(at_kill[h.name][0]) and os.path.exists(
         os.path.join(h.dist, at_kill[h.name][0])) for h in hosts}
-    incomplete = [h.name for h in hosts if big_at_kill[h.name] < BIG]
+    incomplete = [h.name for h in hosts if big_at_kill[h.name] < h.big_size]
+    in_grow = [h.name for h in hosts if at_kill[h.name][0] == h.grow]
     held = sum(big_at_kill.values())
     sc.note(f"receiver killed after {killed - started:.2f} s holding {held / MiB:.1f} of "
-            f"{total // MiB} MiB; {len(incomplete)}/{HOSTS} big copies incomplete; per host "
-            f"(MiB): " + " ".join(f"{big_at_kill[h.name] / MiB:.1f}" for h in hosts))
+            f"{total // MiB} MiB; {len(incomplete)}/{HOSTS} first trails incomplete, "
+            f"{len(in_grow)} hosts in their growing trail; per host (MiB): "
+            + " ".join(f"{big_at_kill[h.name] / MiB:.1f}" for h in hosts))
     check(len(incomplete) >= MIN_INCOMPLETE,
           f"only {len(incomplete)} of {HOSTS} copies were incomplete at the kill (want at least "
           f"{MIN_INCOMPLETE}): the transfer was not caught mid-way")
+    check(in_grow, "no host was in its growing trail at the kill")
+    sc.note("growing trails at the kill: " + ", ".join(
+        f"{n} at {at_kill[n][1]} bytes" for n in in_grow))
     for h in hosts:
-        check(big_at_kill[h.name] <= BIG, f"{h.name}: the copy holds {big_at_kill[h.name]} bytes, "
-                                          f"more than the {BIG} sent")
+        check(big_at_kill[h.name] <= h.big_size, f"{h.name}: the copy holds "
+                                                 f"{big_at_kill[h.name]} bytes, more than the "
+                                                 f"{h.big_size} sent")
+        if at_kill[h.name][0] == h.grow:
+            check(at_kill[h.name][1] <= file_size(h.src(h.grow)),
+                  f"{h.name}: the growing copy is larger than the source")
     marks = {h.name: h.daemon.mark() for h in hosts}
 
     # The receiver is down: the senders retry, the not_terminated trails grow.
@@ -239,8 +262,9 @@ def body(sc):
             check_equal(sha256_file(h.copy(dst)), sha256_file(h.src(src)),
                         f"{h.name}: sha256 of {dst}")
     grow_size = file_size(hosts[0].src(hosts[0].grow))
-    sc.note(f"all {HOSTS} hosts identical ({BIG // MiB} MiB + {grow_size / MiB:.2f} MiB growing "
-            f"trail each), dist directories empty, {elapsed:.1f} s from the first link")
+    sc.note(f"all {HOSTS} hosts identical ({BIG // MiB} or {SMALL // MiB} MiB + "
+            f"{grow_size / MiB:.2f} MiB growing trail each), dist directories empty, "
+            f"{elapsed:.1f} s from the first link")
     refused = recv.count_log(r"refused|protocol violation", since=0)
     check_equal(refused, 0, "refusals or protocol violations in the receiver log")
 

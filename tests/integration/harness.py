@@ -249,6 +249,9 @@ class Daemon:
         self.conf = conf
         self.role = role  # "sender" or "receiver"
         self.extra_args = list(extra_args)
+        # Command prefix, e.g. ["setpriv", "--reuid=65534", ...]: it must exec
+        # the daemon (so that pid, signals and kill -9 reach the daemon).
+        self.wrapper = []
         self.log_path = os.path.join(sc.root, f"{label}.log")
         self.proc = None
         self.runs = 0
@@ -264,7 +267,7 @@ class Daemon:
               f"{self.label}: start() while it is still running")
         assert_config_ok(self.sc.binary, self.conf)
         self.runs += 1
-        args = [self.sc.binary, "-F", "-c", self.conf]
+        args = [*self.wrapper, self.sc.binary, "-F", "-c", self.conf]
         if debug:
             args.append("-d")
         if self.role == "receiver" and os.geteuid() == 0:
