@@ -40,9 +40,10 @@ std::optional<std::string> next_trail(const std::vector<std::string>& local, std
 std::vector<std::string> older_trails(const std::vector<std::string>& local, std::string_view last);
 
 // A trail that could not be opened (EACCES, EIO...) is tried again after
-// the returned delay: 1, 2, 4, 8 and 16 s after the 1st to 5th failure. After
-// the 6th (31 s) it is given up (nullopt) and skipped, so that one bad file
-// does not hold back the trails after it forever.
+// the returned delay: 1, 2, 4, 8 and 16 s after the 1st to 5th failure (the
+// sender cuts each by up to a fifth at random). After the 6th (25 to 31 s)
+// it is given up (nullopt) and skipped, so that one bad file does not hold
+// back the trails after it forever.
 std::optional<std::chrono::milliseconds> open_retry_delay(unsigned failures);
 
 // auditd writes one trail at a time. An open-ended trail (.not_terminated)

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include "common/log.hpp"
 #include "proto/frame_codec.hpp"
@@ -22,6 +23,14 @@ namespace adist::sender {
 using proto::command;
 
 namespace {
+// A delay cut by up to a fifth at random, like the reconnect backoff: retries
+// of many senders do not line up.
+std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    std::uniform_int_distribution<long> dist(d.count() * 4 / 5, d.count());
+    return std::chrono::milliseconds(dist(rng));
+}
+
 constexpr std::size_t batch_bytes = 1024 * 1024; // bytes per socket write
 constexpr std::size_t chunk_bytes = proto::max_payload;
 } // namespace
@@ -154,9 +163,9 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
         }
         if (f->failures == 1) {
             log::error(prefix_, "cannot open ", dist_.dir_path, "/", local, ": ", error,
-                       "; retrying for up to 31 s before skipping it");
+                       "; retrying for up to 31 s, then skipping it");
         }
-        f->retry_at = now + *delay;
+        f->retry_at = now + jittered(*delay);
         wake_at(f->retry_at);
         return open_result::retry_later;
     }

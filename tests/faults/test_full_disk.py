@@ -45,11 +45,17 @@ def body(sc):
               "what the receiver stored is not a prefix of the source")
 
         # Let it sit on the full disk: the sender must back off, not spin.
-        mark = send.mark()
+        mark, rmark = send.mark(), recv.mark()
+        cpu_before = send.cpu_seconds() + recv.cpu_seconds()
         time.sleep(6)
+        cpu = send.cpu_seconds() + recv.cpu_seconds() - cpu_before
         refusals = send.count_log(r"refused APPEND", since=mark)
-        sc.note(f"{refusals} refusals logged in 6 s while the disk was full")
+        lines = send.count_log(r"\n", since=mark) + recv.count_log(r"\n", since=rmark)
+        sc.note(f"{refusals} refusals, {lines} log lines and {cpu:.2f} CPU s in 6 s while the "
+                "disk was full")
         check(refusals <= 6, f"{refusals} refusals in 6 s: the sender does not back off")
+        check(lines <= 40, f"{lines} log lines in 6 s while the disk was full: a retry loop floods")
+        check(cpu < 1.0, f"{cpu:.2f} CPU seconds in 6 s while the disk was full: something spins")
         check(os.path.exists(os.path.join(sc.dist, name)), "dist link removed while the disk was full")
 
         subprocess.run(["mount", "-o", "remount,size=64m", sc.remote], check=True, timeout=30)

@@ -9,39 +9,12 @@
      name, receiver restarted.
 Each time the receiver ends with the new name only, holding every byte
 (size and sha256), and the dist link is removed."""
-import hashlib
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from harness import (check_equal, file_size, list_files, run_scenario,  # noqa: E402
+from harness import (GrowingTrail as Growing, check_equal, file_size, list_files, run_scenario,  # noqa: E402
                      sha256_file, trail_name, wait_until)
-
-
-class Growing:
-    """A trail the test writes like auditd: source/<name> hard-linked in dist/."""
-
-    def __init__(self, sc, index):
-        self.sc = sc
-        self.name = trail_name(index, "not_terminated")
-        self.index = index
-        self.hash = hashlib.sha256()
-        self.size = 0
-        open(os.path.join(sc.source, self.name), "xb").close()
-        os.link(os.path.join(sc.source, self.name), os.path.join(sc.dist, self.name))
-
-    def append(self, n):
-        data = os.urandom(n)
-        with open(os.path.join(self.sc.source, self.name), "ab") as f:
-            f.write(data)
-        self.hash.update(data)
-        self.size += n
-
-    def rename(self, kind):
-        new = trail_name(self.index, kind)
-        for d in (self.sc.dist, self.sc.source):
-            os.rename(os.path.join(d, self.name), os.path.join(d, new))
-        self.name = new
 
 
 def wait_remote_size(sc, name, size, daemons):

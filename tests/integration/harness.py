@@ -291,6 +291,13 @@ class Daemon:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def cpu_seconds(self):
+        """User plus system CPU time of the running daemon so far, from /proc
+        (its own threads; a forked child, if any, is not counted)."""
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def assert_running(self, context=""):
         if self.expect_running and not self.running():
             self.expect_running = False
@@ -578,6 +585,36 @@ class Scenario:
 
     def remote_file(self, name):
         return os.path.join(self.host_dir, name)
+
+
+class GrowingTrail:
+    """A `.not_terminated` trail the test writes like auditd: source/<name>
+    hard-linked as dist/<name>, appended to, then renamed in both places.
+    Keeps the size and sha256 of everything written."""
+
+    def __init__(self, sc, index):
+        self.sc = sc
+        self.name = trail_name(index, "not_terminated")
+        self.index = index
+        self.hash = hashlib.sha256()
+        self.size = 0
+        open(os.path.join(sc.source, self.name), "xb").close()
+        os.link(os.path.join(sc.source, self.name), os.path.join(sc.dist, self.name))
+
+    def append(self, n=None, data=None):
+        if data is None:
+            data = os.urandom(n)
+        n = len(data)
+        with open(os.path.join(self.sc.source, self.name), "ab") as f:
+            f.write(data)
+        self.hash.update(data)
+        self.size += n
+
+    def rename(self, kind):
+        new = trail_name(self.index, kind)
+        for d in (self.sc.dist, self.sc.source):
+            os.rename(os.path.join(d, self.name), os.path.join(d, new))
+        self.name = new
 
 
 def prune_large_files(root, limit=8 * MiB):
