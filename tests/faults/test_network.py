@@ -15,18 +15,27 @@ emulators, chosen at run time and printed:
          the real IP packets between the two, delaying and dropping them the
          same way (seeded RNG); the partition drops every packet, both ways.
 
-The trail is a `.not_terminated` file, as auditd writes it:
-  1. on the impaired link it is shipped until the receiver holds part of it;
+Before the daemons start, a TCP probe checks the delay (SYN -> RST in about
+100 ms); at the end the relay's counters must show about 10% loss. The
+daemons run under `ip netns exec` (which execs them: their pid, executable
+and namespace are checked). The trail is a `.not_terminated` file, as auditd
+writes it:
+  1. on the impaired link it is shipped until the receiver holds a third of
+     it, the sender being connected;
   2. the link is cut for 20 s while the copy is incomplete: the sender
-     notices within timeout + 4 s, the receiver's copy stops growing (no
-     packet gets through), nothing is removed from the dist directory, and
-     auditd keeps appending to the trail meanwhile;
-  3. the link returns (still delayed and lossy): the sender reconnects and
-     resumes exactly at the size of the receiver's copy (both logs), then
-     the trail gets a last piece and is renamed to its final name.
+     notices within timeout + 4 s (and does not busy-loop: under 5 s of CPU
+     for the 20 s), the receiver drops its side, the receiver's copy stops
+     growing (no packet gets through), nothing is removed from the dist
+     directory, and auditd keeps appending to the trail meanwhile;
+  3. the link returns, still delayed and lossy: the sender reconnects within
+     60 s (its backoff is capped at 30 s) and resumes exactly at the size of
+     the receiver's copy (both logs), then the trail gets a last piece and
+     is renamed to its final name.
 In the end the receiver holds exactly the final name with the same size (no
 byte lost or written twice) and sha256 as the source, and the dist link is
-removed. Skips (77) only where network namespaces cannot be created."""
+removed. Skips (77) only where network namespaces cannot be created.
+ADIST_LINK_EMULATOR=netem|tun forces an emulator, ADIST_NETWORK_SEED the
+relay's RNG seed."""
 import collections
 import ctypes
 import fcntl
@@ -43,7 +52,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from harness import (Daemon, Skip, TestFailure, assert_config_ok, check,  # noqa: E402
+from harness import (Daemon, Skip, TestFailure, check,  # noqa: E402
                      check_equal, file_size, list_files, run_scenario, sha256_file, trail_name,
                      wait_until)
 
@@ -56,9 +65,9 @@ PARTITION = 20.0            # seconds the link is down
 SETTLE = 3.0                # after the cut: what was already delivered is applied by then
 DETECT_MARGIN = 4.0         # the sender notices the cut within TIMEOUT + this
 RECONNECT_LIMIT = 60.0      # link back -> reconnected: backoff cap 30 s + connect + handshake
-PART_A = 768 * KiB          # written before the transfer starts
-PART_B = 256 * KiB          # appended by "auditd" while the link is down
-PART_C = 128 * KiB          # appended after the link returns, then the rotation
+PART_A = 2048 * KiB         # written before the transfer starts
+PART_B = 512 * KiB          # appended by "auditd" while the link is down
+PART_C = 256 * KiB          # appended after the link returns, then the rotation
 CUT_AT = PART_A // 3        # the receiver holds at least this when the link is cut
 SEED = int(os.environ.get("ADIST_NETWORK_SEED", "20260101"))
 EMULATOR = os.environ.get("ADIST_LINK_EMULATOR", "")  # "", "netem" or "tun": force one
@@ -225,6 +234,13 @@ class Network:
             raise Skip("network namespaces cannot be created: not root")
         if shutil.which("ip") is None:
             raise Skip("network namespaces cannot be created: no `ip` command (iproute2)")
+        # Namespaces of an earlier run that was killed before its cleanup
+        # (ctest's timeout): their test process no longer exists.
+        for line in run(["ip", "netns", "list"]).stdout.splitlines():
+            m = re.match(r"(adist-(?:snd|rcv)-(\d+))\b", line)
+            if m and not os.path.exists(f"/proc/{m.group(2)}"):
+                run(["ip", "netns", "del", m.group(1)])
+                self.sc.note(f"deleted the namespace {m.group(1)} of a dead earlier run")
         for ns in (self.ns_s, self.ns_r):
             p = run(["ip", "netns", "add", ns])
             if p.returncode != 0:
@@ -232,6 +248,9 @@ class Network:
                            f"{p.stderr.strip()}")
             self.namespaces.append(ns)
             must(["ip", "-n", ns, "link", "set", "lo", "up"])
+        found = run(["ip", "netns", "exec", self.ns_s, "cat",
+                     "/proc/sys/net/ipv4/tcp_congestion_control"])
+        self.congestion_control = found.stdout.strip() or "?"
 
     def setup(self):
         self.create_namespaces()
@@ -242,16 +261,17 @@ class Network:
             why = self.setup_netem()
             if why is None:
                 self.kind = "netem"
-                self.sc.note(f"link emulator: netem (veth pair, `netem delay {DELAY_MS}ms loss "
-                             f"{LOSS:.0%}` on the sender's end)")
+                self.sc.note(f"using the netem link emulator: a veth pair with `netem delay "
+                             f"{DELAY_MS}ms loss {LOSS:.0%}` on the sender's end")
                 return
             check(EMULATOR != "netem", f"ADIST_LINK_EMULATOR=netem, but {why}")
         else:
             why = "ADIST_LINK_EMULATOR=tun"
         self.setup_tun()
         self.kind = "tun"
-        self.sc.note(f"link emulator: TUN relay ({why}): {DELAY_MS} ms delay, {LOSS:.0%} loss "
-                     f"sender -> receiver, seed {SEED}")
+        self.sc.note(f"{why}: using the TUN link emulator (no veth: a TUN device in each "
+                     f"namespace and a relay process; {DELAY_MS} ms delay and {LOSS:.0%} loss "
+                     f"sender -> receiver, seed {SEED})")
 
     def setup_netem(self):
         """Returns None when the veth pair with netem is in place, else why not
@@ -376,38 +396,22 @@ class Network:
 
 
 class NetnsDaemon(Daemon):
-    """A Daemon run inside a network namespace: `ip netns exec NS auditdistd
-    ...` (ip execs the binary, so self.pid is the daemon's own pid: checked
-    by verify_in_namespace). stop() is idempotent, so that the scenario can
-    stop both daemons while the link still works and run_scenario's final
-    stop_all() has nothing left to do."""
+    """A Daemon run inside a network namespace: the harness's command prefix
+    is `ip netns exec NS` (ip execs the binary, so self.pid is the daemon's
+    own pid: checked by verify_in_namespace). stop() is idempotent, so that
+    the scenario can stop both daemons while the link still works and
+    run_scenario's final stop_all() has nothing left to do."""
 
     def __init__(self, sc, label, conf, role, netns):
         super().__init__(sc, label, conf, role)
         self.netns = netns
+        self.wrapper = ["ip", "netns", "exec", netns]
         self.stopped_cleanly = False
 
     def start(self, ready=True, debug=False):
-        # Daemon.start() with `ip netns exec NS` in front of the command.
-        check(self.proc is None or self.proc.poll() is not None,
-              f"{self.label}: start() while it is still running")
-        assert_config_ok(self.sc.binary, self.conf)
-        self.runs += 1
         self.stopped_cleanly = False
-        args = ["ip", "netns", "exec", self.netns, self.sc.binary, "-F", "-c", self.conf]
-        if debug:
-            args.append("-d")
-        if self.role == "receiver":
-            args += ["-u", "nobody"]
-        with open(self.log_path, "ab") as log:
-            log.write(f"----- {self.label} run {self.runs}: {' '.join(args)}\n".encode())
-            log.flush()
-            self.run_offset = log.tell()
-            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         close_fds=True)
-        self.expect_running = True
+        super().start(ready=ready, debug=debug)
         if ready:
-            self.wait_log(r"auditdistd started", timeout=30)
             self.verify_in_namespace()
         return self
 
@@ -428,6 +432,62 @@ class NetnsDaemon(Daemon):
 
 # --------------------------------------------------------------------------
 # The scenario
+
+# One TCP connection attempt to a closed port of the receiver's namespace
+# (before the receiver listens): the SYN crosses the emulated link, the RST
+# comes straight back, so the fastest of a few attempts is the one-way delay.
+DELAY_PROBE = r"""
+import socket, sys, time
+best = -1.0
+for _ in range(8):
+    s = socket.socket()
+    s.settimeout(3)
+    t = time.monotonic()
+    try:
+        s.connect((sys.argv[1], int(sys.argv[2])))
+    except ConnectionRefusedError:
+        d = time.monotonic() - t
+        best = d if best < 0 else min(best, d)
+    except OSError:
+        pass
+    finally:
+        s.close()
+print(best)
+"""
+
+CONNECTION_STATE = re.compile(r"connected to |connection lost|reconnecting in|cannot connect|"
+                              r"handshake")
+
+
+def sender_connected(send):
+    """True when the sender's last connection event is a successful connect."""
+    last = None
+    for m in CONNECTION_STATE.finditer(send.text()):
+        last = m.group(0)
+    return last == "connected to "
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        return 0.0
+
+
+def watched(daemon, what, fn):
+    """Runs fn(); if it fails, says how much CPU `daemon` burnt meanwhile (a
+    daemon that busy-loops starves its own timers and never logs a thing)."""
+    c0, t0 = cpu_seconds(daemon.pid), time.monotonic()
+    try:
+        return fn()
+    except TestFailure as e:
+        used, spent = cpu_seconds(daemon.pid) - c0, time.monotonic() - t0
+        raise TestFailure(f"{e} ({what}; meanwhile the {daemon.label} used {used:.1f} s of CPU "
+                          f"in {spent:.1f} s{': a busy loop?' if used > spent / 2 else ''})") \
+            from None
 
 
 def append(path, nbytes, digest):
@@ -454,6 +514,15 @@ def scenario(sc, net):
     sc.daemons += [recv, send]
     both = (recv, send)
 
+    p = must(["ip", "netns", "exec", net.ns_s, sys.executable, "-c", DELAY_PROBE,
+              RECEIVER_ADDR, str(PORT)], timeout=60)
+    probe = float(p.stdout.strip() or -1)
+    check(probe >= 0, "no TCP connection attempt crossed the emulated link (8 tries)")
+    sc.note(f"one-way delay probe (SYN -> RST): {probe * 1000:.0f} ms; TCP congestion control "
+            f"{net.congestion_control}")
+    check(DELAY_MS / 1000 * 0.95 <= probe < 1.0,
+          f"the emulated link's delay is {probe * 1000:.0f} ms, expected about {DELAY_MS} ms")
+
     t = time.monotonic()
     recv.start()
     send.start()
@@ -467,31 +536,36 @@ def scenario(sc, net):
     remote = sc.remote_file(growing)
     digest = hashlib.sha256()
     total = append(src, PART_A, digest)
-    smark, rmark = send.mark(), recv.mark()
+    smark = send.mark()
     started = time.monotonic()
     os.link(src, link)
-    wait_until(lambda: file_size(remote) >= CUT_AT, timeout=120, interval=0.01,
-               what=f"{CUT_AT} bytes of {growing} at the receiver", alive=both)
+    # Cut while the sender is connected and the copy is incomplete.
+    watched(send, "phase 1, impaired link", lambda: wait_until(
+        lambda: file_size(remote) >= CUT_AT and sender_connected(send), timeout=120,
+        interval=0.01, what=f"{CUT_AT} bytes of {growing} at the receiver, sender connected",
+        alive=both))
     at_cut = file_size(remote)
     elapsed = time.monotonic() - started
     rate = at_cut / elapsed
     check(at_cut < total, f"{growing} was complete ({at_cut} bytes) before the link could be cut")
-    early = send.count_log(r"connection lost|reconnecting", since=smark)
+    early = send.count_log(r"connection lost|cannot connect", since=smark)
     sc.note(f"1: impaired link: {at_cut} bytes in {elapsed:.1f} s ({rate / KiB:.0f} KiB/s), "
-            f"{early} reconnection(s) before the cut")
+            f"{early} lost connection(s) or failed attempt(s) before the cut")
 
     # 2. The partition.
     smark, rmark = send.mark(), recv.mark()
+    cpu0 = cpu_seconds(send.pid)
     net.cut()
     cut_at = time.monotonic()
-    m = send.wait_log(r"connection lost.*", since=smark, timeout=TIMEOUT + 15)
+    m = watched(send, "the link is down", lambda: send.wait_log(
+        r"connection lost.*", since=smark, timeout=TIMEOUT + DETECT_MARGIN + 10))
     noticed = time.monotonic() - cut_at
     sc.note(f"2: link cut with {at_cut} of {total} bytes at the receiver; the sender noticed "
             f"after {noticed:.1f} s: {m.group(0)!r}")
     check(noticed <= TIMEOUT + DETECT_MARGIN,
           f"the sender took {noticed:.1f} s to notice the cut (timeout {TIMEOUT} s)")
     r = recv.wait_log(r"no data for \d+ s, closing the connection|connection closed.*",
-                      since=rmark, timeout=TIMEOUT + 15)
+                      since=rmark, timeout=TIMEOUT + DETECT_MARGIN + 10)
     sc.note(f"2: the receiver dropped the connection after {time.monotonic() - cut_at:.1f} s: "
             f"{r.group(0)!r}")
     # auditd keeps writing while the network is down.
@@ -503,15 +577,18 @@ def scenario(sc, net):
     wait_until(lambda: samples.append(file_size(remote)) or
                time.monotonic() - cut_at >= PARTITION,
                timeout=PARTITION + 1, interval=0.1, what="the end of the partition", alive=both)
+    cpu = cpu_seconds(send.pid) - cpu0
     check(set(samples) == {held}, f"the receiver's copy changed while the link was down "
                                   f"(after {SETTLE:.0f} s): sizes {sorted(set(samples))}")
     check(held < total, "the copy is complete although the link is down")
     check(os.path.exists(link), "the dist link was removed while the link was down")
+    check(cpu < PARTITION / 4, f"the sender used {cpu:.1f} s of CPU during the "
+                               f"{PARTITION:.0f} s partition (a busy loop?)")
     attempts = send.count_log(r"cannot connect|TLS handshake with .* failed|"
                               r"closed the connection during the handshake", since=smark)
     sc.note(f"2: during the {PARTITION:.0f} s partition the copy stayed at {held} bytes "
             f"({held - at_cut:+d} after the cut); {attempts} failed connection attempt(s); "
-            f"{PART_B} bytes appended to the trail meanwhile")
+            f"sender CPU {cpu:.2f} s; {PART_B} bytes appended to the trail meanwhile")
 
     # 3. The link returns, still delayed and lossy.
     smark, rmark = send.mark(), recv.mark()
@@ -532,15 +609,16 @@ def scenario(sc, net):
     link, remote = os.path.join(sc.dist, final), sc.remote_file(final)
     remaining = total - held
     limit = 60 + 4 * remaining / max(rate, 1.0)
-    wait_until(lambda: not os.path.exists(link), timeout=limit, interval=0.05,
-               what=f"the dist link {final} to be removed", alive=both)
+    watched(send, "phase 3, link back", lambda: wait_until(
+        lambda: not os.path.exists(link), timeout=limit, interval=0.05,
+        what=f"the dist link {final} to be removed", alive=both))
     done = time.monotonic() - healed
     send.wait_log(rf"shipped {final}\b", since=smark, timeout=5)
     recv.wait_log(rf"CLOSE {final}: ok", since=rmark, timeout=5)
-    after = send.count_log(r"connection lost|reconnecting", since=smark)
-    sc.note(f"3: {final} shipped {done:.1f} s after the link returned ({remaining} bytes left "
-            f"at the cut, {remaining / max(done - reconnected, 1e-3) / KiB:.0f} KiB/s); "
-            f"{after} reconnection(s) after the link returned")
+    after = send.count_log(r"connection lost|cannot connect", since=smark)
+    sc.note(f"3: {final} shipped {done:.1f} s after the link returned ({remaining} bytes to go, "
+            f"{remaining / max(done - reconnected, 1e-3) / KiB:.0f} KiB/s once reconnected); "
+            f"{after} lost connection(s) or failed attempt(s) after the link returned")
 
     check_equal(file_size(remote), total, f"size of the receiver's {final} (no byte lost or "
                                           f"duplicated)")
@@ -568,21 +646,26 @@ def body(sc):
             if net.relay is not None:
                 print(f"----- {net.relay_log}\n{net.relay_log_text()}", flush=True)
         errors = net.close()
-        if net.relay_stats:
-            s = net.relay_stats
-            sent = s.get("s2r_in", 0) - s.get("s2r_dropped_cut", 0)
-            sc.note(f"relay: sender -> receiver {s.get('s2r_in', 0)} packets, "
-                    f"{s.get('s2r_dropped_loss', 0)} lost at random "
-                    f"({s.get('s2r_dropped_loss', 0) / max(sent, 1):.1%} of those not cut), "
-                    f"{s.get('s2r_dropped_cut', 0)} dropped by the cut, "
-                    f"{s.get('s2r_dropped_queue', 0)} by the queue limit; receiver -> sender "
-                    f"{s.get('r2s_in', 0)} packets, {s.get('r2s_dropped_cut', 0)} dropped by "
-                    f"the cut; ended by {s.get('reason')}")
+        stats = net.relay_stats or {}
+        if stats:
+            passed = stats.get("s2r_in", 0) - stats.get("s2r_dropped_cut", 0)
+            lost = stats.get("s2r_dropped_loss", 0)
+            sc.note(f"relay: sender -> receiver {stats.get('s2r_in', 0)} packets, {lost} lost at "
+                    f"random ({lost / max(passed, 1):.1%} of those not cut), "
+                    f"{stats.get('s2r_dropped_cut', 0)} dropped by the cut, "
+                    f"{stats.get('s2r_dropped_queue', 0)} by the queue limit; receiver -> sender "
+                    f"{stats.get('r2s_in', 0)} packets, {stats.get('r2s_dropped_cut', 0)} dropped "
+                    f"by the cut; ended by {stats.get('reason')}")
         leftover = [ns for ns in (net.ns_s, net.ns_r)
                     if os.path.exists(os.path.join("/run/netns", ns))]
-        if ok:
-            check(not errors, "cleanup: " + "; ".join(errors))
-            check(not leftover, f"namespaces left behind: {leftover}")
+    if ok:
+        check(not errors, "cleanup: " + "; ".join(errors))
+        check(not leftover, f"namespaces left behind: {leftover}")
+        if net.kind == "tun":
+            passed = stats.get("s2r_in", 0) - stats.get("s2r_dropped_cut", 0)
+            lost = stats.get("s2r_dropped_loss", 0) / max(passed, 1)
+            check(passed >= 500 and LOSS * 0.6 <= lost <= LOSS * 1.4,
+                  f"the relay lost {lost:.1%} of {passed} packets, expected about {LOSS:.0%}")
 
 
 if __name__ == "__main__":
