@@ -96,16 +96,19 @@ stream::read_some_untimed(asio::mutable_buffer b) {
     co_return std::pair{ec, n};
 }
 
+// The deadline is re-armed after every partial write: the timeout bounds a
+// time without progress ("seconds without traffic", auditdistd.conf(5)), not
+// the time a whole batch takes, which on a slow link may be longer.
 asio::awaitable<error_code> stream::write_all(asio::const_buffer buffer) {
-    arm(write_deadline_);
     deadline_guard g{write_deadline_};
-    error_code ec;
-    if (tls_) {
-        std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, buffer, tuple_awaitable);
-    } else {
-        std::tie(ec, std::ignore) = co_await asio::async_write(*plain_, buffer, tuple_awaitable);
+    while (buffer.size() > 0) {
+        arm(write_deadline_);
+        auto [ec, n] = tls_ ? co_await tls_->async_write_some(buffer, tuple_awaitable)
+                            : co_await plain_->async_write_some(buffer, tuple_awaitable);
+        if (ec) co_return ec;
+        buffer += n;
     }
-    co_return ec;
+    co_return error_code{};
 }
 
 asio::awaitable<void> stream::shutdown() {

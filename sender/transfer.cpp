@@ -305,6 +305,10 @@ asio::awaitable<bool> transfer::flush() {
 // keepalive interval.
 asio::awaitable<void> transfer::wait(bool idle) {
     using clock = std::chrono::steady_clock;
+    // Requests in flight: the replies wake us (or the reader's deadline ends
+    // the connection); a keepalive is due only when nothing is in flight,
+    // and waiting for one that cannot be sent would spin.
+    if (!in_flight_.empty()) idle = false;
     auto now = clock::now();
     std::optional<clock::time_point> until = wake_at_;
     if (idle && (!until || last_send_ + options_.keepalive < *until)) {
@@ -384,7 +388,8 @@ asio::awaitable<void> transfer::reader() {
         if (ec) {
             if (!failed_) {
                 log::warning(prefix_, "connection lost: ",
-                             stream_->timed_out() ? "no reply within the timeout" : ec.message());
+                             stream_->timed_out() ? "timed out (no traffic within the timeout)"
+                                                  : ec.message());
             }
             break;
         }
