@@ -1,12 +1,20 @@
 // Pidfile, daemonizing and privilege drop (see daemon_util.hpp).
 #include "common/daemon_util.hpp"
 
+#include "common/log.hpp"
+#include "common/reload.hpp"
+
 #include <cerrno>
 #include <cstdlib>
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <chrono>
+#include <fstream>
+#include <sstream>
 #include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -52,7 +60,52 @@ void pidfile::remove() {
     fd_.reset();
 }
 
-int run_supervisor(pidfile& pid) {
+namespace {
+
+// The supervisor's side of a reload: the file's text, or why it is unreadable.
+std::vector<std::byte> read_config_message(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return encode_control(control_kind::read_error,
+                              path + ": cannot open: " + errno_text(errno));
+    }
+    std::string text(max_config_bytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    if (in.bad()) return encode_control(control_kind::read_error, path + ": cannot read");
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_config_bytes) {
+        return encode_control(control_kind::read_error,
+                              path + ": larger than " + std::to_string(max_config_bytes) + " bytes");
+    }
+    return encode_control(control_kind::config_text, text);
+}
+
+// Non-blocking writes with a 5 s bound: a hung worker must not hang the
+// supervisor, which still has to forward SIGTERM.
+bool send_bounded(int fd, const std::vector<std::byte>& msg) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::size_t off = 0;
+    while (off < msg.size()) {
+        ssize_t n = ::send(fd, msg.data() + off, msg.size() - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            off += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{fd, POLLOUT, 0};
+        ::poll(&p, 1, static_cast<int>(left.count()));
+    }
+    return true;
+}
+
+} // namespace
+
+int run_supervisor(pidfile* pid, const std::string& config_path, int* control_fd) {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return EX_OSERR;
     sigset_t set, old;
     sigemptyset(&set);
     for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, s);
@@ -60,15 +113,28 @@ int run_supervisor(pidfile& pid) {
     pid_t child = ::fork();
     if (child < 0) {
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        ::close(pair[0]);
+        ::close(pair[1]);
         return EX_OSERR;
     }
     if (child == 0) {
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        ::close(pair[0]);
+        *control_fd = pair[1];
         return -1;
     }
+    ::close(pair[1]);
+    unique_fd control(pair[0]);
     for (;;) {
         int sig = 0;
         if (::sigwait(&set, &sig) != 0) continue;
+        if (sig == SIGHUP) {
+            if (!send_bounded(control.get(), read_config_message(config_path))) {
+                log::error("SIGHUP: cannot hand the configuration to the worker: ",
+                           errno_text(errno));
+            }
+            continue;
+        }
         if (sig != SIGCHLD) {
             ::kill(child, sig);
             continue;
@@ -76,7 +142,7 @@ int run_supervisor(pidfile& pid) {
         int status = 0;
         pid_t r = ::waitpid(child, &status, WNOHANG);
         if (r != child) continue;
-        pid.remove();
+        if (pid != nullptr) pid->remove();
         if (WIFEXITED(status)) return WEXITSTATUS(status);
         return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     }

@@ -27,10 +27,12 @@ private:
 };
 
 // Splits off the worker that will drop privileges: returns -1 in the child,
-// which goes on. The parent stays root only to remove the pidfile at the end:
-// it forwards SIGTERM, SIGINT and SIGHUP to the child, waits for it, removes
-// the pidfile and returns the child's exit status (or 128 + its signal).
-int run_supervisor(pidfile& pid);
+// which goes on with *control_fd set. The parent stays root, with no network
+// and no parsing, only to: forward SIGTERM and SIGINT to the child; on SIGHUP
+// read `config_path` (root-only, the worker cannot) and send its text over
+// the control socket (common/reload.hpp); wait for the child, remove the
+// pidfile (if any) and return the child's exit status (or 128 + its signal).
+int run_supervisor(pidfile* pid, const std::string& config_path, int* control_fd);
 
 // Forks into the background, starts a new session, chdir("/") and points
 // stdin/stdout/stderr at /dev/null. Returns false with *error on failure.

@@ -4,12 +4,14 @@
 #include "common/config.hpp"
 #include "common/daemon_util.hpp"
 #include "common/log.hpp"
+#include "common/reload.hpp"
 #include "daemon/options.hpp"
 #include "receiver/receiver.hpp"
 #include "sender/uplink.hpp"
 
 #include <algorithm>
 #include <boost/asio.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <optional>
 #include <signal.h>
 #include <sysexits.h>
@@ -44,31 +46,98 @@ asio::awaitable<void> wait_for_roles(asio::io_context& io, std::optional<receive
     io.stop();
 }
 
-// Stops both roles on SIGINT/SIGTERM and gives in-flight syncs and acks a
-// bounded time to finish before the loop is stopped.
-void handle_signals(asio::io_context& io, asio::signal_set& signals,
-                    std::optional<receiver::receiver>& recv,
-                    std::optional<sender::sender_role>& snd, asio::steady_timer& grace) {
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        if (sig == SIGHUP) {
-            log::warning("SIGHUP: configuration reload is not supported yet; restart auditdistd "
-                         "to apply a new configuration");
-            handle_signals(io, signals, recv, snd, grace);
-            return;
-        }
-        log::info("signal ", sig, " received, shutting down");
-        if (recv) recv->stop();
-        if (snd) snd->stop();
-        signals.cancel();
-        asio::co_spawn(io, wait_for_roles(io, recv, snd, grace), asio::detached);
-    });
-}
-
 struct roles {
     std::optional<receiver::receiver> recv;
     std::optional<sender::sender_role> snd;
 };
+
+// What a reload needs: the options, the running configuration and the roles.
+struct reload_context {
+    const daemon_options& options;
+    common::config& current;
+    roles& r;
+};
+
+// Applies a new configuration that parsed: plan it, refuse what needs a
+// restart, let the receiver prepare (it may fail: then nothing changes), then
+// apply to both roles. A bad file is logged with file:line and ignored.
+void apply_reload(reload_context& ctx, const common::config_result& result) {
+    if (const auto* e = std::get_if<common::config_error>(&result)) {
+        log::error("reload: ", e->to_string(), "; keeping the running configuration");
+        return;
+    }
+    const auto& next = std::get<common::config>(result);
+    auto plan = common::plan_reload(ctx.current, next);
+    if (!plan.needs_restart.empty()) {
+        std::string what;
+        for (const auto& n : plan.needs_restart) what += (what.empty() ? "" : ", ") + n;
+        log::error("reload: the new configuration changes ", what,
+                   ", which needs a restart; keeping the running configuration");
+        return;
+    }
+    std::string error;
+    if (ctx.r.recv && !ctx.r.recv->reload(next, plan, &error)) {
+        log::error("reload: ", error, "; keeping the running configuration");
+        return;
+    }
+    if (ctx.r.snd) ctx.r.snd->reload(next, plan, sender_options(ctx.options, next));
+    ctx.current = next;
+    log::info("configuration reloaded from ", ctx.options.config_path, ": ", plan.summary());
+}
+
+// Reload requests from the root supervisor: the text of the config file it
+// read for us (the worker cannot read the root-only file).
+asio::awaitable<void> control_reader(asio::posix::stream_descriptor& channel, reload_context& ctx) {
+    common::control_decoder decoder;
+    std::vector<std::byte> buf(64 * 1024);
+    for (;;) {
+        auto [ec, n] = co_await channel.async_read_some(asio::buffer(buf),
+                                                        asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+            if (ec != asio::error::operation_aborted) {
+                log::warning("the supervisor's control channel closed: ", ec.message(),
+                             "; SIGHUP no longer reloads");
+            }
+            co_return;
+        }
+        decoder.feed(std::span(buf.data(), n));
+        while (auto m = decoder.next()) {
+            log::info("SIGHUP: reloading ", ctx.options.config_path);
+            if (m->kind == common::control_kind::read_error) {
+                apply_reload(ctx, common::config_error{ctx.options.config_path, 0, m->payload});
+            } else {
+                apply_reload(ctx, common::parse_config(m->payload, ctx.options.config_path,
+                                                       common::short_hostname()));
+            }
+        }
+        if (decoder.error()) {
+            log::error("malformed message on the supervisor's control channel; SIGHUP no "
+                       "longer reloads");
+            co_return;
+        }
+    }
+}
+
+// SIGINT/SIGTERM: stops both roles and gives in-flight syncs and acks a
+// bounded time to finish before the loop is stopped. SIGHUP (when there is
+// no supervisor): reads the configuration file and reloads.
+void handle_signals(asio::io_context& io, asio::signal_set& signals, reload_context& ctx,
+                    asio::steady_timer& grace) {
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+            log::info("SIGHUP: reloading ", ctx.options.config_path);
+            apply_reload(ctx, common::load_config(ctx.options.config_path));
+            handle_signals(io, signals, ctx, grace);
+            return;
+        }
+        log::info("signal ", sig, " received, shutting down");
+        if (ctx.r.recv) ctx.r.recv->stop();
+        if (ctx.r.snd) ctx.r.snd->stop();
+        signals.cancel();
+        asio::co_spawn(io, wait_for_roles(io, ctx.r.recv, ctx.r.snd, grace), asio::detached);
+    });
+}
 
 // Each step returns an exit code when the process must exit now.
 using step_result = std::optional<int>;
@@ -114,9 +183,10 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
 }
 
 // Daemonizes (unless -F/-l), writes the pidfile and, when privileges will be
-// dropped, splits off the root supervisor that removes the pidfile at exit.
+// dropped, splits off the root supervisor that removes the pidfile at exit
+// and reads the configuration for reloads.
 step_result detach(asio::io_context& io, const daemon_options& o, bool drop,
-                   std::optional<common::pidfile>& pid) {
+                   std::optional<common::pidfile>& pid, int* control_fd) {
     if (!o.foreground && !o.no_daemon) {
         std::string error;
         io.notify_fork(asio::execution_context::fork_prepare);
@@ -127,15 +197,16 @@ step_result detach(asio::io_context& io, const daemon_options& o, bool drop,
         io.notify_fork(asio::execution_context::fork_child);
     }
     if (!o.foreground) log::init(true, o.debug);
-    if (!pid) return std::nullopt;
     std::string error;
-    if (!pid->write_pid(&error)) {
+    if (pid && !pid->write_pid(&error)) {
         log::error(error);
         return EX_CANTCREAT;
     }
+    // With or without a pidfile: the supervisor also reads the root-only
+    // configuration for the unprivileged worker on SIGHUP.
     if (!drop) return std::nullopt;
     io.notify_fork(asio::execution_context::fork_prepare);
-    int code = common::run_supervisor(*pid);
+    int code = common::run_supervisor(pid ? &*pid : nullptr, o.config_path, control_fd);
     if (code >= 0) {
         io.notify_fork(asio::execution_context::fork_parent);
         log::info("worker exited with status ", code);
@@ -163,11 +234,18 @@ step_result drop_privileges(const daemon_options& o, bool receiver_only) {
     return std::nullopt;
 }
 
-int serve(asio::io_context& io, const common::config& cfg, roles& r) {
+int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, roles& r,
+          int control_fd) {
+    reload_context ctx{o, cfg, r};
     asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
     asio::steady_timer grace(io);
-    handle_signals(io, signals, r.recv, r.snd, grace);
+    handle_signals(io, signals, ctx, grace);
     ::signal(SIGPIPE, SIG_IGN);
+    asio::posix::stream_descriptor channel(io);
+    if (control_fd >= 0) {
+        channel.assign(control_fd);
+        asio::co_spawn(io, control_reader(channel, ctx), asio::detached);
+    }
     if (r.recv) r.recv->start();
     if (r.snd) r.snd->start();
     log::info("auditdistd started (", cfg.has_sender ? "sender" : "",
@@ -180,7 +258,8 @@ int serve(asio::io_context& io, const common::config& cfg, roles& r) {
 
 } // namespace
 
-int run_daemon(const daemon_options& o, const common::config& cfg) {
+int run_daemon(const daemon_options& o, const common::config& initial) {
+    common::config cfg = initial; // replaced by SIGHUP reloads
     // The receiver alone drops privileges; with a sender in the same process
     // we stay root (the sender reads and unlinks root-owned trail links).
     bool receiver_only = cfg.has_receiver && !cfg.has_sender;
@@ -190,9 +269,10 @@ int run_daemon(const daemon_options& o, const common::config& cfg) {
     roles r;
     if (auto code = acquire_pidfile(o, cfg, pid)) return *code;
     if (auto code = setup_roles(io, o, cfg, drop, r)) return *code;
-    if (auto code = detach(io, o, drop, pid)) return *code;
+    int control_fd = -1; // from the supervisor, when there is one
+    if (auto code = detach(io, o, drop, pid, &control_fd)) return *code;
     if (auto code = drop_privileges(o, receiver_only)) return *code;
-    int code = serve(io, cfg, r);
+    int code = serve(io, o, cfg, r, control_fd);
     if (pid) pid->remove();
     return code;
 }

@@ -38,14 +38,6 @@ std::vector<asio::ip::address> resolve_remote(asio::io_context& io,
     return out;
 }
 
-tcp::endpoint listen_endpoint(const common::endpoint_spec& spec) {
-    boost::system::error_code ec;
-    auto address = asio::ip::make_address(spec.host, ec);
-    if (ec) throw startup_error(EX_CONFIG, "listen address " + spec.to_string() +
-                                               " is not an IP address");
-    return {address, spec.port};
-}
-
 } // namespace
 
 receiver::receiver(asio::io_context& io, const common::config& cfg, session_options options)
@@ -55,47 +47,163 @@ receiver::~receiver() {
     if (pool_) pool_->join();
 }
 
+std::unique_ptr<host_slot> receiver::make_slot(const common::receiver_host& h, std::string* error) {
+    auto slot = std::make_unique<host_slot>();
+    slot->config = h;
+    slot->addresses = resolve_remote(io_, h.remote);
+    // After the privilege drop we can no longer chown: directories made by a
+    // reload belong to the daemon user, which is what chown would have done.
+    auto owner = ::geteuid() == 0 ? owner_ : std::nullopt;
+    slot->store = trail_store::open(h.directory, owner, error);
+    if (!slot->store) {
+        *error = "host " + h.name + ": " + *error;
+        return nullptr;
+    }
+    return slot;
+}
+
+std::unique_ptr<receiver::listener> receiver::make_listener(const common::endpoint_spec& spec,
+                                                            std::string* error) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(spec.host, ec);
+    if (ec) {
+        *error = "listen address " + spec.to_string() + " is not an IP address";
+        return nullptr;
+    }
+    tcp::endpoint ep{address, spec.port};
+    auto l = std::make_unique<listener>(
+        listener{tcp::acceptor(io_), spec.scheme == common::scheme::tls, spec.to_string()});
+    l->acceptor.open(ep.protocol(), ec);
+    if (!ec && ep.address().is_v6()) l->acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) l->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) l->acceptor.bind(ep, ec);
+    if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        *error = "cannot listen on " + l->name + ": " + ec.message();
+        return nullptr;
+    }
+    return l;
+}
+
 void receiver::setup(std::optional<owner_ids> owner) {
+    owner_ = owner;
+    std::string error;
     for (const auto& h : config_.receivers) {
-        auto slot = std::make_unique<host_slot>();
-        slot->config = h;
-        slot->addresses = resolve_remote(io_, h.remote);
-        std::string error;
-        slot->store = trail_store::open(h.directory, owner, &error);
-        if (!slot->store) throw startup_error(EX_CANTCREAT, "host " + h.name + ": " + error);
+        auto slot = make_slot(h, &error);
+        if (!slot) throw startup_error(EX_CANTCREAT, error);
         hosts_.push_back(std::move(slot));
     }
     bool any_tls = std::any_of(config_.listen.begin(), config_.listen.end(),
                                [](auto& l) { return l.scheme == common::scheme::tls; });
     if (any_tls) {
         try {
-            tls_.emplace(common::make_server_context(config_.certfile, config_.keyfile));
+            tls_.push_back(std::make_unique<asio::ssl::context>(
+                common::make_server_context(config_.certfile, config_.keyfile)));
         } catch (const std::exception& e) {
             throw startup_error(EX_CONFIG, e.what());
         }
     }
     for (const auto& spec : config_.listen) {
-        auto ep = listen_endpoint(spec);
-        auto l = std::make_unique<listener>(listener{tcp::acceptor(io_), spec.scheme == common::scheme::tls,
-                                                     spec.to_string()});
         boost::system::error_code ec;
-        l->acceptor.open(ep.protocol(), ec);
-        if (!ec && ep.address().is_v6()) l->acceptor.set_option(asio::ip::v6_only(true), ec);
-        if (!ec) l->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-        if (!ec) l->acceptor.bind(ep, ec);
-        if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-        if (ec) throw startup_error(EX_UNAVAILABLE, "cannot listen on " + l->name + ": " + ec.message());
+        asio::ip::make_address(spec.host, ec);
+        auto l = make_listener(spec, &error);
+        if (!l) throw startup_error(ec ? EX_CONFIG : EX_UNAVAILABLE, error);
         if (!l->tls) log::warning("listening on ", l->name, " without TLS: traffic is not encrypted");
         listeners_.push_back(std::move(l));
     }
 }
 
+void receiver::start_listener(listener& l) {
+    log::info("listening on ", l.name);
+    asio::co_spawn(io_, accept_loop(l), asio::detached);
+}
+
 void receiver::start() {
     pool_.emplace(2);
-    for (auto& l : listeners_) {
-        log::info("listening on ", l->name);
-        asio::co_spawn(io_, accept_loop(l->acceptor, l->tls), asio::detached);
+    for (auto& l : listeners_) start_listener(*l);
+}
+
+bool receiver::reload(const common::config& next, const common::reload_plan& plan,
+                      std::string* error) {
+    // 1. Prepare everything that can fail; nothing is changed yet.
+    std::unique_ptr<asio::ssl::context> tls;
+    bool any_tls = std::any_of(next.listen.begin(), next.listen.end(),
+                               [](auto& l) { return l.scheme == common::scheme::tls; });
+    if (any_tls && (plan.tls_files_changed || tls_.empty())) {
+        try {
+            tls = std::make_unique<asio::ssl::context>(
+                common::make_server_context(next.certfile, next.keyfile));
+        } catch (const std::exception& e) {
+            *error = e.what();
+            return false;
+        }
     }
+    std::vector<std::unique_ptr<listener>> added_listeners;
+    for (const auto& spec : next.listen) {
+        if (std::find(plan.listen_added.begin(), plan.listen_added.end(), spec.to_string()) ==
+            plan.listen_added.end()) {
+            continue;
+        }
+        auto l = make_listener(spec, error);
+        if (!l) return false;
+        added_listeners.push_back(std::move(l));
+    }
+    auto in = [](const std::vector<std::string>& v, const std::string& name) {
+        return std::find(v.begin(), v.end(), name) != v.end();
+    };
+    std::vector<std::unique_ptr<host_slot>> new_slots;
+    for (const auto& h : next.receivers) {
+        if (!in(plan.receiver_hosts_added, h.name) && !in(plan.receiver_hosts_changed, h.name)) continue;
+        auto slot = make_slot(h, error);
+        if (!slot) return false;
+        new_slots.push_back(std::move(slot));
+    }
+
+    // 2. Apply.
+    if (tls) tls_.push_back(std::move(tls));
+    for (auto it = listeners_.begin(); it != listeners_.end();) {
+        if (!in(plan.listen_removed, (*it)->name)) {
+            ++it;
+            continue;
+        }
+        log::info("no longer listening on ", (*it)->name);
+        (*it)->closed = true;
+        boost::system::error_code ignored;
+        (*it)->acceptor.close(ignored);
+        closed_listeners_.push_back(std::move(*it));
+        it = listeners_.erase(it);
+    }
+    for (auto it = hosts_.begin(); it != hosts_.end();) {
+        auto& slot = **it;
+        bool removed = in(plan.receiver_hosts_removed, slot.config.name);
+        bool changed = in(plan.receiver_hosts_changed, slot.config.name);
+        if (!removed && !changed) {
+            ++it;
+            continue;
+        }
+        slot.retired = true;
+        if (slot.active) {
+            log::info("[", slot.config.name, "] ", removed ? "removed" : "changed",
+                      " by the new configuration: closing its connection");
+            slot.active->stop();
+        }
+        retired_.push_back(std::move(*it));
+        it = hosts_.erase(it);
+    }
+    for (auto& slot : new_slots) {
+        for (auto& old : retired_) {
+            if (old->config.name == slot->config.name) slot->predecessor = old.get(); // the latest
+        }
+        hosts_.push_back(std::move(slot));
+    }
+    for (auto& l : added_listeners) {
+        if (!l->tls) log::warning("listening on ", l->name, " without TLS: traffic is not encrypted");
+        start_listener(*l);
+        listeners_.push_back(std::move(l));
+    }
+    config_ = next;
+    options_.timeout = std::chrono::seconds(next.timeout);
+    return true;
 }
 
 void receiver::stop() {
@@ -123,9 +231,10 @@ std::vector<host_slot*> receiver::hosts_for(const asio::ip::address& address) {
     return out;
 }
 
-asio::awaitable<void> receiver::accept_loop(tcp::acceptor& acceptor, bool tls) {
-    while (!stopping_) {
-        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+asio::awaitable<void> receiver::accept_loop(listener& l) {
+    while (!stopping_ && !l.closed) {
+        auto [ec, socket] = co_await l.acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (l.closed) break;
         if (ec) {
             if (stopping_ || ec == asio::error::operation_aborted) break;
             // EMFILE and friends: say so and pause instead of spinning.
@@ -134,11 +243,11 @@ asio::awaitable<void> receiver::accept_loop(tcp::acceptor& acceptor, bool tls) {
             co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        on_accept(std::move(socket), tls);
+        on_accept(std::move(socket), l.tls ? tls_.back().get() : nullptr);
     }
 }
 
-void receiver::on_accept(tcp::socket socket, bool tls) {
+void receiver::on_accept(tcp::socket socket, asio::ssl::context* tls) {
     boost::system::error_code ec;
     auto remote = socket.remote_endpoint(ec);
     if (ec) return;
@@ -151,7 +260,7 @@ void receiver::on_accept(tcp::socket socket, bool tls) {
         return; // the socket closes here, before any TLS work
     }
     socket.set_option(tcp::no_delay(true), ec);
-    auto stream = tls ? std::make_shared<common::stream>(std::move(socket), *tls_)
+    auto stream = tls ? std::make_shared<common::stream>(std::move(socket), *tls)
                       : std::make_shared<common::stream>(std::move(socket));
     auto s = std::make_shared<session>(*this, stream, peer, std::move(candidates), options_);
     std::erase_if(sessions_, [](auto& w) { return w.expired(); });

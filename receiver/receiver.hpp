@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/reload.hpp"
 #include "receiver/session.hpp"
 #include "receiver/trail_store.hpp"
 
@@ -26,6 +27,12 @@ struct host_slot {
     std::unique_ptr<trail_store> store;
     std::shared_ptr<session> active;
     std::uint64_t generation = 0; // bumped by every session that claims the slot
+    // Removed or changed by a reload: no new session may claim it; the slot
+    // lives on until its last session is gone (sessions hold raw pointers).
+    bool retired = false;
+    // The retired slot of the same host (changed by a reload): its session
+    // must finish before one on this slot starts, as they share the directory.
+    host_slot* predecessor = nullptr;
 };
 
 // Thrown by setup(); `code` is a sysexits value for the daemon's exit status.
@@ -49,12 +56,22 @@ public:
     void stop();
     // True once every session has finished (after stop()).
     bool idle() const;
+    // Applies a new configuration (SIGHUP) as planned by plan_reload: binds
+    // added listeners, loads a changed certificate and opens the directories
+    // of added or changed hosts first; if any of that fails, nothing changes
+    // and *error says why. Then closes removed listeners and the connections
+    // of removed or changed hosts. Sessions of unchanged hosts go on.
+    bool reload(const common::config& next, const common::reload_plan& plan, std::string* error);
 
     asio::thread_pool& pool() { return *pool_; }
 
 private:
-    asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, bool tls);
-    void on_accept(asio::ip::tcp::socket socket, bool tls);
+    struct listener;
+    asio::awaitable<void> accept_loop(listener& l);
+    void on_accept(asio::ip::tcp::socket socket, asio::ssl::context* tls);
+    std::unique_ptr<host_slot> make_slot(const common::receiver_host& h, std::string* error);
+    std::unique_ptr<listener> make_listener(const common::endpoint_spec& spec, std::string* error);
+    void start_listener(listener& l);
     std::vector<host_slot*> hosts_for(const asio::ip::address& address);
 
     asio::io_context& io_;
@@ -63,14 +80,19 @@ private:
     // Created by start(), not earlier: threads do not survive the fork()s
     // of daemonizing and of the privilege-separated supervisor.
     std::optional<asio::thread_pool> pool_;
-    std::optional<asio::ssl::context> tls_;
+    // The current TLS context; replaced ones stay alive for their sessions.
+    std::vector<std::unique_ptr<asio::ssl::context>> tls_;
+    std::optional<owner_ids> owner_; // owner of created host directories (root only)
     std::vector<std::unique_ptr<host_slot>> hosts_;
+    std::vector<std::unique_ptr<host_slot>> retired_;
     struct listener {
         asio::ip::tcp::acceptor acceptor;
         bool tls;
         std::string name;
+        bool closed = false;
     };
     std::vector<std::unique_ptr<listener>> listeners_;
+    std::vector<std::unique_ptr<listener>> closed_listeners_; // until their accept loop ends
     std::vector<std::weak_ptr<session>> sessions_;
     bool stopping_ = false;
 };

@@ -109,7 +109,9 @@ asio::awaitable<bool> session::handshake() {
 // checked against a random decoy), so a peer cannot probe for host names.
 proto::handshake_step session::find_host(proto::receiver_handshake& hs) {
     auto it = std::find_if(candidates_.begin(), candidates_.end(),
-                           [&](host_slot* s) { return s->config.name == hs.peer_name(); });
+                           [&](host_slot* s) {
+                               return !s->retired && s->config.name == hs.peer_name();
+                           });
     if (it == candidates_.end()) {
         unknown_name_ = true;
         auto decoy = proto::random_challenge();
@@ -125,6 +127,11 @@ proto::handshake_step session::find_host(proto::receiver_handshake& hs) {
 // Bounded by the timeout: a session stuck in a sync on a dead disk does not
 // pile up replacements behind it.
 asio::awaitable<bool> session::claim_slot(host_slot* slot) {
+    if (slot->retired) {
+        log::info(prefix_, "this host was changed or removed by a configuration reload meanwhile; "
+                           "closing the connection");
+        co_return false;
+    }
     if (slot->store->sync_failed()) {
         log::error(prefix_, "refused: an earlier fdatasync of ", slot->store->path(),
                    " failed, so its size is no safe resume point; check the disk and restart "
@@ -134,7 +141,13 @@ asio::awaitable<bool> session::claim_slot(host_slot* slot) {
     generation_ = ++slot->generation;
     asio::steady_timer poll(stream_->socket().get_executor());
     auto until = std::chrono::steady_clock::now() + options_.timeout;
-    while (auto old = slot->active) {
+    // The previous session of this host, on this slot or (after a reload
+    // changed the host) on the retired one, which shares the directory.
+    auto previous = [slot] {
+        if (slot->active) return slot->active;
+        return slot->predecessor ? slot->predecessor->active : std::shared_ptr<session>{};
+    };
+    while (auto old = previous()) {
         if (slot->generation != generation_) break;
         if (std::chrono::steady_clock::now() >= until) {
             log::error(prefix_, "the previous connection of this host did not finish within ",
@@ -146,6 +159,9 @@ asio::awaitable<bool> session::claim_slot(host_slot* slot) {
         poll.expires_after(std::chrono::milliseconds(20));
         co_await poll.async_wait(asio::as_tuple(asio::use_awaitable));
         if (old->finished() && slot->active == old) slot->active.reset();
+        if (old->finished() && slot->predecessor && slot->predecessor->active == old) {
+            slot->predecessor->active.reset();
+        }
     }
     if (slot->generation != generation_) {
         log::info(prefix_, "superseded by a newer connection of this host");

@@ -224,9 +224,9 @@ asio::awaitable<bool> uplink::handshake(common::stream& s, std::string& name, st
 }
 
 sender_role::sender_role(asio::io_context& io, const common::config& cfg, uplink_options options)
-    : tls_(common::make_client_context()) {
+    : io_(io), tls_(common::make_client_context()) {
     for (const auto& h : cfg.senders) {
-        uplinks_.push_back(std::make_unique<uplink>(io, cfg.name, h, tls_, options));
+        uplinks_.push_back(std::make_shared<uplink>(io, cfg.name, h, tls_, options));
     }
 }
 
@@ -235,11 +235,62 @@ void sender_role::start() {
 }
 
 bool sender_role::idle() const {
-    return std::none_of(uplinks_.begin(), uplinks_.end(), [](auto& u) { return u->running(); });
+    auto stopped = [](auto& u) { return !u->running(); };
+    return std::all_of(uplinks_.begin(), uplinks_.end(), stopped) &&
+           std::all_of(retired_.begin(), retired_.end(), stopped);
 }
 
 void sender_role::stop() {
+    stopping_ = true;
     for (auto& u : uplinks_) u->stop();
+    for (auto& u : retired_) u->stop();
+}
+
+void sender_role::reload(const common::config& next, const common::reload_plan& plan,
+                         uplink_options options) {
+    auto in = [](const std::vector<std::string>& v, const std::string& name) {
+        return std::find(v.begin(), v.end(), name) != v.end();
+    };
+    std::erase_if(retired_, [](auto& u) { return !u->running(); });
+    std::vector<std::shared_ptr<uplink>> stopped;
+    for (auto it = uplinks_.begin(); it != uplinks_.end();) {
+        const auto& name = (*it)->name();
+        bool removed = in(plan.sender_hosts_removed, name);
+        if (!removed && !plan.restart_all_uplinks && !in(plan.sender_hosts_changed, name)) {
+            ++it;
+            continue;
+        }
+        log::info("[", name, "] ", removed ? "removed" : "changed",
+                  " by the new configuration: closing its connection");
+        (*it)->stop();
+        stopped.push_back(*it);
+        retired_.push_back(std::move(*it));
+        it = uplinks_.erase(it);
+    }
+    for (const auto& h : next.senders) {
+        if (!plan.restart_all_uplinks && !in(plan.sender_hosts_added, h.name) &&
+            !in(plan.sender_hosts_changed, h.name)) {
+            continue;
+        }
+        auto u = std::make_shared<uplink>(io_, next.name, h, tls_, options);
+        std::shared_ptr<uplink> previous;
+        for (auto& s : stopped) {
+            if (s->name() == h.name) previous = s;
+        }
+        asio::co_spawn(io_, start_after(previous, u), asio::detached);
+        uplinks_.push_back(std::move(u));
+    }
+}
+
+asio::awaitable<void> sender_role::start_after(std::shared_ptr<uplink> previous,
+                                               std::shared_ptr<uplink> next) {
+    asio::steady_timer poll(io_);
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (previous && previous->running() && std::chrono::steady_clock::now() < until) {
+        poll.expires_after(20ms);
+        co_await poll.async_wait(tuple_awaitable);
+    }
+    if (!stopping_) next->start();
 }
 
 } // namespace adist::sender

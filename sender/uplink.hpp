@@ -14,6 +14,7 @@
 
 #include "common/async.hpp"
 #include "common/config.hpp"
+#include "common/reload.hpp"
 #include "common/fd.hpp"
 #include "sender/dist_dir.hpp"
 #include "sender/transfer.hpp"
@@ -36,6 +37,7 @@ public:
     void start();
     void stop();
     bool running() const { return running_; }
+    const std::string& name() const { return host_.name; }
 
 private:
     asio::awaitable<void> run();
@@ -71,10 +73,20 @@ public:
     void stop();
     // True once every uplink has finished (after stop()).
     bool idle() const;
+    // Applies a new configuration (SIGHUP) as planned by plan_reload: removed
+    // and changed hosts' uplinks stop; added and changed ones start, each
+    // after the uplink it replaces has stopped (they share the dist
+    // directory). Uplinks of unchanged hosts keep their connections.
+    void reload(const common::config& next, const common::reload_plan& plan, uplink_options options);
 
 private:
+    asio::awaitable<void> start_after(std::shared_ptr<uplink> previous, std::shared_ptr<uplink> next);
+
+    asio::io_context& io_;
     asio::ssl::context tls_;
-    std::vector<std::unique_ptr<uplink>> uplinks_;
+    std::vector<std::shared_ptr<uplink>> uplinks_;
+    std::vector<std::shared_ptr<uplink>> retired_; // stopping after a reload
+    bool stopping_ = false;
 };
 
 } // namespace adist::sender

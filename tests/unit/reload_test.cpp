@@ -1,0 +1,131 @@
+// Unit tests for common/reload: what a SIGHUP reload changes, and the
+// supervisor's length-checked message to the worker.
+#include "common/reload.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+using namespace adist::common;
+
+namespace {
+
+const std::string fp = "SHA256=8F:0A:FC:8A:3D:09:80:AF:D9:AA:38:CC:8A:86:53:E6:8F:B6:1C:55:30:14:"
+                       "D7:F9:AA:8B:3E:73:CD:F5:76:2B";
+
+config parse(const std::string& text) {
+    auto result = parse_config(text, "test.conf", "myhost");
+    if (auto* e = std::get_if<config_error>(&result)) FAIL(e->to_string());
+    return std::get<config>(result);
+}
+
+std::string receiver(const std::string& hosts, const std::string& listen = "tls://127.0.0.1:7878",
+                     const std::string& keyfile = "/k.pem") {
+    return "receiver {\n listen \"" + listen + "\"\n certfile \"/c.pem\"\n keyfile \"" + keyfile +
+           "\"\n" + hosts + "}\n";
+}
+
+std::string rhost(const std::string& name, const std::string& remote, const std::string& pw) {
+    return " host \"" + name + "\" {\n  remote \"" + remote + "\"\n  password \"" + pw + "\"\n }\n";
+}
+
+std::string sender(const std::string& hosts) { return "sender {\n" + hosts + "}\n"; }
+
+std::string shost(const std::string& name, const std::string& pw, const std::string& f = fp) {
+    return " host \"" + name + "\" {\n  directory \"/d/" + name +
+           "\"\n  remote \"tls://192.0.2.1\"\n  fingerprint \"" + f +
+           "\"\n  password \"" + pw + "\"\n }\n";
+}
+
+} // namespace
+
+TEST_CASE("reload: the same configuration changes nothing") {
+    auto text = receiver(rhost("a", "192.0.2.1", "p")) + sender(shost("c", "q"));
+    auto p = plan_reload(parse(text), parse(text));
+    REQUIRE(p.empty());
+    REQUIRE(p.summary() == "no changes");
+}
+
+TEST_CASE("reload: receiver hosts added, removed and changed by name") {
+    auto before = parse(receiver(rhost("a", "192.0.2.1", "p") + rhost("b", "192.0.2.2", "p") +
+                                 rhost("c", "192.0.2.3", "p") + rhost("d", "192.0.2.4", "p")));
+    auto after = parse(receiver(rhost("a", "192.0.2.1", "p") + rhost("b", "192.0.2.2", "new") +
+                                rhost("c", "192.0.2.9", "p") + rhost("e", "192.0.2.5", "p")));
+    auto p = plan_reload(before, after);
+    REQUIRE(p.needs_restart.empty());
+    REQUIRE(p.receiver_hosts_added == std::vector<std::string>{"e"});
+    REQUIRE(p.receiver_hosts_removed == std::vector<std::string>{"d"});
+    REQUIRE(p.receiver_hosts_changed == std::vector<std::string>{"b", "c"});
+    REQUIRE_FALSE(p.tls_files_changed);
+    // The summary names hosts, never a password.
+    REQUIRE(p.summary().find("new") == std::string::npos);
+    REQUIRE(p.summary().find("receiver hosts changed: b, c") != std::string::npos);
+}
+
+TEST_CASE("reload: listeners and certificate files") {
+    auto before = parse(receiver(rhost("a", "192.0.2.1", "p")));
+    auto after = parse(receiver(rhost("a", "192.0.2.1", "p"), "tcp://127.0.0.1:9000", "/k2.pem"));
+    auto p = plan_reload(before, after);
+    REQUIRE(p.listen_added == std::vector<std::string>{"tcp://127.0.0.1:9000"});
+    REQUIRE(p.listen_removed == std::vector<std::string>{"tls://127.0.0.1:7878"});
+    REQUIRE(p.tls_files_changed);
+}
+
+TEST_CASE("reload: sender hosts; a new name or timeout restarts every uplink") {
+    auto before = parse(sender(shost("c", "q") + shost("d", "q")));
+    std::string other = "SHA256=";
+    for (int i = 0; i < 32; ++i) other += (i ? ":AB" : "AB");
+    auto p = plan_reload(before, parse(sender(shost("c", "q") + shost("d", "q", other))));
+    REQUIRE(p.sender_hosts_changed == std::vector<std::string>{"d"});
+    REQUIRE_FALSE(p.restart_all_uplinks);
+    p = plan_reload(before, parse("name \"other\"\n" + sender(shost("c", "q") + shost("d", "q"))));
+    REQUIRE(p.restart_all_uplinks);
+    p = plan_reload(before, parse("timeout 7\n" + sender(shost("c", "q") + shost("d", "q"))));
+    REQUIRE(p.restart_all_uplinks);
+    REQUIRE(p.timeout_changed);
+}
+
+TEST_CASE("reload: a pidfile change or a role added or removed needs a restart") {
+    auto both = receiver(rhost("a", "192.0.2.1", "p")) + sender(shost("c", "q"));
+    REQUIRE(plan_reload(parse(both), parse("pidfile \"/run/x.pid\"\n" + both)).needs_restart ==
+            std::vector<std::string>{"the pidfile"});
+    REQUIRE(plan_reload(parse(both), parse(sender(shost("c", "q")))).needs_restart ==
+            std::vector<std::string>{"the receiver section removed"});
+    REQUIRE(plan_reload(parse(sender(shost("c", "q"))), parse(both)).needs_restart ==
+            std::vector<std::string>{"a receiver section added"});
+}
+
+TEST_CASE("control message: round trip, split at every byte") {
+    std::string text = "receiver {\n}\n";
+    auto a = encode_control(control_kind::config_text, text);
+    auto b = encode_control(control_kind::read_error, "cannot open");
+    std::vector<std::byte> both(a);
+    both.insert(both.end(), b.begin(), b.end());
+    for (std::size_t cut = 0; cut <= both.size(); ++cut) {
+        control_decoder d;
+        d.feed(std::span(both.data(), cut));
+        std::vector<control_message> got;
+        while (auto m = d.next()) got.push_back(*m);
+        d.feed(std::span(both.data() + cut, both.size() - cut));
+        while (auto m = d.next()) got.push_back(*m);
+        REQUIRE_FALSE(d.error());
+        REQUIRE(got.size() == 2);
+        REQUIRE(got[0].kind == control_kind::config_text);
+        REQUIRE(got[0].payload == text);
+        REQUIRE(got[1].kind == control_kind::read_error);
+        REQUIRE(got[1].payload == "cannot open");
+    }
+}
+
+TEST_CASE("control message: bad kind or oversized length is an error, not an allocation") {
+    control_decoder d;
+    std::vector<std::byte> bad{std::byte{9}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}};
+    d.feed(bad);
+    REQUIRE_FALSE(d.next());
+    REQUIRE(d.error());
+    control_decoder big;
+    std::vector<std::byte> huge{std::byte{1}, std::byte{0xff}, std::byte{0xff}, std::byte{0xff},
+                                std::byte{0xff}};
+    big.feed(huge);
+    REQUIRE_FALSE(big.next());
+    REQUIRE(big.error());
+}
