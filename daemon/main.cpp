@@ -15,6 +15,7 @@
 #include "common/daemon_util.hpp"
 #include "common/log.hpp"
 #include "common/tls.hpp"
+#include "daemon/control.hpp"
 #include "daemon/options.hpp"
 #include "proto/wire.hpp"
 
@@ -27,7 +28,9 @@ namespace {
 
 const char* usage_text =
     "usage: auditdistd [-dFhln] [-c config] [-P pidfile] [-u user] [--window bytes]\n"
-    "       auditdistd fingerprint [certfile]\n";
+    "                  [--control-socket path] [--progress-interval seconds]\n"
+    "       auditdistd fingerprint [certfile]\n"
+    "       auditdistd status [--json] [-c config] [-P pidfile] [--control-socket path]\n";
 
 po::options_description describe(daemon_options& o) {
     po::options_description d("options");
@@ -41,6 +44,11 @@ po::options_description describe(daemon_options& o) {
         ("pidfile,P", po::value<std::string>(), "pidfile (overrides the config)")
         ("user,u", po::value(&o.user), "unprivileged user for the receiver (default auditdistd)")
         ("window", po::value(&o.window), "sender: bytes of data in flight (default 8 MiB)")
+        ("control-socket", po::value<std::string>(),
+         "status socket (default: the pidfile's path with .sock; \"none\": no socket)")
+        ("progress-interval", po::value(&o.progress_interval),
+         "sender: seconds between progress lines during a catch-up (default 60)")
+        ("json", po::bool_switch(&o.json), "status: print JSON")
         ("no-sync", po::bool_switch(&o.no_sync),
          "receiver: acknowledge without fdatasync (benchmarks only; loses durability)");
     return d;
@@ -75,6 +83,11 @@ std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
         return 0;
     }
     if (vm.count("pidfile")) o.pidfile = vm["pidfile"].as<std::string>();
+    if (vm.count("control-socket")) o.control_socket = vm["control-socket"].as<std::string>();
+    if (o.progress_interval < 1) {
+        std::cerr << "auditdistd: --progress-interval must be at least 1\n";
+        return EX_USAGE;
+    }
     if (o.window < proto::max_payload) {
         std::cerr << "auditdistd: --window must be at least " << proto::max_payload << "\n";
         return EX_USAGE;
@@ -98,6 +111,28 @@ int print_fingerprint(const daemon_options& o) {
     }
 }
 
+// `auditdistd status`: the socket given, else the one next to -P or the
+// config's pidfile, else where the systemd unit puts it.
+int print_status(const daemon_options& o) {
+    if (o.command.size() > 1) {
+        std::cerr << usage_text;
+        return EX_USAGE;
+    }
+    std::vector<std::string> candidates;
+    if (o.control_socket) {
+        candidates.push_back(*o.control_socket);
+    } else if (o.pidfile) {
+        candidates.push_back(daemon::control_socket_for(*o.pidfile));
+    } else {
+        auto result = common::load_config(o.config_path);
+        std::string pidfile(common::default_pidfile);
+        if (auto* cfg = std::get_if<common::config>(&result)) pidfile = cfg->pidfile;
+        candidates.push_back(daemon::control_socket_for(pidfile));
+        candidates.push_back("/run/auditdistd/auditdistd.sock");
+    }
+    return daemon::run_status_client(candidates, o.json);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -105,6 +140,7 @@ int main(int argc, char** argv) {
     if (auto code = parse_options(argc, argv, o)) return *code;
     if (!o.command.empty()) {
         if (o.command[0] == "fingerprint") return print_fingerprint(o);
+        if (o.command[0] == "status") return print_status(o);
         std::cerr << "auditdistd: unknown command " << o.command[0] << "\n" << usage_text;
         return EX_USAGE;
     }

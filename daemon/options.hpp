@@ -18,6 +18,9 @@ struct daemon_options {
     bool check_only = false;
     bool no_sync = false;
     std::size_t window = 8 * 1024 * 1024;
+    std::optional<std::string> control_socket; // default: next to the pidfile
+    bool json = false;                         // `status --json`
+    int progress_interval = 60;                // seconds between catch-up progress lines
     std::vector<std::string> command;
 };
 

@@ -5,6 +5,7 @@
 #include "common/daemon_util.hpp"
 #include "common/log.hpp"
 #include "common/reload.hpp"
+#include "daemon/control.hpp"
 #include "daemon/options.hpp"
 #include "receiver/receiver.hpp"
 #include "sender/uplink.hpp"
@@ -14,6 +15,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <optional>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -30,6 +32,7 @@ sender::uplink_options sender_options(const daemon_options& o, const common::con
     // Keepalive well inside our timeout and never above FreeBSD's 10 s, so a
     // FreeBSD receiver with its default 20 s timeout keeps us too.
     u.transfer.keepalive = std::clamp<std::chrono::milliseconds>(u.timeout / 3, 1s, 10s);
+    u.transfer.progress_interval = std::chrono::seconds(o.progress_interval);
     return u;
 }
 
@@ -49,6 +52,17 @@ asio::awaitable<void> wait_for_roles(asio::io_context& io, std::optional<receive
 struct roles {
     std::optional<receiver::receiver> recv;
     std::optional<sender::sender_role> snd;
+    std::unique_ptr<daemon::control_server> control;
+
+    std::vector<common::host_status> status() const {
+        std::vector<common::host_status> out;
+        if (snd) out = snd->status();
+        if (recv) {
+            auto more = recv->status();
+            out.insert(out.end(), more.begin(), more.end());
+        }
+        return out;
+    }
 };
 
 // What a reload needs: the options, the running configuration and the roles.
@@ -132,6 +146,7 @@ void handle_signals(asio::io_context& io, asio::signal_set& signals, reload_cont
             return;
         }
         log::info("signal ", sig, " received, shutting down");
+        if (ctx.r.control) ctx.r.control->stop();
         if (ctx.r.recv) ctx.r.recv->stop();
         if (ctx.r.snd) ctx.r.snd->stop();
         signals.cancel();
@@ -172,6 +187,16 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
                 log::warning("--no-sync: acknowledging data that is not on stable storage");
         }
         if (cfg.has_sender) r.snd.emplace(io, cfg, sender_options(o, cfg));
+        std::string path = o.control_socket.value_or(
+            daemon::control_socket_for(o.pidfile.value_or(cfg.pidfile)));
+        if (!path.empty() && path != "none") {
+            r.control = std::make_unique<daemon::control_server>(io, path, [&r] { return r.status(); });
+            std::string error;
+            if (!r.control->listen(&error)) {
+                log::error(error);
+                return EX_CANTCREAT;
+            }
+        }
     } catch (const receiver::startup_error& e) {
         log::error(e.what());
         return e.code;
@@ -248,6 +273,7 @@ int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, ro
     }
     if (r.recv) r.recv->start();
     if (r.snd) r.snd->start();
+    if (r.control) r.control->start();
     log::info("auditdistd started (", cfg.has_sender ? "sender" : "",
               cfg.has_sender && cfg.has_receiver ? " and " : "", cfg.has_receiver ? "receiver" : "",
               ")");
@@ -271,7 +297,15 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
     if (auto code = setup_roles(io, o, cfg, drop, r)) return *code;
     int control_fd = -1; // from the supervisor, when there is one
     if (auto code = detach(io, o, drop, pid, &control_fd)) return *code;
+    pid_t supervisor = control_fd >= 0 ? ::getppid() : 0;
     if (auto code = drop_privileges(o, receiver_only)) return *code;
+    // The worker dies with its supervisor (a kill -9 of the daemon's pid must
+    // not leave an orphan serving the port). Set after the drop, which clears it.
+    if (supervisor != 0 &&
+        (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != supervisor)) {
+        log::error("the supervisor is gone; exiting");
+        return EX_OSERR;
+    }
     int code = serve(io, o, cfg, r, control_fd);
     if (pid) pid->remove();
     return code;

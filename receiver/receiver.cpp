@@ -217,6 +217,26 @@ void receiver::stop() {
     }
 }
 
+std::vector<common::host_status> receiver::status() const {
+    std::vector<common::host_status> out;
+    for (const auto& h : hosts_) {
+        common::host_status s;
+        s.role = "receiver";
+        s.host = h->config.name;
+        s.connected = h->active != nullptr;
+        s.remote = h->peer.empty() ? h->config.remote.host : h->peer;
+        s.since = h->since;
+        auto stored = h->store->stored();
+        s.file = stored.name;
+        s.offset = stored.size;
+        s.last_ack = h->last_ack;
+        s.last_error = h->last_error;
+        s.last_error_at = h->last_error_at;
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
 bool receiver::idle() const {
     return std::all_of(sessions_.begin(), sessions_.end(), [](auto& w) { return w.expired(); });
 }

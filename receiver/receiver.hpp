@@ -14,6 +14,7 @@
 
 #include "common/config.hpp"
 #include "common/reload.hpp"
+#include "common/status.hpp"
 #include "receiver/session.hpp"
 #include "receiver/trail_store.hpp"
 
@@ -33,6 +34,16 @@ struct host_slot {
     // The retired slot of the same host (changed by a reload): its session
     // must finish before one on this slot starts, as they share the directory.
     host_slot* predecessor = nullptr;
+    // For `auditdistd status`, kept up to date by the sessions.
+    std::string peer; // "IP:port" of the current or last connection
+    std::optional<common::wall_time> since; // connected since, or disconnected since
+    std::optional<common::wall_time> last_ack;
+    std::string last_error;
+    std::optional<common::wall_time> last_error_at;
+    void error(std::string what) {
+        last_error = std::move(what);
+        last_error_at = std::chrono::system_clock::now();
+    }
 };
 
 // Thrown by setup(); `code` is a sysexits value for the daemon's exit status.
@@ -62,6 +73,8 @@ public:
     // and *error says why. Then closes removed listeners and the connections
     // of removed or changed hosts. Sessions of unchanged hosts go on.
     bool reload(const common::config& next, const common::reload_plan& plan, std::string* error);
+    // One entry per configured host, for `auditdistd status`.
+    std::vector<common::host_status> status() const;
 
     asio::thread_pool& pool() { return *pool_; }
 

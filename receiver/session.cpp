@@ -65,6 +65,7 @@ asio::awaitable<void> session::run() {
             log::error(prefix_, "cannot sync ", store->path(), ": ", common::errno_text(err));
         }
         slot_->active.reset();
+        slot_->since = std::chrono::system_clock::now();
     }
     finish();
 }
@@ -87,6 +88,9 @@ asio::awaitable<bool> session::handshake() {
                              "\" is configured for this address");
             } else {
                 log::warning(prefix_, "refused: ", to_string(hs.error()));
+                if (slot_ != nullptr) {
+                    slot_->error("refused " + peer_ + ": " + std::string(to_string(hs.error())));
+                }
             }
             co_return false;
         }
@@ -168,6 +172,8 @@ asio::awaitable<bool> session::claim_slot(host_slot* slot) {
         co_return false;
     }
     slot->active = shared_from_this();
+    slot->peer = peer_;
+    slot->since = std::chrono::system_clock::now();
     co_return true;
 }
 
@@ -182,6 +188,8 @@ asio::awaitable<void> session::data_phase() {
             if (stream_->timed_out()) {
                 log::warning(prefix_, "no data for ", options_.timeout.count() / 1000,
                              " s, closing the connection");
+                slot_->error("no data for " + std::to_string(options_.timeout.count() / 1000) +
+                             " s, connection closed");
             } else if (!stopping_) {
                 log::info(prefix_, "connection closed: ", ec.message());
             }
@@ -194,6 +202,7 @@ asio::awaitable<void> session::data_phase() {
             if (std::holds_alternative<proto::need_more>(result)) break;
             if (auto* err = std::get_if<proto::decode_error>(&result)) {
                 log::warning(prefix_, "protocol violation: ", to_string(*err), "; closing");
+                slot_->error(std::string("protocol violation: ") + std::string(to_string(*err)));
                 stopping_ = true;
                 break;
             }
@@ -272,6 +281,8 @@ asio::awaitable<bool> session::handle(const proto::request& req) {
     if (err != reply_error::ok) {
         log::error(prefix_, to_string(req.cmd), " refused (", to_string(err), "): ",
                    store->last_error());
+        slot_->error(std::string(to_string(req.cmd)) + " refused (" + std::string(to_string(err)) +
+                     "): " + store->last_error());
     }
     co_return err == reply_error::ok;
 }
@@ -294,6 +305,7 @@ asio::awaitable<void> session::committer() {
             if (err != 0) {
                 // Nothing in this batch is known to be durable: refuse it all.
                 log::error(prefix_, "fdatasync failed: ", common::errno_text(err));
+                slot_->error("fdatasync failed: " + common::errno_text(err));
                 slot_->store->mark_sync_failed();
                 batch.resize(1);
                 batch[0].reply.error = reply_error::write;
@@ -307,6 +319,7 @@ asio::awaitable<void> session::committer() {
             batch_failed = batch_failed || p.reply.error != reply_error::ok;
         }
         bool sent = !stopping_ && co_await send(out);
+        if (sent && !batch_failed) slot_->last_ack = std::chrono::system_clock::now();
         committing_ = false;
         drained_.notify();
         // An error queued while this batch was committing goes out next round.

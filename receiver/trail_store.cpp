@@ -191,4 +191,16 @@ int trail_store::detach() {
     return err;
 }
 
+trail_store::file_info trail_store::stored() const {
+    file_info info{open_name_.empty() ? newest_ : open_name_, 0};
+    struct stat st {};
+    if (file_ && ::fstat(file_.get(), &st) == 0) {
+        info.size = static_cast<std::uint64_t>(st.st_size);
+    } else if (!info.name.empty() &&
+               ::fstatat(dir_.get(), info.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        info.size = static_cast<std::uint64_t>(st.st_size);
+    }
+    return info;
+}
+
 } // namespace adist::receiver

@@ -40,6 +40,8 @@ public:
     file_info scan_newest();
 
     store_view view() const { return {newest_, open_name_}; }
+    // The newest file as last seen and its size now (for status; no rescan).
+    file_info stored() const;
     const std::string& open_name() const { return open_name_; }
 
     proto::reply_error open(std::string_view name);

@@ -1,5 +1,6 @@
 // Dist directory listing and watching (see dist_dir.hpp).
 #include "sender/dist_dir.hpp"
+#include "sender/link_status.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -165,6 +166,30 @@ asio::awaitable<void> dist_watch::run(unsigned generation) {
         }
         wake_.notify();
     }
+}
+
+} // namespace adist::sender
+
+namespace adist::sender {
+
+std::uint64_t unacked_bytes(int dir_fd, const std::string& dir_path, const link_status& s) {
+    const std::string& from = s.acked_file.empty() ? s.last_closed : s.acked_file;
+    auto prefix = [](std::string_view n) { return n.substr(0, proto::trail_prefix_length); };
+    std::uint64_t total = 0;
+    for (const auto& name : list_trails(dir_fd, dir_path)) {
+        if (!from.empty() && prefix(name) < prefix(from)) continue; // older: never sent
+        if (s.acked_file.empty() && !s.last_closed.empty() && prefix(name) == prefix(s.last_closed)) {
+            continue; // acknowledged whole; its link is on its way out
+        }
+        struct stat st {};
+        if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        auto size = static_cast<std::uint64_t>(st.st_size);
+        if (!s.acked_file.empty() && prefix(name) == prefix(s.acked_file)) {
+            size -= std::min(size, s.acked_offset);
+        }
+        total += size;
+    }
+    return total;
 }
 
 } // namespace adist::sender

@@ -178,14 +178,17 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
     }
     cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_ino, offset, {}, false, {}});
     dist_.watch->watch_file(dist_.dir_path + "/" + local);
-    queue_name(command::open, remote, false);
+    queue_name(command::open, remote, false, offset);
+    dist_.status->file = local;
+    dist_.status->sent_offset = offset;
     return open_result::opened;
 }
 
-void transfer::queue_name(command cmd, const std::string& name, bool unlink) {
+void transfer::queue_name(command cmd, const std::string& name, bool unlink, std::uint64_t offset) {
     auto seq = next_seq_++;
     proto::encode_name_request(out_, cmd, seq, name);
-    in_flight_.push_back({seq, cmd, static_cast<std::uint32_t>(name.size() + 1), name, unlink});
+    in_flight_.push_back({seq, cmd, static_cast<std::uint32_t>(name.size() + 1), name, unlink, offset});
+    if (cmd == command::close) dist_.status->file.clear();
 }
 
 // Reads from the open file into out_ as APPEND frames while the window and
@@ -208,6 +211,7 @@ bool transfer::fill(bool& at_eof) {
                 return true;
             }
             log::error(prefix_, "cannot read ", cur_->local_name, ": ", common::errno_text(errno));
+            dist_.status->error("cannot read " + cur_->local_name + ": " + common::errno_text(errno));
             return false;
         }
         out_.resize(data_at + static_cast<std::size_t>(n));
@@ -217,6 +221,7 @@ bool transfer::fill(bool& at_eof) {
         }
         ++next_seq_;
         cur_->offset += static_cast<std::uint64_t>(n);
+        dist_.status->sent_offset = cur_->offset;
         in_flight_.push_back({seq, command::append, static_cast<std::uint32_t>(n), {}, false});
         in_flight_bytes_ += static_cast<std::size_t>(n);
     }
@@ -293,8 +298,9 @@ asio::awaitable<bool> transfer::flush() {
     last_send_ = std::chrono::steady_clock::now();
     if (ec) {
         if (!failed_) {
-            log::warning(prefix_, "connection lost while sending: ",
-                         stream_->timed_out() ? "timed out" : ec.message());
+            std::string why = stream_->timed_out() ? "timed out" : ec.message();
+            log::warning(prefix_, "connection lost while sending: ", why);
+            dist_.status->error("connection lost while sending: " + why);
         }
         co_return false;
     }
@@ -364,6 +370,7 @@ asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t re
                 auto seq = next_seq_++;
                 proto::encode_request_header(out_, command::error, seq, 0);
                 in_flight_.push_back({seq, command::error, 0, cur_->remote_name, false});
+                dist_.status->file.clear();
                 last_ = cur_->local_name;
                 cur_.reset();
                 dist_.watch->unwatch_file();
@@ -387,9 +394,10 @@ asio::awaitable<void> transfer::reader() {
         auto [ec, n] = co_await stream_->read_some(asio::buffer(buf.data() + have, buf.size() - have));
         if (ec) {
             if (!failed_) {
-                log::warning(prefix_, "connection lost: ",
-                             stream_->timed_out() ? "timed out (no traffic within the timeout)"
-                                                  : ec.message());
+                std::string why = stream_->timed_out() ? "timed out (no traffic within the timeout)"
+                                                       : ec.message();
+                log::warning(prefix_, "connection lost: ", why);
+                dist_.status->error("connection lost: " + why);
             }
             break;
         }
@@ -403,6 +411,7 @@ asio::awaitable<void> transfer::reader() {
             if (d == nullptr) {
                 log::error(prefix_, "protocol violation by the receiver: ",
                            to_string(std::get<proto::decode_error>(result)));
+                dist_.status->error("protocol violation by the receiver");
                 ok = false;
                 break;
             }
@@ -430,13 +439,69 @@ bool transfer::on_reply(const proto::reply& r) {
     if (r.error != proto::reply_error::ok) {
         log::error(prefix_, "the receiver refused ", to_string(req.cmd),
                    req.name.empty() ? "" : " ", req.name, ": ", to_string(r.error));
+        dist_.status->error("the receiver refused " + std::string(to_string(req.cmd)) +
+                            (req.name.empty() ? "" : " ") + req.name + ": " +
+                            std::string(to_string(r.error)));
         return false;
     }
+    note_ack(req);
     // Progress means data or a whole file made durable; an acked OPEN or
     // KEEPALIVE alone does not (a full disk acks the OPEN, refuses the APPEND).
     if (req.cmd == command::append || req.cmd == command::close) ++acked_;
     if (req.cmd == command::close && req.unlink) unlink_shipped(req.name);
     return true;
+}
+
+// Keeps the status (what is acknowledged) and, during a catch-up, the
+// progress lines up to date.
+void transfer::note_ack(const in_flight& req) {
+    auto& st = *dist_.status;
+    st.last_ack = std::chrono::system_clock::now();
+    switch (req.cmd) {
+    case command::open:
+        st.acked_file = req.name;
+        st.acked_offset = req.offset;
+        break;
+    case command::append:
+        st.acked_offset += req.bytes;
+        st.acked_total += req.bytes;
+        log_progress(req.bytes);
+        break;
+    case command::close:
+        st.last_closed = req.name;
+        st.acked_file.clear();
+        st.acked_offset = 0;
+        break;
+    default: break;
+    }
+}
+
+// At most one line per progress_interval, and only while far behind (more
+// than a window's worth left): a sender that keeps up stays quiet.
+void transfer::log_progress(std::uint64_t req_bytes) {
+    auto& st = *dist_.status;
+    auto now = std::chrono::steady_clock::now();
+    auto elapsed = now - st.progress_mark;
+    // First ack, or the first after a quiet spell: a new catch-up starts here,
+    // so the idle time does not water the rate down.
+    if (st.progress_mark == std::chrono::steady_clock::time_point{} ||
+        now - st.progress_last_ack > options_.progress_interval) {
+        st.progress_mark = now;
+        st.progress_bytes = st.acked_total - req_bytes;
+    }
+    st.progress_last_ack = now;
+    elapsed = now - st.progress_mark;
+    if (elapsed < options_.progress_interval) return;
+    auto bytes = st.acked_total - st.progress_bytes;
+    st.progress_mark = now;
+    st.progress_bytes = st.acked_total;
+    auto left = unacked_bytes(dist_.dir_fd, dist_.dir_path, st);
+    if (left <= options_.window) return;
+    double secs = std::chrono::duration<double>(elapsed).count();
+    log::info(prefix_, "catching up: ", common::format_bytes(bytes), " acknowledged in ",
+              static_cast<long>(secs + 0.5), " s (",
+              common::format_bytes(static_cast<std::uint64_t>(static_cast<double>(bytes) / secs)),
+              "/s), ", common::format_bytes(left), " still to send");
 }
 
 } // namespace adist::sender

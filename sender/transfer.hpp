@@ -18,12 +18,14 @@
 #include "common/stream.hpp"
 #include "proto/frame_codec.hpp"
 #include "sender/dist_dir.hpp"
+#include "sender/link_status.hpp"
 
 namespace adist::sender {
 
 struct transfer_options {
     std::size_t window = 8 * 1024 * 1024;           // bytes of APPEND payload in flight
     std::chrono::milliseconds keepalive{6000};      // idle interval before a KEEPALIVE
+    std::chrono::seconds progress_interval{60};     // catch-up progress lines
 };
 
 struct dist_context {
@@ -32,6 +34,7 @@ struct dist_context {
     dist_watch* watch = nullptr;
     common::event* wake = nullptr; // notified by the watcher; we notify it on acks
     dist_notes* notes = nullptr;   // the uplink's memory of odd entries and failures
+    link_status* status = nullptr; // what `auditdistd status` shows
 };
 
 class transfer : public std::enable_shared_from_this<transfer> {
@@ -68,6 +71,7 @@ private:
         std::uint32_t bytes;
         std::string name; // OPEN/CLOSE name; for CLOSE, the dist link to unlink
         bool unlink = false;
+        std::uint64_t offset = 0; // OPEN: where the data continues
     };
 
     asio::awaitable<void> writer(std::string remote_name, std::uint64_t remote_size);
@@ -82,7 +86,10 @@ private:
     void report_older(const std::vector<std::string>& local);
     open_result skip(const std::string& local);
     void wake_at(std::chrono::steady_clock::time_point t);
-    void queue_name(proto::command cmd, const std::string& name, bool unlink);
+    void queue_name(proto::command cmd, const std::string& name, bool unlink,
+                    std::uint64_t offset = 0);
+    void note_ack(const in_flight& req);
+    void log_progress(std::uint64_t req_bytes);
     asio::awaitable<bool> flush();
     asio::awaitable<void> wait(bool idle);
     void unlink_shipped(const std::string& name);

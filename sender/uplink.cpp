@@ -95,6 +95,7 @@ asio::awaitable<bool> uplink::open_dist() {
     if (!dist_fd_) {
         auto d = next_backoff();
         log::error(prefix_, error, "; retrying in ", d.count(), " ms");
+        status_.error(error);
         co_await pause(d);
         co_return false;
     }
@@ -111,12 +112,17 @@ asio::awaitable<void> uplink::run() {
         if (stream_ && co_await verify_receiver(*stream_) && co_await handshake(*stream_, name, size)) {
             log::info(prefix_, "connected to ", host_.remote.to_string(), "; receiver has ",
                       name.empty() ? std::string("no file yet") : name + " at " + std::to_string(size));
-            dist_context ctx{dist_fd_.get(), host_.directory, &watch_, &wake_, &notes_};
+            status_.connected = true;
+            status_.since = std::chrono::system_clock::now();
+            dist_context ctx{dist_fd_.get(), host_.directory, &watch_, &wake_, &notes_, &status_};
             auto t = std::make_shared<transfer>(stream_, ctx, options_.transfer, prefix_);
             co_await t->run(name, size);
             // Only a connection that got something acknowledged resets the
             // backoff: a receiver that refuses every time is not hammered.
             if (t->made_progress()) backoff_ = 0ms;
+            status_.connected = false;
+            status_.since = std::chrono::system_clock::now();
+            status_.file.clear();
         }
         if (stream_) stream_->close();
         stream_.reset();
@@ -135,6 +141,7 @@ asio::awaitable<std::shared_ptr<common::stream>> uplink::connect() {
                                                             tuple_awaitable);
     if (rec) {
         log::warning(prefix_, "cannot resolve ", r.host, ": ", rec.message());
+        status_.error("cannot resolve " + r.host + ": " + rec.message());
         co_return nullptr;
     }
     std::string last_error = "no usable address";
@@ -167,14 +174,16 @@ asio::awaitable<std::shared_ptr<common::stream>> uplink::connect() {
         co_return stream;
     }
     log::warning(prefix_, "cannot connect to ", r.to_string(), ": ", last_error);
+    status_.error("cannot connect to " + r.to_string() + ": " + last_error);
     co_return nullptr;
 }
 
 asio::awaitable<bool> uplink::verify_receiver(common::stream& s) {
     if (!s.is_tls()) co_return true;
     if (auto ec = co_await s.handshake(asio::ssl::stream_base::client); ec) {
-        log::warning(prefix_, "TLS handshake with ", host_.remote.to_string(), " failed: ",
-                     s.timed_out() ? "timed out" : ec.message());
+        std::string why = s.timed_out() ? "timed out" : ec.message();
+        log::warning(prefix_, "TLS handshake with ", host_.remote.to_string(), " failed: ", why);
+        status_.error("TLS handshake failed: " + why);
         co_return false;
     }
     // Fail closed: nothing of ours goes out before the certificate matches.
@@ -184,6 +193,7 @@ asio::awaitable<bool> uplink::verify_receiver(common::stream& s) {
                    " presented a certificate that does not match the configured fingerprint; expected ",
                    host_.fingerprint ? proto::format_fingerprint(*host_.fingerprint) : "(none)",
                    ", got ", got ? proto::format_fingerprint(*got) : "(no certificate)");
+        status_.error("the receiver's certificate does not match the configured fingerprint");
         co_return false;
     }
     co_return true;
@@ -198,24 +208,30 @@ asio::awaitable<bool> uplink::handshake(common::stream& s, std::string& name, st
         if (!step.send.empty()) {
             if (auto ec = co_await s.write_all(asio::buffer(step.send)); ec) {
                 log::warning(prefix_, "connection lost during the handshake: ", ec.message());
+                status_.error("connection lost during the handshake: " + ec.message());
                 co_return false;
             }
             proof_sent = proof_sent || step.send.size() == 2 * proto::hmac_size;
         }
         in.resize(hs.want());
         if (auto ec = co_await s.read_exact(asio::buffer(in)); ec) {
-            log::error(prefix_, "the receiver closed the connection during the handshake",
-                       proof_sent ? " after our password proof (wrong password, or this sender's name or address is not configured there)"
-                                  : s.timed_out() ? " (timed out)" : "");
+            std::string detail =
+                proof_sent ? " after our password proof (wrong password, or this sender's name or "
+                             "address is not configured there)"
+                : s.timed_out() ? " (timed out)"
+                                : "";
+            log::error(prefix_, "the receiver closed the connection during the handshake", detail);
+            status_.error("the receiver closed the connection during the handshake" + detail);
             co_return false;
         }
         step = hs.feed(in);
     }
     if (step.status != proto::handshake_status::done) {
-        log::error(prefix_, "handshake with ", host_.remote.to_string(), " failed: ",
-                   hs.error() == proto::handshake_error::auth_failed
-                       ? "the receiver does not know our password (wrong password or impostor)"
-                       : std::string(to_string(hs.error())));
+        std::string why = hs.error() == proto::handshake_error::auth_failed
+                              ? "the receiver does not know our password (wrong password or impostor)"
+                              : std::string(to_string(hs.error()));
+        log::error(prefix_, "handshake with ", host_.remote.to_string(), " failed: ", why);
+        status_.error("handshake failed: " + why);
         co_return false;
     }
     name = hs.resume_name();
@@ -232,6 +248,28 @@ sender_role::sender_role(asio::io_context& io, const common::config& cfg, uplink
 
 void sender_role::start() {
     for (auto& u : uplinks_) u->start();
+}
+
+common::host_status uplink::status() const {
+    common::host_status s;
+    s.role = "sender";
+    s.host = host_.name;
+    s.remote = host_.remote.to_string();
+    s.connected = status_.connected;
+    s.since = status_.since;
+    s.file = status_.file;
+    s.offset = status_.sent_offset;
+    if (dist_fd_) s.unacked = unacked_bytes(dist_fd_.get(), host_.directory, status_);
+    s.last_ack = status_.last_ack;
+    s.last_error = status_.last_error;
+    s.last_error_at = status_.last_error_at;
+    return s;
+}
+
+std::vector<common::host_status> sender_role::status() const {
+    std::vector<common::host_status> out;
+    for (const auto& u : uplinks_) out.push_back(u->status());
+    return out;
 }
 
 bool sender_role::idle() const {

@@ -38,6 +38,7 @@ public:
     void stop();
     bool running() const { return running_; }
     const std::string& name() const { return host_.name; }
+    common::host_status status() const;
 
 private:
     asio::awaitable<void> run();
@@ -59,6 +60,7 @@ private:
     common::event wake_;
     dist_watch watch_;
     dist_notes notes_; // odd dist entries reported, unopenable trails retried
+    link_status status_;
     std::shared_ptr<common::stream> stream_;
     std::chrono::milliseconds backoff_{0};
     std::mt19937_64 rng_{std::random_device{}()};
@@ -78,6 +80,7 @@ public:
     // after the uplink it replaces has stopped (they share the dist
     // directory). Uplinks of unchanged hosts keep their connections.
     void reload(const common::config& next, const common::reload_plan& plan, uplink_options options);
+    std::vector<common::host_status> status() const;
 
 private:
     asio::awaitable<void> start_after(std::shared_ptr<uplink> previous, std::shared_ptr<uplink> next);

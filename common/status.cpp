@@ -1,0 +1,104 @@
+// Status rendering (see status.hpp). Boost.JSON, header-only, does the
+// escaping: host names and errors come from configs and peers.
+#include "common/status.hpp"
+
+#include <boost/json.hpp>
+#include <boost/json/src.hpp>
+
+#include <ctime>
+#include <sstream>
+
+namespace adist::common {
+
+std::string format_wall_time(wall_time t) {
+    std::time_t secs = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string format_bytes(std::uint64_t n) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    if (n < 1024) return std::to_string(n) + " B";
+    double v = static_cast<double>(n);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+    return buf;
+}
+
+namespace {
+
+boost::json::value time_or_null(const std::optional<wall_time>& t) {
+    if (!t) return nullptr;
+    return boost::json::value(format_wall_time(*t));
+}
+
+std::string ago(wall_time t, wall_time now) {
+    auto s = std::chrono::duration_cast<std::chrono::seconds>(now - t).count();
+    if (s < 0) s = 0;
+    std::ostringstream out;
+    out << format_wall_time(t) << " (";
+    if (s < 120) {
+        out << s << " s";
+    } else if (s < 7200) {
+        out << s / 60 << " min";
+    } else {
+        out << s / 3600 << " h";
+    }
+    out << " ago)";
+    return out.str();
+}
+
+} // namespace
+
+std::string render_status_json(const std::vector<host_status>& hosts) {
+    boost::json::array list;
+    for (const auto& h : hosts) {
+        boost::json::object o;
+        o["role"] = h.role;
+        o["host"] = h.host;
+        o["remote"] = h.remote;
+        o["connected"] = h.connected;
+        o["since"] = time_or_null(h.since);
+        o["file"] = h.file.empty() ? boost::json::value(nullptr) : boost::json::value(h.file);
+        o["offset"] = h.offset;
+        o["unacked_bytes"] = h.unacked ? boost::json::value(*h.unacked) : boost::json::value(nullptr);
+        o["last_ack"] = time_or_null(h.last_ack);
+        o["last_error"] = h.last_error.empty() ? boost::json::value(nullptr)
+                                                : boost::json::value(h.last_error);
+        o["last_error_at"] = time_or_null(h.last_error_at);
+        list.push_back(std::move(o));
+    }
+    boost::json::object root;
+    root["hosts"] = std::move(list);
+    return boost::json::serialize(root) + "\n";
+}
+
+std::string render_status_text(const std::vector<host_status>& hosts, wall_time now) {
+    std::ostringstream out;
+    if (hosts.empty()) out << "no hosts configured\n";
+    for (const auto& h : hosts) {
+        out << h.role << " " << h.host << " (" << h.remote << "): "
+            << (h.connected ? "connected" : "not connected");
+        if (h.since) out << " since " << ago(*h.since, now);
+        out << "\n";
+        out << "  file:        " << (h.file.empty() ? "-" : h.file);
+        if (!h.file.empty()) out << " at offset " << h.offset;
+        out << "\n";
+        if (h.unacked) out << "  unacked:     " << format_bytes(*h.unacked) << "\n";
+        out << "  last ack:    " << (h.last_ack ? ago(*h.last_ack, now) : std::string("-")) << "\n";
+        out << "  last error:  " << (h.last_error.empty() ? std::string("-") : h.last_error);
+        if (h.last_error_at) out << " at " << format_wall_time(*h.last_error_at);
+        out << "\n";
+    }
+    return out.str();
+}
+
+} // namespace adist::common

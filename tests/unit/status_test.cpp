@@ -1,0 +1,62 @@
+// Unit tests for common/status: the status renderings.
+#include "common/status.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace adist::common;
+
+namespace {
+wall_time at(long secs) { return wall_time(std::chrono::seconds(secs)); }
+} // namespace
+
+TEST_CASE("status JSON: every field, nulls for what is unknown, strings escaped") {
+    host_status s;
+    s.role = "sender";
+    s.host = "col\"lector\n";
+    s.remote = "tls://192.0.2.1:7878";
+    s.connected = true;
+    s.since = at(1'700'000'000);
+    s.file = "20231114221320.not_terminated";
+    s.offset = 12345;
+    s.unacked = 678;
+    host_status r;
+    r.role = "receiver";
+    r.host = "web1";
+    r.last_error = "OPEN refused (cannot create trail file): \x01";
+    r.last_error_at = at(0);
+    auto json = render_status_json({s, r});
+    REQUIRE(json ==
+            "{\"hosts\":[{\"role\":\"sender\",\"host\":\"col\\\"lector\\n\",\"remote\":"
+            "\"tls://192.0.2.1:7878\",\"connected\":true,\"since\":\"2023-11-14T22:13:20Z\","
+            "\"file\":\"20231114221320.not_terminated\",\"offset\":12345,\"unacked_bytes\":678,"
+            "\"last_ack\":null,\"last_error\":null,\"last_error_at\":null},"
+            "{\"role\":\"receiver\",\"host\":\"web1\",\"remote\":\"\",\"connected\":false,"
+            "\"since\":null,\"file\":null,\"offset\":0,\"unacked_bytes\":null,\"last_ack\":null,"
+            "\"last_error\":\"OPEN refused (cannot create trail file): \\u0001\","
+            "\"last_error_at\":\"1970-01-01T00:00:00Z\"}]}\n");
+}
+
+TEST_CASE("status text: one block per host with ages") {
+    host_status s;
+    s.role = "sender";
+    s.host = "collector";
+    s.remote = "tls://192.0.2.1:7878";
+    s.connected = false;
+    s.since = at(1000);
+    s.unacked = 3 * 1024 * 1024 + 512 * 1024;
+    auto text = render_status_text({s}, at(1000 + 150));
+    REQUIRE(text == "sender collector (tls://192.0.2.1:7878): not connected since "
+                    "1970-01-01T00:16:40Z (2 min ago)\n"
+                    "  file:        -\n"
+                    "  unacked:     3.5 MiB\n"
+                    "  last ack:    -\n"
+                    "  last error:  -\n");
+    REQUIRE(render_status_text({}, at(0)) == "no hosts configured\n");
+}
+
+TEST_CASE("format_bytes") {
+    REQUIRE(format_bytes(0) == "0 B");
+    REQUIRE(format_bytes(1023) == "1023 B");
+    REQUIRE(format_bytes(1024) == "1.0 KiB");
+    REQUIRE(format_bytes(5ull << 30) == "5.0 GiB");
+}
