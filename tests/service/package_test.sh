@@ -12,8 +12,9 @@
 #    of the installed sample config, changed only where this machine needs
 #    it (see adapt_sample below), and checks it logs "auditdistd started",
 #    listens, creates /var/audit/remote/web1 for the daemon user, and that
-#    its worker runs as auditdistd under a root supervisor; SIGTERM stops it
-#    with status 0 within 6 s;
+#    its worker runs as auditdistd under a root supervisor; a SIGHUP reload
+#    adding host web2 makes the unprivileged worker create
+#    /var/audit/remote/web2; SIGTERM stops it with status 0 within 6 s;
 #  - dpkg -r: binary, unit, manual pages and examples are gone, the trail
 #    directories and their contents stay;
 #  - dpkg --purge: the user and group are gone, and so are the unit's
@@ -280,6 +281,24 @@ python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.a
 	fail "nothing listens on 127.0.0.1:$port"
 [ "$(mode /var/audit/remote/web1)" = "auditdistd:auditdistd 700" ] ||
 	fail "/var/audit/remote/web1 is $(mode /var/audit/remote/web1)"
+
+# A reload that adds a host: the worker, running as auditdistd by now,
+# creates /var/audit/remote/web2 itself; the group write of the package's
+# root:auditdistd 0770 is what lets it.
+[ ! -e /var/audit/remote/web2 ] || fail "/var/audit/remote/web2 exists before the reload"
+created="/var/audit/remote/web2 $created"
+sed 's/^}$/    host "web2" {\n        remote "192.0.2.11"\n        password "another long random secret"\n    }\n}/' \
+	"$tmp/auditdistd.conf" >"$tmp/auditdistd.conf.new"
+mv "$tmp/auditdistd.conf.new" "$tmp/auditdistd.conf"
+chmod 0600 "$tmp/auditdistd.conf"
+out=$(/usr/sbin/auditdistd -n -c "$tmp/auditdistd.conf" 2>&1) || fail "auditdistd -n after adding web2: $out"
+kill -HUP "$supervisor"
+reloaded() { grep -q "configuration reloaded\|reload: " "$tmp/daemon.log"; }
+wait_for 100 reloaded || { cat "$tmp/daemon.log"; fail "no reload logged within 10 s of SIGHUP"; }
+grep -q "configuration reloaded" "$tmp/daemon.log" || { cat "$tmp/daemon.log"; fail "the reload that adds web2 failed"; }
+[ "$(mode /var/audit/remote/web2)" = "auditdistd:auditdistd 700" ] ||
+	fail "/var/audit/remote/web2 after the reload is $(mode /var/audit/remote/web2)"
+kill -0 "$worker" 2>/dev/null || fail "the worker died on reload"
 
 kill -TERM "$supervisor"
 gone() { ! kill -0 "$supervisor" 2>/dev/null; }
