@@ -66,16 +66,15 @@ namespace {
 std::vector<std::byte> read_config_message(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        return encode_control(control_kind::read_error,
-                              path + ": cannot open: " + errno_text(errno));
+        return encode_control(control_kind::read_error, "cannot open: " + errno_text(errno));
     }
     std::string text(max_config_bytes + 1, '\0');
     in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    if (in.bad()) return encode_control(control_kind::read_error, path + ": cannot read");
+    if (in.bad()) return encode_control(control_kind::read_error, "cannot read");
     text.resize(static_cast<std::size_t>(in.gcount()));
     if (text.size() > max_config_bytes) {
         return encode_control(control_kind::read_error,
-                              path + ": larger than " + std::to_string(max_config_bytes) + " bytes");
+                              "larger than " + std::to_string(max_config_bytes) + " bytes");
     }
     return encode_control(control_kind::config_text, text);
 }

@@ -80,7 +80,9 @@ void apply_reload(reload_context& ctx, const common::config_result& result) {
         log::error("reload: ", e->to_string(), "; keeping the running configuration");
         return;
     }
-    const auto& next = std::get<common::config>(result);
+    auto next = std::get<common::config>(result);
+    // -P overrides the file's pidfile: a change there changes nothing.
+    if (ctx.options.pidfile) next.pidfile = ctx.current.pidfile;
     auto plan = common::plan_reload(ctx.current, next);
     if (!plan.needs_restart.empty()) {
         std::string what;

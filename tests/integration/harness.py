@@ -277,8 +277,11 @@ class Daemon:
             log.write(f"----- {self.label} run {self.runs}: {' '.join(args)}\n".encode())
             log.flush()
             self.run_offset = log.tell()
+            # Its own process group: a receiver that drops privileges is two
+            # processes (root supervisor, worker), and SIGSTOP/SIGCONT and
+            # kill -9 must reach both, as they would for a whole service.
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         close_fds=True)
+                                         close_fds=True, start_new_session=True)
         self.expect_running = True
         if ready:
             self.wait_log(r"auditdistd started", timeout=30)
@@ -292,11 +295,21 @@ class Daemon:
         return self.proc is not None and self.proc.poll() is None
 
     def cpu_seconds(self):
-        """User plus system CPU time of the running daemon so far, from /proc
-        (its own threads; a forked child, if any, is not counted)."""
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User plus system CPU time so far of the daemon's processes (its
+        process group: the supervisor and the worker of a receiver that
+        dropped privileges), from /proc."""
+        total = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            if int(fields[2]) == self.pid:  # pgrp
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def assert_running(self, context=""):
         if self.expect_running and not self.running():
@@ -307,14 +320,18 @@ class Daemon:
     def kill9(self):
         check(self.running(), f"{self.label}: kill9() but it is not running")
         self.expect_running = False
-        os.kill(self.proc.pid, signal.SIGKILL)
+        os.killpg(self.proc.pid, signal.SIGKILL)
         code = self.proc.wait(timeout=30)
         check_equal(code, -signal.SIGKILL, f"{self.label} exit status after SIGKILL")
 
     def send_signal(self, sig):
-        """SIGSTOP/SIGCONT and the like (not for ending the process)."""
+        """SIGSTOP/SIGCONT and the like, to the whole process group; SIGHUP
+        goes to the main process only (its supervisor, if any, handles it)."""
         check(self.running(), f"{self.label}: signal {sig} but it is not running")
-        os.kill(self.proc.pid, sig)
+        if sig == signal.SIGHUP:
+            os.kill(self.proc.pid, sig)
+        else:
+            os.killpg(self.proc.pid, sig)
 
     def terminate(self):
         """Sends SIGTERM once per run (stop() waits for the exit)."""
@@ -351,7 +368,7 @@ class Daemon:
         self.expect_running = False
         if self.proc is not None and self.proc.poll() is None:
             try:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=30)
             except Exception:  # noqa: BLE001 - cleanup must go on
                 pass
