@@ -472,7 +472,8 @@ class Scenario:
         """Self-signed certificate made with the openssl CLI; key_type is
         "ec" (ECDSA P-256, the default), "rsa" (3072 bits) or "ed25519".
         Returns (certfile, keyfile, fingerprint "SHA256=AA:..."). The daemon's
-        `fingerprint` command is checked against our own SHA-256 of the DER."""
+        `fingerprint` command is checked against our own SHA-256 of the DER
+        and against `openssl x509 -fingerprint -sha256`."""
         d = self.mkdir("certs")
         cert = os.path.join(d, f"{cn}.cert.pem")
         key = os.path.join(d, f"{cn}.key.pem")
@@ -490,6 +491,13 @@ class Scenario:
                            capture_output=True, text=True, timeout=30)
         check(p.returncode == 0, f"auditdistd fingerprint failed: {p.stderr.strip()}")
         check_equal(p.stdout.strip(), ours, "auditdistd fingerprint output")
+        # The FreeBSD recipe: openssl x509 -noout -fingerprint -sha256 -in cert
+        # prints "sha256 Fingerprint=AA:..." (the case of the prefix varies).
+        o = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", cert],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        check(o.returncode == 0, f"openssl x509 -fingerprint failed: {o.stderr.strip()}")
+        check_equal("SHA256=" + o.stdout.strip().split("=", 1)[1], ours,
+                    "auditdistd fingerprint next to openssl x509 -fingerprint -sha256")
         return cert, key, ours
 
     # -- configuration files
