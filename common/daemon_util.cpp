@@ -102,7 +102,8 @@ bool send_bounded(int fd, const std::vector<std::byte>& msg) {
 
 } // namespace
 
-int run_supervisor(pidfile* pid, const std::string& config_path, int* control_fd) {
+int run_supervisor(pidfile* pid, const std::string& config_path, const std::string& socket_path,
+                   int* control_fd) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return EX_OSERR;
     sigset_t set, old;
@@ -142,6 +143,7 @@ int run_supervisor(pidfile* pid, const std::string& config_path, int* control_fd
         pid_t r = ::waitpid(child, &status, WNOHANG);
         if (r != child) continue;
         if (pid != nullptr) pid->remove();
+        if (!socket_path.empty()) ::unlink(socket_path.c_str());
         if (WIFEXITED(status)) return WEXITSTATUS(status);
         return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     }

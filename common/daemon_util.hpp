@@ -31,8 +31,11 @@ private:
 // and no parsing, only to: forward SIGTERM and SIGINT to the child; on SIGHUP
 // read `config_path` (root-only, the worker cannot) and send its text over
 // the control socket (common/reload.hpp); wait for the child, remove the
-// pidfile (if any) and return the child's exit status (or 128 + its signal).
-int run_supervisor(pidfile* pid, const std::string& config_path, int* control_fd);
+// pidfile (if any) and `socket_path` (the status socket, if not ""), which the
+// unprivileged child cannot, and return the child's exit status (or 128 +
+// its signal).
+int run_supervisor(pidfile* pid, const std::string& config_path, const std::string& socket_path,
+                   int* control_fd);
 
 // Forks into the background, starts a new session, chdir("/") and points
 // stdin/stdout/stderr at /dev/null. Returns false with *error on failure.

@@ -213,7 +213,7 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
 // dropped, splits off the root supervisor that removes the pidfile at exit
 // and reads the configuration for reloads.
 step_result detach(asio::io_context& io, const daemon_options& o, bool drop,
-                   std::optional<common::pidfile>& pid, int* control_fd) {
+                   std::optional<common::pidfile>& pid, const roles& r, int* control_fd) {
     if (!o.foreground && !o.no_daemon) {
         std::string error;
         io.notify_fork(asio::execution_context::fork_prepare);
@@ -233,7 +233,8 @@ step_result detach(asio::io_context& io, const daemon_options& o, bool drop,
     // configuration for the unprivileged worker on SIGHUP.
     if (!drop) return std::nullopt;
     io.notify_fork(asio::execution_context::fork_prepare);
-    int code = common::run_supervisor(pid ? &*pid : nullptr, o.config_path, control_fd);
+    int code = common::run_supervisor(pid ? &*pid : nullptr, o.config_path,
+                                      r.control ? r.control->path() : std::string(), control_fd);
     if (code >= 0) {
         io.notify_fork(asio::execution_context::fork_parent);
         log::info("worker exited with status ", code);
@@ -298,7 +299,7 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
     if (auto code = acquire_pidfile(o, cfg, pid)) return *code;
     if (auto code = setup_roles(io, o, cfg, drop, r)) return *code;
     int control_fd = -1; // from the supervisor, when there is one
-    if (auto code = detach(io, o, drop, pid, &control_fd)) return *code;
+    if (auto code = detach(io, o, drop, pid, r, &control_fd)) return *code;
     pid_t supervisor = control_fd >= 0 ? ::getppid() : 0;
     if (auto code = drop_privileges(o, receiver_only)) return *code;
     // The worker dies with its supervisor (a kill -9 of the daemon's pid must

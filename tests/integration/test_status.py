@@ -13,7 +13,8 @@ lines of a long catch-up.
   - A client that is not root is refused: by the file mode, and (socket
     made 0666 on purpose) by the daemon's SO_PEERCRED check.
   - A 192 MiB catch-up with --progress-interval 1 logs "catching up" lines
-    with bytes, rate and what is left."""
+    with bytes, rate and what is left.
+  - A clean exit removes both sockets (the receiver's by its root supervisor)."""
 import json
 import os
 import subprocess
@@ -113,6 +114,12 @@ def body(sc):
     check_equal(file_size(sc.remote_file(big)), bsize, f"size of {big}")
     sc.note(f"192 MiB catch-up: {lines} progress lines, e.g. "
             f"{send.wait_log(r'catching up: .*', since=0).group(0)!r}")
+
+    # A clean exit removes the socket (the supervisor does, as the worker cannot).
+    recv.stop()
+    send.stop()
+    check(not os.path.exists(recv_sock), "the receiver's status socket is left after its exit")
+    check(not os.path.exists(sender_sock), "the sender's status socket is left after its exit")
 
 
 if __name__ == "__main__":
