@@ -267,22 +267,60 @@ asio::awaitable<void> receiver::accept_loop(listener& l) {
     }
 }
 
+void receiver::log_peer(const std::string& address, bool warning, const std::string& line) {
+    auto v = peer_log_.note(address, common::log_limiter::clock::now());
+    if (v.suppressed > 0) {
+        log::warning(v.suppressed, " more lines about unauthenticated connections from ", address,
+                     " were not logged in the last minute");
+    }
+    if (!v.log) return;
+    if (warning) {
+        log::warning(line);
+    } else {
+        log::info(line);
+    }
+}
+
+void receiver::release_unauthenticated(const std::string& address) {
+    auto it = unauthenticated_.find(address);
+    if (it == unauthenticated_.end()) return;
+    if (--it->second == 0) unauthenticated_.erase(it);
+    --unauthenticated_total_;
+}
+
 void receiver::on_accept(tcp::socket socket, asio::ssl::context* tls) {
     boost::system::error_code ec;
     auto remote = socket.remote_endpoint(ec);
     if (ec) return;
     auto address = normalize_address(remote.address());
-    std::string peer = address.is_v6() ? "[" + address.to_string() + "]:" + std::to_string(remote.port())
-                                       : address.to_string() + ":" + std::to_string(remote.port());
+    std::string key = address.to_string();
+    std::string peer = address.is_v6() ? "[" + key + "]:" + std::to_string(remote.port())
+                                       : key + ":" + std::to_string(remote.port());
     auto candidates = hosts_for(address);
     if (candidates.empty()) {
-        log::warning("connection from ", peer, " refused: no host is configured with this address");
+        log_peer(key, true, "connection from " + peer +
+                                " refused: no host is configured with this address");
         return; // the socket closes here, before any TLS work
     }
+    unsigned& from_here = unauthenticated_[key];
+    if (from_here >= max_unauthenticated_per_address ||
+        unauthenticated_total_ >= max_unauthenticated_total) {
+        bool per_address = from_here >= max_unauthenticated_per_address;
+        if (from_here == 0) unauthenticated_.erase(key);
+        log_peer(key, true, "connection from " + peer + " refused: " +
+                                (per_address ? std::to_string(max_unauthenticated_per_address) +
+                                                   " connections from this address"
+                                             : std::to_string(max_unauthenticated_total) +
+                                                   " connections in all") +
+                                " are still authenticating");
+        return;
+    }
+    ++from_here;
+    ++unauthenticated_total_;
     socket.set_option(tcp::no_delay(true), ec);
     auto stream = tls ? std::make_shared<common::stream>(std::move(socket), *tls)
                       : std::make_shared<common::stream>(std::move(socket));
-    auto s = std::make_shared<session>(*this, stream, peer, std::move(candidates), options_);
+    auto s = std::make_shared<session>(*this, stream, peer, key, std::move(candidates), options_);
     std::erase_if(sessions_, [](auto& w) { return w.expired(); });
     sessions_.push_back(s);
     asio::co_spawn(io_, [s] { return s->run(); }, asio::detached);

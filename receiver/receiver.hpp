@@ -8,11 +8,13 @@
 #include <boost/asio/ssl.hpp>
 
 #include <memory>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/rate_limit.hpp"
 #include "common/reload.hpp"
 #include "common/status.hpp"
 #include "receiver/session.hpp"
@@ -46,6 +48,15 @@ struct host_slot {
     }
 };
 
+// Pre-authentication limits: connections from configured addresses that have
+// not proved the password yet. Beyond them a connection is closed before any
+// TLS work. A failed authentication keeps its slot a little longer, which
+// bounds guessing to max_unauthenticated_per_address / failed_auth_delay per
+// second and address.
+inline constexpr unsigned max_unauthenticated_total = 256;
+inline constexpr unsigned max_unauthenticated_per_address = 16;
+inline constexpr std::chrono::milliseconds failed_auth_delay{1000};
+
 // Thrown by setup(); `code` is a sysexits value for the daemon's exit status.
 struct startup_error : std::runtime_error {
     startup_error(int code, const std::string& what) : std::runtime_error(what), code(code) {}
@@ -75,6 +86,12 @@ public:
     bool reload(const common::config& next, const common::reload_plan& plan, std::string* error);
     // One entry per configured host, for `auditdistd status`.
     std::vector<common::host_status> status() const;
+
+    // A session stops counting as unauthenticated (authenticated, or gone).
+    void release_unauthenticated(const std::string& address);
+    // Logs a line about a peer that has not authenticated, at most 5 per
+    // address and minute (then one line saying how many were dropped).
+    void log_peer(const std::string& address, bool warning, const std::string& line);
 
     asio::thread_pool& pool() { return *pool_; }
 
@@ -108,6 +125,9 @@ private:
     std::vector<std::unique_ptr<listener>> closed_listeners_; // until their accept loop ends
     std::vector<std::weak_ptr<session>> sessions_;
     bool stopping_ = false;
+    std::unordered_map<std::string, unsigned> unauthenticated_; // by address
+    unsigned unauthenticated_total_ = 0;
+    common::log_limiter peer_log_{5, std::chrono::seconds(60)};
 };
 
 // IPv4-mapped IPv6 addresses (from a dual-stack socket) as plain IPv4.

@@ -26,8 +26,8 @@ constexpr std::size_t read_buffer_size = 192 * 1024;
 } // namespace
 
 session::session(receiver& owner, std::shared_ptr<common::stream> stream, std::string peer,
-                 std::vector<host_slot*> candidates, session_options options)
-    : owner_(owner), stream_(std::move(stream)), peer_(std::move(peer)),
+                 std::string address, std::vector<host_slot*> candidates, session_options options)
+    : owner_(owner), stream_(std::move(stream)), peer_(std::move(peer)), address_(std::move(address)),
       prefix_("[" + peer_ + "] "), candidates_(std::move(candidates)), options_(options),
       commit_wake_(stream_->socket().get_executor()), drained_(stream_->socket().get_executor()) {}
 
@@ -38,7 +38,16 @@ void session::stop() {
     drained_.notify();
 }
 
-void session::finish() { finished_ = true; }
+void session::finish() {
+    authenticated(); // gone: no longer counts as authenticating either
+    finished_ = true;
+}
+
+void session::authenticated() {
+    if (authenticated_) return;
+    authenticated_ = true;
+    owner_.release_unauthenticated(address_);
+}
 
 asio::awaitable<bool> session::send(std::vector<std::byte> bytes) {
     if (bytes.empty()) co_return true;
@@ -52,8 +61,8 @@ asio::awaitable<void> session::run() {
     stream_->set_timeout(options_.timeout);
     stream_->start_watchdog();
     if (auto ec = co_await stream_->handshake(asio::ssl::stream_base::server); ec) {
-        log::info(prefix_, "TLS handshake failed: ",
-                  stream_->timed_out() ? "timed out" : ec.message());
+        owner_.log_peer(address_, false, prefix_ + "TLS handshake failed: " +
+                                             (stream_->timed_out() ? "timed out" : ec.message()));
     } else if (co_await handshake()) {
         co_await data_phase();
     }
@@ -76,22 +85,27 @@ asio::awaitable<bool> session::handshake() {
     for (;;) {
         in.resize(hs.want());
         if (auto ec = co_await stream_->read_exact(asio::buffer(in)); ec) {
-            log::info(prefix_, "handshake aborted: ",
-                      stream_->timed_out() ? "timed out" : ec.message());
+            owner_.log_peer(address_, false, prefix_ + "handshake aborted: " +
+                                                 (stream_->timed_out() ? "timed out" : ec.message()));
             co_return false;
         }
         auto step = hs.feed(in);
         if (step.status == proto::handshake_status::need_host) step = find_host(hs);
         if (step.status == proto::handshake_status::failed) {
             if (unknown_name_) {
-                log::warning(prefix_, "refused: no host named \"", log::printable(hs.peer_name()),
-                             "\" is configured for this address");
+                owner_.log_peer(address_, true, prefix_ + "refused: no host named \"" +
+                                                    log::printable(hs.peer_name()) +
+                                                    "\" is configured for this address");
             } else {
-                log::warning(prefix_, "refused: ", to_string(hs.error()));
+                owner_.log_peer(address_, true,
+                                prefix_ + "refused: " + std::string(to_string(hs.error())));
                 if (slot_ != nullptr) {
                     slot_->error("refused " + peer_ + ": " + std::string(to_string(hs.error())));
                 }
             }
+            // Keep the slot a moment: bounds password guessing per address.
+            asio::steady_timer penalty(stream_->socket().get_executor(), failed_auth_delay);
+            co_await penalty.async_wait(asio::as_tuple(asio::use_awaitable));
             co_return false;
         }
         if (step.status == proto::handshake_status::need_resume) {
@@ -105,7 +119,10 @@ asio::awaitable<bool> session::handshake() {
                       newest.size);
         }
         if (!co_await send(std::move(step.send))) co_return false;
-        if (step.status == proto::handshake_status::done) co_return true;
+        if (step.status == proto::handshake_status::done) {
+            authenticated();
+            co_return true;
+        }
     }
 }
 

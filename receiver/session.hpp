@@ -29,7 +29,7 @@ struct session_options {
 class session : public std::enable_shared_from_this<session> {
 public:
     session(receiver& owner, std::shared_ptr<common::stream> stream, std::string peer,
-            std::vector<host_slot*> candidates, session_options options);
+            std::string address, std::vector<host_slot*> candidates, session_options options);
 
     asio::awaitable<void> run();
     // Closes the connection; run() finishes soon after (see finished()).
@@ -57,6 +57,9 @@ private:
     receiver& owner_;
     std::shared_ptr<common::stream> stream_;
     std::string peer_;    // "IP:port" for the log
+    std::string address_; // "IP": the key of the pre-authentication limits
+    bool authenticated_ = false; // released its unauthenticated slot
+    void authenticated();
     std::string prefix_;  // log prefix, gains the host name once known
     std::vector<host_slot*> candidates_;
     session_options options_;
