@@ -12,8 +12,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (EX_CONFIG, TestFailure, check, check_equal, run_config_check,  # noqa: E402
-                     run_scenario)
+from harness import (EX_CONFIG, TestFailure, assert_config_ok, check, check_equal,  # noqa: E402
+                     run_config_check, run_scenario)
 
 PW = "Zq7-Secret-Pa55word"
 FP = "SHA256=" + ":".join(["AB"] * 32)
@@ -209,6 +209,26 @@ def body(sc):
         check_equal(code, EX_CONFIG, f"exit code of -n on {path}")
         check(err.startswith(f"{path}: ") and regex in err,
               f"-n on {path}: expected \"{path}: {regex}...\", got {err!r}")
+
+    # The file holds passwords: readable by others, group-writable or owned by
+    # another user, the daemon refuses to run with it (78) and -n warns.
+    good = sc.write_config("perm.conf", next(iter(GOOD.values())))
+    for mode, owner, regex in ((0o644, 0, r"mode 0644 lets others read"),
+                               (0o620, 0, r"mode 0620 lets others"),
+                               (0o600, 65534, r"owned by uid 65534, not root")):
+        os.chown(good, owner, 0)
+        os.chmod(good, mode)
+        code, out, err = run_config_check(sc.binary, good)
+        check(code == 0 and re.search("warning: .*" + regex, err) is not None,
+              f"-n on a config with mode {mode:o} owner {owner}: exit {code}, {err!r}")
+        p = subprocess.run([sc.binary, "-F", "-c", good], capture_output=True, text=True, timeout=30)
+        check(p.returncode == EX_CONFIG and re.search(regex, p.stderr) is not None,
+              f"the daemon with a config of mode {mode:o} owner {owner}: exit {p.returncode}, "
+              f"{p.stderr!r}")
+    os.chown(good, 0, 0)
+    os.chmod(good, 0o640)
+    assert_config_ok(sc.binary, good)  # group-readable (root:wheel 0640) is fine
+    sc.note("configs readable by others, group-writable or not root's are refused")
 
     # A file with neither a sender nor a receiver section: the daemon refuses
     # to start with it (EX_CONFIG), so -n must not call it OK.
