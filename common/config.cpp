@@ -3,6 +3,10 @@
 // config_parser.cpp). Used by the daemon at startup and for `-n`.
 #include "common/config.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cstdio>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -126,6 +130,22 @@ config_result load_config(const std::string& path) {
     if (std::ferror(file.get()))
         return config_error{path, 0, std::string("cannot read: ") + std::strerror(errno)};
     return parse_config(text, path, short_hostname());
+}
+
+std::optional<std::string> unsafe_config_file(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return path + ": " + std::strerror(errno);
+    if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+        return path + ": owned by uid " + std::to_string(st.st_uid) +
+               ", not root: it holds passwords (chown root " + path + ")";
+    }
+    if ((st.st_mode & (S_IWGRP | S_IRWXO)) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        return path + ": mode " + mode + " lets others read or change it: it holds passwords "
+               "(chmod 0600 " + path + ")";
+    }
+    return std::nullopt;
 }
 
 } // namespace adist::common

@@ -86,6 +86,11 @@ std::optional<config_error> validate_config(const config& cfg, std::string_view 
 // Reads `path` and calls parse_config() with the first label of gethostname().
 config_result load_config(const std::string& path);
 
+// The configuration holds passwords: it must belong to root (or to the user
+// running us) and must not be writable by its group or readable by others.
+// Returns why not ("path: ...", with the chmod/chown to run), or nullopt.
+std::optional<std::string> unsafe_config_file(const std::string& path);
+
 // First label of gethostname() ("" on failure).
 std::string short_hostname();
 

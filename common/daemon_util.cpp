@@ -64,6 +64,9 @@ namespace {
 
 // The supervisor's side of a reload: the file's text, or why it is unreadable.
 std::vector<std::byte> read_config_message(const std::string& path) {
+    if (auto problem = unsafe_config_file(path)) {
+        return encode_control(control_kind::read_error, *problem);
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         return encode_control(control_kind::read_error, "cannot open: " + errno_text(errno));
@@ -82,6 +85,7 @@ std::vector<std::byte> read_config_message(const std::string& path) {
 // Non-blocking writes with a 5 s bound: a hung worker must not hang the
 // supervisor, which still has to forward SIGTERM.
 bool send_bounded(int fd, const std::vector<std::byte>& msg) {
+    errno = 0;
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     std::size_t off = 0;
     while (off < msg.size()) {
@@ -103,7 +107,8 @@ bool send_bounded(int fd, const std::vector<std::byte>& msg) {
 } // namespace
 
 int run_supervisor(pidfile* pid, const std::string& config_path, const std::string& socket_path,
-                   int* control_fd) {
+                   int* control_fd, pid_t* supervisor) {
+    *supervisor = ::getpid(); // for the child: getppid() after fork() may already be 1
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return EX_OSERR;
     sigset_t set, old;
@@ -129,9 +134,14 @@ int run_supervisor(pidfile* pid, const std::string& config_path, const std::stri
         int sig = 0;
         if (::sigwait(&set, &sig) != 0) continue;
         if (sig == SIGHUP) {
-            if (!send_bounded(control.get(), read_config_message(config_path))) {
-                log::error("SIGHUP: cannot hand the configuration to the worker: ",
-                           errno_text(errno));
+            if (control && !send_bounded(control.get(), read_config_message(config_path))) {
+                // Part of a message may be in the channel: the worker would
+                // read the next one wrong. Close it; reloads need a restart.
+                int err = errno;
+                log::error("SIGHUP: cannot hand the configuration to the worker (",
+                           err == 0 || err == EAGAIN ? "it does not read" : errno_text(err),
+                           "); configuration reloads are off until a restart");
+                control.reset();
             }
             continue;
         }

@@ -34,8 +34,9 @@ private:
 // pidfile (if any) and `socket_path` (the status socket, if not ""), which the
 // unprivileged child cannot, and return the child's exit status (or 128 +
 // its signal).
+// *supervisor is set to the supervisor's pid (for the child's checks).
 int run_supervisor(pidfile* pid, const std::string& config_path, const std::string& socket_path,
-                   int* control_fd);
+                   int* control_fd, pid_t* supervisor);
 
 // Forks into the background, starts a new session, chdir("/") and points
 // stdin/stdout/stderr at /dev/null. Returns false with *error on failure.

@@ -101,12 +101,15 @@ asio::awaitable<void> control_server::accept_loop() {
     }
 }
 
-asio::awaitable<void> control_server::serve(local::socket socket) {
+asio::awaitable<void> control_server::serve(local::socket accepted) {
+    // Shared with the deadline's handler, which may run after we returned.
+    auto sock = std::make_shared<local::socket>(std::move(accepted));
+    auto& socket = *sock;
     // The request line first, from anyone (at most 64 bytes within 2 s), so
     // that a refusal reaches the client instead of a reset connection.
     asio::steady_timer deadline(io_, 2s);
-    deadline.async_wait([&socket](boost::system::error_code ec) {
-        if (!ec) socket.close(ec);
+    deadline.async_wait([sock](boost::system::error_code ec) {
+        if (!ec) sock->close(ec);
     });
     std::string request;
     char buf[max_request];

@@ -31,7 +31,7 @@ public:
 
 private:
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> serve(asio::local::stream_protocol::socket socket);
+    asio::awaitable<void> serve(asio::local::stream_protocol::socket accepted);
 
     asio::io_context& io_;
     std::string path_;

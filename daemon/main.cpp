@@ -113,24 +113,6 @@ int print_fingerprint(const daemon_options& o) {
     }
 }
 
-// The configuration holds passwords: it must belong to root (or to the user
-// running us) and must not be writable by its group or readable by others.
-std::optional<std::string> unsafe_config_file(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return path + ": " + common::errno_text(errno);
-    if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
-        return path + ": owned by uid " + std::to_string(st.st_uid) +
-               ", not root: it holds passwords (chown root " + path + ")";
-    }
-    if ((st.st_mode & (S_IWGRP | S_IRWXO)) != 0) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        return path + ": mode " + mode + " lets others read or change it: it holds passwords "
-               "(chmod 0600 " + path + ")";
-    }
-    return std::nullopt;
-}
-
 // `auditdistd status`: the socket given, else the one next to -P or the
 // config's pidfile, else where the systemd unit puts it.
 int print_status(const daemon_options& o) {
@@ -177,7 +159,7 @@ int main(int argc, char** argv) {
     }
     // -n also checks files that are not (yet) the live one, such as the
     // example: it warns; the daemon refuses to run with such a file.
-    if (auto problem = unsafe_config_file(o.config_path)) {
+    if (auto problem = common::unsafe_config_file(o.config_path)) {
         std::cerr << (o.check_only ? "warning: " : "") << *problem << "\n";
         if (!o.check_only) return EX_CONFIG;
     }

@@ -143,7 +143,11 @@ void handle_signals(asio::io_context& io, asio::signal_set& signals, reload_cont
         if (ec) return;
         if (sig == SIGHUP) {
             log::info("SIGHUP: reloading ", ctx.options.config_path);
-            apply_reload(ctx, common::load_config(ctx.options.config_path));
+            if (auto problem = common::unsafe_config_file(ctx.options.config_path)) {
+                apply_reload(ctx, common::config_error{ctx.options.config_path, 0, *problem});
+            } else {
+                apply_reload(ctx, common::load_config(ctx.options.config_path));
+            }
             handle_signals(io, signals, ctx, grace);
             return;
         }
@@ -213,7 +217,8 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
 // dropped, splits off the root supervisor that removes the pidfile at exit
 // and reads the configuration for reloads.
 step_result detach(asio::io_context& io, const daemon_options& o, bool drop,
-                   std::optional<common::pidfile>& pid, const roles& r, int* control_fd) {
+                   std::optional<common::pidfile>& pid, const roles& r, int* control_fd,
+                   pid_t* supervisor) {
     if (!o.foreground && !o.no_daemon) {
         std::string error;
         io.notify_fork(asio::execution_context::fork_prepare);
@@ -234,7 +239,8 @@ step_result detach(asio::io_context& io, const daemon_options& o, bool drop,
     if (!drop) return std::nullopt;
     io.notify_fork(asio::execution_context::fork_prepare);
     int code = common::run_supervisor(pid ? &*pid : nullptr, o.config_path,
-                                      r.control ? r.control->path() : std::string(), control_fd);
+                                      r.control ? r.control->path() : std::string(), control_fd,
+                                      supervisor);
     if (code >= 0) {
         io.notify_fork(asio::execution_context::fork_parent);
         log::info("worker exited with status ", code);
@@ -299,8 +305,8 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
     if (auto code = acquire_pidfile(o, cfg, pid)) return *code;
     if (auto code = setup_roles(io, o, cfg, drop, r)) return *code;
     int control_fd = -1; // from the supervisor, when there is one
-    if (auto code = detach(io, o, drop, pid, r, &control_fd)) return *code;
-    pid_t supervisor = control_fd >= 0 ? ::getppid() : 0;
+    pid_t supervisor = 0;
+    if (auto code = detach(io, o, drop, pid, r, &control_fd, &supervisor)) return *code;
     if (auto code = drop_privileges(o, receiver_only)) return *code;
     // The worker dies with its supervisor (a kill -9 of the daemon's pid must
     // not leave an orphan serving the port). Set after the drop, which clears it.

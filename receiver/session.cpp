@@ -58,6 +58,12 @@ asio::awaitable<bool> session::send(std::vector<std::byte> bytes) {
 
 asio::awaitable<void> session::run() {
     auto self = shared_from_this();
+    // However run() ends (an exception too): finished, and no longer
+    // holding an unauthenticated slot of its address.
+    struct finish_guard {
+        session* s;
+        ~finish_guard() { s->finish(); }
+    } guard{this};
     stream_->set_timeout(options_.timeout);
     stream_->start_watchdog();
     if (auto ec = co_await stream_->handshake(asio::ssl::stream_base::server); ec) {
@@ -76,7 +82,6 @@ asio::awaitable<void> session::run() {
         slot_->active.reset();
         slot_->since = std::chrono::system_clock::now();
     }
-    finish();
 }
 
 asio::awaitable<bool> session::handshake() {
@@ -166,7 +171,10 @@ asio::awaitable<bool> session::claim_slot(host_slot* slot) {
     // changed the host) on the retired one, which shares the directory.
     auto previous = [slot] {
         if (slot->active) return slot->active;
-        return slot->predecessor ? slot->predecessor->active : std::shared_ptr<session>{};
+        for (auto* p = slot->predecessor; p != nullptr; p = p->predecessor) {
+            if (p->active) return p->active;
+        }
+        return std::shared_ptr<session>{};
     };
     while (auto old = previous()) {
         if (slot->generation != generation_) break;
@@ -180,12 +188,17 @@ asio::awaitable<bool> session::claim_slot(host_slot* slot) {
         poll.expires_after(std::chrono::milliseconds(20));
         co_await poll.async_wait(asio::as_tuple(asio::use_awaitable));
         if (old->finished() && slot->active == old) slot->active.reset();
-        if (old->finished() && slot->predecessor && slot->predecessor->active == old) {
-            slot->predecessor->active.reset();
+        for (auto* p = slot->predecessor; p != nullptr && old->finished(); p = p->predecessor) {
+            if (p->active == old) p->active.reset();
         }
     }
     if (slot->generation != generation_) {
         log::info(prefix_, "superseded by a newer connection of this host");
+        co_return false;
+    }
+    if (slot->retired) { // a reload while we waited
+        log::info(prefix_, "this host was changed or removed by a configuration reload meanwhile; "
+                           "closing the connection");
         co_return false;
     }
     slot->active = shared_from_this();

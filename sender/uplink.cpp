@@ -30,6 +30,8 @@ uplink::uplink(asio::io_context& io, std::string own_name, common::sender_host h
 uplink::~uplink() { stop(); }
 
 void uplink::start() {
+    if (stopping_) return; // stopped (by a reload) before it was started
+    running_ = true;
     if (host_.remote.scheme == common::scheme::tcp) {
         log::warning(prefix_, "sending to ", host_.remote.to_string(),
                      " without TLS: traffic is not encrypted and the receiver is not authenticated");
@@ -103,13 +105,19 @@ asio::awaitable<bool> uplink::open_dist() {
 }
 
 asio::awaitable<void> uplink::run() {
-    running_ = true;
     while (!stopping_) {
         if (!co_await open_dist()) continue;
         stream_ = co_await connect();
         std::string name;
         std::uint64_t size = 0;
-        if (stream_ && co_await verify_receiver(*stream_) && co_await handshake(*stream_, name, size)) {
+        // stop() may come at any await: check before each step that commits.
+        // (One step per statement: g++ 12 miscompiles co_await chains in &&.)
+        bool ready = stream_ != nullptr && !stopping_;
+        if (ready) ready = co_await verify_receiver(*stream_);
+        if (ready) ready = !stopping_;
+        if (ready) ready = co_await handshake(*stream_, name, size);
+        if (ready) ready = !stopping_;
+        if (ready) {
             log::info(prefix_, "connected to ", host_.remote.to_string(), "; receiver has ",
                       name.empty() ? std::string("no file yet") : name + " at " + std::to_string(size));
             status_.connected = true;
@@ -146,6 +154,7 @@ asio::awaitable<std::shared_ptr<common::stream>> uplink::connect() {
     }
     std::string last_error = "no usable address";
     for (const auto& entry : endpoints) {
+        if (stopping_) co_return nullptr;
         auto ep = entry.endpoint();
         if (!family_matches(ep, r.family)) continue;
         tcp::socket socket(io_);
@@ -290,7 +299,6 @@ void sender_role::reload(const common::config& next, const common::reload_plan& 
         return std::find(v.begin(), v.end(), name) != v.end();
     };
     std::erase_if(retired_, [](auto& u) { return !u->running(); });
-    std::vector<std::shared_ptr<uplink>> stopped;
     for (auto it = uplinks_.begin(); it != uplinks_.end();) {
         const auto& name = (*it)->name();
         bool removed = in(plan.sender_hosts_removed, name);
@@ -301,7 +309,6 @@ void sender_role::reload(const common::config& next, const common::reload_plan& 
         log::info("[", name, "] ", removed ? "removed" : "changed",
                   " by the new configuration: closing its connection");
         (*it)->stop();
-        stopped.push_back(*it);
         retired_.push_back(std::move(*it));
         it = uplinks_.erase(it);
     }
@@ -311,20 +318,21 @@ void sender_role::reload(const common::config& next, const common::reload_plan& 
             continue;
         }
         auto u = std::make_shared<uplink>(io_, next.name, h, tls_, options);
-        std::shared_ptr<uplink> previous;
-        for (auto& s : stopped) {
-            if (s->name() == h.name) previous = s;
-        }
-        asio::co_spawn(io_, start_after(previous, u), asio::detached);
+        asio::co_spawn(io_, start_after(u), asio::detached);
         uplinks_.push_back(std::move(u));
     }
 }
 
-asio::awaitable<void> sender_role::start_after(std::shared_ptr<uplink> previous,
-                                               std::shared_ptr<uplink> next) {
+// Starts `next` once no retired uplink of the same host runs any more (they
+// share the dist directory). Each of their steps has a deadline, so this ends.
+asio::awaitable<void> sender_role::start_after(std::shared_ptr<uplink> next) {
     asio::steady_timer poll(io_);
-    auto until = std::chrono::steady_clock::now() + 10s;
-    while (previous && previous->running() && std::chrono::steady_clock::now() < until) {
+    auto still_running = [&] {
+        return std::any_of(retired_.begin(), retired_.end(), [&](auto& u) {
+            return u->name() == next->name() && u->running();
+        });
+    };
+    while (!stopping_ && still_running()) {
         poll.expires_after(20ms);
         co_await poll.async_wait(tuple_awaitable);
     }

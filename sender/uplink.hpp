@@ -83,7 +83,7 @@ public:
     std::vector<common::host_status> status() const;
 
 private:
-    asio::awaitable<void> start_after(std::shared_ptr<uplink> previous, std::shared_ptr<uplink> next);
+    asio::awaitable<void> start_after(std::shared_ptr<uplink> next);
 
     asio::io_context& io_;
     asio::ssl::context tls_;
