@@ -113,6 +113,14 @@ def wrong_password(port, stats, lock, count):
             stats[outcome] = stats.get(outcome, 0) + 1
 
 
+def sanitized(binary):
+    """An ASan build: its RSS holds the sanitizer's shadow and quarantine (up
+    to 256 MiB of freed memory), so a memory bound means nothing there."""
+    import subprocess
+    p = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=30)
+    return "libasan" in p.stdout
+
+
 def body(sc):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 4096), hard), hard))
@@ -179,7 +187,10 @@ def body(sc):
     check(stats.get("authentication failed", 0) > 0, "no wrong password reached authentication")
     check(lost == 0, "the legitimate sender lost its connection during the flood")
     check(still_open == 0, f"{still_open} stalled connections were not closed within the timeout")
-    check(sampler.peak < 64 * 1024, f"receiver peak RSS {sampler.peak} KiB during the flood")
+    if sanitized(sc.binary):
+        sc.note("ASan build: the memory bound is checked in the plain build only")
+    else:
+        check(sampler.peak < 64 * 1024, f"receiver peak RSS {sampler.peak} KiB during the flood")
     check(lines <= 60, f"{lines} receiver log lines during the flood: not rate-limited")
 
 
