@@ -57,10 +57,10 @@ reload_plan plan_reload(const config& running, const config& next) {
     for (const auto& l : running.listen) old_listen.push_back(l.to_string());
     for (const auto& l : next.listen) new_listen.push_back(l.to_string());
     for (const auto& l : new_listen) {
-        if (std::find(old_listen.begin(), old_listen.end(), l) == old_listen.end()) p.listen_added.push_back(l);
+        if (!lists(old_listen, l)) p.listen_added.push_back(l);
     }
     for (const auto& l : old_listen) {
-        if (std::find(new_listen.begin(), new_listen.end(), l) == new_listen.end()) p.listen_removed.push_back(l);
+        if (!lists(new_listen, l)) p.listen_removed.push_back(l);
     }
     p.tls_files_changed = running.certfile != next.certfile || running.keyfile != next.keyfile;
     diff_hosts(running.receivers, next.receivers,
@@ -81,6 +81,10 @@ reload_plan plan_reload(const config& running, const config& next) {
                },
                p.sender_hosts_added, p.sender_hosts_removed, p.sender_hosts_changed);
     return p;
+}
+
+bool lists(const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 bool reload_plan::empty() const {

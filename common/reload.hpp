@@ -44,6 +44,9 @@ struct reload_plan {
 
 reload_plan plan_reload(const config& running, const config& next);
 
+// True when `name` is one of the plan's `names` (a list of hosts or listeners).
+bool lists(const std::vector<std::string>& names, const std::string& name);
+
 // Supervisor -> worker message: kind (1 byte), payload length (4 bytes, little
 // endian), payload. kind 1: the configuration file's text; kind 2: why it
 // could not be read (the worker logs it and keeps its configuration).

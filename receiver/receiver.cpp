@@ -38,6 +38,11 @@ std::vector<asio::ip::address> resolve_remote(asio::io_context& io,
     return out;
 }
 
+bool has_tls_listener(const common::config& cfg) {
+    return std::any_of(cfg.listen.begin(), cfg.listen.end(),
+                       [](auto& l) { return l.scheme == common::scheme::tls; });
+}
+
 } // namespace
 
 receiver::receiver(asio::io_context& io, const common::config& cfg, session_options options)
@@ -63,11 +68,12 @@ std::unique_ptr<host_slot> receiver::make_slot(const common::receiver_host& h, s
 }
 
 std::unique_ptr<receiver::listener> receiver::make_listener(const common::endpoint_spec& spec,
-                                                            std::string* error) {
+                                                            std::string* error, int* code) {
     boost::system::error_code ec;
     auto address = asio::ip::make_address(spec.host, ec);
     if (ec) {
         *error = "listen address " + spec.to_string() + " is not an IP address";
+        *code = EX_CONFIG;
         return nullptr;
     }
     tcp::endpoint ep{address, spec.port};
@@ -80,6 +86,7 @@ std::unique_ptr<receiver::listener> receiver::make_listener(const common::endpoi
     if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
         *error = "cannot listen on " + l->name + ": " + ec.message();
+        *code = EX_UNAVAILABLE;
         return nullptr;
     }
     return l;
@@ -93,9 +100,7 @@ void receiver::setup(std::optional<owner_ids> owner) {
         if (!slot) throw startup_error(EX_CANTCREAT, error);
         hosts_.push_back(std::move(slot));
     }
-    bool any_tls = std::any_of(config_.listen.begin(), config_.listen.end(),
-                               [](auto& l) { return l.scheme == common::scheme::tls; });
-    if (any_tls) {
+    if (has_tls_listener(config_)) {
         try {
             tls_.push_back(std::make_unique<asio::ssl::context>(
                 common::make_server_context(config_.certfile, config_.keyfile)));
@@ -104,10 +109,9 @@ void receiver::setup(std::optional<owner_ids> owner) {
         }
     }
     for (const auto& spec : config_.listen) {
-        boost::system::error_code ec;
-        asio::ip::make_address(spec.host, ec);
-        auto l = make_listener(spec, &error);
-        if (!l) throw startup_error(ec ? EX_CONFIG : EX_UNAVAILABLE, error);
+        int code = 0;
+        auto l = make_listener(spec, &error, &code);
+        if (!l) throw startup_error(code, error);
         if (!l->tls) log::warning("listening on ", l->name, " without TLS: traffic is not encrypted");
         listeners_.push_back(std::move(l));
     }
@@ -127,9 +131,7 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
                       std::string* error) {
     // 1. Prepare everything that can fail; nothing is changed yet.
     std::unique_ptr<asio::ssl::context> tls;
-    bool any_tls = std::any_of(next.listen.begin(), next.listen.end(),
-                               [](auto& l) { return l.scheme == common::scheme::tls; });
-    if (any_tls && (plan.tls_files_changed || tls_.empty())) {
+    if (has_tls_listener(next) && (plan.tls_files_changed || tls_.empty())) {
         try {
             tls = std::make_unique<asio::ssl::context>(
                 common::make_server_context(next.certfile, next.keyfile));
@@ -140,20 +142,18 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
     }
     std::vector<std::unique_ptr<listener>> added_listeners;
     for (const auto& spec : next.listen) {
-        if (std::find(plan.listen_added.begin(), plan.listen_added.end(), spec.to_string()) ==
-            plan.listen_added.end()) {
-            continue;
-        }
-        auto l = make_listener(spec, error);
+        if (!common::lists(plan.listen_added, spec.to_string())) continue;
+        int code = 0;
+        auto l = make_listener(spec, error, &code);
         if (!l) return false;
         added_listeners.push_back(std::move(l));
     }
-    auto in = [](const std::vector<std::string>& v, const std::string& name) {
-        return std::find(v.begin(), v.end(), name) != v.end();
-    };
     std::vector<std::unique_ptr<host_slot>> new_slots;
     for (const auto& h : next.receivers) {
-        if (!in(plan.receiver_hosts_added, h.name) && !in(plan.receiver_hosts_changed, h.name)) continue;
+        if (!common::lists(plan.receiver_hosts_added, h.name) &&
+            !common::lists(plan.receiver_hosts_changed, h.name)) {
+            continue;
+        }
         auto slot = make_slot(h, error);
         if (!slot) return false;
         new_slots.push_back(std::move(slot));
@@ -162,7 +162,7 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
     // 2. Apply.
     if (tls) tls_.push_back(std::move(tls));
     for (auto it = listeners_.begin(); it != listeners_.end();) {
-        if (!in(plan.listen_removed, (*it)->name)) {
+        if (!common::lists(plan.listen_removed, (*it)->name)) {
             ++it;
             continue;
         }
@@ -175,8 +175,8 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
     }
     for (auto it = hosts_.begin(); it != hosts_.end();) {
         auto& slot = **it;
-        bool removed = in(plan.receiver_hosts_removed, slot.config.name);
-        bool changed = in(plan.receiver_hosts_changed, slot.config.name);
+        bool removed = common::lists(plan.receiver_hosts_removed, slot.config.name);
+        bool changed = common::lists(plan.receiver_hosts_changed, slot.config.name);
         if (!removed && !changed) {
             ++it;
             continue;

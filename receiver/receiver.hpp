@@ -100,7 +100,9 @@ private:
     asio::awaitable<void> accept_loop(listener& l);
     void on_accept(asio::ip::tcp::socket socket, asio::ssl::context* tls);
     std::unique_ptr<host_slot> make_slot(const common::receiver_host& h, std::string* error);
-    std::unique_ptr<listener> make_listener(const common::endpoint_spec& spec, std::string* error);
+    // On failure: *error, and *code the sysexits value (bad address: config).
+    std::unique_ptr<listener> make_listener(const common::endpoint_spec& spec, std::string* error,
+                                            int* code);
     void start_listener(listener& l);
     std::vector<host_slot*> hosts_for(const asio::ip::address& address);
 

@@ -295,14 +295,11 @@ void sender_role::stop() {
 
 void sender_role::reload(const common::config& next, const common::reload_plan& plan,
                          uplink_options options) {
-    auto in = [](const std::vector<std::string>& v, const std::string& name) {
-        return std::find(v.begin(), v.end(), name) != v.end();
-    };
     std::erase_if(retired_, [](auto& u) { return !u->running(); });
     for (auto it = uplinks_.begin(); it != uplinks_.end();) {
         const auto& name = (*it)->name();
-        bool removed = in(plan.sender_hosts_removed, name);
-        if (!removed && !plan.restart_all_uplinks && !in(plan.sender_hosts_changed, name)) {
+        bool removed = common::lists(plan.sender_hosts_removed, name);
+        if (!removed && !plan.restart_all_uplinks && !common::lists(plan.sender_hosts_changed, name)) {
             ++it;
             continue;
         }
@@ -313,8 +310,8 @@ void sender_role::reload(const common::config& next, const common::reload_plan& 
         it = uplinks_.erase(it);
     }
     for (const auto& h : next.senders) {
-        if (!plan.restart_all_uplinks && !in(plan.sender_hosts_added, h.name) &&
-            !in(plan.sender_hosts_changed, h.name)) {
+        if (!plan.restart_all_uplinks && !common::lists(plan.sender_hosts_added, h.name) &&
+            !common::lists(plan.sender_hosts_changed, h.name)) {
             continue;
         }
         auto u = std::make_shared<uplink>(io_, next.name, h, tls_, options);

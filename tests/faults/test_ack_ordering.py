@@ -835,10 +835,7 @@ def tcp_configs(sc):
     """dist/, source/, remote/ and configs of a receiver and a sender talking
     plain tcp:// on 127.0.0.1 (the receiver still needs a key and cert file
     in its config)."""
-    sc.dist = sc.mkdir("dist")
-    sc.source = sc.mkdir("source")
-    sc.remote = sc.path("remote")
-    sc.host_dir = os.path.join(sc.remote, "web1")
+    sc.pair_dirs()
     cert, key, _ = sc.make_cert("receiver")
     url = f"tcp://127.0.0.1:{free_port()}"
     rconf = sc.receiver_config("receiver.conf", url, sc.remote, cert, key,

@@ -499,10 +499,7 @@ def append(path, nbytes, digest):
 
 
 def scenario(sc, net):
-    sc.dist = sc.mkdir("dist")
-    sc.source = sc.mkdir("source")
-    sc.remote = sc.path("remote")
-    sc.host_dir = os.path.join(sc.remote, "web1")
+    sc.pair_dirs()
     cert, key, fp = sc.make_cert("receiver")
     url = f"tls://{RECEIVER_ADDR}:{PORT}"
     rconf = sc.receiver_config("receiver.conf", url, sc.remote, cert, key,

@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import (GrowingTrail, MiB, check, check_equal, file_size,  # noqa: E402
-                     run_scenario, sha256_file, wait_until)
+                     group_processes, run_scenario, sha256_file)
 
 STALLED = 1000
 WRONG = 1000
@@ -34,14 +34,9 @@ ATTACK_LIMIT = 90  # seconds for each attack
 def rss_kib(pgrp):
     """Largest VmRSS among the processes of a process group."""
     peak = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid, _ in group_processes(pgrp):
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[2]) != pgrp:
-                    continue
-            with open(f"/proc/{entry}/status") as f:
+            with open(f"/proc/{pid}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
                         peak = max(peak, int(line.split()[1]))

@@ -238,6 +238,21 @@ def assert_config_ok(binary, conf):
 SANITIZER_PATTERN = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:")
 
 
+def group_processes(pgrp):
+    """(pid, fields of /proc/<pid>/stat after the command name) of every
+    process in process group `pgrp`; processes gone meanwhile are skipped."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgrp:
+            yield int(entry), fields
+
+
 class Daemon:
     """One auditdistd process (-F: foreground, log to stderr), restartable.
     All runs append to one log file; wait_log() looks at the current run only
@@ -298,18 +313,8 @@ class Daemon:
         """User plus system CPU time so far of the daemon's processes (its
         process group: the supervisor and the worker of a receiver that
         dropped privileges), from /proc."""
-        total = 0
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # gone meanwhile
-            if int(fields[2]) == self.pid:  # pgrp
-                total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+        ticks = sum(int(f[11]) + int(f[12]) for _, f in group_processes(self.pid))
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def assert_running(self, context=""):
         if self.expect_running and not self.running():
@@ -571,16 +576,21 @@ class Scenario:
             print(d.tail(lines), flush=True)
 
     # -- the usual pair: one receiver, one sender named web1
+    def pair_dirs(self):
+        """dist/ and source/ of the sender named web1, remote/ of the receiver
+        (made by the receiver) and its host directory remote/web1."""
+        self.dist = self.mkdir("dist")
+        self.source = self.mkdir("source")
+        self.remote = self.path("remote")
+        self.host_dir = os.path.join(self.remote, "web1")
+
     def standard_pair(self, password="s3cret", host="127.0.0.1", sender_args=(),
                       receiver_args=(), timeout=5):
         """Makes dist/, source/, remote/, a certificate and the configs of a
         receiver (host "web1" at `host`) and a sender named "web1"; returns
         (receiver, sender) Daemon objects, not started. The receiver stores
         the files in self.host_dir."""
-        self.dist = self.mkdir("dist")
-        self.source = self.mkdir("source")
-        self.remote = self.path("remote")
-        self.host_dir = os.path.join(self.remote, "web1")
+        self.pair_dirs()
         cert, key, fp = self.make_cert("receiver")
         self.port = free_port(host)
         bracketed = f"[{host}]" if ":" in host else host
