@@ -3,6 +3,7 @@
 // event loop. Called by main() once the configuration is valid.
 #include "common/config.hpp"
 #include "common/daemon_util.hpp"
+#include "common/dir_check.hpp"
 #include "common/log.hpp"
 #include "common/reload.hpp"
 #include "daemon/control.hpp"
@@ -175,23 +176,43 @@ step_result acquire_pidfile(const daemon_options& o, const common::config& cfg,
     return code;
 }
 
+// The directories we trust must belong to root or to our user and be
+// writable by nobody else (common/dir_check). Host directories exist by now.
+step_result check_directories(const daemon_options& o, const common::config& cfg,
+                              std::optional<common::user_ids> user) {
+    std::vector<std::pair<std::string, common::dir_role>> dirs;
+    if (cfg.has_receiver) {
+        dirs.emplace_back(cfg.receiver_directory, common::dir_role::receiver_base);
+        for (const auto& h : cfg.receivers) dirs.emplace_back(h.directory, common::dir_role::receiver_host);
+    }
+    for (const auto& h : cfg.senders) dirs.emplace_back(h.directory, common::dir_role::dist);
+    for (const auto& [path, role] : dirs) {
+        if (auto problem = common::check_directory_at(path, role, o.user, user)) {
+            log::error(*problem);
+            return EX_NOPERM;
+        }
+    }
+    return std::nullopt;
+}
+
 // Privileged setup: host directories (owned by `o.user` when we will drop
 // to it), the TLS key and the listening sockets.
 step_result setup_roles(asio::io_context& io, const daemon_options& o, const common::config& cfg,
                         bool drop, roles& r) {
+    std::optional<common::user_ids> user;
+    if (drop && !(user = common::lookup_user(o.user))) {
+        log::error("cannot drop privileges: user ", o.user, " does not exist");
+        return EX_NOUSER;
+    }
     try {
         if (cfg.has_receiver) {
-            std::optional<common::user_ids> owner;
-            if (drop && !(owner = common::lookup_user(o.user))) {
-                log::error("cannot drop privileges: user ", o.user, " does not exist");
-                return EX_NOUSER;
-            }
             r.recv.emplace(
                 io, cfg, receiver::session_options{std::chrono::seconds(cfg.timeout), !o.no_sync});
-            r.recv->setup(owner);
+            r.recv->setup(user);
             if (o.no_sync)
                 log::warning("--no-sync: acknowledging data that is not on stable storage");
         }
+        if (auto code = check_directories(o, cfg, user)) return code;
         if (cfg.has_sender) r.snd.emplace(io, cfg, sender_options(o, cfg));
         std::string path = o.control_socket.value_or(
             daemon::control_socket_for(o.pidfile.value_or(cfg.pidfile)));
@@ -216,9 +237,9 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
 // Daemonizes (unless -F/-l), writes the pidfile and, when privileges will be
 // dropped, splits off the root supervisor that removes the pidfile at exit
 // and reads the configuration for reloads.
-step_result detach(asio::io_context& io, const daemon_options& o, bool drop,
-                   std::optional<common::pidfile>& pid, const roles& r, int* control_fd,
-                   pid_t* supervisor) {
+step_result detach(asio::io_context& io, const daemon_options& o, const common::config& cfg,
+                   bool drop, std::optional<common::pidfile>& pid, const roles& r,
+                   common::worker_channels* channels) {
     if (!o.foreground && !o.no_daemon) {
         std::string error;
         io.notify_fork(asio::execution_context::fork_prepare);
@@ -235,12 +256,20 @@ step_result detach(asio::io_context& io, const daemon_options& o, bool drop,
         return EX_CANTCREAT;
     }
     // With or without a pidfile: the supervisor also reads the root-only
-    // configuration for the unprivileged worker on SIGHUP.
+    // configuration for the unprivileged worker on SIGHUP, and makes the
+    // receiver's trails append-only and immutable.
     if (!drop) return std::nullopt;
+    common::supervisor_options so;
+    so.pid = pid ? &*pid : nullptr;
+    so.config_path = o.config_path;
+    so.socket_path = r.control ? r.control->path() : std::string();
+    if (cfg.has_receiver) {
+        auto user = common::lookup_user(o.user); // checked by setup_roles
+        so.guard = common::guard_policy{{}, user ? user->uid : 0};
+        for (const auto& h : cfg.receivers) so.guard->dirs.push_back(h.directory);
+    }
     io.notify_fork(asio::execution_context::fork_prepare);
-    int code = common::run_supervisor(pid ? &*pid : nullptr, o.config_path,
-                                      r.control ? r.control->path() : std::string(), control_fd,
-                                      supervisor);
+    int code = common::run_supervisor(so, channels);
     if (code >= 0) {
         io.notify_fork(asio::execution_context::fork_parent);
         log::info("worker exited with status ", code);
@@ -251,20 +280,18 @@ step_result detach(asio::io_context& io, const daemon_options& o, bool drop,
     return std::nullopt;
 }
 
-step_result drop_privileges(const daemon_options& o, bool receiver_only) {
-    if (!receiver_only) {
-        if (::geteuid() == 0) {
-            log::warning("running as root: the sender needs to read and remove root-owned trail "
-                         "links");
-        }
-        return std::nullopt;
-    }
+// Both roles run unprivileged; the sender keeps CAP_DAC_READ_SEARCH to read
+// trails that belong to root (it removes links as the owner of the dist
+// directory).
+step_result drop_privileges(const daemon_options& o, const common::config& cfg) {
     std::string note;
-    if (int code = common::drop_privileges(o.user, &note); code != 0) {
+    if (int code = common::drop_privileges(o.user, &note, cfg.has_sender); code != 0) {
         log::error(note);
         return code;
     }
-    log::info(note.empty() ? "running as user " + o.user : note);
+    log::info(note.empty() ? "running as user " + o.user +
+                                 (cfg.has_sender ? " (keeping CAP_DAC_READ_SEARCH to read trails)" : "")
+                           : note);
     return std::nullopt;
 }
 
@@ -295,27 +322,28 @@ int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, ro
 
 int run_daemon(const daemon_options& o, const common::config& initial) {
     common::config cfg = initial; // replaced by SIGHUP reloads
-    // The receiver alone drops privileges; with a sender in the same process
-    // we stay root (the sender reads and unlinks root-owned trail links).
-    bool receiver_only = cfg.has_receiver && !cfg.has_sender;
-    bool drop = receiver_only && ::geteuid() == 0;
+    // Started as root, both roles drop privileges: a root supervisor stays
+    // (no network, no parsing of network input), the worker does the rest.
+    bool drop = ::geteuid() == 0;
     std::optional<common::pidfile> pid;
     asio::io_context io(1);
     roles r;
     if (auto code = acquire_pidfile(o, cfg, pid)) return *code;
     if (auto code = setup_roles(io, o, cfg, drop, r)) return *code;
-    int control_fd = -1; // from the supervisor, when there is one
-    pid_t supervisor = 0;
-    if (auto code = detach(io, o, drop, pid, r, &control_fd, &supervisor)) return *code;
-    if (auto code = drop_privileges(o, receiver_only)) return *code;
+    common::worker_channels channels; // from the supervisor, when there is one
+    if (auto code = detach(io, o, cfg, drop, pid, r, &channels)) return *code;
+    if (auto code = drop_privileges(o, cfg)) return *code;
     // The worker dies with its supervisor (a kill -9 of the daemon's pid must
     // not leave an orphan serving the port). Set after the drop, which clears it.
-    if (supervisor != 0 &&
-        (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != supervisor)) {
+    if (channels.supervisor != 0 &&
+        (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != channels.supervisor)) {
         log::error("the supervisor is gone; exiting");
         return EX_OSERR;
     }
-    int code = serve(io, o, cfg, r, control_fd);
+    if (r.recv && channels.guard_fd >= 0) {
+        r.recv->set_guard(std::make_unique<common::guard_client>(channels.guard_fd));
+    }
+    int code = serve(io, o, cfg, r, channels.control_fd);
     if (pid) pid->remove();
     return code;
 }

@@ -2,7 +2,10 @@
 // any TLS work is done: an unknown address costs one log line and a close.
 #include "receiver/receiver.hpp"
 
+#include <sys/stat.h>
 #include <sysexits.h>
+
+#include <algorithm>
 
 #include "common/log.hpp"
 #include "common/tls.hpp"
@@ -64,6 +67,7 @@ std::unique_ptr<host_slot> receiver::make_slot(const common::receiver_host& h, s
         *error = "host " + h.name + ": " + *error;
         return nullptr;
     }
+    slot->store->set_guard(guard_.get());
     return slot;
 }
 
@@ -100,6 +104,7 @@ void receiver::setup(std::optional<owner_ids> owner) {
         if (!slot) throw startup_error(EX_CANTCREAT, error);
         hosts_.push_back(std::move(slot));
     }
+    check_attributes();
     if (has_tls_listener(config_)) {
         try {
             tls_.push_back(std::make_unique<asio::ssl::context>(
@@ -114,6 +119,35 @@ void receiver::setup(std::optional<owner_ids> owner) {
         if (!l) throw startup_error(code, error);
         if (!l->tls) log::warning("listening on ", l->name, " without TLS: traffic is not encrypted");
         listeners_.push_back(std::move(l));
+    }
+}
+
+// Says once per filesystem, at startup, where received trails cannot be made
+// append-only; or once that none can, when we are not root.
+void receiver::check_attributes() {
+    if (::geteuid() != 0) {
+        log::warning("not started as root: received trails are not made append-only or "
+                     "immutable (that needs the root supervisor)");
+        return;
+    }
+    std::vector<dev_t> noted;
+    for (const auto& slot : hosts_) {
+        struct stat st {};
+        if (::fstat(slot->store->dir_fd(), &st) != 0) continue;
+        if (std::find(noted.begin(), noted.end(), st.st_dev) != noted.end()) continue;
+        if (int err = common::probe_append_only(slot->store->dir_fd()); err != 0) {
+            noted.push_back(st.st_dev);
+            log::warning("the filesystem of ", slot->store->path(),
+                         " does not take the append-only attribute (", common::errno_text(err),
+                         "): trails on it are protected by the receiver rules only");
+        }
+    }
+}
+
+void receiver::set_guard(std::unique_ptr<common::guard_client> guard) {
+    guard_ = std::move(guard);
+    for (auto* list : {&hosts_, &retired_}) {
+        for (auto& slot : *list) slot->store->set_guard(guard_.get());
     }
 }
 

@@ -72,6 +72,9 @@ public:
     // host directories, load the TLS key and bind the listeners. `owner` is
     // the user that will own created directories after the privilege drop.
     void setup(std::optional<owner_ids> owner);
+    // The root supervisor's attribute channel (common/trail_guard.hpp), set
+    // in the worker after the fork; every host's store uses it.
+    void set_guard(std::unique_ptr<common::guard_client> guard);
     // Starts accepting connections.
     void start();
     // Stops accepting and closes every session.
@@ -104,6 +107,7 @@ private:
     std::unique_ptr<listener> make_listener(const common::endpoint_spec& spec, std::string* error,
                                             int* code);
     void start_listener(listener& l);
+    void check_attributes();
     std::vector<host_slot*> hosts_for(const asio::ip::address& address);
 
     asio::io_context& io_;
@@ -115,6 +119,7 @@ private:
     // The current TLS context; replaced ones stay alive for their sessions.
     std::vector<std::unique_ptr<asio::ssl::context>> tls_;
     std::optional<owner_ids> owner_; // owner of created host directories (root only)
+    std::unique_ptr<common::guard_client> guard_;
     std::vector<std::unique_ptr<host_slot>> hosts_;
     std::vector<std::unique_ptr<host_slot>> retired_;
     struct listener {

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -90,6 +91,14 @@ reply_error trail_store::open_file(std::string_view name, int flags, reply_error
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         return fail(on_error, path_ + "/" + n + " is not a regular file", EINVAL);
     }
+    // Everything here was created by us: a file of another user was put
+    // there by someone else, and is not ours to add to.
+    if (st.st_uid != ::geteuid()) {
+        return fail(on_error,
+                    path_ + "/" + n + " belongs to uid " + std::to_string(st.st_uid) +
+                        ", not to the daemon's user; refusing to write to it",
+                    EPERM);
+    }
     file_ = std::move(file);
     open_name_ = n;
     newest_ = n;
@@ -98,12 +107,76 @@ reply_error trail_store::open_file(std::string_view name, int flags, reply_error
 
 int trail_store::rename_noreplace(std::string_view from, std::string_view to) {
     std::string f(from), t(to);
+    // An append-only file can only be renamed by root: the supervisor does it.
+    if (guard_) return guard_->call({0, common::guard_op::rename, path_, f, t});
     // RENAME_NOREPLACE: never let a rename replace an existing file.
     if (::syscall(SYS_renameat2, dir_.get(), f.c_str(), dir_.get(), t.c_str(),
                   RENAME_NOREPLACE) == 0) {
         return 0;
     }
     return errno;
+}
+
+void trail_store::note_unsupported(int err) {
+    if (unsupported_noted_) return;
+    unsupported_noted_ = true;
+    log::warning(path_, ": the filesystem does not take the append-only and immutable attributes (",
+                 errno_text(err), "): trails here are protected by the receiver rules only");
+}
+
+// The file just opened becomes append-only. Failing that, it is closed and
+// the request refused: the sender retries, and nothing is written to a file
+// the kernel does not protect when it could.
+reply_error trail_store::protect(reply_error on_error) {
+    if (!guard_) return reply_error::ok;
+    int err = guard_->call({0, common::guard_op::protect, path_, open_name_, {}});
+    if (err == 0) return reply_error::ok;
+    if (common::flags_unsupported(err)) {
+        note_unsupported(err);
+        return reply_error::ok;
+    }
+    std::string name = open_name_;
+    file_.reset();
+    open_name_.clear();
+    return fail(on_error, "cannot make " + path_ + "/" + name + " append-only", err);
+}
+
+// A reopened file that refuses writing may be one closed earlier under its
+// final name and made immutable (a sender that restarted between the CLOSE
+// ack and removing its link opens it again): it is opened read-only, and
+// only a CLOSE under the same name is then accepted.
+bool trail_store::open_sealed(std::string_view name) {
+    std::string n(name);
+    unique_fd fd(::openat(dir_.get(), n.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    int flags = 0;
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        ::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0 || (flags & FS_IMMUTABLE_FL) == 0) {
+        return false;
+    }
+    file_ = std::move(fd);
+    open_name_ = n;
+    newest_ = n;
+    sealed_ = true;
+    return true;
+}
+
+// A file closed under its final name becomes immutable. Failing that, it
+// stays append-only: logged, and the CLOSE is still acknowledged (its bytes
+// are durable and complete).
+void trail_store::seal(std::string_view name) {
+    if (!guard_ || sealed_) return;
+    std::string n(name);
+    auto kind = proto::classify_trail_name(n);
+    if (kind != proto::trail_kind::terminated && kind != proto::trail_kind::crash_recovery) return;
+    int err = guard_->call({0, common::guard_op::seal, path_, n, {}});
+    if (err == 0) return;
+    if (common::flags_unsupported(err)) {
+        note_unsupported(err);
+        return;
+    }
+    log::error("cannot make ", path_, "/", n, " immutable: ", errno_text(err),
+               "; it stays append-only");
 }
 
 int trail_store::sync_directory() { return ::fsync(dir_.get()) == 0 ? 0 : errno; }
@@ -120,23 +193,24 @@ reply_error trail_store::open(std::string_view name) {
     case open_action::reopen: {
         // The create or rename of this file may predate a crash before its
         // directory sync: sync again so what we ack is reachable by name.
-        auto e = open_file(name, 0, reply_error::open);
+        auto e = open_sealed(name) ? reply_error::ok : open_file(name, 0, reply_error::open);
         if (e != reply_error::ok) return e;
         if (int err = sync_directory(); err != 0) return fail(reply_error::open, "fsync " + path_, err);
-        return reply_error::ok;
+        return sealed_ ? reply_error::ok : protect(reply_error::open);
     }
     case open_action::rename_then_append: {
         if (int err = rename_noreplace(newest_, name); err != 0) {
             return fail(reply_error::rename, "cannot rename " + newest_ + " to " + std::string(name), err);
         }
         if (int err = sync_directory(); err != 0) return fail(reply_error::rename, "fsync " + path_, err);
-        return open_file(name, 0, reply_error::open);
+        auto e = open_file(name, 0, reply_error::open);
+        return e != reply_error::ok ? e : protect(reply_error::open);
     }
     case open_action::create: {
         auto e = open_file(name, O_CREAT | O_EXCL, reply_error::create);
         if (e != reply_error::ok) return e;
         if (int err = sync_directory(); err != 0) return fail(reply_error::create, "fsync " + path_, err);
-        return reply_error::ok;
+        return protect(reply_error::create);
     }
     }
     return reply_error::create;
@@ -144,6 +218,11 @@ reply_error trail_store::open(std::string_view name) {
 
 reply_error trail_store::append(std::span<const std::byte> data) {
     if (auto e = decide_append(view()); e != reply_error::ok) return e;
+    if (sealed_) {
+        return fail(reply_error::write,
+                    path_ + "/" + open_name_ + " is immutable (closed earlier under its final name)",
+                    EPERM);
+    }
     while (!data.empty()) {
         ssize_t n = ::write(file_.get(), data.data(), data.size());
         if (n < 0 && errno == EINTR) continue;
@@ -169,10 +248,12 @@ reply_error trail_store::close(std::string_view name) {
         }
         if (int err = sync_directory(); err != 0) return fail(reply_error::rename, "fsync " + path_, err);
     }
+    seal(name);
     auto next = after_close(view(), name);
     newest_ = next.newest;
     open_name_.clear();
     file_.reset();
+    sealed_ = false;
     return reply_error::ok;
 }
 
@@ -188,6 +269,7 @@ int trail_store::detach() {
     if (err != 0) sync_failed_ = true;
     file_.reset();
     open_name_.clear();
+    sealed_ = false;
     return err;
 }
 

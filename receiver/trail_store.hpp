@@ -13,6 +13,7 @@
 
 #include "common/daemon_util.hpp"
 #include "common/fd.hpp"
+#include "common/trail_guard.hpp"
 #include "proto/wire.hpp"
 #include "receiver/trail_rules.hpp"
 
@@ -30,6 +31,13 @@ public:
                                              std::optional<owner_ids> owner, std::string* error);
 
     const std::string& path() const { return path_; }
+    int dir_fd() const { return dir_.get(); }
+
+    // With a guard (the root supervisor's channel), files this store creates
+    // or reopens are made append-only, renames go through the guard, and a
+    // file closed under a final name is made immutable (common/trail_guard).
+    // Without one (not started as root), the rules alone protect the files.
+    void set_guard(common::guard_client* guard) { guard_ = guard; }
 
     struct file_info {
         std::string name; // "" when the directory has no trail file
@@ -67,6 +75,10 @@ private:
     proto::reply_error fail(proto::reply_error e, std::string what, int err);
     proto::reply_error open_file(std::string_view name, int flags, proto::reply_error on_error);
     int rename_noreplace(std::string_view from, std::string_view to);
+    proto::reply_error protect(proto::reply_error on_error);
+    bool open_sealed(std::string_view name);
+    void seal(std::string_view name);
+    void note_unsupported(int err);
     int sync_directory();
 
     std::string path_;
@@ -76,6 +88,9 @@ private:
     common::unique_fd file_;
     std::string last_error_;
     bool sync_failed_ = false;
+    common::guard_client* guard_ = nullptr;
+    bool sealed_ = false;          // the open file is immutable: closed earlier under its final name
+    bool unsupported_noted_ = false;
 };
 
 } // namespace adist::receiver

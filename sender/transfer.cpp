@@ -142,6 +142,16 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
         }
         return skip(local);
     }
+    // Trails come from the audit daemon (root) or from our own user: a file
+    // of anybody else was put there to be shipped as this host's history.
+    if (fd >= 0 && st.st_uid != 0 && st.st_uid != ::geteuid()) {
+        ::close(fd);
+        if (dist_.notes->first("owner:" + local)) {
+            log::warning(prefix_, "not sending ", dist_.dir_path, "/", local, ": it belongs to uid ",
+                         st.st_uid, ", not to root or to the daemon's user");
+        }
+        return skip(local);
+    }
     if (fd < 0 || ::fstat(fd, &st) != 0) {
         auto error = common::errno_text(errno);
         if (fd >= 0) ::close(fd);

@@ -19,6 +19,7 @@ SKIP_RETURN_CODE).
 import datetime
 import hashlib
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -285,8 +286,12 @@ class Daemon:
         args = [*self.wrapper, self.sc.binary, "-F", "-c", self.conf]
         if debug:
             args.append("-d")
-        if self.role == "receiver" and os.geteuid() == 0:
+        if os.geteuid() == 0:
+            # Both roles drop privileges; the sender removes shipped links
+            # as the owner of its dist directory, as in production.
             args += ["-u", "nobody"]
+            if self.role == "sender" and not self.wrapper:
+                give_directories(self.conf, "nobody")
         args += self.extra_args
         with open(self.log_path, "ab") as log:
             log.write(f"----- {self.label} run {self.runs}: {' '.join(args)}\n".encode())
@@ -652,6 +657,24 @@ class GrowingTrail:
         self.name = new
 
 
+def give_directories(conf, user):
+    """Gives the existing directories a config names to `user` (not
+    recursively): a sender started as root runs as that user."""
+    pw = pwd.getpwnam(user)
+    with open(conf) as f:
+        for m in re.finditer(r'^\s*directory\s+"?([^"\s]+)"?', f.read(), re.M):
+            if os.path.isdir(m.group(1)) and not os.path.islink(m.group(1)):
+                os.chown(m.group(1), pw.pw_uid, pw.pw_gid)
+
+
+def clear_trail_attributes(root):
+    """The receiver makes trails append-only and immutable (chattr +a/+i);
+    as root, lift that so the tree can be removed."""
+    if os.geteuid() == 0 and shutil.which("chattr") and os.path.isdir(root):
+        subprocess.run(["chattr", "-R", "-f", "-i", "-a", root], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
 def prune_large_files(root, limit=8 * MiB):
     """After a failure the tree is kept for the logs and configs; data files
     over `limit` go (unless ADIST_KEEP is set) so /tmp does not fill up."""
@@ -692,6 +715,7 @@ def run_scenario(name, body):
         traceback.print_exc()
         if sc:
             sc.dump_logs()
+            clear_trail_attributes(sc.root)
             pruned = prune_large_files(sc.root)
             print(f"  [{name}] files kept in {sc.root}"
                   + (f" ({pruned} large data files deleted)" if pruned else ""), flush=True)
@@ -703,6 +727,7 @@ def run_scenario(name, body):
     if os.environ.get("ADIST_KEEP"):
         print(f"  [{name}] files kept in {sc.root}", flush=True)
     else:
+        clear_trail_attributes(sc.root)
         shutil.rmtree(sc.root, ignore_errors=True)
     print(f"PASS: {name} ({elapsed:.1f} s)", flush=True)
     sys.exit(0)

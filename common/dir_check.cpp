@@ -1,0 +1,58 @@
+// Directory startup checks (see dir_check.hpp).
+#include "common/dir_check.hpp"
+
+#include <cerrno>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fd.hpp"
+
+namespace adist::common {
+
+std::optional<std::string> check_directory(const std::string& path, const dir_facts& f,
+                                           dir_role role, const std::string& user_name,
+                                           std::optional<user_ids> user, uid_t self) {
+    uid_t uid = user ? user->uid : self;
+    if (!f.is_directory) return path + " is not a directory";
+    if (f.owner != 0 && f.owner != uid) {
+        return path + " belongs to uid " + std::to_string(f.owner) + ", not to root or " +
+               user_name + " (chown root " + path + ")";
+    }
+    if ((f.mode & S_IWOTH) != 0) {
+        return path + " is writable by everyone (chmod o-w " + path + ")";
+    }
+    if ((f.mode & S_IWGRP) != 0 && f.group != 0 && !(user && f.group == user->gid)) {
+        return path + " is writable by group " + std::to_string(f.group) +
+               ", which is neither root's nor " + user_name + "'s (chmod g-w " + path + ")";
+    }
+    if (!user) return std::nullopt;
+    if (role == dir_role::receiver_host && f.owner != user->uid) {
+        return path + " belongs to root, but the receiver writes there as " + user_name +
+               " (chown " + user_name + " " + path + ")";
+    }
+    if (role == dir_role::dist) {
+        bool writable = (f.owner == user->uid && (f.mode & S_IWUSR) != 0) ||
+                        (f.group == user->gid && (f.mode & S_IWGRP) != 0);
+        if (!writable) {
+            return "the sender runs as " + user_name + " and removes shipped links from " + path +
+                   ", which " + user_name + " cannot write (chown " + user_name + " " + path +
+                   ")";
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> check_directory_at(const std::string& path, dir_role role,
+                                              const std::string& user_name,
+                                              std::optional<user_ids> user) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) return std::nullopt;
+        return "cannot examine " + path + ": " + errno_text(errno);
+    }
+    if (S_ISLNK(st.st_mode)) return path + " is a symbolic link: name the directory itself";
+    dir_facts f{S_ISDIR(st.st_mode), st.st_uid, st.st_gid, st.st_mode};
+    return check_directory(path, f, role, user_name, user, ::geteuid());
+}
+
+} // namespace adist::common

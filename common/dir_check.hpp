@@ -1,0 +1,41 @@
+// Startup checks of the directories the daemon trusts: the receiver's
+// directory and host directories, the sender's dist directory. Pure: the
+// caller passes what stat() saw; docs/operations.md gives the modes.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+#include "common/daemon_util.hpp"
+
+namespace adist::common {
+
+struct dir_facts {
+    bool is_directory = false;
+    uid_t owner = 0;
+    gid_t group = 0;
+    mode_t mode = 0;
+};
+
+enum class dir_role {
+    receiver_base, // may belong to root or the daemon user
+    receiver_host, // with a privilege drop: must belong to the daemon user (the receiver made it)
+    dist,          // with a privilege drop: the daemon user must be able to remove links in it
+};
+
+// Why `path` must not be used (with the command that fixes it), or nullopt.
+// `user` is the daemon user when privileges are dropped; without a drop the
+// running uid stands for it (`self`).
+std::optional<std::string> check_directory(const std::string& path, const dir_facts& facts,
+                                           dir_role role, const std::string& user_name,
+                                           std::optional<user_ids> user, uid_t self);
+
+// stat()s `path` (not following a final symbolic link: one is refused) and
+// runs check_directory. A missing directory passes (its user creates or waits
+// for it).
+std::optional<std::string> check_directory_at(const std::string& path, dir_role role,
+                                              const std::string& user_name,
+                                              std::optional<user_ids> user);
+
+} // namespace adist::common
