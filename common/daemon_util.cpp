@@ -171,14 +171,14 @@ public:
         std::string refusal;
         auto len = std::min(static_cast<std::size_t>(n), sizeof buf);
         if (static_cast<std::size_t>(n) > sizeof buf) {
-            refusal = "an oversized request";
+            refusal = "that is oversized";
         } else if (auto r = decode_guard_request(std::span(buf, len))) {
             id = r->id;
             err = execute_guard_request(*guard_, *r, &refusal);
-            if (!refusal.empty()) refusal = "a request to " + std::string(op_name(r->op)) + " " +
-                                            r->dir + "/" + r->name + ": " + refusal;
+            if (!refusal.empty()) refusal = "to " + std::string(op_name(r->op)) + " " + r->dir +
+                                            "/" + r->name + ": " + refusal;
         } else {
-            refusal = "a malformed request";
+            refusal = "that is malformed";
         }
         if (!refusal.empty()) violation(refusal);
         auto reply = encode_guard_reply(id, err);
@@ -191,7 +191,7 @@ private:
         if (v.suppressed > 0) {
             log::error("the worker made ", v.suppressed, " more refused requests");
         }
-        if (v.log) log::error("refused the worker's ", what, " (a compromised worker?)");
+        if (v.log) log::error("refused a request from the worker ", what, " (a compromised worker?)");
     }
 
     const supervisor_options& o_;
@@ -248,6 +248,7 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
         log::error("cannot watch signals: ", errno_text(errno), "; stopping the worker");
         ::kill(child, SIGKILL);
         ::waitpid(child, nullptr, 0);
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
         return EX_OSERR;
     }
     supervisor sup(o);
@@ -271,6 +272,7 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
         pid_t r = ::waitpid(child, &status, WNOHANG);
         if (r != child) continue;
         log_worker_end(status);
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
         if (o.pid != nullptr) o.pid->remove();
         if (!o.socket_path.empty()) ::unlink(o.socket_path.c_str());
         if (WIFEXITED(status)) return WEXITSTATUS(status);

@@ -204,6 +204,10 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
         log::error("cannot drop privileges: user ", o.user, " does not exist");
         return EX_NOUSER;
     }
+    if (user && user->uid == 0) {
+        log::error("refusing to run as ", o.user, ": it is root");
+        return EX_CONFIG;
+    }
     try {
         if (cfg.has_receiver) {
             r.recv.emplace(

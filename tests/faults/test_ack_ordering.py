@@ -184,6 +184,7 @@ class Trace:
         self.calls = 0
         self.pending = {}   # tid -> Call awaiting its <... resumed>
         self.left = set()   # tids of a process that forked: we follow the child
+        self.left_pending = {}  # its unfinished renameat2 calls
 
     # -- input
     def feed_file(self, path):
@@ -205,6 +206,7 @@ class Trace:
             raise TestFailure(f"trace line {n} not understood: {line[:200]}")
         tid, t, rest = int(m.group(1) or 0), float(m.group(2)), m.group(3)
         if tid in self.left:
+            self._supervisor_line(tid, t, rest, n)
             return
         if rest.startswith("---") or rest.startswith("+++"):
             return  # a signal, or a thread's exit
@@ -238,6 +240,28 @@ class Trace:
         self._enter(call, body)
         self._finish(call, body, n, t)
 
+    def _supervisor_line(self, tid, t, rest, n):
+        """The root supervisor renames the worker's append-only trails for it
+        (common/trail_guard.hpp): its renameat2 calls in the host directory
+        count as the receiver's. Everything else it does is ignored."""
+        resumed = "<... renameat2 resumed>"
+        if rest.startswith(resumed):
+            start = self.left_pending.pop(tid, None)
+            if start is not None:
+                call, head = start
+                self._finish(call, head.rstrip() + " " + rest[len(resumed):], n, t,
+                             supervisor=True)
+            return
+        if not rest.startswith("renameat2("):
+            return
+        call = Call(tid, "renameat2", n, t)
+        call.text = _readable(rest)
+        body = rest[len("renameat2("):]
+        if body.endswith(" <unfinished ...>"):
+            self.left_pending[tid] = (call, body[:-len(" <unfinished ...>")])
+        else:
+            self._finish(call, body, n, t, supervisor=True)
+
     # -- a call's entry: resolve its fd against the table as it is now
     def _enter(self, call, body):
         self.calls += 1
@@ -255,7 +279,7 @@ class Trace:
             self.fds.pop(_int(first), None)
 
     # -- a call's exit: its result, and what it did
-    def _finish(self, call, body, n, t):
+    def _finish(self, call, body, n, t, supervisor=False):
         call.exit, call.t_exit = n, t
         # "args) = ret", the " = " aligned to a column with spaces when short
         cut = body.rfind(" = ")
@@ -272,6 +296,12 @@ class Trace:
             call.ret = _int(ret.split(" ", 1)[0])
         except ValueError:
             call.ret = None  # "?": the thread exited in the call
+        if supervisor:
+            old, new = (_decode_string(x, call).decode() for x in (call.args[1], call.args[3]))
+            if TRAIL_NAME.match(old) and TRAIL_NAME.match(new):
+                call.data = (old, new)
+                self.renames.append(call)
+            return
         self._apply(call)
 
     def _apply(self, c):

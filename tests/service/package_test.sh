@@ -5,7 +5,7 @@
 #  - installs it (dpkg -i), and checks /usr/sbin/auditdistd runs, the manual
 #    pages, the unit in /lib/systemd/system with ExecStart=/usr/sbin/..., the
 #    examples, no file in /etc, the system user auditdistd, and the owners and
-#    modes of /var/audit/dist (root:root 0750) and /var/audit/remote
+#    modes of /var/audit/dist (auditdistd:root 0750) and /var/audit/remote
 #    (root:auditdistd 0770: the dropped receiver may create a host directory);
 #    installs it a second time (upgrade path: postinst is idempotent);
 #  - starts /usr/sbin/auditdistd in the foreground with the receiver section
@@ -201,8 +201,8 @@ check_dirs()
 {
 	case "$created" in *"/var/audit "*) [ "$(mode /var/audit)" = "root:root 755" ] ||
 		fail "/var/audit is $(mode /var/audit), not root:root 755" ;; esac
-	[ "$(mode /var/audit/dist)" = "root:root 750" ] ||
-		fail "/var/audit/dist is $(mode /var/audit/dist), not root:root 750"
+	[ "$(mode /var/audit/dist)" = "auditdistd:root 750" ] ||
+		fail "/var/audit/dist is $(mode /var/audit/dist), not auditdistd:root 750"
 	[ "$(mode /var/audit/remote)" = "root:auditdistd 770" ] ||
 		fail "/var/audit/remote is $(mode /var/audit/remote), not root:auditdistd 770"
 	[ -d /etc/security ] || fail "no /etc/security"
@@ -212,11 +212,15 @@ case "$created" in
 *"/etc/security "*) [ "$(mode /etc/security)" = "root:root 755" ] || fail "/etc/security is $(mode /etc/security)" ;;
 esac
 # The unprivileged receiver can add a host directory (what a reload that
-# adds a host does), and cannot read the sender's dist directory.
+# adds a host does); the unprivileged sender can remove a shipped link from
+# the dist directory, which nobody else may write.
 as_daemon() { setpriv --reuid=auditdistd --regid=auditdistd --init-groups "$@"; }
 as_daemon mkdir /var/audit/remote/.adist-pkg-test || fail "user auditdistd cannot create a directory in /var/audit/remote"
 rmdir /var/audit/remote/.adist-pkg-test
-as_daemon ls /var/audit/dist >/dev/null 2>&1 && fail "user auditdistd can list /var/audit/dist"
+touch /var/audit/dist/.adist-pkg-test
+as_daemon rm /var/audit/dist/.adist-pkg-test || fail "user auditdistd cannot remove a link in /var/audit/dist"
+setpriv --reuid=nobody --regid=nogroup --clear-groups ls /var/audit/dist >/dev/null 2>&1 &&
+	fail "user nobody can list /var/audit/dist"
 
 # Installing again (prerm upgrade, postinst configure <old version>) keeps
 # the same user and modes.

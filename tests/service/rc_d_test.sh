@@ -30,11 +30,14 @@ rc() { sh "$dir/auditdistd.rc" "$@" 2>&1; }
 
 conf="$dir/auditdistd.conf"
 mkdir -p "$dir/dist"
+# Started as root, the daemon runs as the -u user (the package's auditdistd
+# may not exist here), which removes shipped links from its dist directory.
+[ "$(id -u)" != 0 ] || chown nobody "$dir/dist"
 cat > "$dir/rc.conf" <<CONF
 auditdistd_enable="NO"
 auditdistd_config="$conf"
 auditdistd_pidfile="$dir/auditdistd.pid"
-auditdistd_flags="-d"
+auditdistd_flags="-d -u nobody"
 CONF
 
 out=$(rc start) || fail "start with auditdistd_enable=NO failed: $out"

@@ -1,0 +1,60 @@
+// Unit tests for common/dir_check: which trusted directories the daemon
+// refuses at startup, and the fix it names.
+#include "common/dir_check.hpp"
+
+#include <catch2/catch.hpp>
+#include <sys/stat.h>
+
+using namespace adist::common;
+
+namespace {
+const user_ids daemon_user{101, 102};
+
+std::optional<std::string> check(dir_facts f, dir_role role, bool drop = true) {
+    return check_directory("/d", f, role, "auditdistd",
+                           drop ? std::optional<user_ids>(daemon_user) : std::nullopt, {0, 0});
+}
+} // namespace
+
+TEST_CASE("trusted directories belong to root or the daemon user", "[dir_check]") {
+    CHECK_FALSE(check({true, 0, 0, S_IFDIR | 0755}, dir_role::receiver_base));
+    CHECK_FALSE(check({true, 101, 102, S_IFDIR | 0700}, dir_role::receiver_base));
+    auto foreign = check({true, 1000, 0, S_IFDIR | 0755}, dir_role::receiver_base);
+    REQUIRE(foreign);
+    CHECK_THAT(*foreign, Catch::Contains("uid 1000") && Catch::Contains("chown root /d"));
+    CHECK(check({false, 0, 0, S_IFREG | 0644}, dir_role::dist));
+}
+
+TEST_CASE("trusted directories are writable by nobody else", "[dir_check]") {
+    auto world = check({true, 0, 0, S_IFDIR | 01777}, dir_role::receiver_base);
+    REQUIRE(world);
+    CHECK_THAT(*world, Catch::Contains("chmod o-w"));
+    // Group-writable: only by root's group or the daemon user's.
+    CHECK_FALSE(check({true, 0, 102, S_IFDIR | 0770}, dir_role::receiver_base));
+    CHECK_FALSE(check({true, 0, 0, S_IFDIR | 0770}, dir_role::receiver_base));
+    auto group = check({true, 0, 50, S_IFDIR | 0770}, dir_role::receiver_base);
+    REQUIRE(group);
+    CHECK_THAT(*group, Catch::Contains("group 50") && Catch::Contains("chmod g-w"));
+    // Without a privilege drop, the running user's group stands for it.
+    CHECK(check({true, 0, 102, S_IFDIR | 0770}, dir_role::receiver_base, false));
+    CHECK_FALSE(check({true, 0, 0, S_IFDIR | 0770}, dir_role::receiver_base, false));
+}
+
+TEST_CASE("host directories belong to the daemon user when it drops", "[dir_check]") {
+    CHECK_FALSE(check({true, 101, 102, S_IFDIR | 0700}, dir_role::receiver_host));
+    auto root = check({true, 0, 0, S_IFDIR | 0700}, dir_role::receiver_host);
+    REQUIRE(root);
+    CHECK_THAT(*root, Catch::Contains("chown auditdistd /d"));
+    CHECK_FALSE(check({true, 0, 0, S_IFDIR | 0700}, dir_role::receiver_host, false));
+}
+
+TEST_CASE("the sender must be able to remove links from its dist directory", "[dir_check]") {
+    CHECK_FALSE(check({true, 101, 0, S_IFDIR | 0750}, dir_role::dist));
+    CHECK_FALSE(check({true, 0, 102, S_IFDIR | 0770}, dir_role::dist));
+    auto ro = check({true, 0, 0, S_IFDIR | 0755}, dir_role::dist);
+    REQUIRE(ro);
+    CHECK_THAT(*ro, Catch::Contains("cannot write") && Catch::Contains("chown auditdistd /d"));
+    CHECK(check({true, 101, 0, S_IFDIR | 0550}, dir_role::dist));
+    // Not dropping (not root): the running user's own rights apply at run time.
+    CHECK_FALSE(check({true, 0, 0, S_IFDIR | 0755}, dir_role::dist, false));
+}
