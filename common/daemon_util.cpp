@@ -328,14 +328,14 @@ bool set_caps(std::uint64_t caps) {
     return ::syscall(SYS_capset, &h, d) == 0;
 }
 
-// Empties the bounding set but for `keep` (needs CAP_SETPCAP: call as root).
+// Empties the bounding set but for `keep` (needs CAP_SETPCAP while any other
+// is left in it: call as root).
 bool drop_bounding_set(std::uint64_t keep) {
     for (int cap = 0; cap < 64; ++cap) {
         if ((keep >> cap) & 1) continue;
-        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
-            if (errno == EINVAL) break; // past the kernel's last capability
-            return false;
-        }
+        int present = ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+        if (present < 0) break; // past the kernel's last capability
+        if (present == 1 && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) return false;
     }
     return true;
 }

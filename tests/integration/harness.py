@@ -290,7 +290,7 @@ class Daemon:
             # Both roles drop privileges; the sender removes shipped links
             # as the owner of its dist directory, as in production.
             args += ["-u", "nobody"]
-            if self.role == "sender" and not self.wrapper:
+            if self.role == "sender":
                 give_directories(self.conf, "nobody")
         args += self.extra_args
         with open(self.log_path, "ab") as log:
@@ -333,6 +333,10 @@ class Daemon:
         os.killpg(self.proc.pid, signal.SIGKILL)
         code = self.proc.wait(timeout=30)
         check_equal(code, -signal.SIGKILL, f"{self.label} exit status after SIGKILL")
+        # The worker (a child of the supervisor we waited for) may finish a
+        # write it is in before it dies: only then is its file final.
+        wait_until(lambda: all(f[0] == "Z" for _, f in group_processes(self.proc.pid)), timeout=10,
+                   interval=0.005, what=f"every process of {self.label} to be gone")
 
     def send_signal(self, sig):
         """SIGSTOP/SIGCONT and the like, to the whole process group; SIGHUP
