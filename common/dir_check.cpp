@@ -11,17 +11,17 @@ namespace adist::common {
 
 std::optional<std::string> check_directory(const std::string& path, const dir_facts& f,
                                            dir_role role, const std::string& user_name,
-                                           std::optional<user_ids> user, uid_t self) {
-    uid_t uid = user ? user->uid : self;
+                                           std::optional<user_ids> user, user_ids self) {
+    user_ids ids = user.value_or(self);
     if (!f.is_directory) return path + " is not a directory";
-    if (f.owner != 0 && f.owner != uid) {
+    if (f.owner != 0 && f.owner != ids.uid) {
         return path + " belongs to uid " + std::to_string(f.owner) + ", not to root or " +
                user_name + " (chown root " + path + ")";
     }
     if ((f.mode & S_IWOTH) != 0) {
         return path + " is writable by everyone (chmod o-w " + path + ")";
     }
-    if ((f.mode & S_IWGRP) != 0 && f.group != 0 && !(user && f.group == user->gid)) {
+    if ((f.mode & S_IWGRP) != 0 && f.group != 0 && f.group != ids.gid) {
         return path + " is writable by group " + std::to_string(f.group) +
                ", which is neither root's nor " + user_name + "'s (chmod g-w " + path + ")";
     }
@@ -52,7 +52,7 @@ std::optional<std::string> check_directory_at(const std::string& path, dir_role 
     }
     if (S_ISLNK(st.st_mode)) return path + " is a symbolic link: name the directory itself";
     dir_facts f{S_ISDIR(st.st_mode), st.st_uid, st.st_gid, st.st_mode};
-    return check_directory(path, f, role, user_name, user, ::geteuid());
+    return check_directory(path, f, role, user_name, user, {::geteuid(), ::getegid()});
 }
 
 } // namespace adist::common

@@ -26,10 +26,10 @@ enum class dir_role {
 
 // Why `path` must not be used (with the command that fixes it), or nullopt.
 // `user` is the daemon user when privileges are dropped; without a drop the
-// running uid stands for it (`self`).
+// running user and group stand for it (`self`).
 std::optional<std::string> check_directory(const std::string& path, const dir_facts& facts,
                                            dir_role role, const std::string& user_name,
-                                           std::optional<user_ids> user, uid_t self);
+                                           std::optional<user_ids> user, user_ids self);
 
 // stat()s `path` (not following a final symbolic link: one is refused) and
 // runs check_directory. A missing directory passes (its user creates or waits
