@@ -241,6 +241,9 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
     }
     ::close(pair[1]);
     if (guard_pair[1] >= 0) ::close(guard_pair[1]);
+    // It holds the configuration (passwords): no core file, no ptrace by
+    // the worker's user.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     unique_fd control(pair[0]);
     unique_fd guard(guard_pair[0]);
     unique_fd signals(::signalfd(-1, &set, SFD_CLOEXEC));
