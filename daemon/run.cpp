@@ -7,6 +7,7 @@
 #include "common/reload.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
+#include "daemon/sandbox_spec.hpp"
 #include "receiver/receiver.hpp"
 #include "sender/uplink.hpp"
 
@@ -84,6 +85,7 @@ void apply_reload(reload_context& ctx, const common::config_result& result) {
     // -P overrides the file's pidfile: a change there changes nothing.
     if (ctx.options.pidfile) next.pidfile = ctx.current.pidfile;
     auto plan = common::plan_reload(ctx.current, next);
+    common::check_sandbox_limits(plan, next, daemon::worker_sandbox_limits());
     if (!plan.needs_restart.empty()) {
         std::string what;
         for (const auto& n : plan.needs_restart) what += (what.empty() ? "" : ", ") + n;
@@ -314,6 +316,12 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
         (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != supervisor)) {
         log::error("the supervisor is gone; exiting");
         return EX_OSERR;
+    }
+    // Before serve(): the receiver's sync pool and Asio's resolver thread
+    // must be created inside the sandbox.
+    if (auto code = daemon::enter_worker_sandbox(
+            o, cfg, {supervisor != 0, r.control ? r.control->path() : std::string()})) {
+        return *code;
     }
     int code = serve(io, o, cfg, r, control_fd);
     if (pid) pid->remove();
