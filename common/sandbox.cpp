@@ -93,12 +93,14 @@ int create_ruleset(const ruleset_attr* attr, std::size_t size, std::uint32_t fla
     return static_cast<int>(::syscall(SYS_landlock_create_ruleset, attr, size, flags));
 }
 
-// Adds one path rule; a missing optional path is skipped.
+// Adds one path rule. An optional path that is missing, or that we could not
+// reach anyway (EACCES: e.g. the root-only key seen by the dropped worker),
+// is skipped.
 int add_path_rule(int ruleset, const path_rule& rule, std::uint64_t handled, std::string* error) {
     unique_fd fd(::open(rule.path.c_str(), O_PATH | O_CLOEXEC));
     struct stat st {};
     if (!fd || ::fstat(fd.get(), &st) != 0) {
-        if (errno == ENOENT && rule.optional) return 0;
+        if (rule.optional && (errno == ENOENT || errno == ENOTDIR || errno == EACCES)) return 0;
         *error = "sandbox: cannot open " + rule.path + ": " + errno_text(errno);
         return EX_OSERR;
     }

@@ -27,7 +27,7 @@ inline constexpr unsigned make_dir = 1u << 5;    // create a directory
 struct path_rule {
     std::string path;     // a directory (the rule covers all beneath it) or a file
     unsigned access = 0;  // fs_access bits; on a file only read_file/write_file apply
-    bool optional = false; // a path that does not exist is skipped instead of fatal
+    bool optional = false; // skipped when missing or out of our reach (EACCES), not fatal
 };
 
 struct sandbox_spec {

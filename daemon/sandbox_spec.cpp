@@ -25,14 +25,19 @@ bool is_name(const std::string& host) {
     return !host.empty() && ec;
 }
 
-// The directory itself, or its nearest existing parent when it does not exist yet.
-std::string existing_or_parent(const std::string& dir, std::vector<std::string>* notes) {
+// The sender's rights go to the parent of its dist directory: Landlock binds
+// a rule to an inode, and the sender follows a dist directory that is removed
+// and made again (docs/faults.md), a new inode. When even the parent does not
+// exist yet, its nearest existing ancestor.
+std::string dist_rule_path(const std::string& dir, std::vector<std::string>* notes) {
     std::error_code ec;
-    std::filesystem::path p(dir);
+    std::filesystem::path want = std::filesystem::path(dir).lexically_normal().parent_path();
+    std::filesystem::path p = want;
     while (!std::filesystem::exists(p, ec) && p.has_relative_path()) p = p.parent_path();
-    if (p != std::filesystem::path(dir)) {
-        notes->push_back("sandbox: dist directory " + dir + " does not exist yet: allowing " +
-                         p.string() + " instead (restart once it exists to narrow it)");
+    if (p != want) {
+        notes->push_back("sandbox: the parent of dist directory " + dir +
+                         " does not exist yet: allowing " + p.string() +
+                         " instead (restart once it exists to narrow it)");
     }
     return p.string();
 }
@@ -66,9 +71,9 @@ void add_receiver(const common::config& cfg, common::sandbox_spec& spec) {
 void add_sender(const common::config& cfg, common::sandbox_spec& spec,
                 std::vector<std::string>* notes) {
     for (const auto& h : cfg.senders) {
-        spec.paths.push_back({existing_or_parent(h.directory, notes),
-                              fsa::read_file | fsa::read_dir | fsa::remove_file, false});
-        limits_.sender_dirs.push_back(h.directory);
+        auto granted = dist_rule_path(h.directory, notes);
+        spec.paths.push_back({granted, fsa::read_file | fsa::read_dir | fsa::remove_file, false});
+        limits_.sender_dirs.push_back(granted);
         spec.connect_ports.push_back(h.remote.port);
         // A DNS answer too large for UDP is asked again over TCP.
         if (is_name(h.remote.host)) spec.connect_ports.push_back(53);
