@@ -3,11 +3,16 @@
   - the receiver's worker (as root: the child of the supervisor, user nobody)
     and the sender have NoNewPrivs 1, Seccomp 2 (filter) and Umask 0077 in
     /proc/PID/status, and log that they entered the sandbox;
-  - a trail ships byte-identical through both;
+  - a trail ships byte-identical through both, the sender resolving the
+    receiver's host name (`localhost`: getaddrinfo on Asio's resolver thread,
+    created inside the sandbox);
   - a receiver reload that adds a host whose directory lies outside the
     sandboxed directories is refused as needing a restart (the worker keeps
-    running); a sender reload (no supervisor: it reads the file itself)
+    running); one that adds a host named by a host name beneath the base
+    directory is applied (the worker resolves it and makes its directory);
+    a sender reload (no supervisor: it reads the file itself)
     still works; a second trail ships after both."""
+import grp
 import os
 import re
 import signal
@@ -68,6 +73,10 @@ def ship(sc, send, index):
 
 def body(sc):
     recv, send = sc.standard_pair()
+    with open(send.conf) as conf:
+        text = conf.read()
+    check("tls://127.0.0.1:" in text, "test bug: the sender's remote is not 127.0.0.1")
+    sc.write_config(os.path.basename(send.conf), text.replace("tls://127.0.0.1:", "tls://localhost:"))
     recv.start()
     send.start()
     for d in (recv, send):
@@ -95,6 +104,19 @@ def body(sc):
     recv.assert_running("after the refused reload")
     check_equal(worker_pid(recv), worker, "the worker's pid after the refused reload")
 
+    # A host named by a host name, beneath the base directory: applied. As
+    # the Debian package sets it up (root:auditdistd 0770), so that only the
+    # sandbox could refuse the worker's mkdir.
+    if os.geteuid() == 0:
+        os.chown(sc.remote, 0, grp.getgrnam("nogroup").gr_gid)
+        os.chmod(sc.remote, 0o770)
+    extra = '    host "web8" {\n        remote "localhost"\n        password "y"\n    }\n'
+    sc.write_config(os.path.basename(recv.conf), text.rstrip()[:-1] + extra + "}\n")
+    mark = recv.mark()
+    recv.send_signal(signal.SIGHUP)
+    recv.wait_log(r"configuration reloaded from .*receiver hosts added: web8", since=mark)
+    check(os.path.isdir(os.path.join(sc.remote, "web8")), "the reload did not make remote/web8")
+
     # The sender reads its own configuration on SIGHUP: the sandbox lets it.
     mark = send.mark()
     send.send_signal(signal.SIGHUP)
@@ -104,7 +126,8 @@ def body(sc):
         check(not re.search(r"SIGSYS|signal 31|Bad system call", d.full_text()),
               f"{d.label}: a seccomp kill in the log")
     sc.note(f"receiver worker {worker} and sender {send.pid}: no_new_privs, seccomp filter, "
-            "umask 077; shipped two trails; a reload outside the sandbox was refused")
+            "umask 077; shipped two trails over a resolved host name; a reload outside the "
+            "sandbox was refused, one adding a host by name beneath it applied")
 
 
 run_scenario("sandbox", body)
