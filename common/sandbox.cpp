@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <ctime>
+#include <dirent.h>
+#include <memory>
 #include <fcntl.h>
 #include <linux/landlock.h>
 #include <openssl/ssl.h>
@@ -173,6 +175,16 @@ int enter_landlock(const sandbox_spec& spec, std::string* error, std::string* no
 
 namespace {
 
+// Landlock confines the calling thread only (and those it creates later):
+// a thread that already exists would escape it. Counts /proc/self/task.
+int thread_count() {
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir("/proc/self/task"), &::closedir);
+    if (!d) return -1;
+    int n = 0;
+    while (const dirent* e = ::readdir(d.get())) n += e->d_name[0] != '.';
+    return n;
+}
+
 // What must be loaded from files before the filesystem closes: the time zone
 // (syslog's timestamps) and OpenSSL's configuration.
 void preload() {
@@ -189,6 +201,12 @@ int landlock_abi() {
 
 int enter_sandbox(const sandbox_spec& spec, std::string* error, std::string* notice) {
     notice->clear();
+    if (int n = thread_count(); n != 1) {
+        *error = n < 0 ? "sandbox: cannot count our threads in /proc/self/task: " + errno_text(errno)
+                       : "sandbox: " + std::to_string(n) +
+                             " threads exist already; the sandbox must come before any thread";
+        return EX_SOFTWARE;
+    }
     preload();
     ::umask(077);
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
