@@ -101,7 +101,8 @@ void check_sandbox_limits(reload_plan& p, const config& next, const sandbox_limi
     if (limits.filesystem && next.has_receiver) {
         for (const auto& h : next.receivers) {
             if (!within_any(h.directory, limits.receiver_dirs)) {
-                p.needs_restart.push_back("host " + h.name + "'s directory " + h.directory + outside);
+                p.needs_restart.push_back("host " + h.name + "'s directory " + h.directory +
+                                          outside);
             }
         }
         for (const auto* f : {&next.certfile, &next.keyfile}) {

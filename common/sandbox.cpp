@@ -157,7 +157,8 @@ int enter_landlock(const sandbox_spec& spec, std::string* error, std::string* no
         return EX_OSERR;
     }
     for (const auto& rule : spec.paths) {
-        if (int code = add_path_rule(ruleset.get(), rule, attr.handled_access_fs, error)) return code;
+        int code = add_path_rule(ruleset.get(), rule, attr.handled_access_fs, error);
+        if (code != 0) return code;
     }
     for (auto port : abi >= 4 ? spec.connect_ports : std::vector<std::uint16_t>{}) {
         if (int code = add_port_rule(ruleset.get(), port, error)) return code;
@@ -202,7 +203,8 @@ int landlock_abi() {
 int enter_sandbox(const sandbox_spec& spec, std::string* error, std::string* notice) {
     notice->clear();
     if (int n = thread_count(); n != 1) {
-        *error = n < 0 ? "sandbox: cannot count our threads in /proc/self/task: " + errno_text(errno)
+        *error = n < 0 ? "sandbox: cannot count our threads in /proc/self/task: " +
+                             errno_text(errno)
                        : "sandbox: " + std::to_string(n) +
                              " threads exist already; the sandbox must come before any thread";
         return EX_SOFTWARE;

@@ -116,7 +116,8 @@ void add_conditional(filter& f, const sandbox_spec& spec) {
     // clone only for threads (glibc's pthread_create); clone3 hides its flags
     // in memory seccomp cannot read, so it fails with ENOSYS and glibc falls
     // back to clone. No fork, no new namespaces.
-    constexpr std::uint64_t thread = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
+    constexpr std::uint64_t thread =
+        CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
     if (ADIST_SANITIZER_BUILD) {
         f.add(SCMP_ACT_ALLOW, "clone");
     } else {

@@ -317,8 +317,8 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
         log::error("the supervisor is gone; exiting");
         return EX_OSERR;
     }
-    // Before serve(): the receiver's sync pool and Asio's resolver thread
-    // must be created inside the sandbox.
+    // The sandbox, before any thread: serve() starts the receiver's sync pool
+    // and the sender's resolver thread, which inherit it. Fails closed.
     if (auto code = daemon::enter_worker_sandbox(
             o, cfg, {supervisor != 0, r.control ? r.control->path() : std::string()})) {
         return *code;

@@ -89,7 +89,8 @@ void add_sender(const common::config& cfg, common::sandbox_spec& spec,
 } // namespace
 
 common::sandbox_spec worker_sandbox_spec(const daemon_options& o, const common::config& cfg,
-                                         const worker_facts& facts, std::vector<std::string>* notes) {
+                                         const worker_facts& facts,
+                                         std::vector<std::string>* notes) {
     common::sandbox_spec spec;
     limits_ = {};
     if (cfg.has_receiver) add_receiver(cfg, spec);

@@ -22,7 +22,8 @@ struct worker_facts {
 // The spec for `cfg`. A dist directory that does not exist yet is covered by
 // its nearest existing parent; *notes gets one line for each such case.
 common::sandbox_spec worker_sandbox_spec(const daemon_options& o, const common::config& cfg,
-                                         const worker_facts& facts, std::vector<std::string>* notes);
+                                         const worker_facts& facts,
+                                         std::vector<std::string>* notes);
 
 // Builds the spec and enters the sandbox, logging what it does. Returns an
 // exit code when the worker must exit (fail closed).

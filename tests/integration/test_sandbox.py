@@ -76,7 +76,8 @@ def body(sc):
     with open(send.conf) as conf:
         text = conf.read()
     check("tls://127.0.0.1:" in text, "test bug: the sender's remote is not 127.0.0.1")
-    sc.write_config(os.path.basename(send.conf), text.replace("tls://127.0.0.1:", "tls://localhost:"))
+    sc.write_config(os.path.basename(send.conf),
+                    text.replace("tls://127.0.0.1:", "tls://localhost:"))
     recv.start()
     send.start()
     for d in (recv, send):

@@ -131,7 +131,8 @@ void landlock_and_hardening_case(bool have_landlock, int abi) {
             // that "not dumpable" shows as a root-owned /proc/PID.
             if (::geteuid() == 0) expect(::setresuid(65534, 65534, 65534) == 0, "setresuid");
             enter();
-            int fd = ::open((inside + "/trail").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0666);
+            int fd = ::open((inside + "/trail").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND,
+                            0666);
             expect(fd >= 0, "create inside");
             struct stat st {};
             expect(::fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0600, "umask 077: mode 0600");
@@ -195,7 +196,8 @@ void sigsys_case(const char* what, const std::function<void()>& attempt) {
         _exit(3); // survived
     });
     if (!killed_by_sigsys(status)) {
-        fail(std::string(what) + ": expected death by SIGSYS, got status " + std::to_string(status));
+        fail(std::string(what) + ": expected death by SIGSYS, got status " +
+             std::to_string(status));
     }
 }
 

@@ -104,8 +104,9 @@ TEST_CASE("reload: what the sandbox did not allow at startup needs a restart") {
     limits.ports = {7878};
 
     SECTION("a host beneath the receiver directory, the same files and ports: fine") {
-        auto next = parse(receiver(rhost("web1", "192.0.2.1", "a") + rhost("web2", "192.0.2.2", "c")) +
-                          sender(shost("s1", "b")));
+        auto next = parse(
+            receiver(rhost("web1", "192.0.2.1", "a") + rhost("web2", "192.0.2.2", "c")) +
+            sender(shost("s1", "b")));
         auto p = plan_reload(running, next);
         check_sandbox_limits(p, next, limits);
         CHECK(p.needs_restart.empty());
