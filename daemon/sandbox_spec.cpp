@@ -31,7 +31,9 @@ bool is_name(const std::string& host) {
 // exist yet, its nearest existing ancestor.
 std::string dist_rule_path(const std::string& dir, std::vector<std::string>* notes) {
     std::error_code ec;
-    std::filesystem::path want = std::filesystem::path(dir).lexically_normal().parent_path();
+    auto normal = std::filesystem::path(dir).lexically_normal();
+    if (!normal.has_filename()) normal = normal.parent_path(); // "/var/audit/dist/"
+    std::filesystem::path want = normal.parent_path();
     std::filesystem::path p = want;
     while (!std::filesystem::exists(p, ec) && p.has_relative_path()) p = p.parent_path();
     if (p != want) {
@@ -48,9 +50,9 @@ std::string parent_of(const std::string& path) {
 }
 
 void add_receiver(const common::config& cfg, common::sandbox_spec& spec) {
-    // Never truncate, rewrite elsewhere, link or remove a directory: only
-    // append, create, and rename within a directory (remove_file covers the
-    // rename's source; seccomp refuses unlink itself).
+    // Never truncate, link or remove a directory: only append, create, and
+    // rename within a directory (remove_file covers the rename's source; a
+    // receiver alone gets EPERM from unlink, by seccomp).
     unsigned store = fsa::read_file | fsa::write_file | fsa::read_dir | fsa::remove_file |
                      fsa::make_reg | fsa::make_dir;
     spec.paths.push_back({cfg.receiver_directory, store, false});
