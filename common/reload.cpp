@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 
 namespace adist::common {
 namespace {
@@ -81,6 +82,48 @@ reload_plan plan_reload(const config& running, const config& next) {
                },
                p.sender_hosts_added, p.sender_hosts_removed, p.sender_hosts_changed);
     return p;
+}
+
+bool path_within(const std::string& path, const std::string& root) {
+    auto p = std::filesystem::path(path).lexically_normal();
+    auto r = std::filesystem::path(root).lexically_normal();
+    if (!p.is_absolute() || !r.is_absolute()) return false;
+    auto rel = p.lexically_relative(r);
+    return !rel.empty() && *rel.begin() != "..";
+}
+
+void check_sandbox_limits(reload_plan& p, const config& next, const sandbox_limits& limits) {
+    auto within_any = [](const std::string& dir, const std::vector<std::string>& roots) {
+        return std::any_of(roots.begin(), roots.end(),
+                           [&](const std::string& r) { return path_within(dir, r); });
+    };
+    const char* outside = ", outside the sandbox";
+    if (limits.filesystem && next.has_receiver) {
+        for (const auto& h : next.receivers) {
+            if (!within_any(h.directory, limits.receiver_dirs)) {
+                p.needs_restart.push_back("host " + h.name + "'s directory " + h.directory +
+                                          outside);
+            }
+        }
+        for (const auto* f : {&next.certfile, &next.keyfile}) {
+            if (p.tls_files_changed && !lists(limits.tls_files, *f)) {
+                p.needs_restart.push_back("the TLS file " + *f + outside);
+            }
+        }
+    }
+    if (next.has_sender) {
+        for (const auto& h : next.senders) {
+            if (limits.filesystem && !within_any(h.directory, limits.sender_dirs)) {
+                p.needs_restart.push_back("host " + h.name + "'s dist directory " + h.directory +
+                                          outside);
+            }
+            if (limits.network && std::find(limits.ports.begin(), limits.ports.end(),
+                                            h.remote.port) == limits.ports.end()) {
+                p.needs_restart.push_back("host " + h.name + "'s remote port " +
+                                          std::to_string(h.remote.port) + outside);
+            }
+        }
+    }
 }
 
 bool lists(const std::vector<std::string>& names, const std::string& name) {

@@ -44,6 +44,25 @@ struct reload_plan {
 
 reload_plan plan_reload(const config& running, const config& next);
 
+// What the worker's sandbox (common/sandbox.hpp) fixed at startup: the
+// directories it may use, the TLS files it may read, the TCP ports it may
+// connect to. A reload cannot widen it.
+struct sandbox_limits {
+    bool filesystem = false; // Landlock confines the filesystem
+    bool network = false;    // Landlock confines TCP connect (ABI >= 4)
+    std::vector<std::string> receiver_dirs; // a host directory must be one of them or beneath
+    std::vector<std::string> sender_dirs;   // a dist directory must be one of them or beneath
+    std::vector<std::string> tls_files;     // certfile and keyfile
+    std::vector<std::uint16_t> ports;       // a sender's remote port must be one of them
+};
+
+// Adds to p.needs_restart what `next` needs outside `limits` (e.g. "host web3's
+// directory /srv/web3, outside the sandbox").
+void check_sandbox_limits(reload_plan& p, const config& next, const sandbox_limits& limits);
+
+// True when `path` is `root` or beneath it (lexically, after normalising).
+bool path_within(const std::string& path, const std::string& root);
+
 // True when `name` is one of the plan's `names` (a list of hosts or listeners).
 bool lists(const std::vector<std::string>& names, const std::string& name);
 

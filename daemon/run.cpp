@@ -8,6 +8,7 @@
 #include "common/reload.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
+#include "daemon/sandbox_spec.hpp"
 #include "receiver/receiver.hpp"
 #include "sender/uplink.hpp"
 
@@ -85,6 +86,7 @@ void apply_reload(reload_context& ctx, const common::config_result& result) {
     // -P overrides the file's pidfile: a change there changes nothing.
     if (ctx.options.pidfile) next.pidfile = ctx.current.pidfile;
     auto plan = common::plan_reload(ctx.current, next);
+    common::check_sandbox_limits(plan, next, daemon::worker_sandbox_limits());
     if (!plan.needs_restart.empty()) {
         std::string what;
         for (const auto& n : plan.needs_restart) what += (what.empty() ? "" : ", ") + n;
@@ -346,6 +348,12 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
     }
     if (r.recv && channels.guard_fd >= 0) {
         r.recv->set_guard(std::make_unique<common::guard_client>(channels.guard_fd));
+    }
+    // The sandbox, before any thread: serve() starts the receiver's sync pool
+    // and the sender's resolver thread, which inherit it. Fails closed.
+    if (auto code = daemon::enter_worker_sandbox(
+            o, cfg, {channels.supervisor != 0, r.control ? r.control->path() : std::string()})) {
+        return *code;
     }
     int code = serve(io, o, cfg, r, channels.control_fd);
     if (pid) pid->remove();

@@ -94,6 +94,57 @@ TEST_CASE("reload: a pidfile change or a role added or removed needs a restart")
             std::vector<std::string>{"a receiver section added"});
 }
 
+TEST_CASE("reload: what the sandbox did not allow at startup needs a restart") {
+    auto running = parse(receiver(rhost("web1", "192.0.2.1", "a")) + sender(shost("s1", "b")));
+    sandbox_limits limits;
+    limits.filesystem = limits.network = true;
+    limits.receiver_dirs = {"/var/audit/remote"};
+    limits.sender_dirs = {"/d/s1"};
+    limits.tls_files = {"/c.pem", "/k.pem"};
+    limits.ports = {7878};
+
+    SECTION("a host beneath the receiver directory, the same files and ports: fine") {
+        auto next = parse(
+            receiver(rhost("web1", "192.0.2.1", "a") + rhost("web2", "192.0.2.2", "c")) +
+            sender(shost("s1", "b")));
+        auto p = plan_reload(running, next);
+        check_sandbox_limits(p, next, limits);
+        CHECK(p.needs_restart.empty());
+    }
+    SECTION("a host directory outside, a new dist directory, a new port, a new key") {
+        auto next = parse(
+            receiver(rhost("web1", "192.0.2.1", "a") +
+                         " host \"web3\" {\n remote \"192.0.2.3\"\n password \"p\"\n"
+                         " directory \"/srv/web3\"\n }\n",
+                     "tls://127.0.0.1:7878", "/other/k.pem") +
+            sender(shost("s1", "b") + shost("s2", "c") +
+                   " host \"s3\" {\n directory \"/d/s1/x\"\n remote \"tls://192.0.2.1:9000\"\n"
+                   " fingerprint \"" + fp + "\"\n password \"q\"\n }\n"));
+        auto p = plan_reload(running, next);
+        check_sandbox_limits(p, next, limits);
+        REQUIRE(p.needs_restart.size() == 4);
+        CHECK(p.needs_restart[0] == "host web3's directory /srv/web3, outside the sandbox");
+        CHECK(p.needs_restart[1] == "the TLS file /other/k.pem, outside the sandbox");
+        CHECK(p.needs_restart[2] == "host s2's dist directory /d/s2, outside the sandbox");
+        CHECK(p.needs_restart[3] == "host s3's remote port 9000, outside the sandbox");
+    }
+    SECTION("without Landlock nothing is confined") {
+        auto next = parse(receiver(rhost("web3", "192.0.2.3", "p")) + sender(shost("s2", "c")));
+        auto p = plan_reload(running, next);
+        check_sandbox_limits(p, next, sandbox_limits{});
+        CHECK(p.needs_restart.empty());
+    }
+}
+
+TEST_CASE("reload: path_within is lexical and stops at component boundaries") {
+    CHECK(path_within("/var/audit/remote", "/var/audit/remote"));
+    CHECK(path_within("/var/audit/remote/web1", "/var/audit/remote/"));
+    CHECK(path_within("/var/audit/remote/./a/../web1", "/var/audit/remote"));
+    CHECK_FALSE(path_within("/var/audit/remote2", "/var/audit/remote"));
+    CHECK_FALSE(path_within("/var/audit/remote/../dist", "/var/audit/remote"));
+    CHECK_FALSE(path_within("relative", "/var"));
+}
+
 TEST_CASE("control message: round trip, split at every byte") {
     std::string text = "receiver {\n}\n";
     auto a = encode_control(control_kind::config_text, text);

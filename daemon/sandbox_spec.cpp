@@ -1,0 +1,137 @@
+// The worker's sandbox spec from the configuration (see sandbox_spec.hpp).
+#include "daemon/sandbox_spec.hpp"
+
+#include "common/log.hpp"
+
+#include <algorithm>
+#include <boost/asio/ip/address.hpp>
+#include <filesystem>
+
+namespace adist::daemon {
+namespace {
+
+namespace fsa = common::fs_access;
+
+common::sandbox_limits limits_;
+
+// The files glibc's resolver reads for host names (nss files and dns are
+// built into glibc 2.36). Missing ones are skipped.
+constexpr const char* resolver_files[] = {"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf",
+                                          "/etc/host.conf", "/etc/gai.conf"};
+
+bool is_name(const std::string& host) {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(host, ec);
+    return !host.empty() && ec;
+}
+
+// The sender's rights go to the parent of its dist directory: Landlock binds
+// a rule to an inode, and the sender follows a dist directory that is removed
+// and made again (docs/faults.md), a new inode. When even the parent does not
+// exist yet, its nearest existing ancestor.
+std::string dist_rule_path(const std::string& dir, std::vector<std::string>* notes) {
+    std::error_code ec;
+    auto normal = std::filesystem::path(dir).lexically_normal();
+    if (!normal.has_filename()) normal = normal.parent_path(); // "/var/audit/dist/"
+    std::filesystem::path want = normal.parent_path();
+    std::filesystem::path p = want;
+    while (!std::filesystem::exists(p, ec) && p.has_relative_path()) p = p.parent_path();
+    if (p != want) {
+        notes->push_back("sandbox: the parent of dist directory " + dir +
+                         " does not exist yet: allowing " + p.string() +
+                         " instead (restart once it exists to narrow it)");
+    }
+    return p.string();
+}
+
+std::string parent_of(const std::string& path) {
+    auto parent = std::filesystem::path(path).parent_path().string();
+    return parent.empty() ? "/" : parent;
+}
+
+void add_receiver(const common::config& cfg, common::sandbox_spec& spec) {
+    // Never truncate, link or remove a directory: only append, create, and
+    // rename within a directory (remove_file covers the rename's source; a
+    // receiver alone gets EPERM from unlink, by seccomp).
+    unsigned store = fsa::read_file | fsa::write_file | fsa::read_dir | fsa::remove_file |
+                     fsa::make_reg | fsa::make_dir;
+    spec.paths.push_back({cfg.receiver_directory, store, false});
+    limits_.receiver_dirs.push_back(cfg.receiver_directory);
+    for (const auto& h : cfg.receivers) {
+        if (common::path_within(h.directory, cfg.receiver_directory)) continue;
+        spec.paths.push_back({h.directory, store, false});
+        limits_.receiver_dirs.push_back(h.directory);
+    }
+    // A reload that adds the first TLS listener reads them.
+    for (const auto* f : {&cfg.certfile, &cfg.keyfile}) {
+        spec.paths.push_back({*f, fsa::read_file, true});
+        limits_.tls_files.push_back(*f);
+    }
+    spec.receiver = true;
+}
+
+void add_sender(const common::config& cfg, common::sandbox_spec& spec,
+                std::vector<std::string>* notes) {
+    for (const auto& h : cfg.senders) {
+        auto granted = dist_rule_path(h.directory, notes);
+        spec.paths.push_back({granted, fsa::read_file | fsa::read_dir | fsa::remove_file, false});
+        limits_.sender_dirs.push_back(granted);
+        spec.connect_ports.push_back(h.remote.port);
+        // A DNS answer too large for UDP is asked again over TCP.
+        if (is_name(h.remote.host)) spec.connect_ports.push_back(53);
+    }
+    std::sort(spec.connect_ports.begin(), spec.connect_ports.end());
+    spec.connect_ports.erase(std::unique(spec.connect_ports.begin(), spec.connect_ports.end()),
+                             spec.connect_ports.end());
+    limits_.ports = spec.connect_ports;
+    spec.sender = true;
+    spec.remove_files = true;
+}
+
+} // namespace
+
+common::sandbox_spec worker_sandbox_spec(const daemon_options& o, const common::config& cfg,
+                                         const worker_facts& facts,
+                                         std::vector<std::string>* notes) {
+    common::sandbox_spec spec;
+    limits_ = {};
+    if (cfg.has_receiver) add_receiver(cfg, spec);
+    if (cfg.has_sender) add_sender(cfg, spec, notes);
+    for (const char* f : resolver_files) spec.paths.push_back({f, fsa::read_file, true});
+    if (!facts.supervised) {
+        // Nobody else removes the pidfile and the status socket at exit, and
+        // SIGHUP reads the configuration file (editors replace it, so its
+        // directory).
+        std::string pidfile = o.pidfile.value_or(cfg.pidfile);
+        if (pidfile != "none") spec.paths.push_back({parent_of(pidfile), fsa::remove_file, false});
+        if (!facts.control_socket.empty()) {
+            spec.paths.push_back({parent_of(facts.control_socket), fsa::remove_file, false});
+        }
+        spec.paths.push_back({parent_of(o.config_path), fsa::read_file, false});
+        spec.remove_files = true;
+    }
+    return spec;
+}
+
+std::optional<int> enter_worker_sandbox(const daemon_options& o, const common::config& cfg,
+                                        const worker_facts& facts) {
+    std::vector<std::string> notes;
+    auto spec = worker_sandbox_spec(o, cfg, facts, &notes);
+    for (const auto& n : notes) log::warning(n);
+    int abi = common::landlock_abi(); // now: the sandbox denies the call
+    std::string error, notice;
+    if (int code = common::enter_sandbox(spec, &error, &notice); code != 0) {
+        log::error(error);
+        return code;
+    }
+    limits_.filesystem = abi >= 1;
+    limits_.network = abi >= 4;
+    if (!notice.empty()) log::warning(notice);
+    log::info("sandbox entered: seccomp allowlist", abi >= 1 ? ", Landlock ABI " : "",
+              abi >= 1 ? std::to_string(abi) : "");
+    return std::nullopt;
+}
+
+const common::sandbox_limits& worker_sandbox_limits() { return limits_; }
+
+} // namespace adist::daemon

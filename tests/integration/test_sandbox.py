@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""The running worker is sandboxed (common/sandbox.hpp) and still ships:
+  - the receiver's worker (as root: the child of the supervisor, user nobody)
+    and the sender have NoNewPrivs 1, Seccomp 2 (filter) and Umask 0077 in
+    /proc/PID/status, and log that they entered the sandbox;
+  - a trail ships byte-identical through both, the sender resolving the
+    receiver's host name (`localhost`: getaddrinfo on Asio's resolver thread,
+    created inside the sandbox);
+  - a receiver reload that adds a host whose directory lies outside the
+    sandboxed directories is refused as needing a restart (the worker keeps
+    running); one that adds a host named by a host name beneath the base
+    directory is applied (the worker resolves it and makes its directory);
+    a sender reload (no supervisor: it reads the file itself)
+    still works; a second trail ships after both."""
+import grp
+import os
+import re
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (check, check_equal, run_scenario, sha256_file, trail_name,  # noqa: E402
+                     wait_until)
+
+
+def status_fields(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def children(pid):
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(entry))
+    return out
+
+
+def worker_pid(daemon):
+    """The receiver started as root is a supervisor and its worker child."""
+    if os.geteuid() != 0:
+        return daemon.pid
+    kids = wait_until(lambda: children(daemon.pid), timeout=10, what="the receiver's worker")
+    check_equal(len(kids), 1, "worker processes under the supervisor")
+    return kids[0]
+
+
+def check_sandboxed(label, pid):
+    f = status_fields(pid)
+    check_equal(f.get("NoNewPrivs"), "1", f"{label} (pid {pid}) NoNewPrivs")
+    check_equal(f.get("Seccomp"), "2", f"{label} (pid {pid}) Seccomp mode")
+    check_equal(f.get("Umask"), "0077", f"{label} (pid {pid}) Umask")
+    return f
+
+
+def ship(sc, send, index):
+    name = trail_name(index)
+    size, digest = sc.add_trail(name, size=300_000)
+    send.wait_log(rf"shipped {name}\b", timeout=60)
+    check_equal(sha256_file(sc.remote_file(name)), digest, f"sha256 of {name}")
+
+
+def body(sc):
+    recv, send = sc.standard_pair()
+    with open(send.conf) as conf:
+        text = conf.read()
+    check("tls://127.0.0.1:" in text, "test bug: the sender's remote is not 127.0.0.1")
+    sc.write_config(os.path.basename(send.conf),
+                    text.replace("tls://127.0.0.1:", "tls://localhost:"))
+    recv.start()
+    send.start()
+    for d in (recv, send):
+        d.wait_log(r"sandbox entered: seccomp allowlist")
+    worker = worker_pid(recv)
+    f = check_sandboxed("receiver worker", worker)
+    if os.geteuid() == 0:
+        check(f["Uid"].split()[0] == "65534", f"the receiver's worker runs as nobody: {f['Uid']}")
+    check_sandboxed("sender", send.pid)
+    send.wait_log(r"connected to ")
+    ship(sc, send, 1)
+
+    # A host directory outside the sandbox: refused, nothing applied.
+    with open(recv.conf) as conf:
+        text = conf.read()
+    outside = sc.mkdir("elsewhere")
+    extra = (f'    host "web9" {{\n        remote "127.0.0.9"\n        password "x"\n'
+             f'        directory "{outside}/web9"\n    }}\n')
+    sc.write_config(os.path.basename(recv.conf), text.rstrip()[:-1] + extra + "}\n")
+    mark = recv.mark()
+    recv.send_signal(signal.SIGHUP)
+    recv.wait_log(r"reload: the new configuration changes host web9's directory .*/elsewhere/web9,"
+                  r" outside the sandbox, which needs a restart", since=mark)
+    check(not os.path.exists(os.path.join(outside, "web9")), "the refused reload made a directory")
+    recv.assert_running("after the refused reload")
+    check_equal(worker_pid(recv), worker, "the worker's pid after the refused reload")
+
+    # A host named by a host name, beneath the base directory: applied. As
+    # the Debian package sets it up (root:auditdistd 0770), so that only the
+    # sandbox could refuse the worker's mkdir.
+    if os.geteuid() == 0:
+        os.chown(sc.remote, 0, grp.getgrnam("nogroup").gr_gid)
+        os.chmod(sc.remote, 0o770)
+    extra = '    host "web8" {\n        remote "localhost"\n        password "y"\n    }\n'
+    sc.write_config(os.path.basename(recv.conf), text.rstrip()[:-1] + extra + "}\n")
+    mark = recv.mark()
+    recv.send_signal(signal.SIGHUP)
+    recv.wait_log(r"configuration reloaded from .*receiver hosts added: web8", since=mark)
+    check(os.path.isdir(os.path.join(sc.remote, "web8")), "the reload did not make remote/web8")
+
+    # The sender reads its own configuration on SIGHUP: the sandbox lets it.
+    mark = send.mark()
+    send.send_signal(signal.SIGHUP)
+    send.wait_log(r"configuration reloaded from .*: no changes", since=mark)
+    ship(sc, send, 2)
+    for d in (recv, send):
+        check(not re.search(r"SIGSYS|signal 31|Bad system call", d.full_text()),
+              f"{d.label}: a seccomp kill in the log")
+    sc.note(f"receiver worker {worker} and sender {send.pid}: no_new_privs, seccomp filter, "
+            "umask 077; shipped two trails over a resolved host name; a reload outside the "
+            "sandbox was refused, one adding a host by name beneath it applied")
+
+
+run_scenario("sandbox", body)

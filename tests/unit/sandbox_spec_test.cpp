@@ -1,0 +1,85 @@
+// Unit tests for daemon/sandbox_spec: which paths, rights and ports each
+// role's sandbox gets from the configuration (the sandbox itself is
+// tests/sandbox/sandbox_test.cpp).
+#include "daemon/sandbox_spec.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <string>
+
+using namespace adist;
+using namespace adist::common;
+
+namespace {
+
+const std::string fp = "SHA256=8F:0A:FC:8A:3D:09:80:AF:D9:AA:38:CC:8A:86:53:E6:8F:B6:1C:55:30:14:"
+                       "D7:F9:AA:8B:3E:73:CD:F5:76:2B";
+
+config parse(const std::string& text) {
+    auto result = parse_config(text, "test.conf", "myhost");
+    if (auto* e = std::get_if<config_error>(&result)) FAIL(e->to_string());
+    return std::get<config>(result);
+}
+
+const path_rule* find(const sandbox_spec& s, const std::string& path) {
+    auto it = std::find_if(s.paths.begin(), s.paths.end(),
+                           [&](const path_rule& r) { return r.path == path; });
+    return it == s.paths.end() ? nullptr : &*it;
+}
+
+} // namespace
+
+TEST_CASE("sandbox spec: receiver directories, TLS files, no connect, no unlink") {
+    auto cfg = parse("pidfile \"/run/a.pid\"\nreceiver {\n directory \"/var/audit/remote\"\n"
+                     " certfile \"/etc/c.pem\"\n keyfile \"/etc/k.pem\"\n"
+                     " host \"in\" {\n  remote \"192.0.2.1\"\n  password \"p\"\n }\n"
+                     " host \"out\" {\n  remote \"192.0.2.2\"\n  password \"p\"\n"
+                     "  directory \"/srv/out\"\n }\n}\n");
+    daemon_options o;
+    std::vector<std::string> notes;
+    auto s = daemon::worker_sandbox_spec(o, cfg, {true, "/run/a.sock"}, &notes);
+    CHECK(s.receiver);
+    CHECK_FALSE(s.sender);
+    CHECK_FALSE(s.remove_files); // the supervisor cleans up
+    CHECK(s.connect_ports.empty());
+    auto* base = find(s, "/var/audit/remote");
+    REQUIRE(base != nullptr);
+    CHECK(base->access == (fs_access::read_file | fs_access::write_file | fs_access::read_dir |
+                           fs_access::remove_file | fs_access::make_reg | fs_access::make_dir));
+    CHECK(find(s, "/var/audit/remote/in") == nullptr); // covered by the base
+    REQUIRE(find(s, "/srv/out") != nullptr);
+    REQUIRE(find(s, "/etc/k.pem") != nullptr);
+    CHECK(find(s, "/etc/k.pem")->access == fs_access::read_file);
+    CHECK(find(s, "/etc/k.pem")->optional);
+    CHECK(find(s, "/run") == nullptr); // nothing to remove there
+    REQUIRE(find(s, "/etc/hosts") != nullptr);
+    CHECK(notes.empty());
+}
+
+TEST_CASE("sandbox spec: sender dist parents, remote ports, clean-up without a supervisor") {
+    auto tmp = std::filesystem::temp_directory_path().string();
+    auto cfg = parse("pidfile \"/run/s.pid\"\nsender {\n directory \"" + tmp + "/dist/\"\n"
+                     " host \"a\" {\n  remote \"tls://192.0.2.1:7000\"\n  fingerprint \"" + fp +
+                     "\"\n  password \"p\"\n }\n"
+                     " host \"b\" {\n  remote \"tls://collector.example:7001\"\n  fingerprint \"" +
+                     fp + "\"\n  password \"p\"\n  directory \"/nonexistent-x/y/dist\"\n }\n}\n");
+    daemon_options o;
+    o.config_path = "/etc/security/auditdistd.conf";
+    std::vector<std::string> notes;
+    auto s = daemon::worker_sandbox_spec(o, cfg, {false, "/run/s.sock"}, &notes);
+    CHECK(s.sender);
+    CHECK_FALSE(s.receiver);
+    CHECK(s.remove_files);
+    CHECK(s.connect_ports == std::vector<std::uint16_t>{53, 7000, 7001}); // 53: b is a name
+    auto* dist = find(s, tmp); // the parent of <tmp>/dist/: it may be replaced
+    REQUIRE(dist != nullptr);
+    CHECK(dist->access == (fs_access::read_file | fs_access::read_dir | fs_access::remove_file));
+    REQUIRE(find(s, "/") != nullptr); // nearest existing ancestor of /nonexistent-x/y
+    REQUIRE(notes.size() == 1);
+    CHECK(notes[0].find("/nonexistent-x/y/dist") != std::string::npos);
+    REQUIRE(find(s, "/run") != nullptr);
+    CHECK(find(s, "/run")->access == fs_access::remove_file);
+    REQUIRE(find(s, "/etc/security") != nullptr);
+    CHECK(find(s, "/etc/security")->access == fs_access::read_file);
+}
