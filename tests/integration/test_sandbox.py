@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The running worker is sandboxed (common/sandbox.hpp) and still ships:
-  - the receiver's worker (as root: the child of the supervisor, user nobody)
-    and the sender have NoNewPrivs 1, Seccomp 2 (filter) and Umask 0077 in
-    /proc/PID/status, and log that they entered the sandbox;
+  - the workers of the receiver and of the sender (as root: each the child
+    of its supervisor, user nobody) have NoNewPrivs 1, Seccomp 2 (filter)
+    and Umask 0077 in /proc/PID/status, and log that they entered the sandbox;
   - a trail ships byte-identical through both, the sender resolving the
     receiver's host name (`localhost`: getaddrinfo on Asio's resolver thread,
     created inside the sandbox);
@@ -10,8 +10,7 @@
     sandboxed directories is refused as needing a restart (the worker keeps
     running); one that adds a host named by a host name beneath the base
     directory is applied (the worker resolves it and makes its directory);
-    a sender reload (no supervisor: it reads the file itself)
-    still works; a second trail ships after both."""
+    a sender reload still works; a second trail ships after both."""
 import grp
 import os
 import re
@@ -48,10 +47,11 @@ def children(pid):
 
 
 def worker_pid(daemon):
-    """The receiver started as root is a supervisor and its worker child."""
+    """A daemon started as root is a supervisor and its worker child."""
     if os.geteuid() != 0:
         return daemon.pid
-    kids = wait_until(lambda: children(daemon.pid), timeout=10, what="the receiver's worker")
+    kids = wait_until(lambda: children(daemon.pid), timeout=10,
+                      what=f"the {daemon.label}'s worker")
     check_equal(len(kids), 1, "worker processes under the supervisor")
     return kids[0]
 
@@ -86,7 +86,10 @@ def body(sc):
     f = check_sandboxed("receiver worker", worker)
     if os.geteuid() == 0:
         check(f["Uid"].split()[0] == "65534", f"the receiver's worker runs as nobody: {f['Uid']}")
-    check_sandboxed("sender", send.pid)
+    sender = worker_pid(send)
+    f = check_sandboxed("sender worker", sender)
+    if os.geteuid() == 0:
+        check(f["Uid"].split()[0] == "65534", f"the sender's worker runs as nobody: {f['Uid']}")
     send.wait_log(r"connected to ")
     ship(sc, send, 1)
 
@@ -126,7 +129,7 @@ def body(sc):
     for d in (recv, send):
         check(not re.search(r"SIGSYS|signal 31|Bad system call", d.full_text()),
               f"{d.label}: a seccomp kill in the log")
-    sc.note(f"receiver worker {worker} and sender {send.pid}: no_new_privs, seccomp filter, "
+    sc.note(f"receiver worker {worker} and sender worker {sender}: no_new_privs, seccomp filter, "
             "umask 077; shipped two trails over a resolved host name; a reload outside the "
             "sandbox was refused, one adding a host by name beneath it applied")
 
