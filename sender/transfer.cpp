@@ -466,6 +466,11 @@ void transfer::note_ack(const in_flight& req) {
         st.acked_offset += req.bytes;
         st.acked_total += req.bytes;
         log_progress(req.bytes);
+        // At -dd only: bench/run's latency figure pairs this monotonic
+        // timestamp with the time it appended to the trail file.
+        log::trace(prefix_, "acked ", st.acked_file, " offset ", st.acked_offset, " monotonic_ns ",
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch()).count());
         break;
     case command::close:
         st.last_closed = req.name;
