@@ -11,6 +11,8 @@
 // a summary line. Every loop is bounded by counts and by --timeout-s.
 #include <sys/resource.h>
 
+#include <csignal>
+
 #include <boost/asio.hpp>
 #include <boost/program_options.hpp>
 
@@ -275,6 +277,7 @@ int main(int argc, char** argv) {
     g.fingerprint = *fp;
     g.source.resize(bytes.size());
     std::memcpy(g.source.data(), bytes.data(), bytes.size());
+    ::signal(SIGPIPE, SIG_IGN); // OpenSSL writes with write(): a closed peer is an error, not a signal
     rlimit rl{};
     if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;

@@ -8,6 +8,8 @@
 // 16 KiB record through a BIO pair and two extra copies, costs one coroutine
 // round trip per record and keeps ~70 KiB of buffers per connection. Here
 // OpenSSL reads ahead 64 KiB per recv() and releases its buffers when idle.
+// OpenSSL writes with write(), not send(MSG_NOSIGNAL): the process must
+// ignore SIGPIPE (daemon/run.cpp does).
 #pragma once
 
 #include <boost/asio.hpp>
