@@ -144,6 +144,7 @@ asio::awaitable<std::string> ship(shared_state& g, stream& s, unsigned i) {
     std::size_t sent = 0;
     std::vector<std::size_t> sizes; // bytes of each APPEND, by seq - 2
     std::size_t acked_bytes = 0;
+    std::uint64_t counted = 2; // APPEND seqs start at 2 (after the OPEN); acks below are counted
     while (sent < o.bytes) {
         while (sent < o.bytes && sent - acked_bytes < o.window) {
             auto n = std::min<std::size_t>({o.bytes - sent, adist::proto::max_payload,
@@ -159,8 +160,7 @@ asio::awaitable<std::string> ship(shared_state& g, stream& s, unsigned i) {
         // Wait until at least one APPEND is acked (the window has room again).
         auto before = next_ack;
         if (auto e = co_await read_acks(s, acks, have, next_ack, before); !e.empty()) co_return e;
-        acked_bytes = 0;
-        for (std::uint64_t k = 2; k < next_ack && k - 2 < sizes.size(); ++k) acked_bytes += sizes[k - 2];
+        for (; counted < next_ack && counted - 2 < sizes.size(); ++counted) acked_bytes += sizes[counted - 2];
     }
     adist::proto::encode_name_request(out, command::close, seq, o.trail);
     if (auto ec = co_await s.write_all(asio::buffer(out)); ec) co_return "write: " + ec.message();

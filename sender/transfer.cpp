@@ -63,6 +63,16 @@ asio::awaitable<void> transfer::run(std::string remote_name, std::uint64_t remot
     asio::co_spawn(stream_->socket().get_executor(), [self] { return self->reader(); },
                    asio::detached);
     co_await writer(std::move(remote_name), remote_size);
+    // A receiver that refuses a request sends the error reply and closes,
+    // and our next write fails (EPIPE) as soon as the reply is here, before
+    // the reader ran. Let the reader take what arrived, for at most a second,
+    // so that the log says why.
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (int i = 0; i < 100 && write_failed_ && !reader_done_; ++i) {
+        auto now = std::chrono::steady_clock::now();
+        if (now >= until) break;
+        co_await reader_finished_.wait_for(until - now);
+    }
     fail(); // ends the reader too
     while (!reader_done_) co_await reader_finished_.wait();
     if (dist_.watch != nullptr) dist_.watch->unwatch_file();
@@ -307,6 +317,7 @@ asio::awaitable<bool> transfer::flush() {
     out_size_ = 0;
     last_send_ = std::chrono::steady_clock::now();
     if (ec) {
+        write_failed_ = true;
         if (!failed_) {
             std::string why = stream_->timed_out() ? "timed out" : ec.message();
             log::warning(prefix_, "connection lost while sending: ", why);

@@ -119,6 +119,7 @@ private:
     std::chrono::steady_clock::time_point last_send_;
     bool failed_ = false;
     bool reader_done_ = false;
+    bool write_failed_ = false; // the last flush() failed (the receiver may have closed)
     common::event reader_finished_;
 };
 
