@@ -9,29 +9,26 @@
 // connected and idle for --hold-ms, so the caller can measure the receiver's
 // memory; "connected N" is printed on stdout first), ship (all at once), and
 // a summary line. Every loop is bounded by counts and by --timeout-s.
-#include <sys/resource.h>
-
-#include <csignal>
-
-#include <boost/asio.hpp>
-#include <boost/program_options.hpp>
-
-#include <algorithm>
-#include <chrono>
-#include <cstring>
-#include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <memory>
-#include <string>
-#include <vector>
-
 #include "common/async.hpp"
 #include "common/stream.hpp"
 #include "common/tls.hpp"
 #include "proto/fingerprint.hpp"
 #include "proto/frame_codec.hpp"
 #include "proto/handshake.hpp"
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <sys/resource.h>
+#include <vector>
 
 namespace {
 namespace asio = boost::asio;
@@ -61,7 +58,8 @@ std::size_t source_offset(unsigned i, std::size_t source_size, std::size_t bytes
 }
 
 struct shared_state {
-    explicit shared_state(asio::io_context& io) : slot_free(io.get_executor()), go(io.get_executor()) {}
+    explicit shared_state(asio::io_context& io)
+        : slot_free(io.get_executor()), go(io.get_executor()) {}
     options opt;
     std::vector<std::byte> source;
     adist::proto::sha256_digest fingerprint{};
@@ -91,10 +89,12 @@ asio::awaitable<std::string> handshake(stream& s, const adist::proto::sha256_dig
     std::vector<std::byte> in;
     for (int i = 0; i < 16 && step.status == adist::proto::handshake_status::in_progress; ++i) {
         if (!step.send.empty()) {
-            if (auto ec = co_await s.write_all(asio::buffer(step.send)); ec) co_return "write: " + ec.message();
+            if (auto ec = co_await s.write_all(asio::buffer(step.send)); ec)
+                co_return "write: " + ec.message();
         }
         in.resize(hs.want());
-        if (auto ec = co_await s.read_exact(asio::buffer(in)); ec) co_return "read: " + ec.message();
+        if (auto ec = co_await s.read_exact(asio::buffer(in)); ec)
+            co_return "read: " + ec.message();
         step = hs.feed(in);
     }
     if (step.status != adist::proto::handshake_status::done) {
@@ -121,7 +121,7 @@ asio::awaitable<std::string> read_acks(stream& s, std::vector<std::byte>& buf, s
             }
             if (d->frame.seq != next_ack || d->frame.error != adist::proto::reply_error::ok) {
                 co_return "reply " + std::to_string(d->frame.seq) + ": " +
-                          std::string(to_string(d->frame.error));
+                    std::string(to_string(d->frame.error));
             }
             ++next_ack;
             off += d->consumed;
@@ -147,20 +147,22 @@ asio::awaitable<std::string> ship(shared_state& g, stream& s, unsigned i) {
     std::uint64_t counted = 2; // APPEND seqs start at 2 (after the OPEN); acks below are counted
     while (sent < o.bytes) {
         while (sent < o.bytes && sent - acked_bytes < o.window) {
-            auto n = std::min<std::size_t>({o.bytes - sent, adist::proto::max_payload,
-                                            o.window - (sent - acked_bytes)});
+            auto n = std::min<std::size_t>(
+                {o.bytes - sent, adist::proto::max_payload, o.window - (sent - acked_bytes)});
             adist::proto::encode_request_header(out, command::append, seq++,
                                                 static_cast<std::uint32_t>(n));
             out.insert(out.end(), g.source.begin() + at + sent, g.source.begin() + at + sent + n);
             sizes.push_back(n);
             sent += n;
         }
-        if (auto ec = co_await s.write_all(asio::buffer(out)); ec) co_return "write: " + ec.message();
+        if (auto ec = co_await s.write_all(asio::buffer(out)); ec)
+            co_return "write: " + ec.message();
         out.clear();
         // Wait until at least one APPEND is acked (the window has room again).
         auto before = next_ack;
         if (auto e = co_await read_acks(s, acks, have, next_ack, before); !e.empty()) co_return e;
-        for (; counted < next_ack && counted - 2 < sizes.size(); ++counted) acked_bytes += sizes[counted - 2];
+        for (; counted < next_ack && counted - 2 < sizes.size(); ++counted)
+            acked_bytes += sizes[counted - 2];
     }
     adist::proto::encode_name_request(out, command::close, seq, o.trail);
     if (auto ec = co_await s.write_all(asio::buffer(out)); ec) co_return "write: " + ec.message();
@@ -171,7 +173,8 @@ asio::awaitable<void> run_host(asio::io_context& io, asio::ssl::context& tls, sh
                                unsigned i) {
     const auto& o = g.opt;
     // Ramp: a bounded number of handshakes in flight (see the file comment).
-    for (int k = 0; k < 1'000'000 && g.in_handshake >= o.max_handshakes; ++k) co_await g.slot_free.wait();
+    for (int k = 0; k < 1'000'000 && g.in_handshake >= o.max_handshakes; ++k)
+        co_await g.slot_free.wait();
     ++g.in_handshake;
     auto s = std::make_shared<stream>(asio::ip::tcp::socket(io), tls);
     g.streams.push_back(s);
@@ -184,7 +187,8 @@ asio::awaitable<void> run_host(asio::io_context& io, asio::ssl::context& tls, sh
         error = "connect: " + ec.message();
     } else {
         s->socket().set_option(asio::ip::tcp::no_delay(true));
-        error = co_await handshake(*s, &g.fingerprint, o.prefix + std::to_string(i), o.password + std::to_string(i), resume);
+        error = co_await handshake(*s, &g.fingerprint, o.prefix + std::to_string(i),
+                                   o.password + std::to_string(i), resume);
     }
     --g.in_handshake;
     g.slot_free.notify();
@@ -192,7 +196,8 @@ asio::awaitable<void> run_host(asio::io_context& io, asio::ssl::context& tls, sh
     if (error.empty()) {
         ++g.connected;
         if (g.connected + g.failed == o.hosts) g.go.notify();
-        for (int k = 0; k < 1'000'000 && !g.started && !s->timed_out(); ++k) co_await g.go.wait();
+        for (int k = 0; k < 1'000'000 && !g.started && !s->timed_out(); ++k)
+            co_await g.go.wait();
         error = co_await ship(g, *s, i);
     }
     if (!error.empty()) {
@@ -207,7 +212,8 @@ asio::awaitable<void> run_host(asio::io_context& io, asio::ssl::context& tls, sh
 
 asio::awaitable<void> conductor(asio::io_context& io, shared_state& g, clock_type::time_point t0) {
     asio::steady_timer t(io);
-    for (int k = 0; k < 1'000'000 && g.connected + g.failed < g.opt.hosts; ++k) co_await g.go.wait();
+    for (int k = 0; k < 1'000'000 && g.connected + g.failed < g.opt.hosts; ++k)
+        co_await g.go.wait();
     auto ramp = std::chrono::duration<double>(clock_type::now() - t0).count();
     std::cout << "connected " << g.connected << " of " << g.opt.hosts << " in " << ramp << " s"
               << std::endl;
@@ -222,25 +228,25 @@ asio::awaitable<void> conductor(asio::io_context& io, shared_state& g, clock_typ
     }
     double secs = std::chrono::duration<double>(clock_type::now() - t1).count();
     double mib = static_cast<double>(g.done) * static_cast<double>(g.opt.bytes) / (1 << 20);
-    std::cout << "shipped " << g.done << " failed " << g.failed << " bytes_per_host "
-              << g.opt.bytes << " seconds " << secs << " mib_per_s " << mib / secs << std::endl;
+    std::cout << "shipped " << g.done << " failed " << g.failed << " bytes_per_host " << g.opt.bytes
+              << " seconds " << secs << " mib_per_s " << mib / secs << std::endl;
     g.deadline->cancel(); // the connections finish their TLS shutdown, then run() returns
 }
 
 bool parse(int argc, char** argv, options& o) {
     po::options_description d("adist_fanin options");
-    d.add_options()("help", "this text")
-        ("port", po::value(&o.port)->required(), "receiver port on 127.0.0.1 (TLS)")
-        ("fingerprint", po::value(&o.fingerprint)->required(), "receiver certificate SHA256=...")
-        ("source", po::value(&o.source)->required(), "file whose bytes are shipped")
-        ("hosts", po::value(&o.hosts), "connections, one host each")
-        ("prefix", po::value(&o.prefix), "host name prefix (name = prefix + index)")
-        ("password", po::value(&o.password), "password prefix (password = prefix + index)")
-        ("bytes", po::value(&o.bytes), "bytes shipped per host")
-        ("window", po::value(&o.window), "unacked bytes per connection")
-        ("max-handshakes", po::value(&o.max_handshakes), "handshakes in flight")
-        ("hold-ms", po::value(&o.hold_ms), "idle time after all connected")
-        ("timeout-s", po::value(&o.timeout_s), "deadline of every step and of the whole run");
+    d.add_options()("help", "this text")("port", po::value(&o.port)->required(),
+                                         "receiver port on 127.0.0.1 (TLS)")(
+        "fingerprint", po::value(&o.fingerprint)->required(), "receiver certificate SHA256=...")(
+        "source", po::value(&o.source)->required(),
+        "file whose bytes are shipped")("hosts", po::value(&o.hosts), "connections, one host each")(
+        "prefix", po::value(&o.prefix), "host name prefix (name = prefix + index)")(
+        "password", po::value(&o.password), "password prefix (password = prefix + index)")(
+        "bytes", po::value(&o.bytes), "bytes shipped per host")("window", po::value(&o.window),
+                                                                "unacked bytes per connection")(
+        "max-handshakes", po::value(&o.max_handshakes),
+        "handshakes in flight")("hold-ms", po::value(&o.hold_ms), "idle time after all connected")(
+        "timeout-s", po::value(&o.timeout_s), "deadline of every step and of the whole run");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, d), vm);
@@ -277,7 +283,8 @@ int main(int argc, char** argv) {
     g.fingerprint = *fp;
     g.source.resize(bytes.size());
     std::memcpy(g.source.data(), bytes.data(), bytes.size());
-    ::signal(SIGPIPE, SIG_IGN); // OpenSSL writes with write(): a closed peer is an error, not a signal
+    ::signal(SIGPIPE,
+             SIG_IGN); // OpenSSL writes with write(): a closed peer is an error, not a signal
     rlimit rl{};
     if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
@@ -295,7 +302,8 @@ int main(int argc, char** argv) {
     deadline.async_wait([&](boost::system::error_code ec) {
         if (ec) return;
         std::cerr << "adist_fanin: deadline passed\n";
-        for (auto& s : g.streams) s->close();
+        for (auto& s : g.streams)
+            s->close();
         io.stop();
     });
     io.run_for(std::chrono::seconds(g.opt.timeout_s + 5));

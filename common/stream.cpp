@@ -3,10 +3,9 @@
 // deadline, rather than one timer per operation.
 #include "common/stream.hpp"
 
+#include <cerrno>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-
-#include <cerrno>
 #include <stdexcept>
 
 namespace adist::common {
@@ -108,9 +107,14 @@ asio::awaitable<error_code> stream::handshake(asio::ssl::stream_base::handshake_
 asio::awaitable<error_code> stream::await_tls(int ssl_error) {
     asio::socket_base::wait_type wait{};
     switch (ssl_error) {
-    case SSL_ERROR_WANT_READ: wait = asio::socket_base::wait_read; break;
-    case SSL_ERROR_WANT_WRITE: wait = asio::socket_base::wait_write; break;
-    case SSL_ERROR_ZERO_RETURN: co_return asio::error::eof; // close_notify
+    case SSL_ERROR_WANT_READ:
+        wait = asio::socket_base::wait_read;
+        break;
+    case SSL_ERROR_WANT_WRITE:
+        wait = asio::socket_base::wait_write;
+        break;
+    case SSL_ERROR_ZERO_RETURN:
+        co_return asio::error::eof; // close_notify
     case SSL_ERROR_SYSCALL: {
         int err = errno;
         ::ERR_clear_error();
@@ -163,7 +167,8 @@ stream::read_some_untimed(asio::mutable_buffer b) {
     if (b.size() == 0) co_return std::pair{error_code{}, std::size_t{0}};
     for (;;) {
         // After close() the descriptor number may belong to someone else.
-        if (closed_) co_return std::pair{error_code(asio::error::operation_aborted), std::size_t{0}};
+        if (closed_)
+            co_return std::pair{error_code(asio::error::operation_aborted), std::size_t{0}};
         std::size_t n = 0;
         ::ERR_clear_error();
         int r = ::SSL_read_ex(ssl_, b.data(), b.size(), &n);
