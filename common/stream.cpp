@@ -3,10 +3,17 @@
 // deadline, rather than one timer per operation.
 #include "common/stream.hpp"
 
+#include <cerrno>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdexcept>
+
 namespace adist::common {
 namespace {
 
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+// Bytes OpenSSL reads from the socket per recv() (read-ahead buffer).
+constexpr std::size_t tls_read_ahead = 64 * 1024;
 
 // Clears a deadline when the operation completes, however it completes.
 struct deadline_guard {
@@ -16,20 +23,30 @@ struct deadline_guard {
 
 } // namespace
 
-stream::stream(tcp::socket socket) : timer_(socket.get_executor()) {
-    plain_.emplace(std::move(socket));
+stream::stream(tcp::socket socket) : socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+
+stream::stream(tcp::socket socket, asio::ssl::context& ctx)
+    : socket_(std::move(socket)), timer_(socket_.get_executor()) {
+    ssl_ = ::SSL_new(ctx.native_handle());
+    if (ssl_ == nullptr) throw std::runtime_error("SSL_new failed");
+    // Partial writes: write_all() sees progress per record (its deadline is
+    // about progress). Released buffers: an idle connection holds none.
+    ::SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
+    // Read ahead: one recv() fetches several records, not one header and one body.
+    ::SSL_set_read_ahead(ssl_, 1);
+    ::SSL_set_default_read_buffer_len(ssl_, tls_read_ahead);
 }
 
-stream::stream(tcp::socket socket, asio::ssl::context& ctx) : timer_(socket.get_executor()) {
-    tls_.emplace(std::move(socket), ctx);
+stream::~stream() {
+    if (ssl_ != nullptr) ::SSL_free(ssl_);
 }
 
 tcp::socket& stream::socket() {
-    return tls_ ? tls_->next_layer() : *plain_;
+    return socket_;
 }
 
 SSL* stream::native_ssl() {
-    return tls_ ? tls_->native_handle() : nullptr;
+    return ssl_;
 }
 
 void stream::start_watchdog() {
@@ -64,23 +81,73 @@ asio::awaitable<error_code> stream::connect(const tcp::endpoint& endpoint) {
 }
 
 asio::awaitable<error_code> stream::handshake(asio::ssl::stream_base::handshake_type type) {
-    if (!tls_) co_return error_code{};
+    if (ssl_ == nullptr) co_return error_code{};
     arm(read_deadline_);
     deadline_guard g{read_deadline_};
-    auto [ec] = co_await tls_->async_handshake(type, tuple_awaitable);
+    error_code ec;
+    socket_.non_blocking(true, ec); // OpenSSL calls never block the io thread
+    if (ec) co_return ec;
+    if (::SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle())) != 1) {
+        co_return error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
+    }
+    if (type == asio::ssl::stream_base::client) {
+        ::SSL_set_connect_state(ssl_);
+    } else {
+        ::SSL_set_accept_state(ssl_);
+    }
+    for (;;) {
+        if (closed_) co_return asio::error::operation_aborted;
+        ::ERR_clear_error();
+        int r = ::SSL_do_handshake(ssl_);
+        if (r == 1) co_return error_code{};
+        if (auto e = co_await await_tls(::SSL_get_error(ssl_, r)); e) co_return e;
+    }
+}
+
+asio::awaitable<error_code> stream::await_tls(int ssl_error) {
+    asio::socket_base::wait_type wait{};
+    switch (ssl_error) {
+    case SSL_ERROR_WANT_READ:
+        wait = asio::socket_base::wait_read;
+        break;
+    case SSL_ERROR_WANT_WRITE:
+        wait = asio::socket_base::wait_write;
+        break;
+    case SSL_ERROR_ZERO_RETURN:
+        co_return asio::error::eof; // close_notify
+    case SSL_ERROR_SYSCALL: {
+        int err = errno;
+        ::ERR_clear_error();
+        // No errno: the peer closed the TCP connection without close_notify.
+        if (err == 0) co_return asio::ssl::error::stream_truncated;
+        co_return error_code(err, asio::error::get_system_category());
+    }
+    default: {
+        auto code = ::ERR_get_error();
+        ::ERR_clear_error();
+        if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+            co_return asio::ssl::error::stream_truncated;
+        }
+        if (code == 0) co_return asio::ssl::error::unspecified_system_error;
+        co_return error_code(static_cast<int>(code), asio::error::get_ssl_category());
+    }
+    }
+    // After close(): the socket is gone, and so is the SSL object's fd.
+    if (closed_) co_return asio::error::operation_aborted;
+    auto [ec] = co_await socket_.async_wait(wait, tuple_awaitable);
+    if (!ec && closed_) ec = asio::error::operation_aborted;
     co_return ec;
 }
 
 asio::awaitable<error_code> stream::read_exact(asio::mutable_buffer buffer) {
     arm(read_deadline_);
     deadline_guard g{read_deadline_};
-    error_code ec;
-    if (tls_) {
-        std::tie(ec, std::ignore) = co_await asio::async_read(*tls_, buffer, tuple_awaitable);
-    } else {
-        std::tie(ec, std::ignore) = co_await asio::async_read(*plain_, buffer, tuple_awaitable);
+    while (buffer.size() > 0) {
+        auto [ec, n] = co_await read_some_untimed(buffer);
+        if (ec) co_return ec;
+        buffer += n;
     }
-    co_return ec;
+    co_return error_code{};
 }
 
 asio::awaitable<std::pair<error_code, std::size_t>> stream::read_some(asio::mutable_buffer b) {
@@ -89,11 +156,38 @@ asio::awaitable<std::pair<error_code, std::size_t>> stream::read_some(asio::muta
     co_return co_await read_some_untimed(b);
 }
 
+// TLS: after the first record, takes what OpenSSL already holds (read-ahead)
+// without another recv(), so one call returns up to a read-ahead's worth.
 asio::awaitable<std::pair<error_code, std::size_t>>
 stream::read_some_untimed(asio::mutable_buffer b) {
-    auto [ec, n] = tls_ ? co_await tls_->async_read_some(b, tuple_awaitable)
-                        : co_await plain_->async_read_some(b, tuple_awaitable);
-    co_return std::pair{ec, n};
+    if (ssl_ == nullptr) {
+        auto [ec, n] = co_await socket_.async_read_some(b, tuple_awaitable);
+        co_return std::pair{ec, n};
+    }
+    if (b.size() == 0) co_return std::pair{error_code{}, std::size_t{0}};
+    for (;;) {
+        // After close() the descriptor number may belong to someone else.
+        if (closed_)
+            co_return std::pair{error_code(asio::error::operation_aborted), std::size_t{0}};
+        std::size_t n = 0;
+        ::ERR_clear_error();
+        int r = ::SSL_read_ex(ssl_, b.data(), b.size(), &n);
+        if (r == 1) {
+            std::size_t total = n;
+            while (total < b.size() && ::SSL_has_pending(ssl_) == 1) {
+                auto* at = static_cast<char*>(b.data()) + total;
+                if (::SSL_read_ex(ssl_, at, b.size() - total, &n) != 1) {
+                    ::ERR_clear_error(); // the next call reports it
+                    break;
+                }
+                total += n;
+            }
+            co_return std::pair{error_code{}, total};
+        }
+        if (auto ec = co_await await_tls(::SSL_get_error(ssl_, r)); ec) {
+            co_return std::pair{ec, std::size_t{0}};
+        }
+    }
 }
 
 // The deadline is re-armed after every partial write: the timeout bounds a
@@ -103,19 +197,40 @@ asio::awaitable<error_code> stream::write_all(asio::const_buffer buffer) {
     deadline_guard g{write_deadline_};
     while (buffer.size() > 0) {
         arm(write_deadline_);
-        auto [ec, n] = tls_ ? co_await tls_->async_write_some(buffer, tuple_awaitable)
-                            : co_await plain_->async_write_some(buffer, tuple_awaitable);
-        if (ec) co_return ec;
-        buffer += n;
+        if (ssl_ == nullptr) {
+            auto [ec, n] = co_await socket_.async_write_some(buffer, tuple_awaitable);
+            if (ec) co_return ec;
+            buffer += n;
+            continue;
+        }
+        if (closed_) co_return asio::error::operation_aborted;
+        std::size_t n = 0;
+        ::ERR_clear_error();
+        int r = ::SSL_write_ex(ssl_, buffer.data(), buffer.size(), &n);
+        if (r == 1) {
+            buffer += n;
+            continue;
+        }
+        if (auto ec = co_await await_tls(::SSL_get_error(ssl_, r)); ec) co_return ec;
     }
     co_return error_code{};
 }
 
+// Sends our close_notify (bounded by the timeout) and closes; it does not
+// wait for the peer's.
 asio::awaitable<void> stream::shutdown() {
-    if (tls_ && !closed_) {
+    if (ssl_ != nullptr && !closed_ && ::SSL_get_fd(ssl_) >= 0) {
         arm(write_deadline_);
         deadline_guard g{write_deadline_};
-        co_await tls_->async_shutdown(tuple_awaitable);
+        for (int i = 0; i < 8; ++i) {
+            ::ERR_clear_error();
+            int r = ::SSL_shutdown(ssl_);
+            if (r >= 0) break; // 0: sent ours; 1: both sent
+            int e = ::SSL_get_error(ssl_, r);
+            if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) break;
+            if (co_await await_tls(e)) break;
+        }
+        ::ERR_clear_error();
     }
     close();
 }
@@ -124,8 +239,8 @@ void stream::close() {
     if (closed_) return;
     closed_ = true;
     error_code ignored;
-    socket().shutdown(tcp::socket::shutdown_both, ignored);
-    socket().close(ignored);
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
     timer_.cancel();
 }
 

@@ -2,6 +2,7 @@
 // any TLS work is done: an unknown address costs one log line and a close.
 #include "receiver/receiver.hpp"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 
@@ -96,8 +97,29 @@ std::unique_ptr<receiver::listener> receiver::make_listener(const common::endpoi
     return l;
 }
 
+namespace {
+// Every configured host holds its directory open, and a connected one a
+// socket and a trail file too: 1,000 hosts need ~3,000 descriptors, above
+// the usual soft limit of 1,024. Raise the soft limit to the hard one (no
+// privilege needed), before opening the directories.
+void raise_descriptor_limit(std::size_t hosts) {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) ::getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    auto needed = 3 * hosts + 64;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < needed) {
+        log::warning("the descriptor limit (", rl.rlim_cur, ") is below the ", needed, " that ",
+                     hosts, " connected hosts may need; raise LimitNOFILE (systemd) or ulimit -n");
+    }
+}
+} // namespace
+
 void receiver::setup(std::optional<owner_ids> owner) {
     owner_ = owner;
+    raise_descriptor_limit(config_.receivers.size());
     std::string error;
     for (const auto& h : config_.receivers) {
         auto slot = make_slot(h, &error);

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -20,9 +21,20 @@ namespace {
 // Bounds the replies waiting for a commit, so a peer that never reads its
 // replies cannot grow our memory (TCP backpressure does the rest).
 constexpr std::size_t max_pending_replies = 16384;
-// Holds at least one whole frame (64 KiB + header); small enough that many
-// idle connections stay cheap.
+// The read buffer grows to hold a whole frame (64 KiB + header) and up to
+// read_buffer_size while data flows, and shrinks back to idle_buffer_size
+// when the peer goes quiet (a keepalive), so that thousands of idle
+// connections stay cheap.
 constexpr std::size_t read_buffer_size = 192 * 1024;
+constexpr std::size_t idle_buffer_size = 4 * 1024;
+
+// After a decode stopped for more bytes: grow for a frame bigger than the
+// buffer, or when the read filled the buffer (data is flowing).
+void grow_read_buffer(std::vector<std::byte>& buf, std::size_t needed, bool filled) {
+    if (needed <= buf.size() && !filled) return;
+    auto size = std::min(read_buffer_size, std::max(needed, 2 * buf.size()));
+    if (size > buf.size()) buf.resize(size);
+}
 } // namespace
 
 session::session(receiver& owner, std::shared_ptr<common::stream> stream, std::string peer,
@@ -210,7 +222,7 @@ asio::awaitable<bool> session::claim_slot(host_slot* slot) {
 asio::awaitable<void> session::data_phase() {
     asio::co_spawn(stream_->socket().get_executor(),
                    [self = shared_from_this()] { return self->committer(); }, asio::detached);
-    std::vector<std::byte> buf(read_buffer_size);
+    std::vector<std::byte> buf(idle_buffer_size);
     std::size_t have = 0;
     while (!failed_ && !stopping_) {
         auto [ec, n] = co_await stream_->read_some(asio::buffer(buf.data() + have, buf.size() - have));
@@ -225,11 +237,18 @@ asio::awaitable<void> session::data_phase() {
             }
             break;
         }
+        bool filled = have + n == buf.size();
         have += n;
         std::size_t off = 0;
+        bool keepalives_only = false; // this read held KEEPALIVEs and nothing else
+        bool data = false;
         while (!failed_ && !stopping_) {
             auto result = proto::decode_request(std::span(buf.data() + off, have - off));
-            if (std::holds_alternative<proto::need_more>(result)) break;
+            if (auto* more = std::get_if<proto::need_more>(&result)) {
+                grow_read_buffer(buf, more->bytes, filled);
+                data = true;
+                break;
+            }
             if (auto* err = std::get_if<proto::decode_error>(&result)) {
                 log::warning(prefix_, "protocol violation: ", to_string(*err), "; closing");
                 slot_->error(std::string("protocol violation: ") + std::string(to_string(*err)));
@@ -237,11 +256,18 @@ asio::awaitable<void> session::data_phase() {
                 break;
             }
             auto& d = std::get<proto::decoded<proto::request>>(result);
+            keepalives_only = d.frame.cmd == proto::command::keepalive && !data;
+            data = data || !keepalives_only;
             if (!co_await handle(d.frame)) break;
             off += d.consumed;
         }
         std::memmove(buf.data(), buf.data() + off, have - off);
         have -= off;
+        // Only when the sender is quiet (it sends KEEPALIVEs): shrinking
+        // between the reads of a flowing stream would churn the allocator.
+        if (keepalives_only && have == 0 && buf.size() > idle_buffer_size) {
+            buf = std::vector<std::byte>(idle_buffer_size); // quiet: give the memory back
+        }
         commit_wake_.notify();
         while (pending_.size() > max_pending_replies && !stopping_) co_await drained_.wait();
     }

@@ -33,13 +33,23 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
 
 constexpr std::size_t batch_bytes = 1024 * 1024; // bytes per socket write
 constexpr std::size_t chunk_bytes = proto::max_payload;
+// fill() stops once batch_bytes are queued; above that, room for its last
+// APPEND and for a few OPEN/CLOSE/KEEPALIVE/ERROR frames.
+constexpr std::size_t out_capacity = batch_bytes + 2 * chunk_bytes;
 } // namespace
 
 transfer::transfer(std::shared_ptr<common::stream> stream, dist_context dist,
                    transfer_options options, std::string log_prefix)
     : stream_(std::move(stream)), dist_(dist), options_(options), prefix_(std::move(log_prefix)),
       reader_finished_(stream_->socket().get_executor()) {
-    out_.reserve(batch_bytes + 2 * chunk_bytes);
+    out_ = std::make_unique_for_overwrite<std::byte[]>(out_capacity);
+}
+
+void transfer::queue_frame() {
+    // Name frames are small (<= 14 + 256); the batch leaves room for several.
+    std::memcpy(out_.get() + out_size_, frame_.data(), frame_.size());
+    out_size_ += frame_.size();
+    frame_.clear();
 }
 
 void transfer::fail() {
@@ -53,6 +63,16 @@ asio::awaitable<void> transfer::run(std::string remote_name, std::uint64_t remot
     asio::co_spawn(stream_->socket().get_executor(), [self] { return self->reader(); },
                    asio::detached);
     co_await writer(std::move(remote_name), remote_size);
+    // A receiver that refuses a request sends the error reply and closes,
+    // and our next write fails (EPIPE) as soon as the reply is here, before
+    // the reader ran. Let the reader take what arrived, for at most a second,
+    // so that the log says why.
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (int i = 0; i < 100 && write_failed_ && !reader_done_; ++i) {
+        auto now = std::chrono::steady_clock::now();
+        if (now >= until) break;
+        co_await reader_finished_.wait_for(until - now);
+    }
     fail(); // ends the reader too
     while (!reader_done_) co_await reader_finished_.wait();
     if (dist_.watch != nullptr) dist_.watch->unwatch_file();
@@ -200,7 +220,8 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
 
 void transfer::queue_name(command cmd, const std::string& name, bool unlink, std::uint64_t offset) {
     auto seq = next_seq_++;
-    proto::encode_name_request(out_, cmd, seq, name);
+    proto::encode_name_request(frame_, cmd, seq, name);
+    queue_frame();
     in_flight_.push_back({seq, cmd, static_cast<std::uint32_t>(name.size() + 1), name, unlink, offset});
     if (cmd == command::close) dist_.status->file.clear();
 }
@@ -209,17 +230,16 @@ void transfer::queue_name(command cmd, const std::string& name, bool unlink, std
 // the batch allow. Returns false on a read error (the file is then aborted).
 bool transfer::fill(bool& at_eof) {
     at_eof = false;
-    while (out_.size() < batch_bytes && in_flight_bytes_ < options_.window) {
+    while (out_size_ < batch_bytes && in_flight_bytes_ < options_.window) {
         std::size_t want = std::min(chunk_bytes, options_.window - in_flight_bytes_);
-        auto header_at = out_.size();
+        auto header_at = out_size_;
         auto seq = next_seq_;
-        proto::encode_request_header(out_, command::append, seq, static_cast<std::uint32_t>(want));
-        auto data_at = out_.size();
-        out_.resize(data_at + want);
-        ssize_t n = ::pread(cur_->fd.get(), out_.data() + data_at, want,
+        proto::encode_request_header(frame_, command::append, seq, static_cast<std::uint32_t>(want));
+        queue_frame();
+        ssize_t n = ::pread(cur_->fd.get(), out_.get() + out_size_, want,
                             static_cast<off_t>(cur_->offset));
         if (n <= 0) {
-            out_.resize(header_at);
+            out_size_ = header_at;
             if (n == 0) {
                 at_eof = true;
                 return true;
@@ -228,7 +248,7 @@ bool transfer::fill(bool& at_eof) {
             dist_.status->error("cannot read " + cur_->local_name + ": " + common::errno_text(errno));
             return false;
         }
-        out_.resize(data_at + static_cast<std::size_t>(n));
+        out_size_ += static_cast<std::size_t>(n);
         cur_->left_behind_since.reset(); // it grows: someone still writes it
         for (int i = 0; i < 4; ++i) { // patch the payload size, little endian
             out_[header_at + 10 + i] = std::byte((static_cast<std::uint32_t>(n) >> (8 * i)) & 0xff);
@@ -306,11 +326,12 @@ bool transfer::left_behind() {
 }
 
 asio::awaitable<bool> transfer::flush() {
-    if (out_.empty()) co_return true;
-    auto ec = co_await stream_->write_all(asio::buffer(out_));
-    out_.clear();
+    if (out_size_ == 0) co_return true;
+    auto ec = co_await stream_->write_all(asio::buffer(out_.get(), out_size_));
+    out_size_ = 0;
     last_send_ = std::chrono::steady_clock::now();
     if (ec) {
+        write_failed_ = true;
         if (!failed_) {
             std::string why = stream_->timed_out() ? "timed out" : ec.message();
             log::warning(prefix_, "connection lost while sending: ", why);
@@ -349,7 +370,8 @@ asio::awaitable<void> transfer::wait(bool idle) {
     // ahead of queued requests, and replies must come back in order.
     if (idle && in_flight_.empty() && now - last_send_ >= options_.keepalive) {
         auto seq = next_seq_++;
-        proto::encode_request_header(out_, command::keepalive, seq, 0);
+        proto::encode_request_header(frame_, command::keepalive, seq, 0);
+        queue_frame();
         in_flight_.push_back({seq, command::keepalive, 0, {}, false});
     }
 }
@@ -382,7 +404,8 @@ asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t re
             if (!fill(at_eof)) {
                 // Unreadable: tell the receiver to close it as it is.
                 auto seq = next_seq_++;
-                proto::encode_request_header(out_, command::error, seq, 0);
+                proto::encode_request_header(frame_, command::error, seq, 0);
+                queue_frame();
                 in_flight_.push_back({seq, command::error, 0, cur_->remote_name, false});
                 dist_.status->file.clear();
                 last_ = cur_->local_name;
@@ -392,7 +415,7 @@ asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t re
                 progressed = handle_eof();
             }
         }
-        bool had_output = !out_.empty();
+        bool had_output = out_size_ != 0;
         if (!co_await flush()) break;
         if (had_output || progressed) continue;
         bool window_full = in_flight_bytes_ >= options_.window;
@@ -480,6 +503,11 @@ void transfer::note_ack(const in_flight& req) {
         st.acked_offset += req.bytes;
         st.acked_total += req.bytes;
         log_progress(req.bytes);
+        // At -dd only: bench/run's latency figure pairs this monotonic
+        // timestamp with the time it appended to the trail file.
+        log::trace(prefix_, "acked ", st.acked_file, " offset ", st.acked_offset, " monotonic_ns ",
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch()).count());
         break;
     case command::close:
         st.last_closed = req.name;

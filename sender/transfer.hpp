@@ -105,7 +105,13 @@ private:
     std::optional<continuation> resume_; // not yet reopened (retrying)
     std::optional<std::chrono::steady_clock::time_point> wake_at_; // a retry is due
     std::string last_; // newest trail finished or being continued
-    std::vector<std::byte> out_;
+    // The next socket write: frames built in place, file data pread() straight
+    // into it. A plain buffer, not a vector: resize() would zero-fill every
+    // byte just before pread() overwrites it (1 GiB of memset per GiB).
+    std::unique_ptr<std::byte[]> out_;
+    std::size_t out_size_ = 0;
+    std::vector<std::byte> frame_; // one encoded OPEN/CLOSE/KEEPALIVE/ERROR
+    void queue_frame();            // appends frame_ to out_
     std::deque<in_flight> in_flight_;
     std::size_t in_flight_bytes_ = 0;
     std::uint64_t next_seq_ = 1;
@@ -113,6 +119,7 @@ private:
     std::chrono::steady_clock::time_point last_send_;
     bool failed_ = false;
     bool reader_done_ = false;
+    bool write_failed_ = false; // the last flush() failed (the receiver may have closed)
     common::event reader_finished_;
 };
 

@@ -12,7 +12,8 @@ Each sender ships a 16 MiB trail (2 MiB for hosts 05, 10, 15 and 20) and
 then a `.not_terminated` trail that keeps growing, also while the receiver
 is down, and is renamed to its final name at the end. The receiver is killed
 with SIGKILL once it holds 30% of the first trails' bytes and one of the
-2 MiB hosts has begun its growing trail (at 55% at the latest): at least 10 of
+2 MiB hosts has begun its growing trail (at 55% at the latest; the 2 MiB
+hosts' links come first, the others once one of them is in its growing trail): at least 10 of
 the 16 MiB copies must be incomplete then, and at least one host (one of
 the 2 MiB ones) must be in its growing trail. It stays down 3 s and is
 restarted. Then, for every host:
@@ -150,9 +151,18 @@ def body(sc):
 
     # Ship: all dist links at once, then kill the receiver mid-way.
     started = time.monotonic()
-    for h in hosts:
-        h.link()
     small = [h for h in hosts if h.big_size == SMALL]
+    # The 2 MiB hosts first, until one is in its growing trail: when the
+    # network outruns the disk, the big hosts' group commits would otherwise
+    # hold the small hosts' CLOSE and next OPEN in the sync pool until the big
+    # copies are nearly complete.
+    for h in small:
+        h.link()
+    wait_until(lambda: any(os.path.exists(h.copy(h.grow)) for h in small), timeout=30,
+               interval=0.001, what="a 2 MiB host in its growing trail", alive=everyone)
+    for h in hosts:
+        if h not in small:
+            h.link()
 
     def kill_point():
         held = sum(h.big_held() for h in hosts)
