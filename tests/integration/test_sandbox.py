@@ -18,8 +18,8 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (check, check_equal, run_scenario, sha256_file, trail_name,  # noqa: E402
-                     wait_until)
+from harness import (check, check_equal, group_processes, run_scenario,  # noqa: E402
+                     sha256_file, trail_name, wait_until)
 
 
 def status_fields(pid):
@@ -32,18 +32,9 @@ def status_fields(pid):
 
 
 def children(pid):
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(entry))
-    return out
+    """The live processes of the daemon's process group but its leader (the
+    supervisor): the worker."""
+    return [p for p, f in group_processes(pid) if p != pid and f[0] != "Z"]
 
 
 def worker_pid(daemon):
