@@ -2,6 +2,8 @@
 // defaults and inheritance, the man page samples, and every error with its line.
 #include "common/config.hpp"
 
+#include "tests/unit/test_config.hpp"
+
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
@@ -12,8 +14,7 @@ using namespace adist::common;
 
 namespace {
 
-const std::string fp = "SHA256=8F:0A:FC:8A:3D:09:80:AF:D9:AA:38:CC:8A:86:53:E6:8F:B6:1C:55:30:14:"
-                       "D7:F9:AA:8B:3E:73:CD:F5:76:2B";
+using adist::test::fp;
 
 config ok(const std::string& text, std::string_view default_name = "myhost") {
     auto result = parse_config(text, "test.conf", default_name);

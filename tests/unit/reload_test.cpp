@@ -2,6 +2,8 @@
 // supervisor's length-checked message to the worker.
 #include "common/reload.hpp"
 
+#include "tests/unit/test_config.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -9,14 +11,8 @@ using namespace adist::common;
 
 namespace {
 
-const std::string fp = "SHA256=8F:0A:FC:8A:3D:09:80:AF:D9:AA:38:CC:8A:86:53:E6:8F:B6:1C:55:30:14:"
-                       "D7:F9:AA:8B:3E:73:CD:F5:76:2B";
-
-config parse(const std::string& text) {
-    auto result = parse_config(text, "test.conf", "myhost");
-    if (auto* e = std::get_if<config_error>(&result)) FAIL(e->to_string());
-    return std::get<config>(result);
-}
+using adist::test::fp;
+using adist::test::parse;
 
 std::string receiver(const std::string& hosts, const std::string& listen = "tls://127.0.0.1:7878",
                      const std::string& keyfile = "/k.pem") {

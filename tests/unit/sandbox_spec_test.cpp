@@ -3,6 +3,8 @@
 // tests/sandbox/sandbox_test.cpp).
 #include "daemon/sandbox_spec.hpp"
 
+#include "tests/unit/test_config.hpp"
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -13,14 +15,8 @@ using namespace adist::common;
 
 namespace {
 
-const std::string fp = "SHA256=8F:0A:FC:8A:3D:09:80:AF:D9:AA:38:CC:8A:86:53:E6:8F:B6:1C:55:30:14:"
-                       "D7:F9:AA:8B:3E:73:CD:F5:76:2B";
-
-config parse(const std::string& text) {
-    auto result = parse_config(text, "test.conf", "myhost");
-    if (auto* e = std::get_if<config_error>(&result)) FAIL(e->to_string());
-    return std::get<config>(result);
-}
+using adist::test::fp;
+using adist::test::parse;
 
 const path_rule* find(const sandbox_spec& s, const std::string& path) {
     auto it = std::find_if(s.paths.begin(), s.paths.end(),

@@ -3,7 +3,7 @@
 // and the supervisor's channel with a forked worker, refusals logged.
 #include "common/trail_guard.hpp"
 
-#include "common/daemon_util.hpp"
+#include "common/supervisor.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
 
@@ -36,6 +36,18 @@ std::vector<std::byte> bytes(const std::string& s) {
     return {p, p + s.size()};
 }
 
+int flags_of(const std::string& path) {
+    unique_fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK));
+    int flags = 0;
+    if (!fd || ::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) return -1;
+    return flags;
+}
+
+bool attributes_here(const std::string& dir) {
+    unique_fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY));
+    return ::geteuid() == 0 && d && probe_append_only(d.get()) == 0;
+}
+
 // A private directory tree on the same filesystem as the build (not tmpfs
 // where /tmp might be), removed at the end with the flags lifted.
 struct scratch {
@@ -48,6 +60,18 @@ struct scratch {
         std::string cmd = "chattr -R -f -i -a " + root + " >/dev/null 2>&1; rm -rf " + root;
         (void)std::system(cmd.c_str());
     }
+    // <root>/web1, owned by `worker` as the receiver makes it; "" (with a
+    // warning: the test is skipped) when not root or without the attributes.
+    std::string host_dir(uid_t worker) {
+        std::string dir = root + "/web1";
+        REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+        if (!attributes_here(dir)) {
+            WARN("skipped: not root, or no append-only attribute on " << root);
+            return {};
+        }
+        REQUIRE(::chown(dir.c_str(), worker, worker) == 0);
+        return dir;
+    }
     std::string make_file(const std::string& dir, const std::string& name, uid_t owner) {
         std::string p = dir + "/" + name;
         std::ofstream(p) << "data";
@@ -55,18 +79,6 @@ struct scratch {
         return p;
     }
 };
-
-int flags_of(const std::string& path) {
-    unique_fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK));
-    int flags = 0;
-    if (!fd || ::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) return -1;
-    return flags;
-}
-
-bool attributes_here(const std::string& dir) {
-    unique_fd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY));
-    return ::geteuid() == 0 && d && probe_append_only(d.get()) == 0;
-}
 
 } // namespace
 
@@ -150,14 +162,9 @@ TEST_CASE("the guard decider allows only what the trail rules do", "[trail_guard
 
 TEST_CASE("the guard executor sets flags and refuses the rest (root)", "[trail_guard]") {
     scratch t;
-    std::string dir = t.root + "/web1";
-    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
-    if (!attributes_here(dir)) {
-        WARN("skipped: not root, or no append-only attribute on " << t.root);
-        return;
-    }
     const uid_t worker = 65534;
-    REQUIRE(::chown(dir.c_str(), worker, worker) == 0);
+    std::string dir = t.host_dir(worker);
+    if (dir.empty()) return;
     guard_policy p{{dir}, worker};
     std::string refusal;
 
@@ -224,13 +231,8 @@ TEST_CASE("the guard executor sets flags and refuses the rest (root)", "[trail_g
 TEST_CASE("the supervisor serves a worker's requests and logs refusals and SIGSYS (root)",
           "[trail_guard]") {
     scratch t;
-    std::string dir = t.root + "/web1";
-    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
-    if (!attributes_here(dir)) {
-        WARN("skipped: not root, or no append-only attribute on " << t.root);
-        return;
-    }
-    REQUIRE(::chown(dir.c_str(), 65534, 65534) == 0);
+    std::string dir = t.host_dir(65534);
+    if (dir.empty()) return;
     t.make_file(dir, nt, 65534);
 
     // The supervisor logs to stderr: capture it in a file.
