@@ -1,5 +1,6 @@
 // Daemon plumbing used by main: the locked pidfile, detaching from the
-// terminal and the privilege drop (which fails closed).
+// terminal and the privilege drop (which fails closed). The root supervisor
+// is in supervisor.hpp.
 #pragma once
 
 #include <optional>
@@ -7,7 +8,6 @@
 #include <sys/types.h>
 
 #include "common/fd.hpp"
-#include "common/trail_guard.hpp"
 
 namespace adist::common {
 
@@ -26,34 +26,6 @@ private:
     std::string path_;
     unique_fd fd_;
 };
-
-// What the root supervisor does for its worker (see run_supervisor).
-struct supervisor_options {
-    pidfile* pid = nullptr;      // removed when the worker exits
-    std::string config_path;     // read on SIGHUP for the worker
-    std::string socket_path;     // the status socket, removed at exit ("" none)
-    // Receiver: serve the worker's append-only/immutable requests
-    // (common/trail_guard.hpp) within these directories.
-    std::optional<guard_policy> guard;
-};
-
-// The worker's ends of the channels, and who its supervisor is.
-struct worker_channels {
-    int control_fd = -1; // supervisor -> worker: configuration text on SIGHUP
-    int guard_fd = -1;   // worker -> supervisor: attribute requests (-1: none)
-    pid_t supervisor = 0;
-};
-
-// Splits off the worker that will drop privileges: returns -1 in the child,
-// which goes on with *channels set. The parent stays root, with no network
-// and no parsing of network input, only to: forward SIGTERM and SIGINT to
-// the child; on SIGHUP read the configuration (root-only, the worker cannot)
-// and send its text over the control socket (common/reload.hpp); carry out
-// the worker's attribute requests that pass the checks, logging those that do
-// not; wait for the child, remove the pidfile and the status socket, which
-// the unprivileged child cannot, and return the child's exit status (or 128 +
-// its signal, logged; SIGSYS means the seccomp filter killed it).
-int run_supervisor(const supervisor_options& options, worker_channels* channels);
 
 // Forks into the background, starts a new session, chdir("/") and points
 // stdin/stdout/stderr at /dev/null. Returns false with *error on failure.

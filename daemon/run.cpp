@@ -4,6 +4,7 @@
 #include "common/config.hpp"
 #include "common/daemon_util.hpp"
 #include "common/dir_check.hpp"
+#include "common/supervisor.hpp"
 #include "common/log.hpp"
 #include "common/reload.hpp"
 #include "daemon/control.hpp"

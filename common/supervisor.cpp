@@ -1,0 +1,241 @@
+// The root supervisor (see supervisor.hpp): signals, reloads, the guard's
+// requests, the worker's end.
+#include "common/supervisor.hpp"
+
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "common/rate_limit.hpp"
+#include "common/reload.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+namespace adist::common {
+
+namespace {
+
+// The supervisor's side of a reload: the file's text, or why it is
+// unreadable (with `ok` false).
+struct config_read {
+    bool ok = false;
+    std::string text;
+};
+
+config_read read_config_file(const std::string& path) {
+    if (auto problem = unsafe_config_file(path)) return {false, *problem};
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return {false, "cannot open: " + errno_text(errno)};
+    std::string text(max_config_bytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    if (in.bad()) return {false, "cannot read"};
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_config_bytes) {
+        return {false, "larger than " + std::to_string(max_config_bytes) + " bytes"};
+    }
+    return {true, std::move(text)};
+}
+
+// Non-blocking writes with a 5 s bound: a hung worker must not hang the
+// supervisor, which still has to forward SIGTERM.
+bool send_bounded(int fd, const std::vector<std::byte>& msg) {
+    errno = 0;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::size_t off = 0;
+    while (off < msg.size()) {
+        ssize_t n = ::send(fd, msg.data() + off, msg.size() - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            off += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{fd, POLLOUT, 0};
+        ::poll(&p, 1, static_cast<int>(left.count()));
+    }
+    return true;
+}
+
+const char* op_name(guard_op op) {
+    switch (op) {
+    case guard_op::protect: return "make append-only";
+    case guard_op::rename: return "rename";
+    case guard_op::seal: return "make immutable";
+    }
+    return "?";
+}
+
+// The supervisor's state while its worker runs.
+class supervisor {
+public:
+    explicit supervisor(const supervisor_options& o) : o_(o), guard_(o.guard) {}
+
+    // SIGHUP: hand the configuration to the worker; a configuration that
+    // parses also adds its host directories to the guard's (never removes:
+    // the worker may keep the running configuration).
+    void reload(unique_fd& control) {
+        auto read = read_config_file(o_.config_path);
+        if (read.ok && guard_) {
+            auto parsed = parse_config(read.text, o_.config_path, short_hostname());
+            if (auto* cfg = std::get_if<config>(&parsed)) {
+                for (const auto& h : cfg->receivers) {
+                    if (std::find(guard_->dirs.begin(), guard_->dirs.end(), h.directory) ==
+                        guard_->dirs.end()) {
+                        guard_->dirs.push_back(h.directory);
+                    }
+                }
+            }
+        }
+        auto msg = encode_control(read.ok ? control_kind::config_text : control_kind::read_error,
+                                  read.text);
+        if (control && !send_bounded(control.get(), msg)) {
+            // Part of a message may be in the channel: the worker would
+            // read the next one wrong. Close it; reloads need a restart.
+            int err = errno;
+            log::error("SIGHUP: cannot hand the configuration to the worker (",
+                       err == 0 || err == EAGAIN ? "it does not read" : errno_text(err),
+                       "); configuration reloads are off until a restart");
+            control.reset();
+        }
+    }
+
+    // One attribute request. Refusals are violations: the worker asked for
+    // something it never asks for when it works as written.
+    void serve_guard(unique_fd& channel) {
+        std::byte buf[max_guard_dir + 512];
+        ssize_t n = ::recv(channel.get(), buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+        if (n <= 0) {
+            channel.reset(); // the worker closed it (or is gone)
+            return;
+        }
+        std::uint32_t id = 0;
+        int err = EPERM;
+        std::string refusal;
+        auto len = std::min(static_cast<std::size_t>(n), sizeof buf);
+        if (static_cast<std::size_t>(n) > sizeof buf) {
+            refusal = "that is oversized";
+        } else if (auto r = decode_guard_request(std::span(buf, len))) {
+            id = r->id;
+            err = execute_guard_request(*guard_, *r, &refusal);
+            if (!refusal.empty()) refusal = "to " + std::string(op_name(r->op)) + " " + r->dir +
+                                            "/" + r->name + ": " + refusal;
+        } else {
+            refusal = "that is malformed";
+        }
+        if (!refusal.empty()) violation(refusal);
+        auto reply = encode_guard_reply(id, err);
+        ::send(channel.get(), reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+
+private:
+    void violation(const std::string& what) {
+        auto v = limiter_.note("guard", std::chrono::steady_clock::now());
+        if (v.suppressed > 0) {
+            log::error("the worker made ", v.suppressed, " more refused requests");
+        }
+        if (v.log) log::error("refused a request from the worker ", what, " (a compromised worker?)");
+    }
+
+    const supervisor_options& o_;
+    std::optional<guard_policy> guard_;
+    log_limiter limiter_{5, std::chrono::minutes(1)};
+};
+
+void log_worker_end(int status) {
+    if (!WIFSIGNALED(status)) return;
+    int sig = WTERMSIG(status);
+    if (sig == SIGSYS) {
+        log::error("the worker was killed for a system call outside its seccomp allowlist "
+                   "(SIGSYS); the kernel log names it: dmesg | grep type=1326");
+    } else if (sig != SIGTERM && sig != SIGINT) {
+        log::error("the worker was killed by signal ", sig, " (", ::strsignal(sig), ")");
+    }
+}
+
+} // namespace
+
+int run_supervisor(const supervisor_options& o, worker_channels* channels) {
+    channels->supervisor = ::getpid(); // for the child: getppid() after fork() may already be 1
+    int pair[2], guard_pair[2] = {-1, -1};
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return EX_OSERR;
+    if (o.guard && ::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, guard_pair) != 0) {
+        ::close(pair[0]);
+        ::close(pair[1]);
+        return EX_OSERR;
+    }
+    sigset_t set, old;
+    sigemptyset(&set);
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, s);
+    ::sigprocmask(SIG_BLOCK, &set, &old);
+    pid_t child = ::fork();
+    if (child <= 0) {
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        ::close(pair[0]);
+        if (guard_pair[0] >= 0) ::close(guard_pair[0]);
+        if (child < 0) {
+            ::close(pair[1]);
+            if (guard_pair[1] >= 0) ::close(guard_pair[1]);
+            return EX_OSERR;
+        }
+        channels->control_fd = pair[1];
+        channels->guard_fd = guard_pair[1];
+        return -1;
+    }
+    ::close(pair[1]);
+    if (guard_pair[1] >= 0) ::close(guard_pair[1]);
+    // It holds the configuration (passwords): no core file, no ptrace by
+    // the worker's user.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    unique_fd control(pair[0]);
+    unique_fd guard(guard_pair[0]);
+    unique_fd signals(::signalfd(-1, &set, SFD_CLOEXEC));
+    if (!signals) {
+        log::error("cannot watch signals: ", errno_text(errno), "; stopping the worker");
+        ::kill(child, SIGKILL);
+        ::waitpid(child, nullptr, 0);
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        return EX_OSERR;
+    }
+    supervisor sup(o);
+    for (;;) {
+        pollfd fds[2] = {{signals.get(), POLLIN, 0}, {guard.get(), POLLIN, 0}};
+        if (::poll(fds, guard ? 2 : 1, -1) < 0) continue;
+        if (guard && fds[1].revents != 0) sup.serve_guard(guard);
+        if (fds[0].revents == 0) continue;
+        signalfd_siginfo info{};
+        if (::read(signals.get(), &info, sizeof info) != sizeof info) continue;
+        int sig = static_cast<int>(info.ssi_signo);
+        if (sig == SIGHUP) {
+            sup.reload(control);
+            continue;
+        }
+        if (sig != SIGCHLD) {
+            ::kill(child, sig);
+            continue;
+        }
+        int status = 0;
+        pid_t r = ::waitpid(child, &status, WNOHANG);
+        if (r != child) continue;
+        log_worker_end(status);
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        if (o.pid != nullptr) o.pid->remove();
+        if (!o.socket_path.empty()) ::unlink(o.socket_path.c_str());
+        if (WIFEXITED(status)) return WEXITSTATUS(status);
+        return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    }
+}
+
+} // namespace adist::common

@@ -1,0 +1,44 @@
+// The root supervisor that stays when the daemon drops privileges: no
+// network, no parsing of network input. It forwards signals, reads the
+// root-only configuration for a reload, carries out the receiver worker's
+// attribute requests (trail_guard.hpp) and cleans up after the worker.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+#include "common/daemon_util.hpp"
+#include "common/trail_guard.hpp"
+
+namespace adist::common {
+
+// What the root supervisor does for its worker (see run_supervisor).
+struct supervisor_options {
+    pidfile* pid = nullptr;      // removed when the worker exits
+    std::string config_path;     // read on SIGHUP for the worker
+    std::string socket_path;     // the status socket, removed at exit ("" none)
+    // Receiver: serve the worker's append-only/immutable requests
+    // (common/trail_guard.hpp) within these directories.
+    std::optional<guard_policy> guard;
+};
+
+// The worker's ends of the channels, and who its supervisor is.
+struct worker_channels {
+    int control_fd = -1; // supervisor -> worker: configuration text on SIGHUP
+    int guard_fd = -1;   // worker -> supervisor: attribute requests (-1: none)
+    pid_t supervisor = 0;
+};
+
+// Splits off the worker that will drop privileges: returns -1 in the child,
+// which goes on with *channels set. The parent stays root, with no network
+// and no parsing of network input, only to: forward SIGTERM and SIGINT to
+// the child; on SIGHUP read the configuration (root-only, the worker cannot)
+// and send its text over the control socket (common/reload.hpp); carry out
+// the worker's attribute requests that pass the checks, logging those that do
+// not; wait for the child, remove the pidfile and the status socket, which
+// the unprivileged child cannot, and return the child's exit status (or 128 +
+// its signal, logged; SIGSYS means the seccomp filter killed it).
+int run_supervisor(const supervisor_options& options, worker_channels* channels);
+
+} // namespace adist::common
