@@ -146,16 +146,24 @@ std::optional<std::string> check_guard_file(const guard_policy& policy, const gu
 
 bool flags_unsupported(int err) { return err == ENOTTY || err == EOPNOTSUPP || err == ENOSYS; }
 
-int execute_guard_request(const guard_policy& policy, const guard_request& r, std::string* refusal) {
-    if (auto why = check_guard_request(policy, r)) {
-        *refusal = *why;
-        return EPERM;
-    }
-    unique_fd dir = open_directory(r.dir);
-    if (!dir) return errno;
-    unique_fd file(::openat(dir.get(), r.name.c_str(),
-                            O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-    if (!file) {
+namespace {
+
+// The request's directory and file, opened without following a symbolic
+// link, and what the decider needs to know of them.
+struct opened_trail {
+    unique_fd dir, file;
+    guard_file_state st;
+    int flags = 0;
+    int flags_err = 0; // FS_IOC_GETFLAGS failed with this (unsupported)
+};
+
+// 0, or an errno value (EPERM with *refusal for a symbolic link).
+int open_trail(const guard_request& r, opened_trail* t, std::string* refusal) {
+    t->dir = open_directory(r.dir);
+    if (!t->dir) return errno;
+    t->file = unique_fd(::openat(t->dir.get(), r.name.c_str(),
+                                 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (!t->file) {
         // A symbolic link (ELOOP) is a violation; a missing file is not.
         if (errno == ELOOP) {
             *refusal = r.dir + "/" + r.name + " is a symbolic link";
@@ -164,48 +172,61 @@ int execute_guard_request(const guard_policy& policy, const guard_request& r, st
         return errno;
     }
     struct stat dst {}, fst {};
-    if (::fstat(dir.get(), &dst) != 0 || ::fstat(file.get(), &fst) != 0) return errno;
-    guard_file_state st;
+    if (::fstat(t->dir.get(), &dst) != 0 || ::fstat(t->file.get(), &fst) != 0) return errno;
+    auto& st = t->st;
     st.dir_is_directory = S_ISDIR(dst.st_mode);
     st.dir_owner = dst.st_uid;
     st.is_regular = S_ISREG(fst.st_mode);
     st.owner = fst.st_uid;
     st.links = fst.st_nlink;
-    int flags = 0;
-    int flags_err = st.is_regular ? get_flags(file.get(), &flags) : 0;
-    st.flags_supported = flags_err == 0;
-    st.append_only = (flags & FS_APPEND_FL) != 0;
-    st.immutable = (flags & FS_IMMUTABLE_FL) != 0;
-    if (auto why = check_guard_file(policy, r, st)) {
+    t->flags_err = st.is_regular ? get_flags(t->file.get(), &t->flags) : 0;
+    st.flags_supported = t->flags_err == 0;
+    st.append_only = (t->flags & FS_APPEND_FL) != 0;
+    st.immutable = (t->flags & FS_IMMUTABLE_FL) != 0;
+    return 0;
+}
+
+// The kernel refuses to rename an append-only file: lift the flag for the
+// rename only, and set it again whatever happened.
+int rename_keeping_flags(const opened_trail& t, const guard_request& r) {
+    if (t.st.append_only) {
+        if (int err = set_flags(t.file.get(), t.flags & ~FS_APPEND_FL); err != 0) return err;
+    }
+    int err = ::syscall(SYS_renameat2, t.dir.get(), r.name.c_str(), t.dir.get(), r.to.c_str(),
+                        RENAME_NOREPLACE) == 0
+                  ? 0
+                  : errno;
+    if (t.st.append_only) {
+        if (int back = set_flags(t.file.get(), t.flags); back != 0) {
+            log::error(r.dir, "/", err == 0 ? r.to : r.name,
+                       ": cannot make it append-only again after the rename: ", errno_text(back));
+        }
+    }
+    return err;
+}
+
+} // namespace
+
+int execute_guard_request(const guard_policy& policy, const guard_request& r, std::string* refusal) {
+    if (auto why = check_guard_request(policy, r)) {
+        *refusal = *why;
+        return EPERM;
+    }
+    opened_trail t;
+    if (int err = open_trail(r, &t, refusal); err != 0) return err;
+    if (auto why = check_guard_file(policy, r, t.st)) {
         *refusal = *why;
         return EPERM;
     }
     switch (r.op) {
     case guard_op::protect:
-        if (flags_err != 0) return flags_err;
-        return st.append_only || st.immutable ? 0 : set_flags(file.get(), flags | FS_APPEND_FL);
+        if (t.flags_err != 0) return t.flags_err;
+        return t.st.append_only || t.st.immutable ? 0
+                                                  : set_flags(t.file.get(), t.flags | FS_APPEND_FL);
     case guard_op::seal:
-        if (flags_err != 0) return flags_err;
-        return st.immutable ? 0 : set_flags(file.get(), flags | FS_IMMUTABLE_FL);
-    case guard_op::rename: {
-        // The kernel refuses to rename an append-only file: lift the flag for
-        // the rename only, and set it again whatever happened.
-        if (st.append_only) {
-            if (int err = set_flags(file.get(), flags & ~FS_APPEND_FL); err != 0) return err;
-        }
-        int err = ::syscall(SYS_renameat2, dir.get(), r.name.c_str(), dir.get(), r.to.c_str(),
-                            RENAME_NOREPLACE) == 0
-                      ? 0
-                      : errno;
-        if (st.append_only) {
-            if (int back = set_flags(file.get(), flags); back != 0) {
-                log::error(r.dir, "/", err == 0 ? r.to : r.name,
-                           ": cannot make it append-only again after the rename: ",
-                           errno_text(back));
-            }
-        }
-        return err;
-    }
+        if (t.flags_err != 0) return t.flags_err;
+        return t.st.immutable ? 0 : set_flags(t.file.get(), t.flags | FS_IMMUTABLE_FL);
+    case guard_op::rename: return rename_keeping_flags(t, r);
     }
     return EINVAL;
 }

@@ -203,8 +203,9 @@ reply_error trail_store::open(std::string_view name) {
             return fail(reply_error::rename, "cannot rename " + newest_ + " to " + std::string(name), err);
         }
         if (int err = sync_directory(); err != 0) return fail(reply_error::rename, "fsync " + path_, err);
-        auto e = open_file(name, 0, reply_error::open);
-        return e != reply_error::ok ? e : protect(reply_error::open);
+        // With a guard, the supervisor's rename kept the file append-only
+        // (without one, there is nothing to protect with).
+        return open_file(name, 0, reply_error::open);
     }
     case open_action::create: {
         auto e = open_file(name, O_CREAT | O_EXCL, reply_error::create);
