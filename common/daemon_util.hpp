@@ -20,6 +20,8 @@ public:
     bool write_pid(std::string* error);
     // Removes the file (best effort; the lock goes with the descriptor).
     void remove();
+    // The locked descriptor (kept open by the supervisor).
+    int descriptor() const { return fd_.get(); }
 
 private:
     pidfile(std::string path, unique_fd fd) : path_(std::move(path)), fd_(std::move(fd)) {}

@@ -36,7 +36,10 @@ struct sandbox_spec {
     // no TCP connect at all). TCP bind stays allowed (a reload may listen).
     std::vector<std::uint16_t> connect_ports;
     bool sender = false;   // seccomp: the sender's system calls (inotify, unlink)
-    bool receiver = false; // seccomp: the receiver's (mkdir, rename, fdatasync)
+    bool receiver = false; // seccomp: the receiver's (mkdir, fdatasync)
+    // seccomp: rename allowed (a receiver without a supervisor renames its
+    // own trails; with one, the supervisor does and the worker cannot).
+    bool rename_files = false;
     // seccomp: unlink allowed (the sender's shipped links; the pidfile and
     // status socket at exit when there is no supervisor). Otherwise unlink
     // fails with EPERM.

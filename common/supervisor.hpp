@@ -4,6 +4,7 @@
 // attribute requests (trail_guard.hpp) and cleans up after the worker.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -21,6 +22,13 @@ struct supervisor_options {
     // Receiver: serve the worker's append-only/immutable requests
     // (common/trail_guard.hpp) within these directories.
     std::optional<guard_policy> guard;
+    // Called in the supervisor right after the split: let go of what the
+    // worker's setup opened and loaded (listening sockets, directories, the
+    // TLS contexts with the private key), which the supervisor never needs.
+    std::function<void()> forget_worker_state;
+    // Then close every descriptor but 0-2, the pidfile's and the channels
+    // (the daemon sets it; a test process that forks a supervisor may not).
+    bool close_other_descriptors = false;
 };
 
 // The worker's ends of the channels, and who its supervisor is.

@@ -187,8 +187,16 @@ int open_trail(const guard_request& r, opened_trail* t, std::string* refusal) {
 }
 
 // The kernel refuses to rename an append-only file: lift the flag for the
-// rename only, and set it again whatever happened.
+// rename only, and set it again whatever happened. The flag is lifted only
+// for a rename that can succeed: a target that exists is refused first
+// (RENAME_NOREPLACE still guards the race with a target created meanwhile).
+// While it is lifted the worker cannot use the moment: its sandbox makes it
+// append-only by construction (every writable open carries O_APPEND, F_SETFL
+// keeps it, no shared mapping, no rename or link; common/sandbox_syscalls).
 int rename_keeping_flags(const opened_trail& t, const guard_request& r) {
+    struct stat target {};
+    if (::fstatat(t.dir.get(), r.to.c_str(), &target, AT_SYMLINK_NOFOLLOW) == 0) return EEXIST;
+    if (errno != ENOENT) return errno;
     if (t.st.append_only) {
         if (int err = set_flags(t.file.get(), t.flags & ~FS_APPEND_FL); err != 0) return err;
     }

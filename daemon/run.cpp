@@ -245,7 +245,7 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
 // dropped, splits off the root supervisor that removes the pidfile at exit
 // and reads the configuration for reloads.
 step_result detach(asio::io_context& io, const daemon_options& o, const common::config& cfg,
-                   bool drop, std::optional<common::pidfile>& pid, const roles& r,
+                   bool drop, std::optional<common::pidfile>& pid, roles& r,
                    common::worker_channels* channels) {
     if (!o.foreground && !o.no_daemon) {
         std::string error;
@@ -271,10 +271,25 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
     so.config_path = o.config_path;
     so.socket_path = r.control ? r.control->path() : std::string();
     if (cfg.has_receiver) {
-        auto user = common::lookup_user(o.user); // checked by setup_roles
-        so.guard = common::guard_policy{{}, user ? user->uid : 0};
+        // Looked up again: a user removed since setup_roles must not become
+        // uid 0, whose files the guard would then accept.
+        auto user = common::lookup_user(o.user);
+        if (!user || user->uid == 0) {
+            log::error("cannot look up user ", o.user, " for the supervisor's checks");
+            return EX_NOUSER;
+        }
+        so.guard = common::guard_policy{{}, user->uid};
         for (const auto& h : cfg.receivers) so.guard->dirs.push_back(h.directory);
     }
+    // The supervisor keeps none of the worker's sockets, directories or TLS
+    // contexts (the private key): a root process holding them for nothing
+    // is one more thing to get at.
+    so.forget_worker_state = [&r] {
+        r.control.reset();
+        r.snd.reset();
+        r.recv.reset();
+    };
+    so.close_other_descriptors = true;
     io.notify_fork(asio::execution_context::fork_prepare);
     int code = common::run_supervisor(so, channels);
     if (code >= 0) {
@@ -303,9 +318,8 @@ step_result drop_privileges(const daemon_options& o, const common::config& cfg) 
 }
 
 int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, roles& r,
-          int control_fd) {
+          asio::signal_set& signals, int control_fd) {
     reload_context ctx{o, cfg, r};
-    asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
     asio::steady_timer grace(io);
     handle_signals(io, signals, ctx, grace);
     ::signal(SIGPIPE, SIG_IGN);
@@ -350,13 +364,17 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
     if (r.recv && channels.guard_fd >= 0) {
         r.recv->set_guard(std::make_unique<common::guard_client>(channels.guard_fd));
     }
+    // Asio's signal handling opens its self-pipe and makes it non-blocking
+    // with F_SETFL: before the sandbox, which allows F_SETFL only with
+    // O_APPEND (a trail's descriptor must stay append-only).
+    asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
     // The sandbox, before any thread: serve() starts the receiver's sync pool
     // and the sender's resolver thread, which inherit it. Fails closed.
     if (auto code = daemon::enter_worker_sandbox(
             o, cfg, {channels.supervisor != 0, r.control ? r.control->path() : std::string()})) {
         return *code;
     }
-    int code = serve(io, o, cfg, r, channels.control_fd);
+    int code = serve(io, o, cfg, r, signals, channels.control_fd);
     if (pid) pid->remove();
     return code;
 }
