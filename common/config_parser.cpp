@@ -3,6 +3,8 @@
 // statement checks, then FreeBSD's defaults and inheritance at section close,
 // then validate_config(). Entry point parse_config(); run by the daemon and -n.
 #include "common/config.hpp"
+
+#include <arpa/inet.h>
 #include "common/config_lexer.hpp"
 
 #include <algorithm>
@@ -65,10 +67,25 @@ void mark_sensitive(std::vector<token>& tokens) {
         if (lines.count(t.line)) t.sensitive = true;
 }
 
-std::string strip_slashes(std::string dir) {
-    while (!dir.empty() && dir.back() == '/')
-        dir.pop_back();
-    return dir;
+// One spelling per directory, so that hosts are compared by their
+// directory as strings only once each has one: repeated slashes and "."
+// components go, a trailing slash goes; ".." is refused (it could leave the
+// base directory, which root would then create). "" stands for "/" or for
+// nothing at all; *dotdot is set when a ".." was seen.
+std::string normalize_directory(const std::string& dir, bool* dotdot) {
+    std::string out = !dir.empty() && dir.front() == '/' ? "/" : "";
+    std::size_t pos = 0;
+    while (pos <= dir.size()) {
+        std::size_t end = std::min(dir.find('/', pos), dir.size());
+        std::string_view part(dir.data() + pos, end - pos);
+        if (part == "..") *dotdot = true;
+        if (!part.empty() && part != ".") {
+            if (!out.empty() && out.back() != '/') out += '/';
+            out += part;
+        }
+        pos = end + 1;
+    }
+    return out == "/" ? std::string() : out;
 }
 
 class parser {
@@ -99,6 +116,7 @@ class parser {
     bool string_value(const token& key, std::string& out);
     bool path_value(const token& key, std::string& out, bool allow_none);
     bool directory_value(const token& key, std::string& out, bool absolute);
+    bool bound_address_is_ip(const token& key, const endpoint_spec& spec);
     bool address_value(const token& key, endpoint_spec& out, bool allow_empty_host);
     bool password_value(const token& key, std::string& out);
     bool name_value(const token& key, std::string& out);
@@ -244,7 +262,8 @@ bool parser::host(const token& key, std::string& name, std::string_view section,
 bool parser::sender_statement(kw k, const token& t) {
     switch (k) {
     case kw::source:
-        return address_value(t, sender_source_.emplace(), true);
+        return address_value(t, sender_source_.emplace(), true) &&
+               bound_address_is_ip(t, *sender_source_);
     case kw::directory:
         return directory_value(t, sender_directory_, true);
     case kw::host:
@@ -260,7 +279,7 @@ bool parser::sender_host_statement(kw k, const token& t) {
     sender_host& h = cfg_.senders.back();
     switch (k) {
     case kw::source:
-        return address_value(t, h.source.emplace(), true);
+        return address_value(t, h.source.emplace(), true) && bound_address_is_ip(t, *h.source);
     case kw::remote:
         return address_value(t, h.remote, false);
     case kw::directory:
@@ -277,7 +296,8 @@ bool parser::sender_host_statement(kw k, const token& t) {
 bool parser::receiver_statement(kw k, const token& t) {
     switch (k) {
     case kw::listen:
-        return address_value(t, cfg_.listen.emplace_back(), false);
+        return address_value(t, cfg_.listen.emplace_back(), false) &&
+               bound_address_is_ip(t, cfg_.listen.back());
     case kw::directory:
         return directory_value(t, cfg_.receiver_directory, true);
     case kw::certfile:
@@ -349,9 +369,11 @@ bool parser::path_value(const token& key, std::string& out, bool allow_none) {
 
 bool parser::directory_value(const token& key, std::string& out, bool absolute) {
     if (!string_value(key, out)) return false;
-    out = strip_slashes(std::move(out));
+    bool dotdot = false;
+    out = normalize_directory(out, &dotdot);
     if (out.empty()) return fail(key.line, "directory must not be empty or \"/\"");
     if (absolute && out.front() != '/') return fail(key.line, "directory must be an absolute path");
+    if (dotdot) return fail(key.line, "directory must not contain \"..\"");
     return true;
 }
 
@@ -365,6 +387,20 @@ bool parser::address_value(const token& key, endpoint_spec& out, bool allow_empt
         return fail(key.line, key.text + ": no host in address " + quoted(text));
     out = std::move(*spec);
     return true;
+}
+
+// `listen` and `source` are bound as given, never resolved (a name could
+// resolve differently at each start): -n and startup agree. An empty host
+// (a `source` with a port only) binds any address.
+bool parser::bound_address_is_ip(const token& key, const endpoint_spec& spec) {
+    if (spec.host.empty()) return true;
+    unsigned char buf[sizeof(in6_addr)];
+    if (::inet_pton(AF_INET, spec.host.c_str(), buf) == 1 ||
+        ::inet_pton(AF_INET6, spec.host.c_str(), buf) == 1) {
+        return true;
+    }
+    return fail(key.line, key.text + ": " + quoted(spec.host) +
+                              " is not an IP address (give 0.0.0.0, [::] or the address to bind)");
 }
 
 // Never quotes the value: errors about a password must not reveal it.

@@ -195,6 +195,17 @@ step_result check_directories(const daemon_options& o, const common::config& cfg
             return EX_NOPERM;
         }
     }
+    // The configuration compares directories as strings; the filesystem
+    // knows better.
+    std::vector<std::pair<std::string, std::string>> recv_dirs, dist_dirs;
+    for (const auto& h : cfg.receivers) recv_dirs.emplace_back(h.name, h.directory);
+    for (const auto& h : cfg.senders) dist_dirs.emplace_back(h.name, h.directory);
+    for (const auto* d : {&recv_dirs, &dist_dirs}) {
+        if (auto problem = common::shared_directory(*d)) {
+            log::error(*problem);
+            return EX_CONFIG;
+        }
+    }
     return std::nullopt;
 }
 
