@@ -4,12 +4,13 @@
 #include "common/config.hpp"
 #include "common/daemon_util.hpp"
 #include "common/dir_check.hpp"
-#include "common/supervisor.hpp"
 #include "common/log.hpp"
 #include "common/reload.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
 #include "daemon/sandbox_spec.hpp"
+#include "privileged/privilege_drop.hpp"
+#include "privileged/supervisor.hpp"
 #include "receiver/receiver.hpp"
 #include "sender/uplink.hpp"
 
@@ -257,7 +258,7 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
 // and reads the configuration for reloads.
 step_result detach(asio::io_context& io, const daemon_options& o, const common::config& cfg,
                    bool drop, std::optional<common::pidfile>& pid, roles& r,
-                   common::worker_channels* channels) {
+                   privileged::worker_channels* channels) {
     if (!o.foreground && !o.no_daemon) {
         std::string error;
         io.notify_fork(asio::execution_context::fork_prepare);
@@ -277,7 +278,7 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
     // configuration for the unprivileged worker on SIGHUP, and makes the
     // receiver's trails append-only and immutable.
     if (!drop) return std::nullopt;
-    common::supervisor_options so;
+    privileged::supervisor_options so;
     so.pid = pid ? &*pid : nullptr;
     so.config_path = o.config_path;
     so.socket_path = r.control ? r.control->path() : std::string();
@@ -289,7 +290,7 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
             log::error("cannot look up user ", o.user, " for the supervisor's checks");
             return EX_NOUSER;
         }
-        so.guard = common::guard_policy{{}, user->uid};
+        so.guard = privileged::guard_policy{{}, user->uid};
         for (const auto& h : cfg.receivers) so.guard->dirs.push_back(h.directory);
     }
     // The supervisor keeps none of the worker's sockets, directories or TLS
@@ -302,7 +303,7 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
     };
     so.close_other_descriptors = true;
     io.notify_fork(asio::execution_context::fork_prepare);
-    int code = common::run_supervisor(so, channels);
+    int code = privileged::run_supervisor(so, channels);
     if (code >= 0) {
         io.notify_fork(asio::execution_context::fork_parent);
         log::info("worker exited with status ", code);
@@ -318,7 +319,7 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
 // directory).
 step_result drop_privileges(const daemon_options& o, const common::config& cfg) {
     std::string note;
-    if (int code = common::drop_privileges(o.user, &note, cfg.has_sender); code != 0) {
+    if (int code = privileged::drop_privileges(o.user, &note, cfg.has_sender); code != 0) {
         log::error(note);
         return code;
     }
@@ -362,7 +363,7 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
     roles r;
     if (auto code = acquire_pidfile(o, cfg, pid)) return *code;
     if (auto code = setup_roles(io, o, cfg, drop, r)) return *code;
-    common::worker_channels channels; // from the supervisor, when there is one
+    privileged::worker_channels channels; // from the supervisor, when there is one
     if (auto code = detach(io, o, cfg, drop, pid, r, &channels)) return *code;
     if (auto code = drop_privileges(o, cfg)) return *code;
     // The worker dies with its supervisor (a kill -9 of the daemon's pid must

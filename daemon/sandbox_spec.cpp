@@ -10,7 +10,7 @@
 namespace adist::daemon {
 namespace {
 
-namespace fsa = common::fs_access;
+namespace fsa = privileged::fs_access;
 
 common::sandbox_limits limits_;
 
@@ -49,10 +49,10 @@ std::string parent_of(const std::string& path) {
     return parent.empty() ? "/" : parent;
 }
 
-void add_receiver(const common::config& cfg, bool supervised, common::sandbox_spec& spec) {
+void add_receiver(const common::config& cfg, bool supervised, privileged::sandbox_spec& spec) {
     // Never truncate, link or remove a directory: only append and create.
     // With a supervisor the worker never renames either (the supervisor
-    // does it, common/trail_guard): no remove_file, so it can neither rename
+    // does it, privileged/guard_executor): no remove_file, so it can neither rename
     // nor unlink a trail. Without one (not started as root) it renames its
     // own trails: remove_file covers the rename's source, and unlink still
     // fails with EPERM, by seccomp.
@@ -101,7 +101,7 @@ std::string sender_rule_path(const common::config& cfg, const std::string& dir,
     return granted;
 }
 
-void add_sender(const common::config& cfg, common::sandbox_spec& spec,
+void add_sender(const common::config& cfg, privileged::sandbox_spec& spec,
                 std::vector<std::string>* notes) {
     for (const auto& h : cfg.senders) {
         auto granted = sender_rule_path(cfg, h.directory, notes);
@@ -124,10 +124,10 @@ void add_sender(const common::config& cfg, common::sandbox_spec& spec,
 
 } // namespace
 
-common::sandbox_spec worker_sandbox_spec(const daemon_options& o, const common::config& cfg,
+privileged::sandbox_spec worker_sandbox_spec(const daemon_options& o, const common::config& cfg,
                                          const worker_facts& facts,
                                          std::vector<std::string>* notes) {
-    common::sandbox_spec spec;
+    privileged::sandbox_spec spec;
     limits_ = {};
     if (cfg.has_receiver) add_receiver(cfg, facts.supervised, spec);
     if (cfg.has_sender) add_sender(cfg, spec, notes);
@@ -152,9 +152,9 @@ std::optional<int> enter_worker_sandbox(const daemon_options& o, const common::c
     std::vector<std::string> notes;
     auto spec = worker_sandbox_spec(o, cfg, facts, &notes);
     for (const auto& n : notes) log::warning(n);
-    int abi = common::landlock_abi(); // now: the sandbox denies the call
+    int abi = privileged::landlock_abi(); // now: the sandbox denies the call
     std::string error, notice;
-    if (int code = common::enter_sandbox(spec, &error, &notice); code != 0) {
+    if (int code = privileged::enter_sandbox(spec, &error, &notice); code != 0) {
         log::error(error);
         return code;
     }

@@ -72,7 +72,7 @@ public:
     // host directories, load the TLS key and bind the listeners. `owner` is
     // the user that will own created directories after the privilege drop.
     void setup(std::optional<owner_ids> owner);
-    // The root supervisor's attribute channel (common/trail_guard.hpp), set
+    // The root supervisor's attribute channel (common/guard_channel.hpp), set
     // in the worker after the fork; every host's store uses it.
     void set_guard(std::unique_ptr<common::guard_client> guard);
     // Starts accepting connections.

@@ -1,5 +1,5 @@
 // libFuzzer target: the supervisor's executor of the worker's attribute
-// requests (common/trail_guard), on real files. Each input is a sequence of
+// requests (privileged/guard_executor), on real files. Each input is a sequence of
 // requests, three bytes each (operation, trail, target), over a host
 // directory holding trails of every kind, a symbolic link, a hard link, a
 // directory with a trail's name, and a directory outside the policy. After
@@ -24,9 +24,10 @@
 #include <vector>
 
 #include "common/log.hpp"
-#include "common/trail_guard.hpp"
+#include "privileged/guard_executor.hpp"
 
 using namespace adist::common;
+using namespace adist::privileged;
 
 namespace {
 

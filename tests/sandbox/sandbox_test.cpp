@@ -1,10 +1,10 @@
-// The worker's sandbox (common/sandbox.hpp), for real: each case forks a
+// The worker's sandbox (privileged/sandbox.hpp), for real: each case forks a
 // child that enters the sandbox for a temporary directory and tries what it
 // must not do; the parent checks the outcome (an errno, or death by SIGSYS)
 // and the child's /proc/PID/status. Exit 0 pass, 1 fail, 77 skip (no
 // Landlock: only the seccomp and hardening cases ran).
-#include "common/sandbox.hpp"
-#include "common/sandbox_internal.hpp"
+#include "privileged/sandbox.hpp"
+#include "privileged/sandbox_internal.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-using namespace adist::common;
+using namespace adist::privileged;
 
 namespace {
 

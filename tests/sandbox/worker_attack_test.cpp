@@ -1,5 +1,5 @@
 // A compromised receiver worker attacks the trails it holds, for real: each
-// case runs the real root supervisor (common/supervisor) and a worker that
+// case runs the real root supervisor (privileged/supervisor) and a worker that
 // drops to nobody with the real privilege drop, enters the real sandbox the
 // daemon builds for a receiver configuration (daemon/sandbox_spec), creates
 // a trail through the guard like the receiver does, and then tries to change
@@ -10,10 +10,11 @@
 #include "common/daemon_util.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
-#include "common/sandbox.hpp"
-#include "common/supervisor.hpp"
-#include "common/trail_guard.hpp"
 #include "daemon/sandbox_spec.hpp"
+#include "privileged/guard_executor.hpp"
+#include "privileged/privilege_drop.hpp"
+#include "privileged/sandbox.hpp"
+#include "privileged/supervisor.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -83,15 +84,15 @@ std::string read_file(const std::string& path) {
 // this receiver configuration with a supervisor, then create `name` with
 // the stored bytes and have the supervisor make it append-only. Returns the
 // trail's descriptor (O_WRONLY | O_APPEND, as the receiver opens trails).
-int become_worker_with_trail(const common::worker_channels& ch, common::guard_client& guard,
+int become_worker_with_trail(const privileged::worker_channels& ch, common::guard_client& guard,
                              const std::string& name) {
     std::string error;
-    if (common::drop_privileges("nobody", &error) != 0) worker_exit(setup_failed, error.c_str());
+    if (privileged::drop_privileges("nobody", &error) != 0) worker_exit(setup_failed, error.c_str());
     daemon_options o;
     std::vector<std::string> notes;
     auto spec = daemon::worker_sandbox_spec(o, cfg, {ch.supervisor != 0, ""}, &notes);
     std::string notice;
-    if (common::enter_sandbox(spec, &error, &notice) != 0) worker_exit(setup_failed, error.c_str());
+    if (privileged::enter_sandbox(spec, &error, &notice) != 0) worker_exit(setup_failed, error.c_str());
     int fd = ::open((host_dir + "/" + name).c_str(),
                     O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) worker_exit(setup_failed, "create the trail");
@@ -108,11 +109,11 @@ int become_worker_with_trail(const common::worker_channels& ch, common::guard_cl
 
 // Runs one attack as a worker under a fresh supervisor; returns the
 // supervisor's view of the worker's end (exit code, or 128 + signal).
-int run_worker(const std::function<void(const common::worker_channels&, common::guard_client&)>& attack) {
-    common::supervisor_options so;
-    so.guard = common::guard_policy{{host_dir}, 65534};
-    common::worker_channels ch;
-    int status = common::run_supervisor(so, &ch);
+int run_worker(const std::function<void(const privileged::worker_channels&, common::guard_client&)>& attack) {
+    privileged::supervisor_options so;
+    so.guard = privileged::guard_policy{{host_dir}, 65534};
+    privileged::worker_channels ch;
+    int status = privileged::run_supervisor(so, &ch);
     if (status < 0) {
         common::guard_client guard(ch.guard_fd);
         attack(ch, guard);
@@ -151,7 +152,7 @@ void expect_intact(const char* what, int status, const std::string& name, bool s
 // 3,000 rounds or 5 s.
 void rename_race_case() {
     const std::string name = "20261204100000.not_terminated";
-    int status = run_worker([&](const common::worker_channels& ch, common::guard_client& guard) {
+    int status = run_worker([&](const privileged::worker_channels& ch, common::guard_client& guard) {
         int fd = become_worker_with_trail(ch, guard, name);
         const std::string target = "20261204100000.20261204100500";
         int t = ::open((host_dir + "/" + target).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0600);
@@ -180,7 +181,7 @@ void rename_race_case() {
 // must never lift the flag for a rename that cannot happen.
 void rename_refused_keeps_flag_case() {
     const std::string name = "20261204110000.not_terminated";
-    int status = run_worker([&](const common::worker_channels& ch, common::guard_client& guard) {
+    int status = run_worker([&](const privileged::worker_channels& ch, common::guard_client& guard) {
         int fd = become_worker_with_trail(ch, guard, name);
         const std::string target = "20261204110000.20261204110500";
         int t = ::open((host_dir + "/" + target).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0600);
@@ -215,7 +216,7 @@ void rename_refused_keeps_flag_case() {
 // sandbox must kill the worker before it happens, flag or no flag.
 void sigsys_case(const char* what, const std::string& name,
                  const std::function<void(int fd, const std::string& path)>& attempt) {
-    int status = run_worker([&](const common::worker_channels& ch, common::guard_client& guard) {
+    int status = run_worker([&](const privileged::worker_channels& ch, common::guard_client& guard) {
         int fd = become_worker_with_trail(ch, guard, name);
         attempt(fd, host_dir + "/" + name);
         // Survived: did the bytes change?
@@ -316,7 +317,7 @@ int main() {
         if (!base.empty()) cleanup();
         return 77;
     }
-    std::printf("Landlock ABI %d\n", common::landlock_abi());
+    std::printf("Landlock ABI %d\n", privileged::landlock_abi());
     attacks();
     cleanup();
     if (failures) return 1;

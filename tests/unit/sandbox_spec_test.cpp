@@ -12,6 +12,7 @@
 
 using namespace adist;
 using namespace adist::common;
+using namespace adist::privileged;
 
 namespace {
 

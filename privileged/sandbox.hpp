@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace adist::common {
+namespace adist::privileged {
 
 // Filesystem access a path_rule grants (mapped to Landlock access rights).
 // Everything not granted is denied beneath the rules, in particular
@@ -59,4 +59,4 @@ int enter_sandbox(const sandbox_spec& spec, std::string* error, std::string* not
 // The Landlock ABI version of the running kernel (0: none or disabled).
 int landlock_abi();
 
-} // namespace adist::common
+} // namespace adist::privileged

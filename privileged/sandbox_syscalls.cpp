@@ -2,7 +2,7 @@
 // system call not listed kills the whole process with SIGSYS (the kernel logs
 // it: `dmesg | grep type=1326`). Derived from strace of the test suite and
 // from the code paths that run rarely (docs/security.md, "Sandbox").
-#include "common/sandbox_internal.hpp"
+#include "privileged/sandbox_internal.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -21,7 +21,9 @@
 
 #include "common/fd.hpp"
 
-namespace adist::common {
+namespace adist::privileged {
+
+using namespace adist::common;
 namespace {
 
 // Both roles, without conditions on the arguments.
@@ -213,4 +215,4 @@ int enter_seccomp(const sandbox_spec& spec, std::string* error) {
     return 0;
 }
 
-} // namespace adist::common
+} // namespace adist::privileged

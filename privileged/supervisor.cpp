@@ -1,6 +1,6 @@
 // The root supervisor (see supervisor.hpp): signals, reloads, the guard's
 // requests, the worker's end.
-#include "common/supervisor.hpp"
+#include "privileged/supervisor.hpp"
 
 #include "common/config.hpp"
 #include "common/log.hpp"
@@ -22,7 +22,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-namespace adist::common {
+namespace adist::privileged {
+
+using namespace adist::common;
 
 namespace {
 
@@ -260,4 +262,4 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
     }
 }
 
-} // namespace adist::common
+} // namespace adist::privileged

@@ -10,17 +10,17 @@
 #include <sys/types.h>
 
 #include "common/daemon_util.hpp"
-#include "common/trail_guard.hpp"
+#include "privileged/guard_executor.hpp"
 
-namespace adist::common {
+namespace adist::privileged {
 
 // What the root supervisor does for its worker (see run_supervisor).
 struct supervisor_options {
-    pidfile* pid = nullptr;      // removed when the worker exits
+    common::pidfile* pid = nullptr;      // removed when the worker exits
     std::string config_path;     // read on SIGHUP for the worker
     std::string socket_path;     // the status socket, removed at exit ("" none)
     // Receiver: serve the worker's append-only/immutable requests
-    // (common/trail_guard.hpp) within these directories.
+    // (privileged/guard_executor.hpp) within these directories.
     std::optional<guard_policy> guard;
     // Called in the supervisor right after the split: let go of what the
     // worker's setup opened and loaded (listening sockets, directories, the
@@ -49,4 +49,4 @@ struct worker_channels {
 // its signal, logged; SIGSYS means the seccomp filter killed it).
 int run_supervisor(const supervisor_options& options, worker_channels* channels);
 
-} // namespace adist::common
+} // namespace adist::privileged
