@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -30,7 +31,7 @@ namespace {
 
 
 const char* usage_text =
-    "usage: auditdistd [-dFhln] [-c config] [-P pidfile] [-u user] [--window bytes]\n"
+    "usage: auditdistd [-dFhlnV] [-c config] [-P pidfile] [-u user] [--window bytes]\n"
     "                  [--control-socket path] [--progress-interval seconds]\n"
     "       auditdistd fingerprint [certfile]\n"
     "       auditdistd status [--json] [-c config] [-P pidfile] [--control-socket path]\n";
@@ -42,6 +43,7 @@ po::options_description describe(daemon_options& o) {
         ("debug,d", "more verbose logging (repeatable)")
         ("foreground,F", po::bool_switch(&o.foreground), "stay in the foreground, log to stderr")
         ("help,h", "print this help")
+        ("version,V", "print the version and exit")
         ("launchd,l", po::bool_switch(&o.no_daemon), "do not fork, but log to syslog")
         ("check,n", po::bool_switch(&o.check_only), "check the configuration and exit")
         ("pidfile,P", po::value<std::string>(), "pidfile (overrides the config)")
@@ -88,6 +90,18 @@ std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
     if (vm.count("help")) {
         std::cout << usage_text << desc;
         return 0;
+    }
+    if (vm.count("version")) {
+        std::cout << "auditdistd " << ADIST_VERSION << " (protocol version " << proto::protocol_version
+                  << ")\n";
+        return 0;
+    }
+    // The daemon changes to "/" when it detaches, and reads the file again
+    // on SIGHUP: a relative path must be taken from where we were started.
+    if (!o.config_path.empty() && o.config_path.front() != '/') {
+        std::error_code ec;
+        auto absolute = std::filesystem::absolute(o.config_path, ec);
+        if (!ec) o.config_path = absolute.lexically_normal().string();
     }
     if (vm.count("pidfile")) o.pidfile = vm["pidfile"].as<std::string>();
     if (vm.count("control-socket")) o.control_socket = vm["control-socket"].as<std::string>();

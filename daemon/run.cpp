@@ -345,7 +345,7 @@ int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, ro
     if (r.control) r.control->start();
     log::info("auditdistd started (", cfg.has_sender ? "sender" : "",
               cfg.has_sender && cfg.has_receiver ? " and " : "", cfg.has_receiver ? "receiver" : "",
-              ")");
+              "), version ", ADIST_VERSION);
     io.run();
     log::info("auditdistd stopped");
     return 0;
