@@ -41,6 +41,7 @@ session::session(receiver& owner, std::shared_ptr<common::stream> stream, std::s
                  std::string address, std::vector<host_slot*> candidates, session_options options)
     : owner_(owner), stream_(std::move(stream)), peer_(std::move(peer)), address_(std::move(address)),
       prefix_("[" + peer_ + "] "), candidates_(std::move(candidates)), options_(options),
+      accepted_(std::chrono::steady_clock::now()),
       commit_wake_(stream_->socket().get_executor()), drained_(stream_->socket().get_executor()) {}
 
 void session::stop() {
@@ -77,6 +78,10 @@ asio::awaitable<void> session::run() {
         ~finish_guard() { s->finish(); }
     } guard{this};
     stream_->set_timeout(options_.timeout);
+    // One deadline from accept to the proof of the password, not one per
+    // read: a peer dribbling bytes just within each read's timeout would
+    // otherwise hold an unauthenticated slot for several timeouts.
+    stream_->set_overall_deadline(accepted_ + options_.timeout);
     stream_->start_watchdog();
     if (auto ec = co_await stream_->handshake(asio::ssl::stream_base::server); ec) {
         owner_.log_peer(address_, false, prefix_ + "TLS handshake failed: " +
@@ -126,7 +131,11 @@ asio::awaitable<bool> session::handshake() {
             co_return false;
         }
         if (step.status == proto::handshake_status::need_resume) {
-            if (unknown_name_ || !co_await claim_slot(slot_)) co_return false;
+            if (unknown_name_) co_return false;
+            // The password is proved: from here on each operation has its
+            // own timeout (claim_slot may wait that long for the old session).
+            stream_->set_overall_deadline(std::chrono::steady_clock::time_point::max());
+            if (!co_await claim_slot(slot_)) co_return false;
             auto* store = slot_->store.get();
             auto scan = [store] { return store->scan_newest(); };
             auto newest = co_await common::offload(owner_.pool(), scan);

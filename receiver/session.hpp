@@ -63,6 +63,7 @@ private:
     std::string prefix_;  // log prefix, gains the host name once known
     std::vector<host_slot*> candidates_;
     session_options options_;
+    std::chrono::steady_clock::time_point accepted_;
     host_slot* slot_ = nullptr;
     std::uint64_t generation_ = 0;
 
