@@ -93,14 +93,20 @@ public:
     // A session stops counting as unauthenticated (authenticated, or gone).
     void release_unauthenticated(const std::string& address);
     // Logs a line about a peer that has not authenticated, at most 5 per
-    // address and minute (then one line saying how many were dropped).
+    // key and minute; a timer writes how many were dropped when the minute
+    // ends. `address` is the key: pass unconfigured_key for addresses no host
+    // has (one budget for all of them, so a flood from many addresses cannot
+    // crowd out the others). Failed authentications from configured
+    // addresses are not passed here: they are always logged.
     void log_peer(const std::string& address, bool warning, const std::string& line);
+    static constexpr std::string_view unconfigured_key = "unconfigured addresses";
 
     asio::thread_pool& pool() { return *pool_; }
 
 private:
     struct listener;
     asio::awaitable<void> accept_loop(listener& l);
+    asio::awaitable<void> report_suppressed();
     void on_accept(asio::ip::tcp::socket socket, asio::ssl::context* tls);
     std::unique_ptr<host_slot> make_slot(const common::receiver_host& h, std::string* error);
     // On failure: *error, and *code the sysexits value (bad address: config).
@@ -135,6 +141,7 @@ private:
     std::unordered_map<std::string, unsigned> unauthenticated_; // by address
     unsigned unauthenticated_total_ = 0;
     common::log_limiter peer_log_{5, std::chrono::seconds(60)};
+    asio::steady_timer peer_log_timer_; // when the next count of dropped lines is due
 };
 
 // IPv4-mapped IPv6 addresses (from a dual-stack socket) as plain IPv4.

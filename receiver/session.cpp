@@ -114,13 +114,14 @@ asio::awaitable<bool> session::handshake() {
         auto step = hs.feed(in);
         if (step.status == proto::handshake_status::need_host) step = find_host(hs);
         if (step.status == proto::handshake_status::failed) {
+            // Never rate-limited: the address is configured (or there would
+            // be no session), and the penalty below bounds these to 16 per
+            // second and address. A flood from elsewhere cannot hide them.
             if (unknown_name_) {
-                owner_.log_peer(address_, true, prefix_ + "refused: no host named \"" +
-                                                    log::printable(hs.peer_name()) +
-                                                    "\" is configured for this address");
+                log::warning(prefix_, "refused: no host named \"", log::printable(hs.peer_name()),
+                             "\" is configured for this address");
             } else {
-                owner_.log_peer(address_, true,
-                                prefix_ + "refused: " + std::string(to_string(hs.error())));
+                log::warning(prefix_, "refused: ", to_string(hs.error()));
                 if (slot_ != nullptr) {
                     slot_->error("refused " + peer_ + ": " + std::string(to_string(hs.error())));
                 }
