@@ -250,10 +250,14 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
     }
     for (auto& slot : new_slots) {
         for (auto& old : retired_) {
-            if (old->config.name == slot->config.name) slot->predecessor = old.get(); // the latest
+            if (old->config.name != slot->config.name) continue;
+            slot->predecessor = old.get(); // the latest
+            slot->files = old->files;      // a reload does not refill the bucket
+            slot->limit_refusals = old->limit_refusals;
         }
         hosts_.push_back(std::move(slot));
     }
+    update_limits(next);
     for (auto& l : added_listeners) {
         if (!l->tls) log::warning("listening on ", l->name, " without TLS: traffic is not encrypted");
         start_listener(*l);
@@ -262,6 +266,24 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
     config_ = next;
     options_.timeout = std::chrono::seconds(next.timeout);
     return true;
+}
+
+// Hosts that a reload keeps take their new limits at once. A host that had
+// no max_host_bytes was not measured: its connection is closed, and the next
+// one measures it.
+void receiver::update_limits(const common::config& next) {
+    for (auto& slot : hosts_) {
+        auto it = std::find_if(next.receivers.begin(), next.receivers.end(),
+                               [&](auto& h) { return h.name == slot->config.name; });
+        if (it == next.receivers.end() || it->limits == slot->config.limits) continue;
+        bool unmeasured = slot->config.limits.max_host_bytes == 0 && it->limits.max_host_bytes != 0;
+        slot->config.limits = it->limits;
+        if (unmeasured && slot->active) {
+            log::info("[", slot->config.name, "] max_host_bytes set by the new configuration: "
+                      "closing its connection to measure the host directory");
+            slot->active->stop();
+        }
+    }
 }
 
 void receiver::stop() {

@@ -17,6 +17,7 @@
 #include "common/rate_limit.hpp"
 #include "common/reload.hpp"
 #include "common/status.hpp"
+#include "receiver/host_limits.hpp"
 #include "receiver/session.hpp"
 #include "receiver/trail_store.hpp"
 
@@ -42,6 +43,12 @@ struct host_slot {
     std::optional<common::wall_time> last_ack;
     std::string last_error;
     std::optional<common::wall_time> last_error_at;
+    // Per-host limits (host_limits.hpp); the bucket passes to the slot that
+    // replaces this one on a reload, so a reload does not refill it.
+    file_bucket files;
+    host_usage usage;                // measured by each session at its start
+    std::uint64_t limit_refusals = 0; // since the daemon started
+    common::log_limiter limit_log{3, std::chrono::seconds(60), 2};
     void error(std::string what) {
         last_error = std::move(what);
         last_error_at = std::chrono::system_clock::now();
@@ -114,6 +121,7 @@ private:
                                             int* code);
     void start_listener(listener& l);
     void check_attributes();
+    void update_limits(const common::config& next);
     std::vector<host_slot*> hosts_for(const asio::ip::address& address);
 
     asio::io_context& io_;

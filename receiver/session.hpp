@@ -53,6 +53,10 @@ private:
     asio::awaitable<void> committer();
     void queue(std::uint64_t seq, proto::reply_error err, bool needs_sync);
     void finish();
+    asio::awaitable<bool> measure_usage();
+    // Applies the host's limits (host_limits.hpp) before an OPEN or APPEND;
+    // false: refused (logged, counted, queued as an error reply).
+    bool within_limits(const proto::request& req);
 
     receiver& owner_;
     std::shared_ptr<common::stream> stream_;
