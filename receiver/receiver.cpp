@@ -129,7 +129,7 @@ void receiver::setup(std::optional<owner_ids> owner) {
     check_attributes();
     if (has_tls_listener(config_)) {
         try {
-            tls_.push_back(std::make_unique<asio::ssl::context>(
+            tls_.push_back(std::make_shared<asio::ssl::context>(
                 common::make_server_context(config_.certfile, config_.keyfile)));
         } catch (const std::exception& e) {
             throw startup_error(EX_CONFIG, e.what());
@@ -265,6 +265,7 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
     }
     config_ = next;
     options_.timeout = std::chrono::seconds(next.timeout);
+    collect_retired();
     return true;
 }
 
@@ -344,7 +345,42 @@ asio::awaitable<void> receiver::accept_loop(listener& l) {
             co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        on_accept(std::move(socket), l.tls ? tls_.back().get() : nullptr);
+        on_accept(std::move(socket), l.tls ? tls_.back() : nullptr);
+    }
+    l.loop_done = true;
+}
+
+void receiver::session_ended() {
+    // Posted: the session's coroutine still holds it while this runs.
+    asio::post(io_, [this] { collect_retired(); });
+}
+
+void receiver::collect_retired() {
+    std::vector<std::shared_ptr<session>> live;
+    for (auto& w : sessions_) {
+        if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+    auto in_use = [&](const host_slot* slot) {
+        return slot->active != nullptr ||
+               std::any_of(live.begin(), live.end(), [&](auto& s) { return s->uses(slot); });
+    };
+    for (auto it = retired_.begin(); it != retired_.end();) {
+        host_slot* old = it->get();
+        if (in_use(old)) {
+            ++it;
+            continue;
+        }
+        // Whoever waited for this slot's session now waits for the one before.
+        for (auto* list : {&hosts_, &retired_}) {
+            for (auto& h : *list) {
+                if (h->predecessor == old) h->predecessor = old->predecessor;
+            }
+        }
+        it = retired_.erase(it);
+    }
+    std::erase_if(closed_listeners_, [](auto& l) { return l->loop_done; });
+    if (!tls_.empty()) {
+        std::erase_if(tls_, [&](auto& ctx) { return ctx != tls_.back() && ctx.use_count() == 1; });
     }
 }
 
@@ -392,7 +428,7 @@ void receiver::release_unauthenticated(const std::string& address) {
     --unauthenticated_total_;
 }
 
-void receiver::on_accept(tcp::socket socket, asio::ssl::context* tls) {
+void receiver::on_accept(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls) {
     boost::system::error_code ec;
     auto remote = socket.remote_endpoint(ec);
     if (ec) return;
@@ -424,7 +460,8 @@ void receiver::on_accept(tcp::socket socket, asio::ssl::context* tls) {
     socket.set_option(tcp::no_delay(true), ec);
     auto stream = tls ? std::make_shared<common::stream>(std::move(socket), *tls)
                       : std::make_shared<common::stream>(std::move(socket));
-    auto s = std::make_shared<session>(*this, stream, peer, key, std::move(candidates), options_);
+    auto s = std::make_shared<session>(*this, stream, peer, key, std::move(candidates), options_,
+                                       std::move(tls));
     std::erase_if(sessions_, [](auto& w) { return w.expired(); });
     sessions_.push_back(s);
     asio::co_spawn(io_, [s] { return s->run(); }, asio::detached);

@@ -97,6 +97,8 @@ public:
     // One entry per configured host, for `auditdistd status`.
     std::vector<common::host_status> status() const;
 
+    // A session ended: frees, soon after, what only it still used.
+    void session_ended();
     // A session stops counting as unauthenticated (authenticated, or gone).
     void release_unauthenticated(const std::string& address);
     // Logs a line about a peer that has not authenticated, at most 5 per
@@ -114,7 +116,10 @@ private:
     struct listener;
     asio::awaitable<void> accept_loop(listener& l);
     asio::awaitable<void> report_suppressed();
-    void on_accept(asio::ip::tcp::socket socket, asio::ssl::context* tls);
+    void on_accept(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> tls);
+    // Frees retired host slots, closed listeners and replaced TLS contexts
+    // that no session uses any more (each retired slot holds a directory).
+    void collect_retired();
     std::unique_ptr<host_slot> make_slot(const common::receiver_host& h, std::string* error);
     // On failure: *error, and *code the sysexits value (bad address: config).
     std::unique_ptr<listener> make_listener(const common::endpoint_spec& spec, std::string* error,
@@ -130,8 +135,9 @@ private:
     // Created by start(), not earlier: threads do not survive the fork()s
     // of daemonizing and of the privilege-separated supervisor.
     std::optional<asio::thread_pool> pool_;
-    // The current TLS context; replaced ones stay alive for their sessions.
-    std::vector<std::unique_ptr<asio::ssl::context>> tls_;
+    // The current TLS context last; replaced ones stay until no session
+    // holds them (each session keeps its context's shared_ptr).
+    std::vector<std::shared_ptr<asio::ssl::context>> tls_;
     std::optional<owner_ids> owner_; // owner of created host directories (root only)
     std::unique_ptr<common::guard_client> guard_;
     std::vector<std::unique_ptr<host_slot>> hosts_;
@@ -141,6 +147,7 @@ private:
         bool tls;
         std::string name;
         bool closed = false;
+        bool loop_done = false; // its accept loop returned: nothing refers to it
     };
     std::vector<std::unique_ptr<listener>> listeners_;
     std::vector<std::unique_ptr<listener>> closed_listeners_; // until their accept loop ends
