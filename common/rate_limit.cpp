@@ -6,6 +6,7 @@
 namespace adist::common {
 
 log_limiter::verdict log_limiter::note(const std::string& key, clock::time_point now) {
+    verdict v;
     auto found = index_.find(key);
     if (found == index_.end()) {
         if (index_.size() >= max_keys_) { // evict the least recently used key
@@ -13,6 +14,7 @@ log_limiter::verdict log_limiter::note(const std::string& key, clock::time_point
             if (old.dropped > 0) {
                 evicted_dropped_ += old.dropped;
                 evicted_at_ = std::min(evicted_at_, now);
+                v.report_at = now; // due at once: its window is gone
             }
             index_.erase(old.key);
             lru_.pop_back();
@@ -23,7 +25,6 @@ log_limiter::verdict log_limiter::note(const std::string& key, clock::time_point
         lru_.splice(lru_.begin(), lru_, found->second); // now the most recent
     }
     auto& e = *found->second;
-    verdict v;
     if (now - e.start >= window_) {
         v.suppressed = e.dropped;
         e = entry{key, now, 0, 0};
@@ -32,7 +33,7 @@ log_limiter::verdict log_limiter::note(const std::string& key, clock::time_point
         ++e.count;
         v.log = true;
     } else if (e.dropped++ == 0) {
-        v.report_at = e.start + window_;
+        v.report_at = std::min(v.report_at, e.start + window_);
     }
     return v;
 }

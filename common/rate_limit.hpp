@@ -23,8 +23,9 @@ public:
     struct verdict {
         bool log = false;          // log this line
         unsigned suppressed = 0;   // lines of this key dropped in its previous window
-        // This call dropped the first line of the key's window: a count
-        // falls due at this time (call due() then); max() otherwise.
+        // This call dropped the first line of the key's window, or evicted
+        // a key with dropped lines: a count falls due at this time (call
+        // due() then); max() otherwise.
         clock::time_point report_at = clock::time_point::max();
     };
     verdict note(const std::string& key, clock::time_point now);

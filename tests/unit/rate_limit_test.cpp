@@ -69,7 +69,9 @@ TEST_CASE("log_limiter: the drops of an evicted key are still reported") {
     auto t = log_limiter::clock::time_point{} + 1000s;
     REQUIRE(l.note("a", t).log);
     REQUIRE_FALSE(l.note("a", t + 1s).log);
-    REQUIRE(l.note("b", t + 2s).log); // evicts a and its drop
+    auto evicting = l.note("b", t + 2s); // evicts a and its drop
+    REQUIRE(evicting.log);
+    REQUIRE(evicting.report_at == t + 2s); // the caller's timer must fire now
     REQUIRE(l.next_due() == t + 2s);
     auto due = l.due(t + 2s);
     REQUIRE(due.size() == 1);
