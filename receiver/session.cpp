@@ -40,8 +40,9 @@ void grow_read_buffer(std::vector<std::byte>& buf, std::size_t needed, bool fill
 session::session(receiver& owner, std::shared_ptr<common::stream> stream, std::string peer,
                  std::string address, std::vector<host_slot*> candidates, session_options options,
                  std::shared_ptr<asio::ssl::context> tls)
-    : owner_(owner), tls_(std::move(tls)), stream_(std::move(stream)), peer_(std::move(peer)), address_(std::move(address)),
-      prefix_("[" + peer_ + "] "), candidates_(std::move(candidates)), options_(options),
+    : owner_(owner), tls_(std::move(tls)), stream_(std::move(stream)), peer_(std::move(peer)),
+      address_(std::move(address)), prefix_("[" + peer_ + "] "),
+      candidates_(std::move(candidates)), options_(options),
       accepted_(std::chrono::steady_clock::now()),
       commit_wake_(stream_->socket().get_executor()), drained_(stream_->socket().get_executor()) {}
 
@@ -53,7 +54,8 @@ void session::stop() {
 }
 
 bool session::uses(const host_slot* slot) const {
-    return slot_ == slot || std::find(candidates_.begin(), candidates_.end(), slot) != candidates_.end();
+    return slot_ == slot ||
+           std::find(candidates_.begin(), candidates_.end(), slot) != candidates_.end();
 }
 
 void session::finish() {
