@@ -19,6 +19,9 @@ void receiver::update_limits(const common::config& next) {
         if (it == next.receivers.end() || it->limits == slot->config.limits) continue;
         bool unmeasured = slot->config.limits.max_host_bytes == 0 && it->limits.max_host_bytes != 0;
         slot->config.limits = it->limits;
+        log::info("[", slot->config.name, "] limits changed by the new configuration: ",
+                  "max_files_per_minute ", it->limits.max_files_per_minute, ", max_files_burst ",
+                  it->limits.max_files_burst, ", max_host_bytes ", it->limits.max_host_bytes);
         if (unmeasured && slot->active) {
             log::info("[", slot->config.name, "] max_host_bytes set by the new configuration: "
                       "closing its connection to measure the host directory");
