@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include "common/config_lexer.hpp"
+#include "common/config_limits.hpp"
 
 #include <algorithm>
 #include <array>
@@ -21,13 +22,15 @@ using namespace config_detail;
 // clang-format off
 enum class kw : unsigned {
     none, name, pidfile, timeout, sender, receiver, host, source,
-    remote, directory, fingerprint, password, listen, certfile, keyfile
+    remote, directory, fingerprint, password, listen, certfile, keyfile,
+    max_files_per_minute, max_files_burst, max_host_bytes
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 15> keyword_names = {
+constexpr std::array<std::string_view, 18> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
-    "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile"};
+    "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
+    "max_files_per_minute", "max_files_burst", "max_host_bytes"};
 
 kw lookup(std::string_view word) {
     auto it = std::find(keyword_names.begin() + 1, keyword_names.end(), word);
@@ -122,6 +125,7 @@ class parser {
     bool name_value(const token& key, std::string& out);
     bool timeout_value(const token& key);
     bool fingerprint_value(const token& key);
+    bool limit_value(const token& key, limit_overrides& out);
 
     void finish_sender();
     void finish_receiver();
@@ -133,6 +137,8 @@ class parser {
     std::optional<config_error> error_;
     std::optional<endpoint_spec> sender_source_;
     std::string sender_directory_;
+    limit_overrides section_limits_;
+    std::vector<limit_overrides> host_limits_; // one per receiver host
 };
 
 bool parser::fail(int line, std::string message) {
@@ -304,8 +310,13 @@ bool parser::receiver_statement(kw k, const token& t) {
         return path_value(t, cfg_.certfile, false);
     case kw::keyfile:
         return path_value(t, cfg_.keyfile, false);
+    case kw::max_files_per_minute:
+    case kw::max_files_burst:
+    case kw::max_host_bytes:
+        return limit_value(t, section_limits_);
     case kw::host:
         cfg_.receivers.emplace_back().line = t.line;
+        host_limits_.emplace_back();
         return host(t, cfg_.receivers.back().name, "receiver host section",
                     &parser::receiver_host_statement);
     default:
@@ -322,6 +333,10 @@ bool parser::receiver_host_statement(kw k, const token& t) {
         return directory_value(t, h.directory, false); // may be relative
     case kw::password:
         return password_value(t, h.password);
+    case kw::max_files_per_minute:
+    case kw::max_files_burst:
+    case kw::max_host_bytes:
+        return limit_value(t, host_limits_.back());
     default:
         return not_allowed(t, "receiver host section");
     }
@@ -345,6 +360,9 @@ void parser::finish_receiver() {
     }
     if (cfg_.receiver_directory.empty())
         cfg_.receiver_directory = std::string(default_receiver_directory);
+    cfg_.limits = apply_limits(receiver_limits{}, section_limits_);
+    for (std::size_t i = 0; i < cfg_.receivers.size(); ++i)
+        cfg_.receivers[i].limits = apply_limits(cfg_.limits, host_limits_[i]);
     for (auto& h : cfg_.receivers) {
         if (h.directory.empty())
             h.directory = cfg_.receiver_directory + "/" + h.name;
@@ -445,6 +463,13 @@ bool parser::fingerprint_value(const token& key) {
         return fail(key.line,
                     "invalid fingerprint (expected \"SHA256=\" and 32 hex pairs joined by \":\")");
     cfg_.senders.back().fingerprint = digest;
+    return true;
+}
+
+bool parser::limit_value(const token& key, limit_overrides& out) {
+    std::string text;
+    if (!string_value(key, text)) return false;
+    if (auto error = set_limit(key.text, text, out)) return fail(key.line, *error);
     return true;
 }
 
