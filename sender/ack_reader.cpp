@@ -63,19 +63,35 @@ bool transfer::on_reply(const proto::reply& r) {
     in_flight_.pop_front();
     if (req.cmd == command::append) in_flight_bytes_ -= req.bytes;
     if (r.error != proto::reply_error::ok) {
-        log::error(prefix_, "the receiver refused ", to_string(req.cmd),
-                   req.name.empty() ? "" : " ", req.name, ": ", to_string(r.error));
-        dist_.status->error("the receiver refused " + std::string(to_string(req.cmd)) +
-                            (req.name.empty() ? "" : " ") + req.name + ": " +
-                            std::string(to_string(r.error)));
+        note_refusal(req, r.error);
         return false;
     }
     note_ack(req);
     // Progress means data or a whole file made durable; an acked OPEN or
     // KEEPALIVE alone does not (a full disk acks the OPEN, refuses the APPEND).
     if (req.cmd == command::append || req.cmd == command::close) ++acked_;
-    if (req.cmd == command::close && req.unlink) unlink_shipped(req.name);
+    if (req.cmd == command::close && req.unlink) unlink_shipped(req);
     return true;
+}
+
+// A refusal, whatever its code (the rules, a name the receiver does not
+// accept, its per-host limits, a full disk): the receiver closes the
+// connection and the uplink reconnects after a backoff that a refusal does
+// not reset. The status always shows it; the log line comes the first time
+// and then once per repeat interval while the same refusal comes back, not on
+// every retry.
+void transfer::note_refusal(const in_flight& req, proto::reply_error error) {
+    refused_ = true;
+    std::string what = "the receiver refused " + std::string(to_string(req.cmd)) +
+                       (req.name.empty() ? "" : " ") + req.name + ": " +
+                       std::string(to_string(error));
+    dist_.status->error(what);
+    if (dist_.repeats->due("refused:" + what, std::chrono::steady_clock::now())) {
+        log::error(prefix_, what, "; retrying with backoff (this line is repeated every ",
+                   dist_.repeats->period().count() / 1000, " s while it lasts)");
+    } else {
+        log::debug(prefix_, what);
+    }
 }
 
 // Keeps the status (what is acknowledged) and, during a catch-up, the

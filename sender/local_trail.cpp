@@ -35,9 +35,10 @@ bool transfer::start_resume(const std::string& remote_name, std::uint64_t remote
     if (!ok) return false; // never infer anything from a listing that failed
     auto plan = plan_resume(local, remote_name);
     for (const auto& name : plan.conflicts) {
-        if (!dist_.notes->first("conflict:" + name)) continue;
-        log::error(prefix_, "not sending ", name, ": the receiver already has this trail as ",
-                   remote_name);
+        std::string why = "the receiver already has this trail as " + remote_name;
+        dist_.status->error("not sending " + name + ": " + why);
+        if (!dist_.repeats->due("older:" + name, std::chrono::steady_clock::now(), why)) continue;
+        log::error(prefix_, "not sending ", name, ": ", why);
     }
     last_ = remote_name;
     report_older(local);
@@ -45,26 +46,51 @@ bool transfer::start_resume(const std::string& remote_name, std::uint64_t remote
     return true;
 }
 
-// Trails that sort before the last one sent are never sent: the receiver
-// only accepts its newest trail or a newer one. Reported once each; the link
-// stays (see resume_plan::older). Links whose CLOSE is in flight are ours.
+// Trails passed over stay in the dist directory and are never sent: those
+// that sort before the last one sent (the receiver only accepts its newest
+// trail or a newer one; see resume_plan::older) and those skipped with a
+// reason. Each is an error in the status, logged the first time and again
+// every repeat interval while its link is there (a wake-up is set for that),
+// and counted as unacknowledged (unacked_bytes). Links whose CLOSE is in
+// flight, and the open trail, are ours.
 void transfer::report_older(const std::vector<std::string>& local) {
-    for (const auto& name : older_trails(local, last_)) {
+    auto now = std::chrono::steady_clock::now();
+    auto prefix = [](std::string_view n) { return n.substr(0, proto::trail_prefix_length); };
+    for (const auto& name : local) {
+        if (last_.empty() || prefix(name) > prefix(last_)) break;
+        auto key = "older:" + name;
+        const std::string* why = dist_.repeats->why(key);
+        if (why == nullptr && prefix(name) == prefix(last_)) continue; // continued or just sent
         bool closing = std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& r) {
             return r.cmd == command::close && r.name == name;
         });
-        if (closing || !dist_.notes->first("older:" + name)) continue;
-        log::warning(prefix_, "not sending ", dist_.dir_path, "/", name, ": it sorts before ",
-                     last_, ", which the receiver already has, and the receiver only accepts "
-                     "newer trails (shipped before a crash of this sender, or a clock set back); "
-                     "leaving the link in place");
+        if (closing || (cur_ && cur_->local_name == name)) continue;
+        if (dist_.repeats->due(key, now)) {
+            std::string what = "not sending " + dist_.dir_path + "/" + name + ": " +
+                               (why != nullptr ? *why
+                                               : "it sorts before " + last_ +
+                                                     ", which the receiver already has, and the "
+                                                     "receiver only accepts newer trails (shipped "
+                                                     "before a crash of this sender, or a clock "
+                                                     "set back)");
+            log::error(prefix_, what, "; leaving the link in place");
+            dist_.status->error(what);
+        }
+        if (auto t = dist_.repeats->next(key)) wake_at(*t);
     }
 }
 
-// Passes over `local` for good; it was reported already, so it does not
-// count as an older trail found later.
-transfer::open_result transfer::skip(const std::string& local) {
-    dist_.notes->first("older:" + local);
+// Passes over `local` for good: an error in the status, logged (unless the
+// caller just did) the first time and, by report_older, again every repeat
+// interval while its link is there.
+transfer::open_result transfer::skip(const std::string& local, std::string why,
+                                     bool logged) {
+    std::string what = "not sending " + dist_.dir_path + "/" + local + ": " + why;
+    dist_.status->error(what);
+    if (dist_.repeats->due("older:" + local, std::chrono::steady_clock::now(), std::move(why)) &&
+        !logged) {
+        log::error(prefix_, what);
+    }
     last_ = local;
     return open_result::skipped;
 }
@@ -88,40 +114,30 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
     struct stat st {};
     if (fd >= 0 && ::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
         ::close(fd);
-        if (dist_.notes->first("type:" + local)) {
-            log::warning(prefix_, "not sending ", dist_.dir_path, "/", local,
-                         ": not a regular file");
-        }
-        return skip(local);
+        return skip(local, "not a regular file");
     }
     // Trails come from the audit daemon (root) or from our own user: a file
     // of anybody else was put there to be shipped as this host's history.
     if (fd >= 0 && st.st_uid != 0 && st.st_uid != ::geteuid()) {
         ::close(fd);
-        if (dist_.notes->first("owner:" + local)) {
-            log::warning(prefix_, "not sending ", dist_.dir_path, "/", local, ": it belongs to uid ",
-                         st.st_uid, ", not to root or to the daemon's user");
-        }
-        return skip(local);
+        return skip(local, "it belongs to uid " + std::to_string(st.st_uid) +
+                               ", not to root or to the daemon's user");
     }
     if (fd < 0 || ::fstat(fd, &st) != 0) {
         auto error = common::errno_text(errno);
         if (fd >= 0) ::close(fd);
         if (fd < 0 && errno == ELOOP) { // a symlink swapped in after the listing
-            if (dist_.notes->first("type:" + local)) {
-                log::warning(prefix_, "not sending ", dist_.dir_path, "/", local,
-                             ": a symbolic link");
-            }
-            return skip(local);
+            return skip(local, "a symbolic link");
         }
         auto* f = dist_.notes->failure(local);
         auto delay = f != nullptr ? open_retry_delay(++f->failures) : std::nullopt;
         if (!delay) {
-            if (dist_.notes->first("gave-up:" + local)) {
+            bool logged = dist_.notes->first("gave-up:" + local);
+            if (logged) {
                 log::error(prefix_, "giving up on ", dist_.dir_path, "/", local, ": ", error,
                            "; it is not shipped and its link stays. The trails after it go on");
             }
-            return skip(local);
+            return skip(local, "it could not be opened (" + error + "); given up", logged);
         }
         if (f->failures == 1) {
             log::error(prefix_, "cannot open ", dist_.dir_path, "/", local, ": ", error,
@@ -133,12 +149,13 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
     }
     dist_.notes->clear_failure(local);
     if (static_cast<std::uint64_t>(st.st_size) < offset) {
-        log::error(prefix_, dist_.dir_path, "/", local, " has ", st.st_size,
-                   " bytes but the receiver already has ", offset, "; skipping it");
         ::close(fd);
-        return skip(local);
+        return skip(local, "it has " + std::to_string(st.st_size) +
+                               " bytes but the receiver already has " + std::to_string(offset) +
+                               " (truncated after they were shipped?)");
     }
-    cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_ino, offset, {}, false, {}});
+    cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_dev, st.st_ino, offset, {},
+                            false, {}});
     dist_.watch->watch_file(dist_.dir_path + "/" + local);
     queue_name(command::open, remote, false, offset);
     dist_.status->file = local;
@@ -152,7 +169,7 @@ bool transfer::handle_eof() {
     auto kind = proto::classify_trail_name(cur_->local_name);
     if (cur_->vanished) {
         // Read to the end once more (done), then close under the receiver's name.
-        queue_name(command::close, cur_->remote_name, false);
+        queue_close(cur_->remote_name, false);
         last_ = cur_->local_name;
         cur_.reset();
         dist_.watch->unwatch_file();
@@ -176,7 +193,7 @@ bool transfer::handle_eof() {
             log::warning(prefix_, cur_->local_name, " was left behind: a newer trail exists and it "
                          "has not changed for ", abandoned_grace.count() / 1000,
                          " s; closing it under this name");
-            queue_name(command::close, cur_->remote_name, true);
+            queue_close(cur_->remote_name, true);
             last_ = cur_->local_name;
             cur_.reset();
             dist_.watch->unwatch_file();
@@ -187,7 +204,7 @@ bool transfer::handle_eof() {
         return true; // read to the end once more before CLOSE
     }
     std::string final_name = cur_->renamed_to.value_or(cur_->local_name);
-    queue_name(command::close, final_name, true);
+    queue_close(final_name, true);
     last_ = final_name;
     cur_.reset();
     dist_.watch->unwatch_file();

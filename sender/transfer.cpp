@@ -86,8 +86,35 @@ void transfer::queue_name(command cmd, const std::string& name, bool unlink, std
     if (cmd == command::close) dist_.status->file.clear();
 }
 
+// CLOSE of the open trail; with `unlink`, its dist link goes once the CLOSE is
+// acknowledged, if the name still leads to the file that was sent.
+void transfer::queue_close(const std::string& name, bool unlink) {
+    queue_name(command::close, name, unlink);
+    in_flight_.back().dev = cur_->dev;
+    in_flight_.back().ino = cur_->ino;
+}
+
+// At the end of the open trail: true when it is now shorter than what was
+// already read from it. Whatever it gets later is not a continuation of the
+// bytes sent, so nothing more is read from it (see docs/faults.md).
+bool transfer::truncated() {
+    struct stat st {};
+    if (::fstat(cur_->fd.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) >= cur_->offset) {
+        return false;
+    }
+    std::string why = "it was truncated to " + std::to_string(st.st_size) + " bytes after " +
+                      std::to_string(cur_->offset) + " were read (possible tampering); its first " +
+                      std::to_string(cur_->offset) + " bytes are on the receiver, closed there as they are";
+    log::error(prefix_, "not sending more of ", dist_.dir_path, "/", cur_->local_name, ": ", why,
+               "; leaving the link in place");
+    dist_.status->error("not sending more of " + cur_->local_name + ": " + why);
+    dist_.repeats->due("older:" + cur_->local_name, std::chrono::steady_clock::now(), why);
+    return true;
+}
+
 // Reads from the open file into out_ as APPEND frames while the window and
-// the batch allow. Returns false on a read error (the file is then aborted).
+// the batch allow. Returns false on a read error or when the file was
+// truncated (it is then aborted).
 bool transfer::fill(bool& at_eof) {
     at_eof = false;
     while (out_size_ < batch_bytes && in_flight_bytes_ < options_.window) {
@@ -101,11 +128,15 @@ bool transfer::fill(bool& at_eof) {
         if (n <= 0) {
             out_size_ = header_at;
             if (n == 0) {
+                if (truncated()) return false;
                 at_eof = true;
                 return true;
             }
-            log::error(prefix_, "cannot read ", cur_->local_name, ": ", common::errno_text(errno));
-            dist_.status->error("cannot read " + cur_->local_name + ": " + common::errno_text(errno));
+            auto error = common::errno_text(errno);
+            log::error(prefix_, "cannot read ", cur_->local_name, ": ", error);
+            dist_.status->error("cannot read " + cur_->local_name + ": " + error);
+            dist_.repeats->due("older:" + cur_->local_name, std::chrono::steady_clock::now(),
+                               "it could not be read (" + error + "); closed as it is on the receiver");
             return false;
         }
         out_size_ += static_cast<std::size_t>(n);
@@ -199,7 +230,7 @@ asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t re
         bool at_eof = false, progressed = false;
         if (cur_) {
             if (!fill(at_eof)) {
-                // Unreadable: tell the receiver to close it as it is.
+                // Unreadable or truncated: tell the receiver to close it as it is.
                 auto seq = next_seq_++;
                 proto::encode_request_header(frame_, command::error, seq, 0);
                 queue_frame();
