@@ -33,6 +33,7 @@ namespace {
 const char* usage_text =
     "usage: auditdistd [-dFhlnV] [-c config] [-P pidfile] [-u user] [--window bytes]\n"
     "                  [--control-socket path] [--progress-interval seconds]\n"
+    "                  [--repeat-interval seconds]\n"
     "       auditdistd fingerprint [certfile]\n"
     "       auditdistd status [--json] [-c config] [-P pidfile] [--control-socket path]\n";
 
@@ -53,6 +54,9 @@ po::options_description describe(daemon_options& o) {
          "status socket (default: the pidfile's path with .sock; \"none\": no socket)")
         ("progress-interval", po::value(&o.progress_interval),
          "sender: seconds between progress lines during a catch-up (default 60)")
+        ("repeat-interval", po::value(&o.repeat_interval),
+         "sender: seconds before a trail that cannot be sent, or a refusal that "
+         "comes back, is logged again (default 600)")
         ("json", po::bool_switch(&o.json), "status: print JSON")
         ("no-sync", po::bool_switch(&o.no_sync),
          "receiver: acknowledge without fdatasync (benchmarks only; loses durability)");
@@ -107,6 +111,10 @@ std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
     if (vm.count("control-socket")) o.control_socket = vm["control-socket"].as<std::string>();
     if (o.progress_interval < 1) {
         std::cerr << "auditdistd: --progress-interval must be at least 1\n";
+        return EX_USAGE;
+    }
+    if (o.repeat_interval < 1) {
+        std::cerr << "auditdistd: --repeat-interval must be at least 1\n";
         return EX_USAGE;
     }
     if (vm.count("window")) {

@@ -21,6 +21,7 @@ struct daemon_options {
     std::optional<std::string> control_socket; // default: next to the pidfile
     bool json = false;                         // `status --json`
     int progress_interval = 60;                // seconds between catch-up progress lines
+    int repeat_interval = 600;                 // seconds before a lasting sender error is logged again
     std::vector<std::string> command;
 };
 

@@ -173,11 +173,9 @@ asio::awaitable<void> dist_watch::run(unsigned generation) {
 namespace adist::sender {
 
 std::uint64_t unacked_bytes(int dir_fd, const std::string& dir_path, const link_status& s) {
-    const std::string& from = s.acked_file.empty() ? s.last_closed : s.acked_file;
     auto prefix = [](std::string_view n) { return n.substr(0, proto::trail_prefix_length); };
     std::uint64_t total = 0;
     for (const auto& name : list_trails(dir_fd, dir_path)) {
-        if (!from.empty() && prefix(name) < prefix(from)) continue; // older: never sent
         if (s.acked_file.empty() && !s.last_closed.empty() && prefix(name) == prefix(s.last_closed)) {
             continue; // acknowledged whole; its link is on its way out
         }

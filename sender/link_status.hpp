@@ -36,7 +36,10 @@ struct link_status {
 };
 
 // Bytes of the trails in `dir_fd` not yet acknowledged: the acknowledged
-// trail's remainder and every newer trail (older ones are never sent).
+// trail's remainder and every other trail in the directory, including those
+// that cannot be sent (older than the receiver's newest, refused, unreadable):
+// they are not on the receiver either. The trail acknowledged whole last is
+// left out (its link is on its way out).
 std::uint64_t unacked_bytes(int dir_fd, const std::string& dir_path, const link_status& s);
 
 } // namespace adist::sender

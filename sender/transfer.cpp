@@ -1,8 +1,7 @@
-// Sender data phase (see transfer.hpp). Ordering rules that matter:
-// - a dist link is unlinked only after the receiver acked its CLOSE, i.e.
-//   after the receiver synced the whole file;
-// - after a `.not_terminated` file is seen renamed, it is read to the end
-//   once more before CLOSE, so bytes written just before the rename go too.
+// The sender data phase's writer (see transfer.hpp): OPEN, APPENDs read
+// from the open trail, CLOSE and KEEPALIVE within the window, and the wait
+// between batches. Picking and opening the trail is in local_trail.cpp, the
+// acks in ack_reader.cpp, the unlink after a CLOSE ack in unlink_shipped.cpp.
 #include "sender/transfer.hpp"
 
 #include <fcntl.h>
@@ -12,7 +11,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 #include "common/log.hpp"
 #include "proto/frame_codec.hpp"
@@ -23,20 +21,13 @@ namespace adist::sender {
 using proto::command;
 
 namespace {
-// A delay cut by up to a fifth at random, like the reconnect backoff: retries
-// of many senders do not line up.
-std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
-    thread_local std::minstd_rand rng{std::random_device{}()};
-    std::uniform_int_distribution<long> dist(d.count() * 4 / 5, d.count());
-    return std::chrono::milliseconds(dist(rng));
-}
-
 constexpr std::size_t batch_bytes = 1024 * 1024; // bytes per socket write
 constexpr std::size_t chunk_bytes = proto::max_payload;
 // fill() stops once batch_bytes are queued; above that, room for its last
 // APPEND and for a few OPEN/CLOSE/KEEPALIVE/ERROR frames.
 constexpr std::size_t out_capacity = batch_bytes + 2 * chunk_bytes;
 } // namespace
+
 
 transfer::transfer(std::shared_ptr<common::stream> stream, dist_context dist,
                    transfer_options options, std::string log_prefix)
@@ -83,139 +74,8 @@ bool transfer::dist_removed() const {
     return ::fstat(dist_.dir_fd, &st) == 0 && st.st_nlink == 0;
 }
 
-void transfer::unlink_shipped(const std::string& name) {
-    if (::unlinkat(dist_.dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
-        int err = errno;
-        log::error(prefix_, "cannot remove ", dist_.dir_path, "/", name, ": ",
-                   common::errno_text(err),
-                   err == EACCES ? " (the directory must be writable by the daemon's user, uid " +
-                                       std::to_string(::geteuid()) + ")"
-                                 : std::string());
-        return;
-    }
-    log::info(prefix_, "shipped ", name);
-}
-
-// Returns false when the connection should be dropped and retried later.
-bool transfer::start_resume(const std::string& remote_name, std::uint64_t remote_size) {
-    bool ok = true;
-    auto local = list_trails(dist_.dir_fd, dist_.dir_path, &ok, dist_.notes);
-    if (!ok) return false; // never infer anything from a listing that failed
-    auto plan = plan_resume(local, remote_name);
-    for (const auto& name : plan.conflicts) {
-        if (!dist_.notes->first("conflict:" + name)) continue;
-        log::error(prefix_, "not sending ", name, ": the receiver already has this trail as ",
-                   remote_name);
-    }
-    last_ = remote_name;
-    report_older(local);
-    if (plan.continuation) resume_ = continuation{*plan.continuation, remote_name, remote_size};
-    return true;
-}
-
-// Trails that sort before the last one sent are never sent: the receiver
-// only accepts its newest trail or a newer one. Reported once each; the link
-// stays (see resume_plan::older). Links whose CLOSE is in flight are ours.
-void transfer::report_older(const std::vector<std::string>& local) {
-    for (const auto& name : older_trails(local, last_)) {
-        bool closing = std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& r) {
-            return r.cmd == command::close && r.name == name;
-        });
-        if (closing || !dist_.notes->first("older:" + name)) continue;
-        log::warning(prefix_, "not sending ", dist_.dir_path, "/", name, ": it sorts before ",
-                     last_, ", which the receiver already has, and the receiver only accepts "
-                     "newer trails (shipped before a crash of this sender, or a clock set back); "
-                     "leaving the link in place");
-    }
-}
-
-// Passes over `local` for good; it was reported already, so it does not
-// count as an older trail found later.
-transfer::open_result transfer::skip(const std::string& local) {
-    dist_.notes->first("older:" + local);
-    last_ = local;
-    return open_result::skipped;
-}
-
 void transfer::wake_at(std::chrono::steady_clock::time_point t) {
     if (!wake_at_ || t < *wake_at_) wake_at_ = t;
-}
-
-// A file that vanished between the listing and the open (auditd renamed it)
-// is looked up again by the caller. One that is not a regular file is
-// skipped for good; one that cannot be opened is retried on the
-// open_retry_delay schedule without holding the connection, then skipped, so
-// that it never blocks the trails after it.
-transfer::open_result transfer::open_local(const std::string& local, const std::string& remote,
-                                           std::uint64_t offset) {
-    auto now = std::chrono::steady_clock::now();
-    if (const auto* f = dist_.notes->find_failure(local); f != nullptr && f->retry_at > now) {
-        wake_at(f->retry_at);
-        return open_result::retry_later;
-    }
-    // O_NONBLOCK: a FIFO swapped in after the listing must not hang us.
-    int fd = ::openat(dist_.dir_fd, local.c_str(),
-                      O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0 && errno == ENOENT) return open_result::vanished;
-    struct stat st {};
-    if (fd >= 0 && ::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        if (dist_.notes->first("type:" + local)) {
-            log::warning(prefix_, "not sending ", dist_.dir_path, "/", local,
-                         ": not a regular file");
-        }
-        return skip(local);
-    }
-    // Trails come from the audit daemon (root) or from our own user: a file
-    // of anybody else was put there to be shipped as this host's history.
-    if (fd >= 0 && st.st_uid != 0 && st.st_uid != ::geteuid()) {
-        ::close(fd);
-        if (dist_.notes->first("owner:" + local)) {
-            log::warning(prefix_, "not sending ", dist_.dir_path, "/", local, ": it belongs to uid ",
-                         st.st_uid, ", not to root or to the daemon's user");
-        }
-        return skip(local);
-    }
-    if (fd < 0 || ::fstat(fd, &st) != 0) {
-        auto error = common::errno_text(errno);
-        if (fd >= 0) ::close(fd);
-        if (fd < 0 && errno == ELOOP) { // a symlink swapped in after the listing
-            if (dist_.notes->first("type:" + local)) {
-                log::warning(prefix_, "not sending ", dist_.dir_path, "/", local,
-                             ": a symbolic link");
-            }
-            return skip(local);
-        }
-        auto* f = dist_.notes->failure(local);
-        auto delay = f != nullptr ? open_retry_delay(++f->failures) : std::nullopt;
-        if (!delay) {
-            if (dist_.notes->first("gave-up:" + local)) {
-                log::error(prefix_, "giving up on ", dist_.dir_path, "/", local, ": ", error,
-                           "; it is not shipped and its link stays. The trails after it go on");
-            }
-            return skip(local);
-        }
-        if (f->failures == 1) {
-            log::error(prefix_, "cannot open ", dist_.dir_path, "/", local, ": ", error,
-                       "; retrying for up to 31 s, then skipping it");
-        }
-        f->retry_at = now + jittered(*delay);
-        wake_at(f->retry_at);
-        return open_result::retry_later;
-    }
-    dist_.notes->clear_failure(local);
-    if (static_cast<std::uint64_t>(st.st_size) < offset) {
-        log::error(prefix_, dist_.dir_path, "/", local, " has ", st.st_size,
-                   " bytes but the receiver already has ", offset, "; skipping it");
-        ::close(fd);
-        return skip(local);
-    }
-    cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_ino, offset, {}, false, {}});
-    dist_.watch->watch_file(dist_.dir_path + "/" + local);
-    queue_name(command::open, remote, false, offset);
-    dist_.status->file = local;
-    dist_.status->sent_offset = offset;
-    return open_result::opened;
 }
 
 void transfer::queue_name(command cmd, const std::string& name, bool unlink, std::uint64_t offset) {
@@ -226,8 +86,35 @@ void transfer::queue_name(command cmd, const std::string& name, bool unlink, std
     if (cmd == command::close) dist_.status->file.clear();
 }
 
+// CLOSE of the open trail; with `unlink`, its dist link goes once the CLOSE is
+// acknowledged, if the name still leads to the file that was sent.
+void transfer::queue_close(const std::string& name, bool unlink) {
+    queue_name(command::close, name, unlink);
+    in_flight_.back().dev = cur_->dev;
+    in_flight_.back().ino = cur_->ino;
+}
+
+// At the end of the open trail: true when it is now shorter than what was
+// already read from it. Whatever it gets later is not a continuation of the
+// bytes sent, so nothing more is read from it (see docs/faults.md).
+bool transfer::truncated() {
+    struct stat st {};
+    if (::fstat(cur_->fd.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) >= cur_->offset) {
+        return false;
+    }
+    std::string why = "it was truncated to " + std::to_string(st.st_size) + " bytes after " +
+                      std::to_string(cur_->offset) + " were read (possible tampering); its first " +
+                      std::to_string(cur_->offset) + " bytes are on the receiver, closed there as they are";
+    log::error(prefix_, "not sending more of ", dist_.dir_path, "/", cur_->local_name, ": ", why,
+               "; leaving the link in place");
+    dist_.status->error("not sending more of " + cur_->local_name + ": " + why);
+    dist_.repeats->due("older:" + cur_->local_name, std::chrono::steady_clock::now(), why);
+    return true;
+}
+
 // Reads from the open file into out_ as APPEND frames while the window and
-// the batch allow. Returns false on a read error (the file is then aborted).
+// the batch allow. Returns false on a read error or when the file was
+// truncated (it is then aborted).
 bool transfer::fill(bool& at_eof) {
     at_eof = false;
     while (out_size_ < batch_bytes && in_flight_bytes_ < options_.window) {
@@ -241,11 +128,15 @@ bool transfer::fill(bool& at_eof) {
         if (n <= 0) {
             out_size_ = header_at;
             if (n == 0) {
+                if (truncated()) return false;
                 at_eof = true;
                 return true;
             }
-            log::error(prefix_, "cannot read ", cur_->local_name, ": ", common::errno_text(errno));
-            dist_.status->error("cannot read " + cur_->local_name + ": " + common::errno_text(errno));
+            auto error = common::errno_text(errno);
+            log::error(prefix_, "cannot read ", cur_->local_name, ": ", error);
+            dist_.status->error("cannot read " + cur_->local_name + ": " + error);
+            dist_.repeats->due("older:" + cur_->local_name, std::chrono::steady_clock::now(),
+                               "it could not be read (" + error + "); closed as it is on the receiver");
             return false;
         }
         out_size_ += static_cast<std::size_t>(n);
@@ -260,69 +151,6 @@ bool transfer::fill(bool& at_eof) {
         in_flight_bytes_ += static_cast<std::size_t>(n);
     }
     return true;
-}
-
-// At the end of the open file: CLOSE it if it is complete, note a rename (and
-// read once more), or report that there is nothing to do until it grows.
-bool transfer::handle_eof() {
-    auto kind = proto::classify_trail_name(cur_->local_name);
-    if (cur_->vanished) {
-        // Read to the end once more (done), then close under the receiver's name.
-        queue_name(command::close, cur_->remote_name, false);
-        last_ = cur_->local_name;
-        cur_.reset();
-        dist_.watch->unwatch_file();
-        return true;
-    }
-    if (kind == proto::trail_kind::not_terminated && !cur_->renamed_to) {
-        bool ok = true;
-        auto now = current_name(dist_.dir_fd, dist_.dir_path, cur_->local_name, cur_->ino, &ok);
-        if (!ok) {
-            fail(); // cannot tell a rename from a removal: retry later
-            return true;
-        }
-        if (!now) {
-            log::warning(prefix_, cur_->local_name,
-                         " disappeared from the dist directory; closing it as it is");
-            cur_->vanished = true;
-            return true; // read to the end once more before CLOSE
-        }
-        if (*now == cur_->local_name) {
-            if (!left_behind()) return false; // still open-ended: wait for more
-            log::warning(prefix_, cur_->local_name, " was left behind: a newer trail exists and it "
-                         "has not changed for ", abandoned_grace.count() / 1000,
-                         " s; closing it under this name");
-            queue_name(command::close, cur_->remote_name, true);
-            last_ = cur_->local_name;
-            cur_.reset();
-            dist_.watch->unwatch_file();
-            return true;
-        }
-        log::debug(prefix_, cur_->local_name, " was renamed to ", *now);
-        cur_->renamed_to = *now;
-        return true; // read to the end once more before CLOSE
-    }
-    std::string final_name = cur_->renamed_to.value_or(cur_->local_name);
-    queue_name(command::close, final_name, true);
-    last_ = final_name;
-    cur_.reset();
-    dist_.watch->unwatch_file();
-    return true;
-}
-
-// At the end of an open-ended trail that was not renamed: true once a newer
-// trail exists and this one has not changed for abandoned_grace.
-bool transfer::left_behind() {
-    if (!next_trail(list_trails(dist_.dir_fd, dist_.dir_path), cur_->local_name)) {
-        cur_->left_behind_since.reset();
-        return false;
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (!cur_->left_behind_since) cur_->left_behind_since = now;
-    auto due = *cur_->left_behind_since + abandoned_grace;
-    if (now >= due) return true;
-    wake_at(due);
-    return false;
 }
 
 asio::awaitable<bool> transfer::flush() {
@@ -402,7 +230,7 @@ asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t re
         bool at_eof = false, progressed = false;
         if (cur_) {
             if (!fill(at_eof)) {
-                // Unreadable: tell the receiver to close it as it is.
+                // Unreadable or truncated: tell the receiver to close it as it is.
                 auto seq = next_seq_++;
                 proto::encode_request_header(frame_, command::error, seq, 0);
                 queue_frame();
@@ -421,129 +249,6 @@ asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t re
         bool window_full = in_flight_bytes_ >= options_.window;
         co_await wait(!window_full);
     }
-}
-
-asio::awaitable<void> transfer::reader() {
-    auto self = shared_from_this();
-    std::vector<std::byte> buf(64 * 1024);
-    std::size_t have = 0;
-    while (!failed_) {
-        auto [ec, n] = co_await stream_->read_some(asio::buffer(buf.data() + have, buf.size() - have));
-        if (ec) {
-            if (!failed_) {
-                std::string why = stream_->timed_out() ? "timed out (no traffic within the timeout)"
-                                                       : ec.message();
-                log::warning(prefix_, "connection lost: ", why);
-                dist_.status->error("connection lost: " + why);
-            }
-            break;
-        }
-        have += n;
-        std::size_t off = 0;
-        bool ok = true;
-        while (ok) {
-            auto result = proto::decode_reply(std::span(buf.data() + off, have - off));
-            if (std::holds_alternative<proto::need_more>(result)) break;
-            auto* d = std::get_if<proto::decoded<proto::reply>>(&result);
-            if (d == nullptr) {
-                log::error(prefix_, "protocol violation by the receiver: ",
-                           to_string(std::get<proto::decode_error>(result)));
-                dist_.status->error("protocol violation by the receiver");
-                ok = false;
-                break;
-            }
-            off += d->consumed;
-            ok = on_reply(d->frame);
-        }
-        std::memmove(buf.data(), buf.data() + off, have - off);
-        have -= off;
-        dist_.wake->notify();
-        if (!ok) break;
-    }
-    fail();
-    reader_done_ = true;
-    reader_finished_.notify();
-}
-
-bool transfer::on_reply(const proto::reply& r) {
-    if (in_flight_.empty() || in_flight_.front().seq != r.seq) {
-        log::error(prefix_, "protocol violation by the receiver: unexpected reply sequence ", r.seq);
-        return false;
-    }
-    auto req = std::move(in_flight_.front());
-    in_flight_.pop_front();
-    if (req.cmd == command::append) in_flight_bytes_ -= req.bytes;
-    if (r.error != proto::reply_error::ok) {
-        log::error(prefix_, "the receiver refused ", to_string(req.cmd),
-                   req.name.empty() ? "" : " ", req.name, ": ", to_string(r.error));
-        dist_.status->error("the receiver refused " + std::string(to_string(req.cmd)) +
-                            (req.name.empty() ? "" : " ") + req.name + ": " +
-                            std::string(to_string(r.error)));
-        return false;
-    }
-    note_ack(req);
-    // Progress means data or a whole file made durable; an acked OPEN or
-    // KEEPALIVE alone does not (a full disk acks the OPEN, refuses the APPEND).
-    if (req.cmd == command::append || req.cmd == command::close) ++acked_;
-    if (req.cmd == command::close && req.unlink) unlink_shipped(req.name);
-    return true;
-}
-
-// Keeps the status (what is acknowledged) and, during a catch-up, the
-// progress lines up to date.
-void transfer::note_ack(const in_flight& req) {
-    auto& st = *dist_.status;
-    st.last_ack = std::chrono::system_clock::now();
-    switch (req.cmd) {
-    case command::open:
-        st.acked_file = req.name;
-        st.acked_offset = req.offset;
-        break;
-    case command::append:
-        st.acked_offset += req.bytes;
-        st.acked_total += req.bytes;
-        log_progress(req.bytes);
-        // At -dd only: bench/run's latency figure pairs this monotonic
-        // timestamp with the time it appended to the trail file.
-        log::trace(prefix_, "acked ", st.acked_file, " offset ", st.acked_offset, " monotonic_ns ",
-                   std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::steady_clock::now().time_since_epoch()).count());
-        break;
-    case command::close:
-        st.last_closed = req.name;
-        st.acked_file.clear();
-        st.acked_offset = 0;
-        break;
-    default: break;
-    }
-}
-
-// At most one line per progress_interval, and only while far behind (more
-// than a window's worth left): a sender that keeps up stays quiet.
-void transfer::log_progress(std::uint64_t req_bytes) {
-    auto& st = *dist_.status;
-    auto now = std::chrono::steady_clock::now();
-    auto elapsed = now - st.progress_mark;
-    // First ack, or the first after a quiet spell: a new catch-up starts here,
-    // so the idle time does not water the rate down.
-    if (st.progress_mark == std::chrono::steady_clock::time_point{} ||
-        now - st.progress_last_ack > options_.progress_interval) {
-        st.progress_mark = now;
-        st.progress_bytes = st.acked_total - req_bytes;
-    }
-    st.progress_last_ack = now;
-    elapsed = now - st.progress_mark;
-    if (elapsed < options_.progress_interval) return;
-    auto bytes = st.acked_total - st.progress_bytes;
-    st.progress_mark = now;
-    st.progress_bytes = st.acked_total;
-    auto left = unacked_bytes(dist_.dir_fd, dist_.dir_path, st);
-    if (left <= options_.window) return;
-    double secs = std::chrono::duration<double>(elapsed).count();
-    log::info(prefix_, "catching up: ", common::format_bytes(bytes), " acknowledged in ",
-              static_cast<long>(secs + 0.5), " s (",
-              common::format_bytes(static_cast<std::uint64_t>(static_cast<double>(bytes) / secs)),
-              "/s), ", common::format_bytes(left), " still to send");
 }
 
 } // namespace adist::sender

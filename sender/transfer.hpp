@@ -19,6 +19,7 @@
 #include "proto/frame_codec.hpp"
 #include "sender/dist_dir.hpp"
 #include "sender/link_status.hpp"
+#include "sender/repeat_log.hpp"
 
 namespace adist::sender {
 
@@ -26,6 +27,9 @@ struct transfer_options {
     std::size_t window = 8 * 1024 * 1024;           // bytes of APPEND payload in flight
     std::chrono::milliseconds keepalive{6000};      // idle interval before a KEEPALIVE
     std::chrono::seconds progress_interval{60};     // catch-up progress lines
+    // How often a trail that cannot be sent, or a refusal that comes back,
+    // is logged again while it lasts.
+    std::chrono::seconds repeat_interval{600};
 };
 
 struct dist_context {
@@ -35,6 +39,7 @@ struct dist_context {
     common::event* wake = nullptr; // notified by the watcher; we notify it on acks
     dist_notes* notes = nullptr;   // the uplink's memory of odd entries and failures
     link_status* status = nullptr; // what `auditdistd status` shows
+    repeat_log* repeats = nullptr; // lasting conditions, logged again once per period
 };
 
 class transfer : public std::enable_shared_from_this<transfer> {
@@ -45,12 +50,15 @@ public:
     // Runs until the connection ends; the caller closes nothing itself.
     asio::awaitable<void> run(std::string remote_name, std::uint64_t remote_size);
     bool made_progress() const { return acked_ > 0; }
+    // The receiver refused a request (the connection then ended).
+    bool refused() const { return refused_; }
 
 private:
     struct open_trail {
         common::unique_fd fd;
         std::string local_name;  // name in the dist directory when opened
         std::string remote_name; // name the receiver has it under
+        dev_t dev = 0;
         ino_t ino = 0;
         std::uint64_t offset = 0;
         std::optional<std::string> renamed_to;
@@ -72,11 +80,14 @@ private:
         std::string name; // OPEN/CLOSE name; for CLOSE, the dist link to unlink
         bool unlink = false;
         std::uint64_t offset = 0; // OPEN: where the data continues
+        dev_t dev = 0;            // CLOSE with unlink: the file that was sent
+        ino_t ino = 0;
     };
 
     asio::awaitable<void> writer(std::string remote_name, std::uint64_t remote_size);
     asio::awaitable<void> reader();
     bool on_reply(const proto::reply& r);
+    void note_refusal(const in_flight& req, proto::reply_error error);
     bool start_resume(const std::string& remote_name, std::uint64_t remote_size);
     open_result open_local(const std::string& local, const std::string& remote,
                            std::uint64_t offset);
@@ -84,15 +95,18 @@ private:
     bool handle_eof();
     bool left_behind();
     void report_older(const std::vector<std::string>& local);
-    open_result skip(const std::string& local);
+    open_result skip(const std::string& local, std::string why, bool logged = false);
+    bool truncated();
     void wake_at(std::chrono::steady_clock::time_point t);
     void queue_name(proto::command cmd, const std::string& name, bool unlink,
                     std::uint64_t offset = 0);
+    void queue_close(const std::string& name, bool unlink);
     void note_ack(const in_flight& req);
     void log_progress(std::uint64_t req_bytes);
     asio::awaitable<bool> flush();
     asio::awaitable<void> wait(bool idle);
-    void unlink_shipped(const std::string& name);
+    void unlink_shipped(const in_flight& close);
+    void replaced_after_open(const std::string& name);
     bool dist_removed() const;
     void fail();
 
@@ -118,6 +132,7 @@ private:
     std::uint64_t acked_ = 0;
     std::chrono::steady_clock::time_point last_send_;
     bool failed_ = false;
+    bool refused_ = false;
     bool reader_done_ = false;
     bool write_failed_ = false; // the last flush() failed (the receiver may have closed)
     common::event reader_finished_;

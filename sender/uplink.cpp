@@ -25,7 +25,7 @@ uplink::uplink(asio::io_context& io, std::string own_name, common::sender_host h
                asio::ssl::context& tls, uplink_options options)
     : io_(io), own_name_(std::move(own_name)), host_(std::move(host)), tls_(tls),
       options_(options), prefix_("[" + host_.name + "] "), wake_(io.get_executor()),
-      watch_(io.get_executor(), wake_) {}
+      watch_(io.get_executor(), wake_), repeats_(options_.transfer.repeat_interval) {}
 
 uplink::~uplink() { stop(); }
 
@@ -122,12 +122,15 @@ asio::awaitable<void> uplink::run() {
                       name.empty() ? std::string("no file yet") : name + " at " + std::to_string(size));
             status_.connected = true;
             status_.since = std::chrono::system_clock::now();
-            dist_context ctx{dist_fd_.get(), host_.directory, &watch_, &wake_, &notes_, &status_};
+            dist_context ctx{dist_fd_.get(), host_.directory, &watch_, &wake_,
+                             &notes_,         &status_,         &repeats_};
             auto t = std::make_shared<transfer>(stream_, ctx, options_.transfer, prefix_);
             co_await t->run(name, size);
-            // Only a connection that got something acknowledged resets the
-            // backoff: a receiver that refuses every time is not hammered.
-            if (t->made_progress()) backoff_ = 0ms;
+            // Only a connection that got something acknowledged and ended
+            // without a refusal resets the backoff: a receiver that refuses
+            // (every time, or after a few files under a per-host limit) is
+            // not hammered.
+            if (t->made_progress() && !t->refused()) backoff_ = 0ms;
             status_.connected = false;
             status_.since = std::chrono::system_clock::now();
             status_.file.clear();

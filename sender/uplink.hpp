@@ -60,6 +60,7 @@ private:
     common::event wake_;
     dist_watch watch_;
     dist_notes notes_; // odd dist entries reported, unopenable trails retried
+    repeat_log repeats_; // trails that cannot be sent and refusals, logged again per period
     link_status status_;
     std::shared_ptr<common::stream> stream_;
     std::chrono::milliseconds backoff_{0};

@@ -6,7 +6,8 @@ is really unreadable to it. In the dist directory, next to good trails:
     /etc/passwd, a directory and a FIFO under valid trail names: each logged
     once, never sent, left in place; the trails after them are shipped;
   - a trail that sorts before one already shipped (a clock set back): logged
-    once, not sent, link left; the next trail is shipped;
+    once (again only after the repeat interval, 600 s), not sent, link left;
+    the next trail is shipped;
   - a trail unreadable for 3 s: retried, then shipped whole;
   - a trail unreadable for good: logged twice (first failure, giving up after
     25 to 31 s), never blocks the trail after it, and the sender stays idle while

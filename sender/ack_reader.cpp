@@ -1,0 +1,126 @@
+// The transfer's reader (see transfer.hpp): decodes the receiver's replies,
+// matches them to the requests in flight, keeps the status up to date and,
+// on a CLOSE ack, has the dist link unlinked.
+#include "sender/transfer.hpp"
+
+#include <cstring>
+#include <span>
+#include <vector>
+#include "common/log.hpp"
+#include "proto/frame_codec.hpp"
+
+namespace adist::sender {
+using proto::command;
+
+asio::awaitable<void> transfer::reader() {
+    auto self = shared_from_this();
+    std::vector<std::byte> buf(64 * 1024);
+    std::size_t have = 0;
+    while (!failed_) {
+        auto [ec, n] = co_await stream_->read_some(asio::buffer(buf.data() + have, buf.size() - have));
+        if (ec) {
+            if (!failed_) {
+                std::string why = stream_->timed_out() ? "timed out (no traffic within the timeout)"
+                                                       : ec.message();
+                log::warning(prefix_, "connection lost: ", why);
+                dist_.status->error("connection lost: " + why);
+            }
+            break;
+        }
+        have += n;
+        std::size_t off = 0;
+        bool ok = true;
+        while (ok) {
+            auto result = proto::decode_reply(std::span(buf.data() + off, have - off));
+            if (std::holds_alternative<proto::need_more>(result)) break;
+            auto* d = std::get_if<proto::decoded<proto::reply>>(&result);
+            if (d == nullptr) {
+                log::error(prefix_, "protocol violation by the receiver: ",
+                           to_string(std::get<proto::decode_error>(result)));
+                dist_.status->error("protocol violation by the receiver");
+                ok = false;
+                break;
+            }
+            off += d->consumed;
+            ok = on_reply(d->frame);
+        }
+        std::memmove(buf.data(), buf.data() + off, have - off);
+        have -= off;
+        dist_.wake->notify();
+        if (!ok) break;
+    }
+    fail();
+    reader_done_ = true;
+    reader_finished_.notify();
+}
+
+bool transfer::on_reply(const proto::reply& r) {
+    if (in_flight_.empty() || in_flight_.front().seq != r.seq) {
+        log::error(prefix_, "protocol violation by the receiver: unexpected reply sequence ", r.seq);
+        return false;
+    }
+    auto req = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    if (req.cmd == command::append) in_flight_bytes_ -= req.bytes;
+    if (r.error != proto::reply_error::ok) {
+        note_refusal(req, r.error);
+        return false;
+    }
+    note_ack(req);
+    // Progress means data or a whole file made durable; an acked OPEN or
+    // KEEPALIVE alone does not (a full disk acks the OPEN, refuses the APPEND).
+    if (req.cmd == command::append || req.cmd == command::close) ++acked_;
+    if (req.cmd == command::close && req.unlink) unlink_shipped(req);
+    return true;
+}
+
+// A refusal, whatever its code (the rules, a name the receiver does not
+// accept, its per-host limits, a full disk): the receiver closes the
+// connection and the uplink reconnects after a backoff that a refusal does
+// not reset. The status always shows it; the log line comes the first time
+// and then once per repeat interval while the same refusal comes back, not on
+// every retry.
+void transfer::note_refusal(const in_flight& req, proto::reply_error error) {
+    refused_ = true;
+    std::string what = "the receiver refused " + std::string(to_string(req.cmd)) +
+                       (req.name.empty() ? "" : " ") + req.name + ": " +
+                       std::string(to_string(error));
+    dist_.status->error(what);
+    if (dist_.repeats->due("refused:" + what, std::chrono::steady_clock::now())) {
+        log::error(prefix_, what, "; retrying with backoff (this line is repeated every ",
+                   dist_.repeats->period().count() / 1000, " s while it lasts)");
+    } else {
+        log::debug(prefix_, what);
+    }
+}
+
+// Keeps the status (what is acknowledged) and, during a catch-up, the
+// progress lines up to date.
+void transfer::note_ack(const in_flight& req) {
+    auto& st = *dist_.status;
+    st.last_ack = std::chrono::system_clock::now();
+    switch (req.cmd) {
+    case command::open:
+        st.acked_file = req.name;
+        st.acked_offset = req.offset;
+        break;
+    case command::append:
+        st.acked_offset += req.bytes;
+        st.acked_total += req.bytes;
+        log_progress(req.bytes);
+        // At -dd only: bench/run's latency figure pairs this monotonic
+        // timestamp with the time it appended to the trail file.
+        log::trace(prefix_, "acked ", st.acked_file, " offset ", st.acked_offset, " monotonic_ns ",
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch()).count());
+        break;
+    case command::close:
+        st.last_closed = req.name;
+        st.acked_file.clear();
+        st.acked_offset = 0;
+        break;
+    default: break;
+    }
+}
+
+} // namespace adist::sender

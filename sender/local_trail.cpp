@@ -1,0 +1,229 @@
+// Which local trail the transfer sends and when it ends (see transfer.hpp):
+// the resume plan after the handshake, older trails reported, opening a
+// trail (type, owner, retries), and at its end CLOSE, a rename or waiting.
+// Ordering: after a `.not_terminated` file is seen renamed, it is read to the
+// end once more before CLOSE, so bytes written just before the rename go too.
+#include "sender/transfer.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <algorithm>
+#include <cerrno>
+#include <random>
+#include "common/log.hpp"
+#include "proto/trail_name.hpp"
+#include "sender/resume.hpp"
+
+namespace adist::sender {
+using proto::command;
+
+namespace {
+// A delay cut by up to a fifth at random, like the reconnect backoff: retries
+// of many senders do not line up.
+std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    std::uniform_int_distribution<long> dist(d.count() * 4 / 5, d.count());
+    return std::chrono::milliseconds(dist(rng));
+}
+} // namespace
+
+// Returns false when the connection should be dropped and retried later.
+bool transfer::start_resume(const std::string& remote_name, std::uint64_t remote_size) {
+    bool ok = true;
+    auto local = list_trails(dist_.dir_fd, dist_.dir_path, &ok, dist_.notes);
+    if (!ok) return false; // never infer anything from a listing that failed
+    auto plan = plan_resume(local, remote_name);
+    for (const auto& name : plan.conflicts) {
+        std::string why = "the receiver already has this trail as " + remote_name;
+        dist_.status->error("not sending " + name + ": " + why);
+        if (!dist_.repeats->due("older:" + name, std::chrono::steady_clock::now(), why)) continue;
+        log::error(prefix_, "not sending ", name, ": ", why);
+    }
+    last_ = remote_name;
+    report_older(local);
+    if (plan.continuation) resume_ = continuation{*plan.continuation, remote_name, remote_size};
+    return true;
+}
+
+// Trails passed over stay in the dist directory and are never sent: those
+// that sort before the last one sent (the receiver only accepts its newest
+// trail or a newer one; see resume_plan::older) and those skipped with a
+// reason. Each is an error in the status, logged the first time and again
+// every repeat interval while its link is there (a wake-up is set for that),
+// and counted as unacknowledged (unacked_bytes). Links whose CLOSE is in
+// flight, and the open trail, are ours.
+void transfer::report_older(const std::vector<std::string>& local) {
+    auto now = std::chrono::steady_clock::now();
+    auto prefix = [](std::string_view n) { return n.substr(0, proto::trail_prefix_length); };
+    for (const auto& name : local) {
+        if (last_.empty() || prefix(name) > prefix(last_)) break;
+        auto key = "older:" + name;
+        const std::string* why = dist_.repeats->why(key);
+        if (why == nullptr && prefix(name) == prefix(last_)) continue; // continued or just sent
+        bool closing = std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& r) {
+            return r.cmd == command::close && r.name == name;
+        });
+        if (closing || (cur_ && cur_->local_name == name)) continue;
+        if (dist_.repeats->due(key, now)) {
+            std::string what = "not sending " + dist_.dir_path + "/" + name + ": " +
+                               (why != nullptr ? *why
+                                               : "it sorts before " + last_ +
+                                                     ", which the receiver already has, and the "
+                                                     "receiver only accepts newer trails (shipped "
+                                                     "before a crash of this sender, or a clock "
+                                                     "set back)");
+            log::error(prefix_, what, "; leaving the link in place");
+            dist_.status->error(what);
+        }
+        if (auto t = dist_.repeats->next(key)) wake_at(*t);
+    }
+}
+
+// Passes over `local` for good: an error in the status, logged (unless the
+// caller just did) the first time and, by report_older, again every repeat
+// interval while its link is there.
+transfer::open_result transfer::skip(const std::string& local, std::string why,
+                                     bool logged) {
+    std::string what = "not sending " + dist_.dir_path + "/" + local + ": " + why;
+    dist_.status->error(what);
+    if (dist_.repeats->due("older:" + local, std::chrono::steady_clock::now(), std::move(why)) &&
+        !logged) {
+        log::error(prefix_, what);
+    }
+    last_ = local;
+    return open_result::skipped;
+}
+
+// A file that vanished between the listing and the open (auditd renamed it)
+// is looked up again by the caller. One that is not a regular file is
+// skipped for good; one that cannot be opened is retried on the
+// open_retry_delay schedule without holding the connection, then skipped, so
+// that it never blocks the trails after it.
+transfer::open_result transfer::open_local(const std::string& local, const std::string& remote,
+                                           std::uint64_t offset) {
+    auto now = std::chrono::steady_clock::now();
+    if (const auto* f = dist_.notes->find_failure(local); f != nullptr && f->retry_at > now) {
+        wake_at(f->retry_at);
+        return open_result::retry_later;
+    }
+    // O_NONBLOCK: a FIFO swapped in after the listing must not hang us.
+    int fd = ::openat(dist_.dir_fd, local.c_str(),
+                      O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 && errno == ENOENT) return open_result::vanished;
+    struct stat st {};
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return skip(local, "not a regular file");
+    }
+    // Trails come from the audit daemon (root) or from our own user: a file
+    // of anybody else was put there to be shipped as this host's history.
+    if (fd >= 0 && st.st_uid != 0 && st.st_uid != ::geteuid()) {
+        ::close(fd);
+        return skip(local, "it belongs to uid " + std::to_string(st.st_uid) +
+                               ", not to root or to the daemon's user");
+    }
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+        auto error = common::errno_text(errno);
+        if (fd >= 0) ::close(fd);
+        if (fd < 0 && errno == ELOOP) { // a symlink swapped in after the listing
+            return skip(local, "a symbolic link");
+        }
+        auto* f = dist_.notes->failure(local);
+        auto delay = f != nullptr ? open_retry_delay(++f->failures) : std::nullopt;
+        if (!delay) {
+            bool logged = dist_.notes->first("gave-up:" + local);
+            if (logged) {
+                log::error(prefix_, "giving up on ", dist_.dir_path, "/", local, ": ", error,
+                           "; it is not shipped and its link stays. The trails after it go on");
+            }
+            return skip(local, "it could not be opened (" + error + "); given up", logged);
+        }
+        if (f->failures == 1) {
+            log::error(prefix_, "cannot open ", dist_.dir_path, "/", local, ": ", error,
+                       "; retrying for up to 31 s, then skipping it");
+        }
+        f->retry_at = now + jittered(*delay);
+        wake_at(f->retry_at);
+        return open_result::retry_later;
+    }
+    dist_.notes->clear_failure(local);
+    if (static_cast<std::uint64_t>(st.st_size) < offset) {
+        ::close(fd);
+        return skip(local, "it has " + std::to_string(st.st_size) +
+                               " bytes but the receiver already has " + std::to_string(offset) +
+                               " (truncated after they were shipped?)");
+    }
+    cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_dev, st.st_ino, offset, {},
+                            false, {}});
+    dist_.watch->watch_file(dist_.dir_path + "/" + local);
+    queue_name(command::open, remote, false, offset);
+    dist_.status->file = local;
+    dist_.status->sent_offset = offset;
+    return open_result::opened;
+}
+
+// At the end of the open file: CLOSE it if it is complete, note a rename (and
+// read once more), or report that there is nothing to do until it grows.
+bool transfer::handle_eof() {
+    auto kind = proto::classify_trail_name(cur_->local_name);
+    if (cur_->vanished) {
+        // Read to the end once more (done), then close under the receiver's name.
+        queue_close(cur_->remote_name, false);
+        last_ = cur_->local_name;
+        cur_.reset();
+        dist_.watch->unwatch_file();
+        return true;
+    }
+    if (kind == proto::trail_kind::not_terminated && !cur_->renamed_to) {
+        bool ok = true;
+        auto now = current_name(dist_.dir_fd, dist_.dir_path, cur_->local_name, cur_->ino, &ok);
+        if (!ok) {
+            fail(); // cannot tell a rename from a removal: retry later
+            return true;
+        }
+        if (!now) {
+            log::warning(prefix_, cur_->local_name,
+                         " disappeared from the dist directory; closing it as it is");
+            cur_->vanished = true;
+            return true; // read to the end once more before CLOSE
+        }
+        if (*now == cur_->local_name) {
+            if (!left_behind()) return false; // still open-ended: wait for more
+            log::warning(prefix_, cur_->local_name, " was left behind: a newer trail exists and it "
+                         "has not changed for ", abandoned_grace.count() / 1000,
+                         " s; closing it under this name");
+            queue_close(cur_->remote_name, true);
+            last_ = cur_->local_name;
+            cur_.reset();
+            dist_.watch->unwatch_file();
+            return true;
+        }
+        log::debug(prefix_, cur_->local_name, " was renamed to ", *now);
+        cur_->renamed_to = *now;
+        return true; // read to the end once more before CLOSE
+    }
+    std::string final_name = cur_->renamed_to.value_or(cur_->local_name);
+    queue_close(final_name, true);
+    last_ = final_name;
+    cur_.reset();
+    dist_.watch->unwatch_file();
+    return true;
+}
+
+// At the end of an open-ended trail that was not renamed: true once a newer
+// trail exists and this one has not changed for abandoned_grace.
+bool transfer::left_behind() {
+    if (!next_trail(list_trails(dist_.dir_fd, dist_.dir_path), cur_->local_name)) {
+        cur_->left_behind_since.reset();
+        return false;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (!cur_->left_behind_since) cur_->left_behind_since = now;
+    auto due = *cur_->left_behind_since + abandoned_grace;
+    if (now >= due) return true;
+    wake_at(due);
+    return false;
+}
+
+} // namespace adist::sender
