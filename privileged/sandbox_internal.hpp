@@ -20,6 +20,19 @@
 #define ADIST_SANITIZER_BUILD 0
 #endif
 
+// ThreadSanitizer builds (scripts/test --tsan): its runtime starts a
+// background thread of its own before main(), which the sandbox then finds.
+#if defined(__SANITIZE_THREAD__)
+#define ADIST_TSAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ADIST_TSAN_BUILD 1
+#endif
+#endif
+#ifndef ADIST_TSAN_BUILD
+#define ADIST_TSAN_BUILD 0
+#endif
+
 namespace adist::privileged {
 
 // Loads the seccomp allowlist for the roles in `spec` (all threads, TSYNC).

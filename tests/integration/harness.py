@@ -236,7 +236,7 @@ def assert_config_ok(binary, conf):
                           f"(exit {code}): {out.strip()} {err.strip()}")
 
 
-SANITIZER_PATTERN = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:")
+SANITIZER_PATTERN = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|WARNING: ThreadSanitizer|runtime error:")
 
 
 def group_processes(pgrp):
