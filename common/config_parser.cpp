@@ -19,13 +19,15 @@ using namespace config_detail;
 // clang-format off
 enum class kw : unsigned {
     none, name, pidfile, timeout, sender, receiver, host, source,
-    remote, directory, fingerprint, password, listen, certfile, keyfile
+    remote, directory, fingerprint, password, listen, certfile, keyfile,
+    max_clock_skew
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 15> keyword_names = {
+constexpr std::array<std::string_view, 16> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
-    "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile"};
+    "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
+    "max_clock_skew"};
 
 kw lookup(std::string_view word) {
     auto it = std::find(keyword_names.begin() + 1, keyword_names.end(), word);
@@ -103,6 +105,7 @@ class parser {
     bool password_value(const token& key, std::string& out);
     bool name_value(const token& key, std::string& out);
     bool timeout_value(const token& key);
+    bool max_clock_skew_value(const token& key);
     bool fingerprint_value(const token& key);
 
     void finish_sender();
@@ -284,6 +287,8 @@ bool parser::receiver_statement(kw k, const token& t) {
         return path_value(t, cfg_.certfile, false);
     case kw::keyfile:
         return path_value(t, cfg_.keyfile, false);
+    case kw::max_clock_skew:
+        return max_clock_skew_value(t);
     case kw::host:
         cfg_.receivers.emplace_back().line = t.line;
         return host(t, cfg_.receivers.back().name, "receiver host section",
@@ -398,6 +403,20 @@ bool parser::timeout_value(const token& key) {
     if (seconds < 1 || seconds > 86400)
         return fail(key.line, "timeout must be a number of seconds from 1 to 86400");
     cfg_.timeout = seconds;
+    return true;
+}
+
+// Receiver: how far (seconds) a trail's start may lie after the receiver's clock.
+bool parser::max_clock_skew_value(const token& key) {
+    std::string text;
+    if (!string_value(key, text)) return false;
+    bool digits =
+        !text.empty() && text.size() <= 9 &&
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    long seconds = digits ? std::stol(text) : -1;
+    if (seconds < 0 || seconds > max_clock_skew_limit)
+        return fail(key.line, "max_clock_skew must be a number of seconds from 0 to 315360000");
+    cfg_.max_clock_skew = seconds;
     return true;
 }
 
