@@ -64,6 +64,12 @@ trail_clock trail_store::clock() const {
     return {static_cast<std::int64_t>(::time(nullptr)), max_skew_.load()};
 }
 
+// Each odd name is reported once per store (bounded), not at every session.
+bool trail_store::first_warning(const std::string& name) {
+    if (warned_.size() >= 64) return false;
+    return warned_.insert(name).second;
+}
+
 trail_store::scan_result trail_store::scan_newest() {
     scan_result r;
     r.refusal = check_sync_marker();
@@ -84,7 +90,8 @@ std::string trail_store::list_newest(file_info* best) {
     auto clk = clock();
     for (const auto& name : listing.names) {
         if (!proto::is_valid_trail_name(name)) {
-            if (name.size() == proto::trail_name_length && name[0] >= '0' && name[0] <= '9') {
+            if (name.size() == proto::trail_name_length && name[0] >= '0' && name[0] <= '9' &&
+                first_warning(name)) {
                 log::warning("ignoring ", path_, "/", log::printable(name),
                              ": not a real time; it cannot be the newest trail "
                              "(see auditdistd troubleshooting)");
@@ -93,7 +100,7 @@ std::string trail_store::list_newest(file_info* best) {
         }
         if (name <= best->name) continue;
         if (starts_too_late(name, clk)) {
-            log::warning("ignoring ", path_, "/", name, ": starts more than ", clk.max_skew,
+            if (first_warning(name)) log::warning("ignoring ", path_, "/", name, ": starts more than ", clk.max_skew,
                          " s after this receiver's clock; it cannot be the newest trail");
             continue;
         }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <sys/types.h>
@@ -101,6 +102,7 @@ private:
     void persist_marker();
     std::string check_sync_marker();
     std::string list_newest(file_info* best);
+    bool first_warning(const std::string& name);
     proto::reply_error sync_reopened();
     void set_open(common::unique_fd file, std::string name);
     void clear_open();
@@ -133,6 +135,7 @@ private:
     common::guard_client* guard_ = nullptr;
     bool sealed_ = false;          // the open file is immutable: closed earlier under its final name
     bool unsupported_noted_ = false;
+    std::set<std::string> warned_; // names the scan reported as ignored
 };
 
 } // namespace adist::receiver
