@@ -2,12 +2,11 @@
 // sender's dist directory and the receiver's host directories.
 #include "common/dir_list.hpp"
 
+#include <cerrno>
 #include <dirent.h>
 #include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <string_view>
+#include <unistd.h>
 
 namespace adist::common {
 

@@ -74,7 +74,8 @@ std::string render_status_json(const std::vector<host_status>& hosts) {
         o["last_error"] = h.last_error.empty() ? boost::json::value(nullptr)
                                                 : boost::json::value(h.last_error);
         o["last_error_at"] = time_or_null(h.last_error_at);
-        o["refused"] = h.refused.empty() ? boost::json::value(nullptr) : boost::json::value(h.refused);
+        o["refused"] =
+            h.refused.empty() ? boost::json::value(nullptr) : boost::json::value(h.refused);
         list.push_back(std::move(o));
     }
     boost::json::object root;

@@ -12,11 +12,14 @@ bool all_digits(std::string_view s) {
 
 int number(std::string_view s) {
     int n = 0;
-    for (char c : s) n = n * 10 + (c - '0');
+    for (char c : s)
+        n = n * 10 + (c - '0');
     return n;
 }
 
-bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool leap(int y) {
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int days_in_month(int y, int m) {
     static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -29,8 +32,10 @@ std::int64_t days_since_epoch(int y, int m, int d) {
     // Whole 400-year cycles have 146097 days; the remainder is counted.
     int cycles = (y - 1970) / 400;
     days += std::int64_t{cycles} * 146097;
-    for (int year = 1970 + cycles * 400; year < y; ++year) days += leap(year) ? 366 : 365;
-    for (int month = 1; month < m; ++month) days += days_in_month(y, month);
+    for (int year = 1970 + cycles * 400; year < y; ++year)
+        days += leap(year) ? 366 : 365;
+    for (int month = 1; month < m; ++month)
+        days += days_in_month(y, month);
     return days + d - 1;
 }
 
@@ -69,8 +74,7 @@ bool same_trail(std::string_view a, std::string_view b) {
 bool is_valid_rename(std::string_view from, std::string_view to) {
     if (classify_trail_name(from) != trail_kind::not_terminated) return false;
     auto k = classify_trail_name(to);
-    return (k == trail_kind::terminated || k == trail_kind::crash_recovery) &&
-           same_trail(from, to);
+    return (k == trail_kind::terminated || k == trail_kind::crash_recovery) && same_trail(from, to);
 }
 
 } // namespace adist::proto

@@ -1,14 +1,13 @@
 // Sync-failure marker of a host directory (see sync_marker.hpp).
 #include "receiver/sync_marker.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "common/fd.hpp"
 
 #include <cerrno>
 #include <charconv>
-
-#include "common/fd.hpp"
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace adist::receiver {
 

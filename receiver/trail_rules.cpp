@@ -11,7 +11,8 @@ bool starts_too_late(std::string_view name, const trail_clock& clock) {
     return start && *start - clock.now > clock.max_skew;
 }
 
-open_decision decide_open(std::string_view newest, std::string_view name, const trail_clock& clock) {
+open_decision decide_open(std::string_view newest, std::string_view name,
+                          const trail_clock& clock) {
     if (!proto::is_valid_trail_name(name)) return {open_action::reject, reply_error::invalid_name};
     if (starts_too_late(name, clock)) return {open_action::reject, reply_error::invalid_name};
     if (newest.empty()) return {open_action::create, reply_error::ok};

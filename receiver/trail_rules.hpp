@@ -51,7 +51,8 @@ bool starts_too_late(std::string_view name, const trail_clock& clock);
 // file first). Only a name with real times starting no later than the clock
 // allows; only the newest may be reopened, only a newer name created, and
 // only `.not_terminated` renamed to a final name of the same trail.
-open_decision decide_open(std::string_view newest, std::string_view name, const trail_clock& clock);
+open_decision decide_open(std::string_view newest, std::string_view name,
+                          const trail_clock& clock);
 
 // APPEND: needs an open file.
 proto::reply_error decide_append(const store_view& view);

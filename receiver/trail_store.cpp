@@ -100,8 +100,10 @@ std::string trail_store::list_newest(file_info* best) {
         }
         if (name <= best->name) continue;
         if (starts_too_late(name, clk)) {
-            if (first_warning(name)) log::warning("ignoring ", path_, "/", name, ": starts more than ", clk.max_skew,
-                         " s after this receiver's clock; it cannot be the newest trail");
+            if (first_warning(name)) {
+                log::warning("ignoring ", path_, "/", name, ": starts more than ", clk.max_skew,
+                             " s after this receiver's clock; it cannot be the newest trail");
+            }
             continue;
         }
         struct stat st {};
@@ -218,8 +220,12 @@ void trail_store::seal(std::string_view name) {
 
 int trail_store::sync_directory() { return ::fsync(dir_.get()) == 0 ? 0 : errno; }
 
+std::string trail_store::refused_for_sync() const {
+    return "refused: an earlier fdatasync in " + path_ + " failed";
+}
+
 reply_error trail_store::open(std::string_view name) {
-    if (sync_failed_) return fail(reply_error::open, "refused: an earlier fdatasync in " + path_ + " failed", EIO);
+    if (sync_failed_) return fail(reply_error::open, refused_for_sync(), EIO);
     if (file_) {
         if (auto e = abort(); e != reply_error::ok) return e;
     }
@@ -230,7 +236,8 @@ reply_error trail_store::open(std::string_view name) {
         last_error_ = "refused by the receiver rules";
         if (starts_too_late(name, clk)) {
             last_error_ = "the trail starts more than " + std::to_string(clk.max_skew) +
-                          " s (max_clock_skew) after this receiver's clock; check the sender's clock";
+                          " s (max_clock_skew) after this receiver's clock; check the sender's "
+                          "clock";
         } else if (!proto::is_valid_trail_name(name)) {
             last_error_ = "not a trail name with real UTC times";
         }
@@ -269,7 +276,7 @@ reply_error trail_store::open(std::string_view name) {
 
 reply_error trail_store::append(std::span<const std::byte> data) {
     if (auto e = decide_append(view()); e != reply_error::ok) return e;
-    if (sync_failed_) return fail(reply_error::write, "refused: an earlier fdatasync in " + path_ + " failed", EIO);
+    if (sync_failed_) return fail(reply_error::write, refused_for_sync(), EIO);
     if (sealed_) {
         return fail(reply_error::write,
                     path_ + "/" + open_name_ + " is immutable (closed earlier under its final name)",
@@ -290,7 +297,9 @@ reply_error trail_store::close(std::string_view name) {
         last_error_ = "refused by the receiver rules";
         return decision.error;
     }
-    if (int err = sync_data(); err != 0) return fail(reply_error::write, "fdatasync " + open_name_, err);
+    if (int err = sync_data(); err != 0) {
+        return fail(reply_error::write, "fdatasync " + open_name_, err);
+    }
     if (decision.action == close_action::rename_then_close) {
         if (int err = rename_noreplace(open_name_, name); err != 0) {
             return fail(reply_error::rename, "cannot rename " + open_name_ + " to " + std::string(name), err);

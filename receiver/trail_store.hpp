@@ -97,6 +97,7 @@ public:
 private:
     trail_store(std::string path, common::unique_fd dir) : path_(std::move(path)), dir_(std::move(dir)) {}
     std::string marker_path() const;
+    std::string refused_for_sync() const;
     void load_sync_marker();
     void record_sync_failure(int err, bool size_known);
     void persist_marker();

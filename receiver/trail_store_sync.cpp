@@ -1,14 +1,12 @@
 // The trail store's syncs and their failure state (see trail_store.hpp): the
 // size each fdatasync covered, and the sync-failure marker that keeps the
 // host refused across reloads and restarts until an operator removes it.
+#include "common/log.hpp"
 #include "receiver/trail_store.hpp"
 
+#include <cerrno>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
-
-#include "common/log.hpp"
 
 namespace adist::receiver {
 using common::errno_text;
@@ -22,7 +20,9 @@ std::string what_failed(const marker_read& m) {
 }
 } // namespace
 
-std::string trail_store::marker_path() const { return path_ + "/" + std::string(sync_marker_name); }
+std::string trail_store::marker_path() const {
+    return path_ + "/" + std::string(sync_marker_name);
+}
 
 void trail_store::load_sync_marker() {
     auto m = read_sync_marker(dir_.get());
@@ -83,12 +83,12 @@ void trail_store::record_sync_failure(int err, bool size_known) {
 void trail_store::persist_marker() {
     int err = create_sync_marker(dir_.get(), *pending_marker_);
     marker_recorded_ = err == 0 || err == EEXIST;
-    std::string state = marker_recorded_
-                            ? "recorded in " + marker_path() +
-                                  ": this host is refused until an operator removes it"
-                            : "cannot record it in " + marker_path() + " (" + errno_text(err) +
-                                  "): this host is refused until it can be recorded or "
-                                  "auditdistd restarts";
+    std::string state =
+        marker_recorded_
+            ? "recorded in " + marker_path() + ": this host is refused until an operator removes it"
+            : "cannot record it in " + marker_path() + " (" + errno_text(err) +
+                  "): this host is refused until it can be recorded or "
+                  "auditdistd restarts";
     log::error(path_, ": sync failure ", state);
     std::lock_guard lock(state_mutex_);
     sync_failure_ = "refused: fdatasync failed on " + describe(*pending_marker_) + "; " + state;

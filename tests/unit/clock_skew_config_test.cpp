@@ -1,15 +1,16 @@
 // Unit tests for the receiver's `max_clock_skew` statement (common/config):
 // its default, accepted range, and errors with their line.
-#include <catch2/catch.hpp>
-
 #include "common/config.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace adist::common;
 
 namespace {
 config_result parse_receiver(const std::string& statement) {
-    return parse_config("receiver {\n" + statement + "\n host web1 {\n  remote 192.0.2.1\n"
-                        "  password pw\n }\n}\n",
+    return parse_config("receiver {\n" + statement +
+                            "\n host web1 {\n  remote 192.0.2.1\n"
+                            "  password pw\n }\n}\n",
                         "test.conf", "myhost");
 }
 } // namespace
@@ -18,7 +19,8 @@ TEST_CASE("max_clock_skew: default one day, 0 to ten years") {
     auto plain = parse_receiver("");
     REQUIRE(std::holds_alternative<config>(plain));
     REQUIRE(std::get<config>(plain).max_clock_skew == 86400);
-    for (auto [text, value] : {std::pair{"0", 0L}, {"3600", 3600L}, {"\"315360000\"", 315360000L}}) {
+    for (auto [text, value] :
+         {std::pair{"0", 0L}, {"3600", 3600L}, {"\"315360000\"", 315360000L}}) {
         INFO(text);
         auto r = parse_receiver(std::string(" max_clock_skew ") + text);
         REQUIRE(std::holds_alternative<config>(r));

@@ -1,19 +1,17 @@
 // Unit tests for common/dir_list: complete listings, and failures reported as
 // values (never an empty listing that looks like an empty directory).
-#include <catch2/catch.hpp>
-
-#include <fcntl.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstdlib>
-#include <filesystem>
-#include <string>
-
 #include "common/dir_list.hpp"
 #include "common/fd.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <fcntl.h>
+#include <filesystem>
+#include <string>
+#include <sys/resource.h>
+#include <unistd.h>
 
 using namespace adist::common;
 
@@ -42,8 +40,8 @@ TEST_CASE("list_directory returns every entry but . and ..") {
         auto l = list_directory(dir.get());
         REQUIRE(l.ok());
         std::sort(l.names.begin(), l.names.end());
-        REQUIRE(l.names == std::vector<std::string>{".hidden", "20240101000000.not_terminated",
-                                                    "a", "sub"});
+        REQUIRE(l.names ==
+                std::vector<std::string>{".hidden", "20240101000000.not_terminated", "a", "sub"});
     }
 }
 

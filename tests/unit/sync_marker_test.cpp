@@ -1,9 +1,9 @@
 // Unit tests for receiver/sync_marker: the marker's line round-trips, odd
 // contents are refused, and its name can never be a trail name.
-#include <catch2/catch.hpp>
-
 #include "proto/trail_name.hpp"
 #include "receiver/sync_marker.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace adist::receiver;
 

@@ -2,19 +2,17 @@
 // reads from another thread while the pool thread opens, appends, syncs and
 // closes (a data race before; run under ThreadSanitizer to see it), and the
 // scan failing closed on an unlistable directory.
-#include <catch2/catch.hpp>
-
-#include <sys/resource.h>
-#include <unistd.h>
+#include "receiver/trail_store.hpp"
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <sys/resource.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
-
-#include "receiver/trail_store.hpp"
 
 using namespace adist::receiver;
 using adist::proto::reply_error;
