@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,19 @@ inline constexpr long max_clock_skew_limit = 315360000;
 // including the terminating NUL.
 inline constexpr std::size_t max_name_length = 255;
 
+// Per-host limits of the receiver (docs/auditdistd.conf.5, "Per-host
+// limits"): given in the receiver section, overridden in a host section.
+// 1,000 files of backlog after an outage drain at once (burst); beyond, one a
+// second, far above any real rotation rate.
+inline constexpr unsigned default_max_files_per_minute = 60;
+inline constexpr unsigned default_max_files_burst = 2000;
+struct receiver_limits {
+    unsigned max_files_per_minute = default_max_files_per_minute; // 0: no limit
+    unsigned max_files_burst = default_max_files_burst;           // >= 1
+    std::uint64_t max_host_bytes = 0;                             // 0: no cap
+    bool operator==(const receiver_limits&) const = default;
+};
+
 struct sender_host {
     std::string name;
     endpoint_spec remote;         // obligatory
@@ -47,6 +61,7 @@ struct receiver_host {
     endpoint_spec remote;         // obligatory; compared by IP address
     std::string directory;        // absolute; default <receiver directory>/<name>
     std::string password;         // non-empty
+    receiver_limits limits;       // the section's, with this host's overrides
     int line = 0;
 };
 
@@ -65,6 +80,7 @@ struct config {
     std::string keyfile;
     long max_clock_skew = default_max_clock_skew; // seconds
     std::vector<receiver_host> receivers;
+    receiver_limits limits;            // the receiver section's (hosts inherit them)
 };
 
 struct config_error {

@@ -3,7 +3,10 @@
 // statement checks, then FreeBSD's defaults and inheritance at section close,
 // then validate_config(). Entry point parse_config(); run by the daemon and -n.
 #include "common/config.hpp"
+
+#include <arpa/inet.h>
 #include "common/config_lexer.hpp"
+#include "common/config_limits.hpp"
 
 #include <algorithm>
 #include <array>
@@ -20,14 +23,14 @@ using namespace config_detail;
 enum class kw : unsigned {
     none, name, pidfile, timeout, sender, receiver, host, source,
     remote, directory, fingerprint, password, listen, certfile, keyfile,
-    max_clock_skew
+    max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 16> keyword_names = {
+constexpr std::array<std::string_view, 19> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
     "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
-    "max_clock_skew"};
+    "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew"};
 
 kw lookup(std::string_view word) {
     auto it = std::find(keyword_names.begin() + 1, keyword_names.end(), word);
@@ -67,10 +70,25 @@ void mark_sensitive(std::vector<token>& tokens) {
         if (lines.count(t.line)) t.sensitive = true;
 }
 
-std::string strip_slashes(std::string dir) {
-    while (!dir.empty() && dir.back() == '/')
-        dir.pop_back();
-    return dir;
+// One spelling per directory, so that hosts are compared by their
+// directory as strings only once each has one: repeated slashes and "."
+// components go, a trailing slash goes; ".." is refused (it could leave the
+// base directory, which root would then create). "" stands for "/" or for
+// nothing at all; *dotdot is set when a ".." was seen.
+std::string normalize_directory(const std::string& dir, bool* dotdot) {
+    std::string out = !dir.empty() && dir.front() == '/' ? "/" : "";
+    std::size_t pos = 0;
+    while (pos <= dir.size()) {
+        std::size_t end = std::min(dir.find('/', pos), dir.size());
+        std::string_view part(dir.data() + pos, end - pos);
+        if (part == "..") *dotdot = true;
+        if (!part.empty() && part != ".") {
+            if (!out.empty() && out.back() != '/') out += '/';
+            out += part;
+        }
+        pos = end + 1;
+    }
+    return out == "/" ? std::string() : out;
 }
 
 class parser {
@@ -101,12 +119,14 @@ class parser {
     bool string_value(const token& key, std::string& out);
     bool path_value(const token& key, std::string& out, bool allow_none);
     bool directory_value(const token& key, std::string& out, bool absolute);
+    bool bound_address_is_ip(const token& key, const endpoint_spec& spec);
     bool address_value(const token& key, endpoint_spec& out, bool allow_empty_host);
     bool password_value(const token& key, std::string& out);
     bool name_value(const token& key, std::string& out);
     bool timeout_value(const token& key);
     bool max_clock_skew_value(const token& key);
     bool fingerprint_value(const token& key);
+    bool limit_value(const token& key, limit_overrides& out);
 
     void finish_sender();
     void finish_receiver();
@@ -118,6 +138,8 @@ class parser {
     std::optional<config_error> error_;
     std::optional<endpoint_spec> sender_source_;
     std::string sender_directory_;
+    limit_overrides section_limits_;
+    std::vector<limit_overrides> host_limits_; // one per receiver host
 };
 
 bool parser::fail(int line, std::string message) {
@@ -247,7 +269,8 @@ bool parser::host(const token& key, std::string& name, std::string_view section,
 bool parser::sender_statement(kw k, const token& t) {
     switch (k) {
     case kw::source:
-        return address_value(t, sender_source_.emplace(), true);
+        return address_value(t, sender_source_.emplace(), true) &&
+               bound_address_is_ip(t, *sender_source_);
     case kw::directory:
         return directory_value(t, sender_directory_, true);
     case kw::host:
@@ -263,7 +286,7 @@ bool parser::sender_host_statement(kw k, const token& t) {
     sender_host& h = cfg_.senders.back();
     switch (k) {
     case kw::source:
-        return address_value(t, h.source.emplace(), true);
+        return address_value(t, h.source.emplace(), true) && bound_address_is_ip(t, *h.source);
     case kw::remote:
         return address_value(t, h.remote, false);
     case kw::directory:
@@ -280,7 +303,8 @@ bool parser::sender_host_statement(kw k, const token& t) {
 bool parser::receiver_statement(kw k, const token& t) {
     switch (k) {
     case kw::listen:
-        return address_value(t, cfg_.listen.emplace_back(), false);
+        return address_value(t, cfg_.listen.emplace_back(), false) &&
+               bound_address_is_ip(t, cfg_.listen.back());
     case kw::directory:
         return directory_value(t, cfg_.receiver_directory, true);
     case kw::certfile:
@@ -289,8 +313,13 @@ bool parser::receiver_statement(kw k, const token& t) {
         return path_value(t, cfg_.keyfile, false);
     case kw::max_clock_skew:
         return max_clock_skew_value(t);
+    case kw::max_files_per_minute:
+    case kw::max_files_burst:
+    case kw::max_host_bytes:
+        return limit_value(t, section_limits_);
     case kw::host:
         cfg_.receivers.emplace_back().line = t.line;
+        host_limits_.emplace_back();
         return host(t, cfg_.receivers.back().name, "receiver host section",
                     &parser::receiver_host_statement);
     default:
@@ -307,6 +336,10 @@ bool parser::receiver_host_statement(kw k, const token& t) {
         return directory_value(t, h.directory, false); // may be relative
     case kw::password:
         return password_value(t, h.password);
+    case kw::max_files_per_minute:
+    case kw::max_files_burst:
+    case kw::max_host_bytes:
+        return limit_value(t, host_limits_.back());
     default:
         return not_allowed(t, "receiver host section");
     }
@@ -330,6 +363,9 @@ void parser::finish_receiver() {
     }
     if (cfg_.receiver_directory.empty())
         cfg_.receiver_directory = std::string(default_receiver_directory);
+    cfg_.limits = apply_limits(receiver_limits{}, section_limits_);
+    for (std::size_t i = 0; i < cfg_.receivers.size(); ++i)
+        cfg_.receivers[i].limits = apply_limits(cfg_.limits, host_limits_[i]);
     for (auto& h : cfg_.receivers) {
         if (h.directory.empty())
             h.directory = cfg_.receiver_directory + "/" + h.name;
@@ -354,9 +390,11 @@ bool parser::path_value(const token& key, std::string& out, bool allow_none) {
 
 bool parser::directory_value(const token& key, std::string& out, bool absolute) {
     if (!string_value(key, out)) return false;
-    out = strip_slashes(std::move(out));
+    bool dotdot = false;
+    out = normalize_directory(out, &dotdot);
     if (out.empty()) return fail(key.line, "directory must not be empty or \"/\"");
     if (absolute && out.front() != '/') return fail(key.line, "directory must be an absolute path");
+    if (dotdot) return fail(key.line, "directory must not contain \"..\"");
     return true;
 }
 
@@ -370,6 +408,20 @@ bool parser::address_value(const token& key, endpoint_spec& out, bool allow_empt
         return fail(key.line, key.text + ": no host in address " + quoted(text));
     out = std::move(*spec);
     return true;
+}
+
+// `listen` and `source` are bound as given, never resolved (a name could
+// resolve differently at each start): -n and startup agree. An empty host
+// (a `source` with a port only) binds any address.
+bool parser::bound_address_is_ip(const token& key, const endpoint_spec& spec) {
+    if (spec.host.empty()) return true;
+    unsigned char buf[sizeof(in6_addr)];
+    if (::inet_pton(AF_INET, spec.host.c_str(), buf) == 1 ||
+        ::inet_pton(AF_INET6, spec.host.c_str(), buf) == 1) {
+        return true;
+    }
+    return fail(key.line, key.text + ": " + quoted(spec.host) +
+                              " is not an IP address (give 0.0.0.0, [::] or the address to bind)");
 }
 
 // Never quotes the value: errors about a password must not reveal it.
@@ -428,6 +480,13 @@ bool parser::fingerprint_value(const token& key) {
         return fail(key.line,
                     "invalid fingerprint (expected \"SHA256=\" and 32 hex pairs joined by \":\")");
     cfg_.senders.back().fingerprint = digest;
+    return true;
+}
+
+bool parser::limit_value(const token& key, limit_overrides& out) {
+    std::string text;
+    if (!string_value(key, text)) return false;
+    if (auto error = set_limit(key.text, text, out)) return fail(key.line, *error);
     return true;
 }
 

@@ -1,6 +1,6 @@
 // Daemon plumbing used by main: the locked pidfile, detaching from the
-// terminal and the privilege drop (which fails closed). The root supervisor
-// is in supervisor.hpp.
+// terminal, looking up the daemon user. The privilege drop and the root
+// supervisor are in privileged/.
 #pragma once
 
 #include <optional>
@@ -20,6 +20,8 @@ public:
     bool write_pid(std::string* error);
     // Removes the file (best effort; the lock goes with the descriptor).
     void remove();
+    // The locked descriptor (kept open by the supervisor).
+    int descriptor() const { return fd_.get(); }
 
 private:
     pidfile(std::string path, unique_fd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
@@ -38,14 +40,5 @@ struct user_ids {
 
 // Looks up a user; nullopt if it does not exist.
 std::optional<user_ids> lookup_user(const std::string& name);
-
-// When running as root: switches to `user` (groups, gid, uid), empties the
-// capability bounding set and keeps no capability, except CAP_DAC_READ_SEARCH
-// with `keep_read_search` (the sender reads root-owned trails); then verifies
-// that root cannot be regained and that exactly that capability is left.
-// Returns 0 on success or a sysexits code with *error set; the caller must
-// exit on failure. Not root: returns 0 and sets *error to a notice that
-// privileges were not changed.
-int drop_privileges(const std::string& user, std::string* error, bool keep_read_search = false);
 
 } // namespace adist::common

@@ -1,6 +1,8 @@
 // Directory startup checks (see dir_check.hpp).
 #include "common/dir_check.hpp"
 
+#include <map>
+
 #include <cerrno>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,6 +55,22 @@ std::optional<std::string> check_directory_at(const std::string& path, dir_role 
     if (S_ISLNK(st.st_mode)) return path + " is a symbolic link: name the directory itself";
     dir_facts f{S_ISDIR(st.st_mode), st.st_uid, st.st_gid, st.st_mode};
     return check_directory(path, f, role, user_name, user, {::geteuid(), ::getegid()});
+}
+
+std::optional<std::string> shared_directory(
+    const std::vector<std::pair<std::string, std::string>>& dirs) {
+    std::map<std::pair<dev_t, ino_t>, const std::pair<std::string, std::string>*> seen;
+    for (const auto& d : dirs) {
+        struct stat st {};
+        if (::stat(d.second.c_str(), &st) != 0) continue; // made later, by its user
+        auto [it, fresh] = seen.emplace(std::pair{st.st_dev, st.st_ino}, &d);
+        if (!fresh) {
+            return "hosts " + it->second->first + " and " + d.first + " would share one directory: " +
+                   it->second->second + " and " + d.second +
+                   " are the same directory (a symbolic link or a bind mount); give each its own";
+        }
+    }
+    return std::nullopt;
 }
 
 } // namespace adist::common

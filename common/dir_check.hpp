@@ -5,6 +5,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 #include <sys/types.h>
 
 #include "common/daemon_util.hpp"
@@ -37,5 +39,12 @@ std::optional<std::string> check_directory(const std::string& path, const dir_fa
 std::optional<std::string> check_directory_at(const std::string& path, dir_role role,
                                               const std::string& user_name,
                                               std::optional<user_ids> user);
+
+// Two hosts of one role whose directories are one directory under two
+// spellings (a symbolic link in a parent, a bind mount): compared by device
+// and inode, for the directories that exist. `dirs` is (host name, path).
+// Returns the problem, naming both hosts, or nullopt.
+std::optional<std::string> shared_directory(
+    const std::vector<std::pair<std::string, std::string>>& dirs);
 
 } // namespace adist::common

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -12,7 +14,22 @@ namespace adist::log {
 namespace {
 
 bool use_syslog_ = false;
+bool to_journal_ = false;
 int verbosity_ = static_cast<int>(level::info);
+
+// systemd connects a service's stderr to the journal and says so in
+// JOURNAL_STREAM ("device:inode" of that stream). Only then do lines carry
+// the sd-daemon "<N>" priority prefix (the journal adds time and pid); on a
+// terminal or in a file they stay plain.
+bool stderr_is_journal() {
+    const char* v = std::getenv("JOURNAL_STREAM");
+    if (v == nullptr) return false;
+    unsigned long long dev = 0, ino = 0;
+    if (std::sscanf(v, "%llu:%llu", &dev, &ino) != 2) return false;
+    struct stat st {};
+    return ::fstat(STDERR_FILENO, &st) == 0 && static_cast<unsigned long long>(st.st_dev) == dev &&
+           static_cast<unsigned long long>(st.st_ino) == ino;
+}
 
 const char* label(level l) {
     switch (l) {
@@ -47,6 +64,7 @@ int priority(level l) {
 
 void init(bool use_syslog, int debug) {
     use_syslog_ = use_syslog;
+    to_journal_ = !use_syslog && stderr_is_journal();
     verbosity_ = static_cast<int>(level::info) + debug;
     if (use_syslog_) openlog("auditdistd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -75,6 +93,11 @@ bool enabled(level l) {
 void write(level l, std::string_view message) {
     if (use_syslog_) {
         syslog(priority(l), "%.*s", static_cast<int>(message.size()), message.data());
+        return;
+    }
+    if (to_journal_) {
+        std::fprintf(stderr, "<%d>%s: %.*s\n", priority(l), label(l),
+                     static_cast<int>(message.size()), message.data());
         return;
     }
     auto now = std::chrono::system_clock::now();

@@ -1,39 +1,67 @@
 // Log flood control (see rate_limit.hpp).
 #include "common/rate_limit.hpp"
 
+#include <algorithm>
+
 namespace adist::common {
 
 log_limiter::verdict log_limiter::note(const std::string& key, clock::time_point now) {
-    auto it = keys_.find(key);
-    if (it == keys_.end()) {
-        if (keys_.size() >= max_keys_) prune(now);
-        if (keys_.size() >= max_keys_) return {false, 0}; // a flood of keys: stay quiet
-        it = keys_.emplace(key, entry{now, 0, 0}).first;
-    }
-    auto& e = it->second;
     verdict v;
+    auto found = index_.find(key);
+    if (found == index_.end()) {
+        if (index_.size() >= max_keys_) { // evict the least recently used key
+            auto& old = lru_.back();
+            if (old.dropped > 0) {
+                evicted_dropped_ += old.dropped;
+                evicted_at_ = std::min(evicted_at_, now);
+                v.report_at = now; // due at once: its window is gone
+            }
+            index_.erase(old.key);
+            lru_.pop_back();
+        }
+        lru_.push_front(entry{key, now, 0, 0});
+        found = index_.emplace(key, lru_.begin()).first;
+    } else {
+        lru_.splice(lru_.begin(), lru_, found->second); // now the most recent
+    }
+    auto& e = *found->second;
     if (now - e.start >= window_) {
         v.suppressed = e.dropped;
-        e = entry{now, 0, 0};
+        e = entry{key, now, 0, 0};
     }
     if (e.count < burst_) {
         ++e.count;
         v.log = true;
-    } else {
-        ++e.dropped;
+    } else if (e.dropped++ == 0) {
+        v.report_at = std::min(v.report_at, e.start + window_);
     }
     return v;
 }
 
-// Forgets keys whose window ended with nothing dropped (nothing to report).
-void log_limiter::prune(clock::time_point now) {
-    for (auto it = keys_.begin(); it != keys_.end();) {
-        if (now - it->second.start >= window_ && it->second.dropped == 0) {
-            it = keys_.erase(it);
-        } else {
-            ++it;
-        }
+std::vector<log_limiter::report> log_limiter::due(clock::time_point now) {
+    std::vector<report> out;
+    if (evicted_dropped_ > 0) {
+        out.push_back({"", evicted_dropped_});
+        evicted_dropped_ = 0;
+        evicted_at_ = clock::time_point::max();
     }
+    for (auto& e : lru_) {
+        if (e.dropped == 0 || now - e.start < window_) continue;
+        out.push_back({e.key, e.dropped});
+        // A fresh window that has logged nothing: the key's next line logs.
+        e.start = now;
+        e.count = 0;
+        e.dropped = 0;
+    }
+    return out;
+}
+
+log_limiter::clock::time_point log_limiter::next_due() const {
+    auto next = evicted_at_;
+    for (const auto& e : lru_) {
+        if (e.dropped > 0) next = std::min(next, e.start + window_);
+    }
+    return next;
 }
 
 } // namespace adist::common

@@ -44,7 +44,7 @@ struct reload_plan {
 
 reload_plan plan_reload(const config& running, const config& next);
 
-// What the worker's sandbox (common/sandbox.hpp) fixed at startup: the
+// What the worker's sandbox (privileged/sandbox.hpp) fixed at startup: the
 // directories it may use, the TLS files it may read, the TCP ports it may
 // connect to. A reload cannot widen it.
 struct sandbox_limits {

@@ -3,6 +3,7 @@
 // deadline, rather than one timer per operation.
 #include "common/stream.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -60,9 +61,14 @@ void stream::arm(steady::time_point& slot) {
     if (slot < timer_.expiry()) timer_.expires_at(slot); // wakes the watchdog to re-arm
 }
 
+void stream::set_overall_deadline(steady::time_point t) {
+    overall_deadline_ = t;
+    if (t < timer_.expiry()) timer_.expires_at(t); // wakes the watchdog to re-arm
+}
+
 asio::awaitable<void> stream::watchdog() {
     while (!closed_) {
-        auto nearest = std::min(read_deadline_, write_deadline_);
+        auto nearest = std::min({read_deadline_, write_deadline_, overall_deadline_});
         if (nearest <= steady::now()) {
             timed_out_ = true;
             close();

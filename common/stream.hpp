@@ -48,6 +48,10 @@ public:
     void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
     std::chrono::milliseconds timeout() const { return timeout_; }
     bool timed_out() const { return timed_out_; }
+    // One deadline over many operations (the receiver's accept-to-
+    // authenticated limit): the stream is closed when it passes, whatever
+    // the per-operation deadlines say. time_point::max() clears it.
+    void set_overall_deadline(steady::time_point t);
 
     asio::awaitable<error_code> connect(const tcp::endpoint& endpoint);
     asio::awaitable<error_code> handshake(asio::ssl::stream_base::handshake_type type);
@@ -74,6 +78,7 @@ private:
     asio::steady_timer timer_;
     steady::time_point read_deadline_ = steady::time_point::max();
     steady::time_point write_deadline_ = steady::time_point::max();
+    steady::time_point overall_deadline_ = steady::time_point::max();
     std::chrono::milliseconds timeout_{20000};
     bool timed_out_ = false;
     bool closed_ = false;

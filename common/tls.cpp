@@ -5,6 +5,7 @@
 #include <memory>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdexcept>
 #include <vector>
@@ -19,8 +20,16 @@ void harden(ssl::context& ctx) {
     }
     ctx.set_options(ssl::context::default_workarounds | ssl::context::no_compression |
                     ssl::context::single_dh_use);
-    // No session tickets or renegotiation needed: one long-lived stream.
-    SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_RENEGOTIATION);
+    // TLS 1.2: forward secrecy and AEAD only (no RSA key exchange, no CBC,
+    // no SHA-1 MAC); TLS 1.3's suites are all AEAD with ephemeral keys.
+    if (SSL_CTX_set_cipher_list(ctx.native_handle(), "ECDHE+AESGCM:ECDHE+CHACHA20") != 1) {
+        throw std::runtime_error("cannot set the TLS 1.2 cipher suites: " + openssl_error_text());
+    }
+    // One long-lived stream per peer: no resumption, so no session tickets
+    // (TLS 1.2 or 1.3) and no server-side cache, and no renegotiation.
+    SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx.native_handle(), 0);
+    SSL_CTX_set_session_cache_mode(ctx.native_handle(), SSL_SESS_CACHE_OFF);
 }
 
 proto::sha256_digest der_digest(X509* cert) {

@@ -6,7 +6,9 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -29,7 +31,7 @@ namespace {
 
 
 const char* usage_text =
-    "usage: auditdistd [-dFhln] [-c config] [-P pidfile] [-u user] [--window bytes]\n"
+    "usage: auditdistd [-dFhlnV] [-c config] [-P pidfile] [-u user] [--window bytes]\n"
     "                  [--control-socket path] [--progress-interval seconds]\n"
     "       auditdistd fingerprint [certfile]\n"
     "       auditdistd status [--json] [-c config] [-P pidfile] [--control-socket path]\n";
@@ -41,11 +43,12 @@ po::options_description describe(daemon_options& o) {
         ("debug,d", "more verbose logging (repeatable)")
         ("foreground,F", po::bool_switch(&o.foreground), "stay in the foreground, log to stderr")
         ("help,h", "print this help")
+        ("version,V", "print the version and exit")
         ("launchd,l", po::bool_switch(&o.no_daemon), "do not fork, but log to syslog")
         ("check,n", po::bool_switch(&o.check_only), "check the configuration and exit")
         ("pidfile,P", po::value<std::string>(), "pidfile (overrides the config)")
         ("user,u", po::value(&o.user), "unprivileged user for the receiver (default auditdistd)")
-        ("window", po::value(&o.window), "sender: bytes of data in flight (default 8 MiB)")
+        ("window", po::value<std::string>(), "sender: bytes of data in flight (default 8 MiB)")
         ("control-socket", po::value<std::string>(),
          "status socket (default: the pidfile's path with .sock; \"none\": no socket)")
         ("progress-interval", po::value(&o.progress_interval),
@@ -55,6 +58,10 @@ po::options_description describe(daemon_options& o) {
          "receiver: acknowledge without fdatasync (benchmarks only; loses durability)");
     return d;
 }
+
+// More in flight than this buys nothing on any link we know of, and the
+// sender keeps it in memory.
+constexpr std::uint64_t max_window = 1ull << 30;
 
 // Returns an exit code when the program should exit now.
 std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
@@ -84,15 +91,36 @@ std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
         std::cout << usage_text << desc;
         return 0;
     }
+    if (vm.count("version")) {
+        std::cout << "auditdistd " << ADIST_VERSION << " (protocol version " << proto::protocol_version
+                  << ")\n";
+        return 0;
+    }
+    // The daemon changes to "/" when it detaches, and reads the file again
+    // on SIGHUP: a relative path must be taken from where we were started.
+    if (!o.config_path.empty() && o.config_path.front() != '/') {
+        std::error_code ec;
+        auto absolute = std::filesystem::absolute(o.config_path, ec);
+        if (!ec) o.config_path = absolute.lexically_normal().string();
+    }
     if (vm.count("pidfile")) o.pidfile = vm["pidfile"].as<std::string>();
     if (vm.count("control-socket")) o.control_socket = vm["control-socket"].as<std::string>();
     if (o.progress_interval < 1) {
         std::cerr << "auditdistd: --progress-interval must be at least 1\n";
         return EX_USAGE;
     }
-    if (o.window < proto::max_payload) {
-        std::cerr << "auditdistd: --window must be at least " << proto::max_payload << "\n";
-        return EX_USAGE;
+    if (vm.count("window")) {
+        // Digits only: an unsigned conversion would take "-1" as 2^64-1.
+        const auto& text = vm["window"].as<std::string>();
+        std::uint64_t value = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+            value < proto::max_payload || value > max_window) {
+            std::cerr << "auditdistd: --window must be a number of bytes from " << proto::max_payload
+                      << " to " << max_window << "\n";
+            return EX_USAGE;
+        }
+        o.window = static_cast<std::size_t>(value);
     }
     return std::nullopt;
 }

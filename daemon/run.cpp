@@ -4,12 +4,13 @@
 #include "common/config.hpp"
 #include "common/daemon_util.hpp"
 #include "common/dir_check.hpp"
-#include "common/supervisor.hpp"
 #include "common/log.hpp"
 #include "common/reload.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
 #include "daemon/sandbox_spec.hpp"
+#include "privileged/privilege_drop.hpp"
+#include "privileged/supervisor.hpp"
 #include "receiver/receiver.hpp"
 #include "sender/uplink.hpp"
 
@@ -195,6 +196,17 @@ step_result check_directories(const daemon_options& o, const common::config& cfg
             return EX_NOPERM;
         }
     }
+    // The configuration compares directories as strings; the filesystem
+    // knows better.
+    std::vector<std::pair<std::string, std::string>> recv_dirs, dist_dirs;
+    for (const auto& h : cfg.receivers) recv_dirs.emplace_back(h.name, h.directory);
+    for (const auto& h : cfg.senders) dist_dirs.emplace_back(h.name, h.directory);
+    for (const auto* d : {&recv_dirs, &dist_dirs}) {
+        if (auto problem = common::shared_directory(*d)) {
+            log::error(*problem);
+            return EX_CONFIG;
+        }
+    }
     return std::nullopt;
 }
 
@@ -245,8 +257,8 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
 // dropped, splits off the root supervisor that removes the pidfile at exit
 // and reads the configuration for reloads.
 step_result detach(asio::io_context& io, const daemon_options& o, const common::config& cfg,
-                   bool drop, std::optional<common::pidfile>& pid, const roles& r,
-                   common::worker_channels* channels) {
+                   bool drop, std::optional<common::pidfile>& pid, roles& r,
+                   privileged::worker_channels* channels) {
     if (!o.foreground && !o.no_daemon) {
         std::string error;
         io.notify_fork(asio::execution_context::fork_prepare);
@@ -266,17 +278,32 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
     // configuration for the unprivileged worker on SIGHUP, and makes the
     // receiver's trails append-only and immutable.
     if (!drop) return std::nullopt;
-    common::supervisor_options so;
+    privileged::supervisor_options so;
     so.pid = pid ? &*pid : nullptr;
     so.config_path = o.config_path;
     so.socket_path = r.control ? r.control->path() : std::string();
     if (cfg.has_receiver) {
-        auto user = common::lookup_user(o.user); // checked by setup_roles
-        so.guard = common::guard_policy{{}, user ? user->uid : 0};
+        // Looked up again: a user removed since setup_roles must not become
+        // uid 0, whose files the guard would then accept.
+        auto user = common::lookup_user(o.user);
+        if (!user || user->uid == 0) {
+            log::error("cannot look up user ", o.user, " for the supervisor's checks");
+            return EX_NOUSER;
+        }
+        so.guard = privileged::guard_policy{{}, user->uid};
         for (const auto& h : cfg.receivers) so.guard->dirs.push_back(h.directory);
     }
+    // The supervisor keeps none of the worker's sockets, directories or TLS
+    // contexts (the private key): a root process holding them for nothing
+    // is one more thing to get at.
+    so.forget_worker_state = [&r] {
+        r.control.reset();
+        r.snd.reset();
+        r.recv.reset();
+    };
+    so.close_other_descriptors = true;
     io.notify_fork(asio::execution_context::fork_prepare);
-    int code = common::run_supervisor(so, channels);
+    int code = privileged::run_supervisor(so, channels);
     if (code >= 0) {
         io.notify_fork(asio::execution_context::fork_parent);
         log::info("worker exited with status ", code);
@@ -292,7 +319,7 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
 // directory).
 step_result drop_privileges(const daemon_options& o, const common::config& cfg) {
     std::string note;
-    if (int code = common::drop_privileges(o.user, &note, cfg.has_sender); code != 0) {
+    if (int code = privileged::drop_privileges(o.user, &note, cfg.has_sender); code != 0) {
         log::error(note);
         return code;
     }
@@ -303,9 +330,8 @@ step_result drop_privileges(const daemon_options& o, const common::config& cfg) 
 }
 
 int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, roles& r,
-          int control_fd) {
+          asio::signal_set& signals, int control_fd) {
     reload_context ctx{o, cfg, r};
-    asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
     asio::steady_timer grace(io);
     handle_signals(io, signals, ctx, grace);
     ::signal(SIGPIPE, SIG_IGN);
@@ -319,7 +345,7 @@ int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, ro
     if (r.control) r.control->start();
     log::info("auditdistd started (", cfg.has_sender ? "sender" : "",
               cfg.has_sender && cfg.has_receiver ? " and " : "", cfg.has_receiver ? "receiver" : "",
-              ")");
+              "), version ", ADIST_VERSION);
     io.run();
     log::info("auditdistd stopped");
     return 0;
@@ -337,7 +363,7 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
     roles r;
     if (auto code = acquire_pidfile(o, cfg, pid)) return *code;
     if (auto code = setup_roles(io, o, cfg, drop, r)) return *code;
-    common::worker_channels channels; // from the supervisor, when there is one
+    privileged::worker_channels channels; // from the supervisor, when there is one
     if (auto code = detach(io, o, cfg, drop, pid, r, &channels)) return *code;
     if (auto code = drop_privileges(o, cfg)) return *code;
     // The worker dies with its supervisor (a kill -9 of the daemon's pid must
@@ -350,13 +376,17 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
     if (r.recv && channels.guard_fd >= 0) {
         r.recv->set_guard(std::make_unique<common::guard_client>(channels.guard_fd));
     }
+    // Asio's signal handling opens its self-pipe and makes it non-blocking
+    // with F_SETFL: before the sandbox, which allows F_SETFL only with
+    // O_APPEND (a trail's descriptor must stay append-only).
+    asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
     // The sandbox, before any thread: serve() starts the receiver's sync pool
     // and the sender's resolver thread, which inherit it. Fails closed.
     if (auto code = daemon::enter_worker_sandbox(
             o, cfg, {channels.supervisor != 0, r.control ? r.control->path() : std::string()})) {
         return *code;
     }
-    int code = serve(io, o, cfg, r, channels.control_fd);
+    int code = serve(io, o, cfg, r, signals, channels.control_fd);
     if (pid) pid->remove();
     return code;
 }

@@ -10,7 +10,7 @@
 namespace adist::daemon {
 namespace {
 
-namespace fsa = common::fs_access;
+namespace fsa = privileged::fs_access;
 
 common::sandbox_limits limits_;
 
@@ -49,12 +49,15 @@ std::string parent_of(const std::string& path) {
     return parent.empty() ? "/" : parent;
 }
 
-void add_receiver(const common::config& cfg, common::sandbox_spec& spec) {
-    // Never truncate, link or remove a directory: only append, create, and
-    // rename within a directory (remove_file covers the rename's source; a
-    // receiver alone gets EPERM from unlink, by seccomp).
-    unsigned store = fsa::read_file | fsa::write_file | fsa::read_dir | fsa::remove_file |
-                     fsa::make_reg | fsa::make_dir;
+void add_receiver(const common::config& cfg, bool supervised, privileged::sandbox_spec& spec) {
+    // Never truncate, link or remove a directory: only append and create.
+    // With a supervisor the worker never renames either (the supervisor
+    // does it, privileged/guard_executor): no remove_file, so it can neither rename
+    // nor unlink a trail. Without one (not started as root) it renames its
+    // own trails: remove_file covers the rename's source, and unlink still
+    // fails with EPERM, by seccomp.
+    unsigned store = fsa::read_file | fsa::write_file | fsa::read_dir | fsa::make_reg |
+                     fsa::make_dir | (supervised ? 0u : fsa::remove_file);
     spec.paths.push_back({cfg.receiver_directory, store, false});
     limits_.receiver_dirs.push_back(cfg.receiver_directory);
     for (const auto& h : cfg.receivers) {
@@ -68,13 +71,44 @@ void add_receiver(const common::config& cfg, common::sandbox_spec& spec) {
         limits_.tls_files.push_back(*f);
     }
     spec.receiver = true;
+    spec.rename_files = !supervised;
 }
 
-void add_sender(const common::config& cfg, common::sandbox_spec& spec,
+// The receiver's directories, when this process also receives.
+std::vector<std::string> receiver_dirs(const common::config& cfg) {
+    std::vector<std::string> dirs;
+    if (!cfg.has_receiver) return dirs;
+    dirs.push_back(cfg.receiver_directory);
+    for (const auto& h : cfg.receivers) dirs.push_back(h.directory);
+    return dirs;
+}
+
+// The dist directory's parent, unless that would also cover a receiver
+// directory (both roles in one process, /var/audit/dist next to
+// /var/audit/remote): the sender's unlink right must never reach received
+// trails, so the rule goes on the dist directory itself, and a dist
+// directory re-created while the daemon runs needs a restart.
+std::string sender_rule_path(const common::config& cfg, const std::string& dir,
+                             std::vector<std::string>* notes) {
+    auto granted = dist_rule_path(dir, notes);
+    for (const auto& r : receiver_dirs(cfg)) {
+        if (!common::path_within(r, granted)) continue;
+        notes->push_back("sandbox: " + granted + " also holds the receiver's " + r +
+                         ": the sender may read and unlink only in " + dir +
+                         " itself (re-creating it needs a restart)");
+        return std::filesystem::path(dir).lexically_normal().string();
+    }
+    return granted;
+}
+
+void add_sender(const common::config& cfg, privileged::sandbox_spec& spec,
                 std::vector<std::string>* notes) {
     for (const auto& h : cfg.senders) {
-        auto granted = dist_rule_path(h.directory, notes);
-        spec.paths.push_back({granted, fsa::read_file | fsa::read_dir | fsa::remove_file, false});
+        auto granted = sender_rule_path(cfg, h.directory, notes);
+        // Only a narrowed rule can name a directory that does not exist yet.
+        std::error_code ec;
+        bool missing = !std::filesystem::exists(granted, ec);
+        spec.paths.push_back({granted, fsa::read_file | fsa::read_dir | fsa::remove_file, missing});
         limits_.sender_dirs.push_back(granted);
         spec.connect_ports.push_back(h.remote.port);
         // A DNS answer too large for UDP is asked again over TCP.
@@ -90,12 +124,12 @@ void add_sender(const common::config& cfg, common::sandbox_spec& spec,
 
 } // namespace
 
-common::sandbox_spec worker_sandbox_spec(const daemon_options& o, const common::config& cfg,
+privileged::sandbox_spec worker_sandbox_spec(const daemon_options& o, const common::config& cfg,
                                          const worker_facts& facts,
                                          std::vector<std::string>* notes) {
-    common::sandbox_spec spec;
+    privileged::sandbox_spec spec;
     limits_ = {};
-    if (cfg.has_receiver) add_receiver(cfg, spec);
+    if (cfg.has_receiver) add_receiver(cfg, facts.supervised, spec);
     if (cfg.has_sender) add_sender(cfg, spec, notes);
     for (const char* f : resolver_files) spec.paths.push_back({f, fsa::read_file, true});
     if (!facts.supervised) {
@@ -118,9 +152,9 @@ std::optional<int> enter_worker_sandbox(const daemon_options& o, const common::c
     std::vector<std::string> notes;
     auto spec = worker_sandbox_spec(o, cfg, facts, &notes);
     for (const auto& n : notes) log::warning(n);
-    int abi = common::landlock_abi(); // now: the sandbox denies the call
+    int abi = privileged::landlock_abi(); // now: the sandbox denies the call
     std::string error, notice;
-    if (int code = common::enter_sandbox(spec, &error, &notice); code != 0) {
+    if (int code = privileged::enter_sandbox(spec, &error, &notice); code != 0) {
         log::error(error);
         return code;
     }

@@ -1,5 +1,5 @@
 // The worker's sandbox, from the configuration: which directories, files and
-// ports each role needs (common/sandbox.hpp enforces them). Called by run.cpp
+// ports each role needs (privileged/sandbox.hpp enforces them). Called by run.cpp
 // once, after the privilege drop and before the event loop starts threads.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include "common/config.hpp"
 #include "common/reload.hpp"
-#include "common/sandbox.hpp"
+#include "privileged/sandbox.hpp"
 #include "daemon/options.hpp"
 
 namespace adist::daemon {
@@ -21,7 +21,7 @@ struct worker_facts {
 
 // The spec for `cfg`. A dist directory that does not exist yet is covered by
 // its nearest existing parent; *notes gets one line for each such case.
-common::sandbox_spec worker_sandbox_spec(const daemon_options& o, const common::config& cfg,
+privileged::sandbox_spec worker_sandbox_spec(const daemon_options& o, const common::config& cfg,
                                          const worker_facts& facts,
                                          std::vector<std::string>* notes);
 

@@ -50,7 +50,7 @@ bool has_tls_listener(const common::config& cfg) {
 } // namespace
 
 receiver::receiver(asio::io_context& io, const common::config& cfg, session_options options)
-    : io_(io), config_(cfg), options_(options) {}
+    : io_(io), config_(cfg), options_(options), peer_log_timer_(io) {}
 
 receiver::~receiver() {
     if (pool_) pool_->join();
@@ -130,7 +130,7 @@ void receiver::setup(std::optional<owner_ids> owner) {
     check_attributes();
     if (has_tls_listener(config_)) {
         try {
-            tls_.push_back(std::make_unique<asio::ssl::context>(
+            tls_.push_back(std::make_shared<asio::ssl::context>(
                 common::make_server_context(config_.certfile, config_.keyfile)));
         } catch (const std::exception& e) {
             throw startup_error(EX_CONFIG, e.what());
@@ -182,6 +182,8 @@ void receiver::start_listener(listener& l) {
 void receiver::start() {
     pool_.emplace(2);
     for (auto& l : listeners_) start_listener(*l);
+    peer_log_timer_.expires_at(asio::steady_timer::time_point::max());
+    asio::co_spawn(io_, report_suppressed(), asio::detached);
 }
 
 bool receiver::reload(const common::config& next, const common::reload_plan& plan,
@@ -249,10 +251,14 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
     }
     for (auto& slot : new_slots) {
         for (auto& old : retired_) {
-            if (old->config.name == slot->config.name) slot->predecessor = old.get(); // the latest
+            if (old->config.name != slot->config.name) continue;
+            slot->predecessor = old.get(); // the latest
+            slot->files = old->files;      // a reload does not refill the bucket
+            slot->limit_refusals = old->limit_refusals;
         }
         hosts_.push_back(std::move(slot));
     }
+    update_limits(next);
     for (auto& l : added_listeners) {
         if (!l->tls) log::warning("listening on ", l->name, " without TLS: traffic is not encrypted");
         start_listener(*l);
@@ -261,11 +267,13 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
     config_ = next;
     options_.timeout = std::chrono::seconds(next.timeout);
     for (auto& h : hosts_) h->store->set_max_clock_skew(next.max_clock_skew);
+    collect_retired();
     return true;
 }
 
 void receiver::stop() {
     stopping_ = true;
+    peer_log_timer_.cancel();
     for (auto& l : listeners_) {
         boost::system::error_code ignored;
         l->acceptor.close(ignored);
@@ -322,16 +330,41 @@ asio::awaitable<void> receiver::accept_loop(listener& l) {
             co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        on_accept(std::move(socket), l.tls ? tls_.back().get() : nullptr);
+        on_accept(std::move(socket), l.tls ? tls_.back() : nullptr);
+    }
+    l.loop_done = true;
+}
+
+
+namespace {
+void log_suppressed(const std::string& key, unsigned count) {
+    if (count == 0) return;
+    if (key.empty()) { // keys evicted to make room
+        log::warning(count, " more lines about unauthenticated connections were not logged");
+        return;
+    }
+    log::warning(count, " more lines about unauthenticated connections from ", key,
+                 " were not logged in the last minute");
+}
+} // namespace
+
+// Writes the counts of dropped lines when they fall due, so a flood that
+// stops is still reported within its minute, not at the next line.
+asio::awaitable<void> receiver::report_suppressed() {
+    while (!stopping_) {
+        co_await peer_log_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (stopping_) break;
+        for (auto& r : peer_log_.due(common::log_limiter::clock::now())) {
+            log_suppressed(r.key, r.suppressed);
+        }
+        peer_log_timer_.expires_at(peer_log_.next_due());
     }
 }
 
 void receiver::log_peer(const std::string& address, bool warning, const std::string& line) {
     auto v = peer_log_.note(address, common::log_limiter::clock::now());
-    if (v.suppressed > 0) {
-        log::warning(v.suppressed, " more lines about unauthenticated connections from ", address,
-                     " were not logged in the last minute");
-    }
+    log_suppressed(address, v.suppressed);
+    if (v.report_at < peer_log_timer_.expiry()) peer_log_timer_.expires_at(v.report_at);
     if (!v.log) return;
     if (warning) {
         log::warning(line);
@@ -347,7 +380,7 @@ void receiver::release_unauthenticated(const std::string& address) {
     --unauthenticated_total_;
 }
 
-void receiver::on_accept(tcp::socket socket, asio::ssl::context* tls) {
+void receiver::on_accept(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls) {
     boost::system::error_code ec;
     auto remote = socket.remote_endpoint(ec);
     if (ec) return;
@@ -357,8 +390,8 @@ void receiver::on_accept(tcp::socket socket, asio::ssl::context* tls) {
                                        : key + ":" + std::to_string(remote.port());
     auto candidates = hosts_for(address);
     if (candidates.empty()) {
-        log_peer(key, true, "connection from " + peer +
-                                " refused: no host is configured with this address");
+        log_peer(std::string(unconfigured_key), true,
+                 "connection from " + peer + " refused: no host is configured with this address");
         return; // the socket closes here, before any TLS work
     }
     unsigned& from_here = unauthenticated_[key];
@@ -379,7 +412,8 @@ void receiver::on_accept(tcp::socket socket, asio::ssl::context* tls) {
     socket.set_option(tcp::no_delay(true), ec);
     auto stream = tls ? std::make_shared<common::stream>(std::move(socket), *tls)
                       : std::make_shared<common::stream>(std::move(socket));
-    auto s = std::make_shared<session>(*this, stream, peer, key, std::move(candidates), options_);
+    auto s = std::make_shared<session>(*this, stream, peer, key, std::move(candidates), options_,
+                                       std::move(tls));
     std::erase_if(sessions_, [](auto& w) { return w.expired(); });
     sessions_.push_back(s);
     asio::co_spawn(io_, [s] { return s->run(); }, asio::detached);

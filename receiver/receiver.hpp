@@ -17,6 +17,7 @@
 #include "common/rate_limit.hpp"
 #include "common/reload.hpp"
 #include "common/status.hpp"
+#include "receiver/host_limits.hpp"
 #include "receiver/session.hpp"
 #include "receiver/trail_store.hpp"
 
@@ -42,6 +43,12 @@ struct host_slot {
     std::optional<common::wall_time> last_ack;
     std::string last_error;
     std::optional<common::wall_time> last_error_at;
+    // Per-host limits (host_limits.hpp); the bucket passes to the slot that
+    // replaces this one on a reload, so a reload does not refill it.
+    file_bucket files;
+    host_usage usage;                // measured by each session at its start
+    std::uint64_t limit_refusals = 0; // since the daemon started
+    common::log_limiter limit_log{3, std::chrono::seconds(60), 2};
     void error(std::string what) {
         last_error = std::move(what);
         last_error_at = std::chrono::system_clock::now();
@@ -72,7 +79,7 @@ public:
     // host directories, load the TLS key and bind the listeners. `owner` is
     // the user that will own created directories after the privilege drop.
     void setup(std::optional<owner_ids> owner);
-    // The root supervisor's attribute channel (common/trail_guard.hpp), set
+    // The root supervisor's attribute channel (common/guard_channel.hpp), set
     // in the worker after the fork; every host's store uses it.
     void set_guard(std::unique_ptr<common::guard_client> guard);
     // Starts accepting connections.
@@ -90,24 +97,36 @@ public:
     // One entry per configured host, for `auditdistd status`.
     std::vector<common::host_status> status() const;
 
+    // A session ended: frees, soon after, what only it still used.
+    void session_ended();
     // A session stops counting as unauthenticated (authenticated, or gone).
     void release_unauthenticated(const std::string& address);
     // Logs a line about a peer that has not authenticated, at most 5 per
-    // address and minute (then one line saying how many were dropped).
+    // key and minute; a timer writes how many were dropped when the minute
+    // ends. `address` is the key: pass unconfigured_key for addresses no host
+    // has (one budget for all of them, so a flood from many addresses cannot
+    // crowd out the others). Failed authentications from configured
+    // addresses are not passed here: they are always logged.
     void log_peer(const std::string& address, bool warning, const std::string& line);
+    static constexpr std::string_view unconfigured_key = "unconfigured addresses";
 
     asio::thread_pool& pool() { return *pool_; }
 
 private:
     struct listener;
     asio::awaitable<void> accept_loop(listener& l);
-    void on_accept(asio::ip::tcp::socket socket, asio::ssl::context* tls);
+    asio::awaitable<void> report_suppressed();
+    void on_accept(asio::ip::tcp::socket socket, std::shared_ptr<asio::ssl::context> tls);
+    // Frees retired host slots, closed listeners and replaced TLS contexts
+    // that no session uses any more (each retired slot holds a directory).
+    void collect_retired();
     std::unique_ptr<host_slot> make_slot(const common::receiver_host& h, std::string* error);
     // On failure: *error, and *code the sysexits value (bad address: config).
     std::unique_ptr<listener> make_listener(const common::endpoint_spec& spec, std::string* error,
                                             int* code);
     void start_listener(listener& l);
     void check_attributes();
+    void update_limits(const common::config& next);
     std::vector<host_slot*> hosts_for(const asio::ip::address& address);
 
     asio::io_context& io_;
@@ -116,8 +135,9 @@ private:
     // Created by start(), not earlier: threads do not survive the fork()s
     // of daemonizing and of the privilege-separated supervisor.
     std::optional<asio::thread_pool> pool_;
-    // The current TLS context; replaced ones stay alive for their sessions.
-    std::vector<std::unique_ptr<asio::ssl::context>> tls_;
+    // The current TLS context last; replaced ones stay until no session
+    // holds them (each session keeps its context's shared_ptr).
+    std::vector<std::shared_ptr<asio::ssl::context>> tls_;
     std::optional<owner_ids> owner_; // owner of created host directories (root only)
     std::unique_ptr<common::guard_client> guard_;
     std::vector<std::unique_ptr<host_slot>> hosts_;
@@ -127,6 +147,7 @@ private:
         bool tls;
         std::string name;
         bool closed = false;
+        bool loop_done = false; // its accept loop returned: nothing refers to it
     };
     std::vector<std::unique_ptr<listener>> listeners_;
     std::vector<std::unique_ptr<listener>> closed_listeners_; // until their accept loop ends
@@ -135,6 +156,7 @@ private:
     std::unordered_map<std::string, unsigned> unauthenticated_; // by address
     unsigned unauthenticated_total_ = 0;
     common::log_limiter peer_log_{5, std::chrono::seconds(60)};
+    asio::steady_timer peer_log_timer_; // when the next count of dropped lines is due
 };
 
 // IPv4-mapped IPv6 addresses (from a dual-stack socket) as plain IPv4.

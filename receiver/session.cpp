@@ -38,9 +38,12 @@ void grow_read_buffer(std::vector<std::byte>& buf, std::size_t needed, bool fill
 } // namespace
 
 session::session(receiver& owner, std::shared_ptr<common::stream> stream, std::string peer,
-                 std::string address, std::vector<host_slot*> candidates, session_options options)
-    : owner_(owner), stream_(std::move(stream)), peer_(std::move(peer)), address_(std::move(address)),
-      prefix_("[" + peer_ + "] "), candidates_(std::move(candidates)), options_(options),
+                 std::string address, std::vector<host_slot*> candidates, session_options options,
+                 std::shared_ptr<asio::ssl::context> tls)
+    : owner_(owner), tls_(std::move(tls)), stream_(std::move(stream)), peer_(std::move(peer)),
+      address_(std::move(address)), prefix_("[" + peer_ + "] "),
+      candidates_(std::move(candidates)), options_(options),
+      accepted_(std::chrono::steady_clock::now()),
       commit_wake_(stream_->socket().get_executor()), drained_(stream_->socket().get_executor()) {}
 
 void session::stop() {
@@ -48,6 +51,11 @@ void session::stop() {
     stream_->close();
     commit_wake_.notify();
     drained_.notify();
+}
+
+bool session::uses(const host_slot* slot) const {
+    return slot_ == slot ||
+           std::find(candidates_.begin(), candidates_.end(), slot) != candidates_.end();
 }
 
 void session::finish() {
@@ -77,6 +85,10 @@ asio::awaitable<void> session::run() {
         ~finish_guard() { s->finish(); }
     } guard{this};
     stream_->set_timeout(options_.timeout);
+    // One deadline from accept to the proof of the password, not one per
+    // read: a peer dribbling bytes just within each read's timeout would
+    // otherwise hold an unauthenticated slot for several timeouts.
+    stream_->set_overall_deadline(accepted_ + options_.timeout);
     stream_->start_watchdog();
     if (auto ec = co_await stream_->handshake(asio::ssl::stream_base::server); ec) {
         owner_.log_peer(address_, false, prefix_ + "TLS handshake failed: " +
@@ -94,6 +106,7 @@ asio::awaitable<void> session::run() {
         slot_->active.reset();
         slot_->since = std::chrono::system_clock::now();
     }
+    owner_.session_ended();
 }
 
 asio::awaitable<bool> session::handshake() {
@@ -109,13 +122,14 @@ asio::awaitable<bool> session::handshake() {
         auto step = hs.feed(in);
         if (step.status == proto::handshake_status::need_host) step = find_host(hs);
         if (step.status == proto::handshake_status::failed) {
+            // Never rate-limited: the address is configured (or there would
+            // be no session), and the penalty below bounds these to 16 per
+            // second and address. A flood from elsewhere cannot hide them.
             if (unknown_name_) {
-                owner_.log_peer(address_, true, prefix_ + "refused: no host named \"" +
-                                                    log::printable(hs.peer_name()) +
-                                                    "\" is configured for this address");
+                log::warning(prefix_, "refused: no host named \"", log::printable(hs.peer_name()),
+                             "\" is configured for this address");
             } else {
-                owner_.log_peer(address_, true,
-                                prefix_ + "refused: " + std::string(to_string(hs.error())));
+                log::warning(prefix_, "refused: ", to_string(hs.error()));
                 if (slot_ != nullptr) {
                     slot_->error("refused " + peer_ + ": " + std::string(to_string(hs.error())));
                 }
@@ -126,7 +140,11 @@ asio::awaitable<bool> session::handshake() {
             co_return false;
         }
         if (step.status == proto::handshake_status::need_resume) {
-            if (unknown_name_ || !co_await claim_slot(slot_)) co_return false;
+            if (unknown_name_) co_return false;
+            // The password is proved: from here on each operation has its
+            // own timeout (claim_slot may wait that long for the old session).
+            stream_->set_overall_deadline(std::chrono::steady_clock::time_point::max());
+            if (!co_await claim_slot(slot_)) co_return false;
             auto* store = slot_->store.get();
             auto scan = [store] { return store->scan_newest(); };
             auto result = co_await common::offload(owner_.pool(), scan);
@@ -136,6 +154,7 @@ asio::awaitable<bool> session::handshake() {
                 co_return false;
             }
             const auto& newest = result.newest;
+            if (!co_await measure_usage()) co_return false;
             step = hs.resume(newest.size, newest.name);
             log::info(prefix_, "authenticated; resume point ",
                       newest.name.empty() ? std::string("(no file yet)") : newest.name, " at ",
@@ -309,12 +328,14 @@ asio::awaitable<reply_error> session::barrier_call(proto::command cmd, std::stri
 }
 
 asio::awaitable<bool> session::handle(const proto::request& req) {
+    if (!within_limits(req)) co_return false;
     auto* store = slot_->store.get();
     reply_error err = reply_error::ok;
     std::string name;
     switch (req.cmd) {
     case proto::command::append:
         err = store->append(req.payload);
+        if (err == reply_error::ok) slot_->usage.bytes += req.payload.size();
         queue(req.seq, err, err == reply_error::ok);
         break;
     case proto::command::keepalive: queue(req.seq, err, false); break;

@@ -29,12 +29,15 @@ struct session_options {
 class session : public std::enable_shared_from_this<session> {
 public:
     session(receiver& owner, std::shared_ptr<common::stream> stream, std::string peer,
-            std::string address, std::vector<host_slot*> candidates, session_options options);
+            std::string address, std::vector<host_slot*> candidates, session_options options,
+            std::shared_ptr<asio::ssl::context> tls = nullptr);
 
     asio::awaitable<void> run();
     // Closes the connection; run() finishes soon after (see finished()).
     void stop();
     bool finished() const { return finished_; }
+    // Holds a pointer to `slot` (its own, or a candidate during the handshake).
+    bool uses(const host_slot* slot) const;
 
 private:
     struct pending_reply {
@@ -53,8 +56,14 @@ private:
     asio::awaitable<void> committer();
     void queue(std::uint64_t seq, proto::reply_error err, bool needs_sync);
     void finish();
+    asio::awaitable<bool> measure_usage();
+    // Applies the host's limits (host_limits.hpp) before an OPEN or APPEND;
+    // false: refused (logged, counted, queued as an error reply).
+    bool within_limits(const proto::request& req);
 
     receiver& owner_;
+    // Declared before stream_: the context outlives the stream that uses it.
+    std::shared_ptr<asio::ssl::context> tls_;
     std::shared_ptr<common::stream> stream_;
     std::string peer_;    // "IP:port" for the log
     std::string address_; // "IP": the key of the pre-authentication limits
@@ -63,6 +72,7 @@ private:
     std::string prefix_;  // log prefix, gains the host name once known
     std::vector<host_slot*> candidates_;
     session_options options_;
+    std::chrono::steady_clock::time_point accepted_;
     host_slot* slot_ = nullptr;
     std::uint64_t generation_ = 0;
 

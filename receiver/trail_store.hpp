@@ -17,7 +17,7 @@
 #include "common/config.hpp"
 #include "common/daemon_util.hpp"
 #include "common/fd.hpp"
-#include "common/trail_guard.hpp"
+#include "common/guard_channel.hpp"
 #include "proto/wire.hpp"
 #include "receiver/sync_marker.hpp"
 #include "receiver/trail_rules.hpp"
@@ -40,7 +40,7 @@ public:
 
     // With a guard (the root supervisor's channel), files this store creates
     // or reopens are made append-only, renames go through the guard, and a
-    // file closed under a final name is made immutable (common/trail_guard).
+    // file closed under a final name is made immutable (common/guard_channel).
     // Without one (not started as root), the rules alone protect the files.
     void set_guard(common::guard_client* guard) { guard_ = guard; }
 

@@ -1,5 +1,5 @@
 // libFuzzer target: the supervisor's decoder of the worker's attribute
-// requests (common/trail_guard). Whatever arrives from a possibly
+// requests (privileged/guard_executor). Whatever arrives from a possibly
 // compromised worker: decoding never reads out of bounds; what decodes
 // re-encodes to exactly the input, names a valid trail (nothing path-like),
 // an absolute directory without NUL; and the decider allows a rename only
@@ -10,10 +10,11 @@
 #include <cstdlib>
 #include <span>
 
-#include "common/trail_guard.hpp"
+#include "privileged/guard_executor.hpp"
 #include "proto/trail_name.hpp"
 
 using namespace adist::common;
+using namespace adist::privileged;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     auto bytes = std::span(reinterpret_cast<const std::byte*>(data), size);

@@ -1,13 +1,51 @@
 #!/usr/bin/env python3
 """The receiver's key may be RSA, ECDSA or Ed25519: for each, a receiver with
 that certificate serves a sender that pins its fingerprint, and a trail file
-arrives identical."""
+arrives identical. And for each, `openssl s_client` on 127.0.0.1 finds the
+TLS policy: on TLS 1.2 only ECDHE with AEAD (an RSA key exchange or a CBC
+suite with SHA-1 fails the handshake), and no session ticket on TLS 1.2 or
+1.3."""
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (check_equal, free_port, run_scenario, sha256_file,  # noqa: E402
+from harness import (check, check_equal, free_port, run_scenario, sha256_file,  # noqa: E402
                      trail_name, wait_until)
+
+
+def s_client(port, *args):
+    """One TLS handshake with the receiver; (handshake done, output)."""
+    # Input stays open for 1 s, so that a TLS 1.3 ticket (sent after the
+    # handshake) would be read and shown.
+    p = subprocess.Popen(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-brief",
+                          *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    try:
+        out, _ = p.communicate(timeout=1.0)
+    except subprocess.TimeoutExpired:
+        p.stdin.close()
+        try:
+            out, _ = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+    out = out.decode(errors="replace")
+    return "CONNECTION ESTABLISHED" in out, out
+
+
+def check_tls_policy(sc, key_type, port):
+    weak = {"RSA key exchange, CBC, SHA-1": "AES128-SHA:AES256-SHA",
+            "ECDHE, CBC, SHA-1": "ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA",
+            "ECDHE, CBC, SHA-256": "ECDHE-RSA-AES128-SHA256:ECDHE-ECDSA-AES128-SHA256"}
+    for what, suites in weak.items():
+        ok, out = s_client(port, "-tls1_2", "-cipher", suites)
+        check(not ok, f"{key_type}: a TLS 1.2 handshake with {what} succeeded:\n{out}")
+    for version in ("-tls1_2", "-tls1_3"):
+        ok, out = s_client(port, version, "-msg")
+        check(ok, f"{key_type}: the {version} handshake failed:\n{out}")
+        check("NewSessionTicket" not in out, f"{key_type}: a session ticket was sent on {version}")
+    sc.note(f"{key_type}: TLS 1.2 without ECDHE+AEAD refused, no session tickets")
 
 
 def one_key_type(sc, key_type, index):
@@ -25,6 +63,7 @@ def one_key_type(sc, key_type, index):
     send = sc.daemon(f"sender-{key_type}", sconf, "sender")
     recv.start()
     recv.wait_log(rf"listening on {url}")
+    check_tls_policy(sc, key_type, port)
     name = trail_name(60 + index)
     data = os.urandom(1_000_000)
     with open(os.path.join(dist, name), "wb") as f:

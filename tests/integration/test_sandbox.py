@@ -3,6 +3,8 @@
   - the workers of the receiver and of the sender (as root: each the child
     of its supervisor, user nobody) have NoNewPrivs 1, Seccomp 2 (filter)
     and Umask 0077 in /proc/PID/status, and log that they entered the sandbox;
+  - the root supervisors hold no TCP socket, directory, certificate or key
+    file of the worker's setup;
   - a trail ships byte-identical through both, the sender resolving the
     receiver's host name (`localhost`: getaddrinfo on Asio's resolver thread,
     created inside the sandbox);
@@ -55,6 +57,40 @@ def check_sandboxed(label, pid):
     return f
 
 
+def tcp_socket_inodes():
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                for line in list(f)[1:]:
+                    inodes.add(line.split()[9])
+        except FileNotFoundError:
+            pass
+    return inodes
+
+
+def check_supervisor_holds_nothing(label, pid):
+    """The root supervisor let go of what the worker's setup opened: no TCP
+    socket (the listeners), no directory (host and dist directories), no
+    certificate or key file; only its channels, signalfd and pidfile."""
+    tcp = tcp_socket_inodes()
+    fd_dir = f"/proc/{pid}/fd"
+    held = []
+    for fd in sorted(os.listdir(fd_dir), key=int):
+        try:
+            target = os.readlink(os.path.join(fd_dir, fd))
+        except FileNotFoundError:
+            continue
+        held.append(f"{fd}->{target}")
+        m = re.fullmatch(r"socket:\[(\d+)\]", target)
+        check(not (m and m.group(1) in tcp), f"the {label}'s supervisor holds TCP socket fd {fd}")
+        if target.startswith("/"):
+            check(not os.path.isdir(target), f"the {label}'s supervisor holds directory {target}")
+            check(not target.endswith(".pem"), f"the {label}'s supervisor holds {target}")
+    sc_note = ", ".join(held)
+    return sc_note
+
+
 def ship(sc, send, index):
     name = trail_name(index)
     size, digest = sc.add_trail(name, size=300_000)
@@ -83,6 +119,9 @@ def body(sc):
         check(f["Uid"].split()[0] == "65534", f"the sender's worker runs as nobody: {f['Uid']}")
     send.wait_log(r"connected to ")
     ship(sc, send, 1)
+    if os.geteuid() == 0:
+        for d in (recv, send):
+            sc.note(f"{d.label}'s supervisor holds: " + check_supervisor_holds_nothing(d.label, d.pid))
 
     # A host directory outside the sandbox: refused, nothing applied.
     with open(recv.conf) as conf:

@@ -4,8 +4,9 @@ line (never a hang, never a half-started daemon):
   listen port in use -> 69 "cannot listen on"; missing certificate, key not
   matching the certificate, or a certificate given as key -> 78; unknown -u
   user -> 67; -u root -> 78 "refusing to run as root" (as root only); host
-  directory under a regular file -> 73; unknown option and a too small
-  --window -> 64 with the usage; `fingerprint` of a key or a missing file ->
+  directory under a regular file -> 73; unknown option, a too small or a
+  negative --window -> 64 with the usage; -n of a listen address that is a
+  host name -> 78, as startup would; `fingerprint` of a key or a missing file ->
   66. A valid receiver started afterwards on the same port works."""
 import os
 import re
@@ -45,7 +46,14 @@ def body(sc):
          r"cannot load private key"),
         ("unknown option", ["--bogus"], 64, r"usage: auditdistd"),
         ("window below 64 KiB", ["-F", "-c", conf("window"), "--window", "1000"], 64,
-         r"--window must be at least 65536"),
+         r"--window must be a number of bytes from 65536 to 1073741824"),
+        ("negative window (wrapped to 2^64-1 before)", ["-F", "-c", conf("window"),
+                                                       "--window=-1"], 64,
+         r"--window must be a number of bytes from 65536"),
+        ("-n with a listen host name (the daemon would refuse it)",
+         ["-n", "-c", sc.write_config("listen-name.conf", open(conf("lname")).read().replace(
+             f"tls://127.0.0.1:{port}", f"tls://localhost:{port}"))], 78,
+         r"\"localhost\" is not an IP address"),
         ("fingerprint of a key file", ["fingerprint", key], 66, r"no PEM certificate"),
         ("fingerprint of a missing file", ["fingerprint", sc.path("none.pem")], 66,
          r"cannot open"),

@@ -1,10 +1,10 @@
-// The worker's sandbox (common/sandbox.hpp), for real: each case forks a
+// The worker's sandbox (privileged/sandbox.hpp), for real: each case forks a
 // child that enters the sandbox for a temporary directory and tries what it
 // must not do; the parent checks the outcome (an errno, or death by SIGSYS)
 // and the child's /proc/PID/status. Exit 0 pass, 1 fail, 77 skip (no
 // Landlock: only the seccomp and hardening cases ran).
-#include "common/sandbox.hpp"
-#include "common/sandbox_internal.hpp"
+#include "privileged/sandbox.hpp"
+#include "privileged/sandbox_internal.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-using namespace adist::common;
+using namespace adist::privileged;
 
 namespace {
 
@@ -56,6 +56,7 @@ sandbox_spec spec_for_test() {
     s.paths.push_back({root + "/missing", a::read_file, true});
     s.connect_ports = {open_port};
     s.receiver = true;
+    s.rename_files = true; // a receiver without a supervisor renames its own trails
     return s;
 }
 
@@ -147,7 +148,7 @@ void landlock_and_hardening_case(bool have_landlock, int abi) {
                        "read outside: EACCES");
                 expect(::open((outside + "/secret").c_str(), O_WRONLY | O_APPEND) < 0 &&
                            errno == EACCES, "write outside: EACCES");
-                expect(::open((outside + "/new").c_str(), O_WRONLY | O_CREAT, 0600) < 0 &&
+                expect(::open((outside + "/new").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600) < 0 &&
                            errno == EACCES, "create outside: EACCES");
                 expect(::mkdir((outside + "/dir").c_str(), 0700) != 0 && errno == EACCES,
                        "mkdir outside: EACCES");

@@ -254,6 +254,40 @@ TEST_CASE("config: receiver directories and listen", "[config]") {
     CHECK(cfg.receivers[2].directory == "/abs/c");
 }
 
+TEST_CASE("config: directories have one spelling; \"..\" is refused", "[config]") {
+    auto cfg = ok("receiver {\n directory \"//base/./x//\"\n"
+                  " host a { remote 10.0.0.1 password p directory ./a }\n"
+                  " host b { remote 10.0.0.2 password p directory \"b//\" }\n}\n");
+    CHECK(cfg.receiver_directory == "/base/x");
+    CHECK(cfg.receivers[0].directory == "/base/x/a");
+    CHECK(cfg.receivers[1].directory == "/base/x/b");
+    // ./web1, //web1 and web1 are one directory: two hosts cannot share it.
+    for (const char* other : {"./web1", "web1/", ".//web1", "/var/audit/remote/web1"}) {
+        auto e = err(std::string("receiver {\n host a { remote 10.0.0.1 password p directory web1 }\n"
+                                 " host b { remote 10.0.0.2 password p directory \"") +
+                     other + "\" }\n}\n");
+        CHECK_THAT(e.message, Catch::Contains("is already used by host \"a\""));
+    }
+    for (const char* bad : {"../escape", "a/../../etc", "/var/audit/../../etc", ".."}) {
+        auto e = err(std::string("receiver {\n host a { remote 10.0.0.1 password p directory \"") +
+                     bad + "\" }\n}\n");
+        CHECK_THAT(e.message, Catch::Contains("must not contain \"..\""));
+    }
+    auto s = ok("sender {\n directory \"/var//audit/./dist/\"\n" + sender_block("a") + "}\n");
+    CHECK(s.senders[0].directory == "/var/audit/dist");
+}
+
+TEST_CASE("config: listen takes IP addresses only, as the receiver binds them", "[config]") {
+    auto cfg = ok("receiver {\n listen \"tls://[::1]:7000\"\n listen tcp4://127.0.0.1:7001\n"
+                  " host a { remote 10.0.0.1 password p }\n}\n");
+    CHECK(cfg.listen.size() == 2);
+    for (const char* name : {"tls://localhost:7878", "tcp://collector.example"}) {
+        auto e = err(std::string("receiver {\n\n listen \"") + name + "\"\n}\n");
+        CHECK(e.line == 3);
+        CHECK_THAT(e.message, Catch::Contains("is not an IP address"));
+    }
+}
+
 TEST_CASE("config: keywords in value position are plain values", "[config]") {
     auto cfg =
         ok("name timeout\nsender {\n host sender {\n remote tls://receiver\n fingerprint " + fp +

@@ -3,6 +3,7 @@
 #include "common/dir_check.hpp"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <sys/stat.h>
 
 using namespace adist::common;
@@ -57,4 +58,18 @@ TEST_CASE("the sender must be able to remove links from its dist directory", "[d
     CHECK(check({true, 101, 0, S_IFDIR | 0550}, dir_role::dist));
     // Not dropping (not root): the running user's own rights apply at run time.
     CHECK_FALSE(check({true, 0, 0, S_IFDIR | 0755}, dir_role::dist, false));
+}
+
+TEST_CASE("two hosts cannot share a directory under two spellings", "[dir_check]") {
+    auto tmp = std::filesystem::temp_directory_path() / "adist-dir-alias";
+    std::filesystem::remove_all(tmp);
+    std::filesystem::create_directories(tmp / "real" / "web1");
+    std::filesystem::create_directory_symlink(tmp / "real", tmp / "alias");
+    auto t = tmp.string();
+    auto problem = shared_directory({{"web1", t + "/real/web1"}, {"web2", t + "/alias/web1"}});
+    REQUIRE(problem);
+    CHECK_THAT(*problem, Catch::Contains("hosts web1 and web2 would share one directory"));
+    CHECK_FALSE(shared_directory({{"web1", t + "/real/web1"}, {"web2", t + "/real/web2"},
+                                  {"web3", t + "/missing"}}));
+    std::filesystem::remove_all(tmp);
 }

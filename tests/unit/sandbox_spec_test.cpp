@@ -12,6 +12,7 @@
 
 using namespace adist;
 using namespace adist::common;
+using namespace adist::privileged;
 
 namespace {
 
@@ -41,8 +42,10 @@ TEST_CASE("sandbox spec: receiver directories, TLS files, no connect, no unlink"
     CHECK(s.connect_ports.empty());
     auto* base = find(s, "/var/audit/remote");
     REQUIRE(base != nullptr);
+    // Supervised: the supervisor renames, so no remove_file and no rename.
     CHECK(base->access == (fs_access::read_file | fs_access::write_file | fs_access::read_dir |
-                           fs_access::remove_file | fs_access::make_reg | fs_access::make_dir));
+                           fs_access::make_reg | fs_access::make_dir));
+    CHECK_FALSE(s.rename_files);
     CHECK(find(s, "/var/audit/remote/in") == nullptr); // covered by the base
     REQUIRE(find(s, "/srv/out") != nullptr);
     REQUIRE(find(s, "/etc/k.pem") != nullptr);
@@ -78,4 +81,38 @@ TEST_CASE("sandbox spec: sender dist parents, remote ports, clean-up without a s
     CHECK(find(s, "/run")->access == fs_access::remove_file);
     REQUIRE(find(s, "/etc/security") != nullptr);
     CHECK(find(s, "/etc/security")->access == fs_access::read_file);
+}
+
+TEST_CASE("sandbox spec: a receiver without a supervisor renames its own trails") {
+    auto cfg = parse("receiver {\n directory \"/var/audit/remote\"\n"
+                     " host \"in\" {\n  remote \"192.0.2.1\"\n  password \"p\"\n }\n}\n");
+    daemon_options o;
+    std::vector<std::string> notes;
+    auto s = daemon::worker_sandbox_spec(o, cfg, {false, ""}, &notes);
+    CHECK(s.rename_files);
+    auto* base = find(s, "/var/audit/remote");
+    REQUIRE(base != nullptr);
+    CHECK((base->access & fs_access::remove_file) != 0);
+}
+
+TEST_CASE("sandbox spec: both roles: the sender's rule never covers the receiver's directory") {
+    auto tmp = std::filesystem::temp_directory_path() / "adist-spec-both";
+    std::filesystem::create_directories(tmp / "dist");
+    auto t = tmp.string();
+    auto cfg = parse("receiver {\n directory \"" + t + "/remote\"\n"
+                     " host \"in\" {\n  remote \"192.0.2.1\"\n  password \"p\"\n }\n}\n"
+                     "sender {\n directory \"" + t + "/dist\"\n"
+                     " host \"a\" {\n  remote \"tls://192.0.2.1:7000\"\n  fingerprint \"" + fp +
+                     "\"\n  password \"p\"\n }\n}\n");
+    daemon_options o;
+    std::vector<std::string> notes;
+    auto s = daemon::worker_sandbox_spec(o, cfg, {true, ""}, &notes);
+    CHECK(find(s, t) == nullptr); // the parent would cover <tmp>/remote
+    auto* dist = find(s, t + "/dist");
+    REQUIRE(dist != nullptr);
+    CHECK(dist->access == (fs_access::read_file | fs_access::read_dir | fs_access::remove_file));
+    CHECK_FALSE(dist->optional);
+    REQUIRE(notes.size() == 1);
+    CHECK(notes[0].find("re-creating it needs a restart") != std::string::npos);
+    std::filesystem::remove_all(tmp);
 }

@@ -1,9 +1,10 @@
-// Unit tests for common/trail_guard: the request codec, the supervisor's
+// Unit tests for privileged/guard_executor: the request codec, the supervisor's
 // decider, and (as root, on a filesystem with the attributes) the executor
 // and the supervisor's channel with a forked worker, refusals logged.
-#include "common/trail_guard.hpp"
+#include "common/guard_channel.hpp"
+#include "privileged/guard_executor.hpp"
 
-#include "common/supervisor.hpp"
+#include "privileged/supervisor.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
 
@@ -23,6 +24,7 @@
 #include <string>
 
 using namespace adist::common;
+using namespace adist::privileged;
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "common/sandbox.hpp"
+#include "privileged/sandbox.hpp"
 
 // ASan/LSan builds (gcc: __SANITIZE_ADDRESS__, clang: __has_feature). LSan's
 // leak check at exit clones a tracer that ptraces the process and reads
@@ -20,7 +20,7 @@
 #define ADIST_SANITIZER_BUILD 0
 #endif
 
-namespace adist::common {
+namespace adist::privileged {
 
 // Loads the seccomp allowlist for the roles in `spec` (all threads, TSYNC).
 // Returns 0 or a sysexits code with *error set.
@@ -33,4 +33,4 @@ int enter_landlock(const sandbox_spec& spec, std::string* error, std::string* no
 // Sanitizer builds: adds read access to /proc (LSan's tracer). No-op otherwise.
 void add_sanitizer_paths(sandbox_spec& spec);
 
-} // namespace adist::common
+} // namespace adist::privileged

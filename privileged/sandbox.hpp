@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace adist::common {
+namespace adist::privileged {
 
 // Filesystem access a path_rule grants (mapped to Landlock access rights).
 // Everything not granted is denied beneath the rules, in particular
@@ -36,7 +36,10 @@ struct sandbox_spec {
     // no TCP connect at all). TCP bind stays allowed (a reload may listen).
     std::vector<std::uint16_t> connect_ports;
     bool sender = false;   // seccomp: the sender's system calls (inotify, unlink)
-    bool receiver = false; // seccomp: the receiver's (mkdir, rename, fdatasync)
+    bool receiver = false; // seccomp: the receiver's (mkdir, fdatasync)
+    // seccomp: rename allowed (a receiver without a supervisor renames its
+    // own trails; with one, the supervisor does and the worker cannot).
+    bool rename_files = false;
     // seccomp: unlink allowed (the sender's shipped links; the pidfile and
     // status socket at exit when there is no supervisor). Otherwise unlink
     // fails with EPERM.
@@ -56,4 +59,4 @@ int enter_sandbox(const sandbox_spec& spec, std::string* error, std::string* not
 // The Landlock ABI version of the running kernel (0: none or disabled).
 int landlock_abi();
 
-} // namespace adist::common
+} // namespace adist::privileged

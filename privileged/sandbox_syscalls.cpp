@@ -2,7 +2,7 @@
 // system call not listed kills the whole process with SIGSYS (the kernel logs
 // it: `dmesg | grep type=1326`). Derived from strace of the test suite and
 // from the code paths that run rarely (docs/security.md, "Sandbox").
-#include "common/sandbox_internal.hpp"
+#include "privileged/sandbox_internal.hpp"
 
 #include <cerrno>
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sysexits.h>
 #include <termios.h>
@@ -20,13 +21,15 @@
 
 #include "common/fd.hpp"
 
-namespace adist::common {
+namespace adist::privileged {
+
+using namespace adist::common;
 namespace {
 
 // Both roles, without conditions on the arguments.
 const char* const common_calls[] = {
-    // memory (malloc, thread stacks, OpenSSL)
-    "brk", "mmap", "munmap", "mprotect", "mremap", "madvise",
+    // memory (malloc, thread stacks, OpenSSL); mmap is conditional
+    "brk", "munmap", "mprotect", "mremap", "madvise",
     // threads and their synchronisation (the receiver's sync pool, Asio's
     // resolver thread); clone is conditional, below
     "futex", "set_robust_list", "rseq", "set_tid_address", "sched_yield", "sched_getaffinity",
@@ -38,9 +41,11 @@ const char* const common_calls[] = {
     // the event loop (Asio's epoll reactor, its interrupter and timers)
     "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd2",
     "timerfd_create", "timerfd_settime", "timerfd_gettime", "poll", "ppoll", "pipe2",
-    // descriptors: reading, writing, closing; ioctl and openat are conditional
+    // descriptors: reading, writing, closing; ioctl, fcntl and openat are
+    // conditional. pwrite64 and pwritev on an O_APPEND descriptor append
+    // whatever the offset; pwritev2 (RWF_NOAPPEND) is not on the list.
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "lseek",
-    "close", "dup", "dup3", "fcntl",
+    "close", "dup", "dup3",
     // metadata and directory listings (Landlock decides what may be reached)
     "fstat", "newfstatat", "stat", "lstat", "statx", "getdents64", "readlink", "readlinkat",
     "access", "faccessat", "faccessat2",
@@ -55,9 +60,12 @@ const char* const common_calls[] = {
     "sysinfo", "prlimit64", "getrandom",
 };
 
-// The receiver: stable storage, new host directories, the closing rename.
-const char* const receiver_calls[] = {"fdatasync", "fsync", "mkdir", "mkdirat", "renameat2",
-                                      "renameat", "rename"};
+// The receiver: stable storage, new host directories.
+const char* const receiver_calls[] = {"fdatasync", "fsync", "mkdir", "mkdirat"};
+
+// The receiver's closing rename, when no supervisor does it for the worker
+// (started as another user than root: no append-only attribute either).
+const char* const rename_calls[] = {"renameat2", "renameat", "rename"};
 
 // The sender: watching the dist directory.
 const char* const sender_calls[] = {"inotify_init1", "inotify_add_watch", "inotify_rm_watch"};
@@ -131,10 +139,23 @@ void add_conditional(filter& f, const sandbox_spec& spec) {
     }
     f.add(SCMP_ACT_ALLOW, "socket", SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
           SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
-    // No truncation, whatever Landlock's ABI: openat without O_TRUNC;
-    // truncate, ftruncate and creat are not on the list.
-    f.add(SCMP_ACT_ALLOW, "openat", SCMP_A2(SCMP_CMP_MASKED_EQ, O_TRUNC, 0));
-    f.add(SCMP_ACT_ALLOW, "open", SCMP_A1(SCMP_CMP_MASKED_EQ, O_TRUNC, 0));
+    // Append-only by construction, whatever the file's attributes say at
+    // this moment (the supervisor lifts FS_APPEND_FL for the microseconds of
+    // a rename, and the kernel checks it only at open, F_SETFL and mmap):
+    // an open for reading, or for writing with O_APPEND, never O_TRUNC
+    // (truncate, ftruncate, creat, openat2 and open_by_handle_at are not on
+    // the list); F_SETFL must keep O_APPEND; no shared mapping of any file
+    // (a read-only one could be made writable with mprotect).
+    constexpr std::uint64_t mode_trunc = O_ACCMODE | O_TRUNC;
+    constexpr std::uint64_t append_trunc = O_APPEND | O_TRUNC;
+    f.add(SCMP_ACT_ALLOW, "openat", SCMP_A2(SCMP_CMP_MASKED_EQ, mode_trunc, O_RDONLY));
+    f.add(SCMP_ACT_ALLOW, "openat", SCMP_A2(SCMP_CMP_MASKED_EQ, append_trunc, O_APPEND));
+    f.add(SCMP_ACT_ALLOW, "open", SCMP_A1(SCMP_CMP_MASKED_EQ, mode_trunc, O_RDONLY));
+    f.add(SCMP_ACT_ALLOW, "open", SCMP_A1(SCMP_CMP_MASKED_EQ, append_trunc, O_APPEND));
+    f.add(SCMP_ACT_ALLOW, "fcntl", SCMP_A1(SCMP_CMP_NE, F_SETFL));
+    f.add(SCMP_ACT_ALLOW, "fcntl", SCMP_A1(SCMP_CMP_EQ, F_SETFL),
+          SCMP_A2(SCMP_CMP_MASKED_EQ, O_APPEND, O_APPEND));
+    f.add(SCMP_ACT_ALLOW, "mmap", SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_SHARED, 0));
     // ioctl: non-blocking mode and pending bytes (Asio), close-on-exec,
     // isatty() (stdio), reading inode flags. Never FS_IOC_SETFLAGS: a
     // worker running as root must not clear the append-only attribute.
@@ -177,6 +198,7 @@ int enter_seccomp(const sandbox_spec& spec, std::string* error) {
     f.set(SCMP_FLTATR_CTL_TSYNC, 1, "thread synchronisation");
     f.allow(common_calls);
     if (spec.receiver) f.allow(receiver_calls);
+    if (spec.rename_files) f.allow(rename_calls);
     if (spec.sender) f.allow(sender_calls);
     if (spec.remove_files) f.allow(remove_calls);
     if (ADIST_SANITIZER_BUILD) f.allow(sanitizer_calls);
@@ -193,4 +215,4 @@ int enter_seccomp(const sandbox_spec& spec, std::string* error) {
     return 0;
 }
 
-} // namespace adist::common
+} // namespace adist::privileged

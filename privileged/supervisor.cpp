@@ -1,6 +1,6 @@
 // The root supervisor (see supervisor.hpp): signals, reloads, the guard's
 // requests, the worker's end.
-#include "common/supervisor.hpp"
+#include "privileged/supervisor.hpp"
 
 #include "common/config.hpp"
 #include "common/log.hpp"
@@ -18,10 +18,13 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <sysexits.h>
 #include <unistd.h>
 
-namespace adist::common {
+namespace adist::privileged {
+
+using namespace adist::common;
 
 namespace {
 
@@ -154,6 +157,22 @@ private:
     log_limiter limiter_{5, std::chrono::minutes(1)};
 };
 
+// Closes every descriptor but `keep` (syslog's too: glibc opens it again on
+// the next line). The supervisor keeps no listening socket, directory or
+// key file of the worker's setup.
+void close_all_but(std::vector<int> keep) {
+    ::closelog();
+    std::sort(keep.begin(), keep.end());
+    unsigned from = 0;
+    for (int fd : keep) {
+        if (fd < 0) continue;
+        auto k = static_cast<unsigned>(fd);
+        if (k > from) ::close_range(from, k - 1, 0);
+        from = k + 1;
+    }
+    ::close_range(from, ~0u, 0);
+}
+
 void log_worker_end(int status) {
     if (!WIFSIGNALED(status)) return;
     int sig = WTERMSIG(status);
@@ -199,6 +218,11 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
     // It holds the configuration (passwords): no core file, no ptrace by
     // the worker's user.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (o.forget_worker_state) o.forget_worker_state();
+    if (o.close_other_descriptors) {
+        close_all_but({0, 1, 2, o.pid != nullptr ? o.pid->descriptor() : -1, pair[0],
+                       guard_pair[0]});
+    }
     unique_fd control(pair[0]);
     unique_fd guard(guard_pair[0]);
     unique_fd signals(::signalfd(-1, &set, SFD_CLOEXEC));
@@ -238,4 +262,4 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
     }
 }
 
-} // namespace adist::common
+} // namespace adist::privileged

@@ -4,23 +4,31 @@
 // attribute requests (trail_guard.hpp) and cleans up after the worker.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <sys/types.h>
 
 #include "common/daemon_util.hpp"
-#include "common/trail_guard.hpp"
+#include "privileged/guard_executor.hpp"
 
-namespace adist::common {
+namespace adist::privileged {
 
 // What the root supervisor does for its worker (see run_supervisor).
 struct supervisor_options {
-    pidfile* pid = nullptr;      // removed when the worker exits
+    common::pidfile* pid = nullptr;      // removed when the worker exits
     std::string config_path;     // read on SIGHUP for the worker
     std::string socket_path;     // the status socket, removed at exit ("" none)
     // Receiver: serve the worker's append-only/immutable requests
-    // (common/trail_guard.hpp) within these directories.
+    // (privileged/guard_executor.hpp) within these directories.
     std::optional<guard_policy> guard;
+    // Called in the supervisor right after the split: let go of what the
+    // worker's setup opened and loaded (listening sockets, directories, the
+    // TLS contexts with the private key), which the supervisor never needs.
+    std::function<void()> forget_worker_state;
+    // Then close every descriptor but 0-2, the pidfile's and the channels
+    // (the daemon sets it; a test process that forks a supervisor may not).
+    bool close_other_descriptors = false;
 };
 
 // The worker's ends of the channels, and who its supervisor is.
@@ -41,4 +49,4 @@ struct worker_channels {
 // its signal, logged; SIGSYS means the seccomp filter killed it).
 int run_supervisor(const supervisor_options& options, worker_channels* channels);
 
-} // namespace adist::common
+} // namespace adist::privileged

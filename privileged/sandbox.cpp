@@ -1,10 +1,10 @@
 // The worker's sandbox (see sandbox.hpp): process hardening and the Landlock
 // ruleset. The seccomp allowlist is in sandbox_syscalls.cpp. Run by the worker
 // once, between the privilege drop and the event loop.
-#include "common/sandbox.hpp"
+#include "privileged/sandbox.hpp"
 
 #include "common/fd.hpp"
-#include "common/sandbox_internal.hpp"
+#include "privileged/sandbox_internal.hpp"
 
 #include <cerrno>
 #include <ctime>
@@ -37,7 +37,9 @@
 #define LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
 #endif
 
-namespace adist::common {
+namespace adist::privileged {
+
+using namespace adist::common;
 namespace {
 
 // enum landlock_rule_type: LANDLOCK_RULE_NET_PORT (ABI 4) is 2; the old
@@ -228,4 +230,4 @@ int enter_sandbox(const sandbox_spec& spec, std::string* error, std::string* not
     return enter_seccomp(spec, error);
 }
 
-} // namespace adist::common
+} // namespace adist::privileged
