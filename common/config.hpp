@@ -24,6 +24,11 @@ inline constexpr std::string_view default_certfile = "/etc/security/auditdistd.c
 inline constexpr std::string_view default_keyfile = "/etc/security/auditdistd.key.pem";
 // FreeBSD's ADIST_TIMEOUT is 20 s (its man page says 5, which is wrong).
 inline constexpr int default_timeout = 20;
+// Receiver: a trail may start at most this many seconds after the receiver's
+// clock (a sender clock far ahead would otherwise wedge the host); at most
+// ten years.
+inline constexpr long default_max_clock_skew = 86400;
+inline constexpr long max_clock_skew_limit = 315360000;
 // Longest name/password FreeBSD accepts; the wire field for names is 256 bytes
 // including the terminating NUL.
 inline constexpr std::size_t max_name_length = 255;
@@ -73,6 +78,7 @@ struct config {
     std::string receiver_directory;    // absolute, default /var/audit/remote
     std::string certfile;
     std::string keyfile;
+    long max_clock_skew = default_max_clock_skew; // seconds
     std::vector<receiver_host> receivers;
     receiver_limits limits;            // the receiver section's (hosts inherit them)
 };

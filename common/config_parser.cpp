@@ -23,14 +23,14 @@ using namespace config_detail;
 enum class kw : unsigned {
     none, name, pidfile, timeout, sender, receiver, host, source,
     remote, directory, fingerprint, password, listen, certfile, keyfile,
-    max_files_per_minute, max_files_burst, max_host_bytes
+    max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 18> keyword_names = {
+constexpr std::array<std::string_view, 19> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
     "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
-    "max_files_per_minute", "max_files_burst", "max_host_bytes"};
+    "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew"};
 
 kw lookup(std::string_view word) {
     auto it = std::find(keyword_names.begin() + 1, keyword_names.end(), word);
@@ -124,6 +124,7 @@ class parser {
     bool password_value(const token& key, std::string& out);
     bool name_value(const token& key, std::string& out);
     bool timeout_value(const token& key);
+    bool max_clock_skew_value(const token& key);
     bool fingerprint_value(const token& key);
     bool limit_value(const token& key, limit_overrides& out);
 
@@ -310,6 +311,8 @@ bool parser::receiver_statement(kw k, const token& t) {
         return path_value(t, cfg_.certfile, false);
     case kw::keyfile:
         return path_value(t, cfg_.keyfile, false);
+    case kw::max_clock_skew:
+        return max_clock_skew_value(t);
     case kw::max_files_per_minute:
     case kw::max_files_burst:
     case kw::max_host_bytes:
@@ -452,6 +455,20 @@ bool parser::timeout_value(const token& key) {
     if (seconds < 1 || seconds > 86400)
         return fail(key.line, "timeout must be a number of seconds from 1 to 86400");
     cfg_.timeout = seconds;
+    return true;
+}
+
+// Receiver: how far (seconds) a trail's start may lie after the receiver's clock.
+bool parser::max_clock_skew_value(const token& key) {
+    std::string text;
+    if (!string_value(key, text)) return false;
+    bool digits =
+        !text.empty() && text.size() <= 9 &&
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    long seconds = digits ? std::stol(text) : -1;
+    if (seconds < 0 || seconds > max_clock_skew_limit)
+        return fail(key.line, "max_clock_skew must be a number of seconds from 0 to 315360000");
+    cfg_.max_clock_skew = seconds;
     return true;
 }
 

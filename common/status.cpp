@@ -74,6 +74,8 @@ std::string render_status_json(const std::vector<host_status>& hosts) {
         o["last_error"] = h.last_error.empty() ? boost::json::value(nullptr)
                                                 : boost::json::value(h.last_error);
         o["last_error_at"] = time_or_null(h.last_error_at);
+        o["refused"] =
+            h.refused.empty() ? boost::json::value(nullptr) : boost::json::value(h.refused);
         list.push_back(std::move(o));
     }
     boost::json::object root;
@@ -97,6 +99,7 @@ std::string render_status_text(const std::vector<host_status>& hosts, wall_time 
         out << "  last error:  " << (h.last_error.empty() ? std::string("-") : h.last_error);
         if (h.last_error_at) out << " at " << format_wall_time(*h.last_error_at);
         out << "\n";
+        if (!h.refused.empty()) out << "  REFUSED:     " << h.refused << "\n";
     }
     return out.str();
 }

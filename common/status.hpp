@@ -24,6 +24,9 @@ struct host_status {
     std::optional<wall_time> last_ack;
     std::string last_error;
     std::optional<wall_time> last_error_at;
+    // Receiver: why every session of this host is refused until an operator
+    // acts (a recorded fdatasync failure), "" when it is not.
+    std::string refused;
 };
 
 // {"hosts":[{"role":..., "host":..., ...}]}; times as RFC 3339 UTC strings,

@@ -1,13 +1,13 @@
 // Per-host limits (see host_limits.hpp).
 #include "receiver/host_limits.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+
+#include "common/dir_list.hpp"
 
 namespace adist::receiver {
 
@@ -57,26 +57,14 @@ limit_refusal decide_append(const common::receiver_limits& limits, const host_us
 }
 
 bytes_or_errno measure_host_bytes(int dir_fd) {
-    int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
-    if (d == nullptr) {
-        int err = errno;
-        if (fd >= 0) ::close(fd);
-        return {0, err};
-    }
+    auto listing = common::list_directory(dir_fd);
+    if (!listing.ok()) return {0, listing.error};
     bytes_or_errno out;
-    for (;;) {
-        errno = 0;
-        dirent* e = ::readdir(d);
-        if (e == nullptr) {
-            out.error = errno; // 0 at the end of the listing
-            break;
-        }
+    for (const auto& name : listing.names) {
         struct stat st {};
-        if (::fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
         if (S_ISREG(st.st_mode)) out.bytes += static_cast<std::uint64_t>(st.st_blocks) * 512;
     }
-    ::closedir(d);
     return out;
 }
 

@@ -69,6 +69,7 @@ std::unique_ptr<host_slot> receiver::make_slot(const common::receiver_host& h, s
         return nullptr;
     }
     slot->store->set_guard(guard_.get());
+    slot->store->set_max_clock_skew(config_.max_clock_skew); // reload() sets the new one
     return slot;
 }
 
@@ -265,6 +266,7 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
     }
     config_ = next;
     options_.timeout = std::chrono::seconds(next.timeout);
+    for (auto& h : hosts_) h->store->set_max_clock_skew(next.max_clock_skew);
     collect_retired();
     return true;
 }
@@ -296,6 +298,7 @@ std::vector<common::host_status> receiver::status() const {
         s.last_ack = h->last_ack;
         s.last_error = h->last_error;
         s.last_error_at = h->last_error_at;
+        s.refused = h->store->sync_failure();
         out.push_back(std::move(s));
     }
     return out;

@@ -147,7 +147,13 @@ asio::awaitable<bool> session::handshake() {
             if (!co_await claim_slot(slot_)) co_return false;
             auto* store = slot_->store.get();
             auto scan = [store] { return store->scan_newest(); };
-            auto newest = co_await common::offload(owner_.pool(), scan);
+            auto result = co_await common::offload(owner_.pool(), scan);
+            if (!result.refusal.empty()) {
+                log::error(prefix_, "refused: ", result.refusal);
+                slot_->error("refused: " + result.refusal);
+                co_return false;
+            }
+            const auto& newest = result.newest;
             if (!co_await measure_usage()) co_return false;
             step = hs.resume(newest.size, newest.name);
             log::info(prefix_, "authenticated; resume point ",
@@ -187,12 +193,6 @@ asio::awaitable<bool> session::claim_slot(host_slot* slot) {
     if (slot->retired) {
         log::info(prefix_, "this host was changed or removed by a configuration reload meanwhile; "
                            "closing the connection");
-        co_return false;
-    }
-    if (slot->store->sync_failed()) {
-        log::error(prefix_, "refused: an earlier fdatasync of ", slot->store->path(),
-                   " failed, so its size is no safe resume point; check the disk and restart "
-                   "auditdistd");
         co_return false;
     }
     generation_ = ++slot->generation;
@@ -376,8 +376,8 @@ asio::awaitable<void> session::committer() {
         bool needs_sync = std::any_of(batch.begin(), batch.end(),
                                       [](const pending_reply& p) { return p.needs_sync; });
         if (needs_sync && options_.sync) {
-            int fd = slot_->store->file_fd();
-            auto sync = [fd] { return ::fdatasync(fd) == 0 ? 0 : errno; };
+            auto* store = slot_->store.get();
+            auto sync = [store] { return store->sync_data(); };
             int err = co_await common::offload(owner_.pool(), sync);
             if (err != 0) {
                 // Nothing in this batch is known to be durable: refuse it all.

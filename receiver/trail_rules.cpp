@@ -6,8 +6,15 @@
 namespace adist::receiver {
 using proto::reply_error;
 
-open_decision decide_open(std::string_view newest, std::string_view name) {
+bool starts_too_late(std::string_view name, const trail_clock& clock) {
+    auto start = proto::trail_start_time(name);
+    return start && *start - clock.now > clock.max_skew;
+}
+
+open_decision decide_open(std::string_view newest, std::string_view name,
+                          const trail_clock& clock) {
     if (!proto::is_valid_trail_name(name)) return {open_action::reject, reply_error::invalid_name};
+    if (starts_too_late(name, clock)) return {open_action::reject, reply_error::invalid_name};
     if (newest.empty()) return {open_action::create, reply_error::ok};
     if (name == newest) return {open_action::reopen, reply_error::ok};
     if (proto::same_trail(newest, name)) {

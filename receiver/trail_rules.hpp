@@ -4,6 +4,7 @@
 // store executes the decision. Unit tests and the fuzzer drive it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -35,10 +36,23 @@ struct close_decision {
     proto::reply_error error = proto::reply_error::ok;
 };
 
+// The receiver's clock, a parameter so the rules stay pure: a trail may not
+// start more than max_skew seconds after `now` (a name from a sender clock
+// years ahead would become the newest and wedge the host for good).
+struct trail_clock {
+    std::int64_t now = 0;      // seconds since the epoch, UTC
+    std::int64_t max_skew = 0; // seconds, >= 0
+};
+
+// True when `name` is a valid trail name starting more than max_skew after now.
+bool starts_too_late(std::string_view name, const trail_clock& clock);
+
 // OPEN `name` when no file is open in the session (the session closes an open
-// file first). Only the newest may be reopened, only a newer name created, and
+// file first). Only a name with real times starting no later than the clock
+// allows; only the newest may be reopened, only a newer name created, and
 // only `.not_terminated` renamed to a final name of the same trail.
-open_decision decide_open(std::string_view newest, std::string_view name);
+open_decision decide_open(std::string_view newest, std::string_view name,
+                          const trail_clock& clock);
 
 // APPEND: needs an open file.
 proto::reply_error decide_append(const store_view& view);

@@ -2,7 +2,6 @@
 // validated trail name resolved relative to the directory descriptor.
 #include "receiver/trail_store.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -11,7 +10,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 
+#include "common/dir_list.hpp"
 #include "common/log.hpp"
 #include "proto/trail_name.hpp"
 
@@ -37,6 +38,13 @@ std::unique_ptr<trail_store> trail_store::open(const std::string& path,
             *error = "cannot create " + path + ": " + errno_text(errno);
             return nullptr;
         }
+        // The new entry must survive a crash like the files in it.
+        std::string parent = slash == 0 ? std::string("/") : path.substr(0, slash);
+        unique_fd parent_fd = common::open_directory(parent);
+        if (!parent_fd || ::fsync(parent_fd.get()) != 0) {
+            *error = "cannot sync " + parent + " after creating " + path + ": " + errno_text(errno);
+            return nullptr;
+        }
         dir = common::open_directory(path);
         if (dir && owner && ::fchown(dir.get(), owner->uid, owner->gid) != 0) {
             *error = "cannot give " + path + " to the daemon user: " + errno_text(errno);
@@ -47,33 +55,69 @@ std::unique_ptr<trail_store> trail_store::open(const std::string& path,
         *error = "cannot open directory " + path + ": " + errno_text(errno);
         return nullptr;
     }
-    return std::unique_ptr<trail_store>(new trail_store(path, std::move(dir)));
+    std::unique_ptr<trail_store> store(new trail_store(path, std::move(dir)));
+    store->load_sync_marker();
+    return store;
 }
 
-trail_store::file_info trail_store::scan_newest() {
-    file_info best;
-    int fd = ::openat(dir_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
-    if (d == nullptr) {
-        if (fd >= 0) ::close(fd);
-        log::error("cannot list ", path_, ": ", errno_text(errno));
-        newest_ = best.name;
-        return best;
+trail_clock trail_store::clock() const {
+    return {static_cast<std::int64_t>(::time(nullptr)), max_skew_.load()};
+}
+
+// Each odd name is reported once per store (bounded), not at every session.
+bool trail_store::first_warning(const std::string& name) {
+    if (warned_.size() >= 64) return false;
+    return warned_.insert(name).second;
+}
+
+trail_store::scan_result trail_store::scan_newest() {
+    scan_result r;
+    r.refusal = check_sync_marker();
+    if (r.refusal.empty()) r.refusal = list_newest(&r.newest);
+    if (r.refusal.empty()) set_newest(r.newest.name);
+    return r;
+}
+
+// The greatest usable trail name in the directory and its size, or why the
+// directory could not be read completely (then nothing is usable: a partial
+// listing could miss the newest trail and let an older one in).
+std::string trail_store::list_newest(file_info* best) {
+    auto listing = common::list_directory(dir_.get());
+    if (!listing.ok()) {
+        return "cannot list " + path_ + ": " + errno_text(listing.error) +
+               "; refusing rather than risk accepting a trail older than the stored newest";
     }
-    while (dirent* e = ::readdir(d)) {
-        std::string_view name = e->d_name;
-        if (!proto::is_valid_trail_name(name) || name <= best.name) continue;
+    auto clk = clock();
+    for (const auto& name : listing.names) {
+        if (!proto::is_valid_trail_name(name)) {
+            if (name.size() == proto::trail_name_length && name[0] >= '0' && name[0] <= '9' &&
+                first_warning(name)) {
+                log::warning("ignoring ", path_, "/", log::printable(name),
+                             ": not a real time; it cannot be the newest trail "
+                             "(see auditdistd troubleshooting)");
+            }
+            continue;
+        }
+        if (name <= best->name) continue;
+        if (starts_too_late(name, clk)) {
+            if (first_warning(name)) {
+                log::warning("ignoring ", path_, "/", name, ": starts more than ", clk.max_skew,
+                             " s after this receiver's clock; it cannot be the newest trail");
+            }
+            continue;
+        }
         struct stat st {};
-        if (::fstatat(dir_.get(), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (::fstatat(dir_.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT) continue;
+            return "cannot stat " + path_ + "/" + name + ": " + errno_text(errno);
+        }
         if (!S_ISREG(st.st_mode)) {
             log::warning("ignoring ", path_, "/", name, ": not a regular file");
             continue;
         }
-        best = {std::string(name), static_cast<std::uint64_t>(st.st_size)};
+        *best = {name, static_cast<std::uint64_t>(st.st_size)};
     }
-    ::closedir(d);
-    newest_ = best.name;
-    return best;
+    return {};
 }
 
 reply_error trail_store::fail(reply_error e, std::string what, int err) {
@@ -99,9 +143,7 @@ reply_error trail_store::open_file(std::string_view name, int flags, reply_error
                         ", not to the daemon's user; refusing to write to it",
                     EPERM);
     }
-    file_ = std::move(file);
-    open_name_ = n;
-    newest_ = n;
+    set_open(std::move(file), n);
     return reply_error::ok;
 }
 
@@ -136,8 +178,7 @@ reply_error trail_store::protect(reply_error on_error) {
         return reply_error::ok;
     }
     std::string name = open_name_;
-    file_.reset();
-    open_name_.clear();
+    clear_open();
     return fail(on_error, "cannot make " + path_ + "/" + name + " append-only", err);
 }
 
@@ -154,9 +195,7 @@ bool trail_store::open_sealed(std::string_view name) {
         ::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0 || (flags & FS_IMMUTABLE_FL) == 0) {
         return false;
     }
-    file_ = std::move(fd);
-    open_name_ = n;
-    newest_ = n;
+    set_open(std::move(fd), n);
     sealed_ = true;
     return true;
 }
@@ -181,14 +220,27 @@ void trail_store::seal(std::string_view name) {
 
 int trail_store::sync_directory() { return ::fsync(dir_.get()) == 0 ? 0 : errno; }
 
+std::string trail_store::refused_for_sync() const {
+    return "refused: an earlier fdatasync in " + path_ + " failed";
+}
+
 reply_error trail_store::open(std::string_view name) {
+    if (sync_failed_) return fail(reply_error::open, refused_for_sync(), EIO);
     if (file_) {
         if (auto e = abort(); e != reply_error::ok) return e;
     }
-    auto decision = decide_open(newest_, name);
+    auto clk = clock();
+    auto decision = decide_open(newest_, name, clk);
     switch (decision.action) {
     case open_action::reject:
         last_error_ = "refused by the receiver rules";
+        if (starts_too_late(name, clk)) {
+            last_error_ = "the trail starts more than " + std::to_string(clk.max_skew) +
+                          " s (max_clock_skew) after this receiver's clock; check the sender's "
+                          "clock";
+        } else if (!proto::is_valid_trail_name(name)) {
+            last_error_ = "not a trail name with real UTC times";
+        }
         return decision.error;
     case open_action::reopen: {
         // The create or rename of this file may predate a crash before its
@@ -196,7 +248,9 @@ reply_error trail_store::open(std::string_view name) {
         auto e = open_sealed(name) ? reply_error::ok : open_file(name, 0, reply_error::open);
         if (e != reply_error::ok) return e;
         if (int err = sync_directory(); err != 0) return fail(reply_error::open, "fsync " + path_, err);
-        return sealed_ ? reply_error::ok : protect(reply_error::open);
+        if (sealed_) return reply_error::ok;
+        if (e = sync_reopened(); e != reply_error::ok) return e;
+        return protect(reply_error::open);
     }
     case open_action::rename_then_append: {
         if (int err = rename_noreplace(newest_, name); err != 0) {
@@ -205,11 +259,14 @@ reply_error trail_store::open(std::string_view name) {
         if (int err = sync_directory(); err != 0) return fail(reply_error::rename, "fsync " + path_, err);
         // With a guard, the supervisor's rename kept the file append-only
         // (without one, there is nothing to protect with).
-        return open_file(name, 0, reply_error::open);
+        auto e = open_file(name, 0, reply_error::open);
+        return e != reply_error::ok ? e : sync_reopened();
     }
     case open_action::create: {
         auto e = open_file(name, O_CREAT | O_EXCL, reply_error::create);
         if (e != reply_error::ok) return e;
+        synced_size_ = 0;
+        synced_known_ = true;
         if (int err = sync_directory(); err != 0) return fail(reply_error::create, "fsync " + path_, err);
         return protect(reply_error::create);
     }
@@ -219,6 +276,7 @@ reply_error trail_store::open(std::string_view name) {
 
 reply_error trail_store::append(std::span<const std::byte> data) {
     if (auto e = decide_append(view()); e != reply_error::ok) return e;
+    if (sync_failed_) return fail(reply_error::write, refused_for_sync(), EIO);
     if (sealed_) {
         return fail(reply_error::write,
                     path_ + "/" + open_name_ + " is immutable (closed earlier under its final name)",
@@ -239,9 +297,8 @@ reply_error trail_store::close(std::string_view name) {
         last_error_ = "refused by the receiver rules";
         return decision.error;
     }
-    if (::fdatasync(file_.get()) != 0) {
-        sync_failed_ = true;
-        return fail(reply_error::write, "fdatasync " + open_name_, errno);
+    if (int err = sync_data(); err != 0) {
+        return fail(reply_error::write, "fdatasync " + open_name_, err);
     }
     if (decision.action == close_action::rename_then_close) {
         if (int err = rename_noreplace(open_name_, name); err != 0) {
@@ -251,9 +308,8 @@ reply_error trail_store::close(std::string_view name) {
     }
     seal(name);
     auto next = after_close(view(), name);
-    newest_ = next.newest;
-    open_name_.clear();
-    file_.reset();
+    set_newest(next.newest);
+    clear_open();
     sealed_ = false;
     return reply_error::ok;
 }
@@ -266,24 +322,56 @@ reply_error trail_store::abort() {
 
 int trail_store::detach() {
     if (!file_) return 0;
-    int err = ::fdatasync(file_.get()) == 0 ? 0 : errno;
-    if (err != 0) sync_failed_ = true;
-    file_.reset();
-    open_name_.clear();
+    int err = sealed_ ? 0 : sync_data();
+    clear_open();
     sealed_ = false;
     return err;
 }
 
 trail_store::file_info trail_store::stored() const {
+    std::unique_lock lock(state_mutex_);
     file_info info{open_name_.empty() ? newest_ : open_name_, 0};
     struct stat st {};
+    // file_ cannot be closed while the lock is held (clear_open takes it).
     if (file_ && ::fstat(file_.get(), &st) == 0) {
         info.size = static_cast<std::uint64_t>(st.st_size);
-    } else if (!info.name.empty() &&
-               ::fstatat(dir_.get(), info.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        return info;
+    }
+    lock.unlock();
+    if (!info.name.empty() &&
+        ::fstatat(dir_.get(), info.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
         info.size = static_cast<std::uint64_t>(st.st_size);
     }
     return info;
+}
+
+store_view trail_store::view() const {
+    std::lock_guard lock(state_mutex_);
+    return {newest_, open_name_};
+}
+
+std::string trail_store::open_name() const {
+    std::lock_guard lock(state_mutex_);
+    return open_name_;
+}
+
+void trail_store::set_open(unique_fd file, std::string name) {
+    std::lock_guard lock(state_mutex_);
+    file_ = std::move(file);
+    newest_ = name;
+    open_name_ = std::move(name);
+    synced_known_ = false;
+}
+
+void trail_store::clear_open() {
+    std::lock_guard lock(state_mutex_);
+    file_.reset();
+    open_name_.clear();
+}
+
+void trail_store::set_newest(std::string name) {
+    std::lock_guard lock(state_mutex_);
+    newest_ = std::move(name);
 }
 
 } // namespace adist::receiver

@@ -4,17 +4,22 @@
 // return; APPEND only writes, and the session group-commits with sync().
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <sys/types.h>
 
+#include "common/config.hpp"
 #include "common/daemon_util.hpp"
 #include "common/fd.hpp"
 #include "common/guard_channel.hpp"
 #include "proto/wire.hpp"
+#include "receiver/sync_marker.hpp"
 #include "receiver/trail_rules.hpp"
 
 namespace adist::receiver {
@@ -39,39 +44,70 @@ public:
     // Without one (not started as root), the rules alone protect the files.
     void set_guard(common::guard_client* guard) { guard_ = guard; }
 
+    // A trail may start at most this many seconds after the receiver's clock
+    // (the `max_clock_skew` statement); set at setup and by reloads.
+    void set_max_clock_skew(std::int64_t seconds) { max_skew_ = seconds; }
+    trail_clock clock() const;
+
     struct file_info {
         std::string name; // "" when the directory has no trail file
         std::uint64_t size = 0;
     };
-    // Rescans the directory: greatest valid name of a regular file (anything
-    // else is ignored with a warning) and its size. Becomes the rules' newest.
-    file_info scan_newest();
+    struct scan_result {
+        file_info newest;
+        std::string refusal; // not empty: refuse the session, this says why
+    };
+    // At the start of a session: refuses while the sync-failure marker is
+    // there (or a failure could not be recorded), or when the directory
+    // cannot be listed completely; else rescans: greatest valid name of a
+    // regular file, skipping names with impossible times or starting beyond
+    // the clock skew (logged), and its size. Becomes the rules' newest.
+    scan_result scan_newest();
 
-    store_view view() const { return {newest_, open_name_}; }
+    store_view view() const;
     // The newest file as last seen and its size now (for status; no rescan).
+    // Safe to call from another thread than the one running the operations.
     file_info stored() const;
-    const std::string& open_name() const { return open_name_; }
+    std::string open_name() const;
 
     proto::reply_error open(std::string_view name);
     proto::reply_error append(std::span<const std::byte> data);
     proto::reply_error close(std::string_view name);
     proto::reply_error abort(); // ERROR: close without renaming
-    // The open file's descriptor (-1 if none) for group commits.
-    int file_fd() const { return file_.get(); }
     // Syncs and closes the open file, if any (session end). Returns errno or 0.
     int detach();
 
+    // The group commit of the open file: fdatasync, remembering the size it
+    // covers. A failure is recorded (record_sync_failure). Returns errno or 0.
+    int sync_data();
+
     // An fdatasync of this host's files failed: the kernel may have dropped
     // the data while the file size still counts it, so the size is no longer
-    // a safe resume point. The host is refused until the daemon restarts.
+    // a safe resume point. Recorded durably in the host directory (the sync
+    // marker), so neither a reload nor a restart forgets it: the host is
+    // refused until an operator checks the trail and removes the marker.
     bool sync_failed() const { return sync_failed_; }
     void mark_sync_failed() { sync_failed_ = true; }
+    // What `status` says while the host is refused for it ("" otherwise).
+    std::string sync_failure() const;
 
     // Last system error behind a non-ok reply, for the log.
     const std::string& last_error() const { return last_error_; }
 
 private:
     trail_store(std::string path, common::unique_fd dir) : path_(std::move(path)), dir_(std::move(dir)) {}
+    std::string marker_path() const;
+    std::string refused_for_sync() const;
+    void load_sync_marker();
+    void record_sync_failure(int err, bool size_known);
+    void persist_marker();
+    std::string check_sync_marker();
+    std::string list_newest(file_info* best);
+    bool first_warning(const std::string& name);
+    proto::reply_error sync_reopened();
+    void set_open(common::unique_fd file, std::string name);
+    void clear_open();
+    void set_newest(std::string name);
     proto::reply_error fail(proto::reply_error e, std::string what, int err);
     proto::reply_error open_file(std::string_view name, int flags, proto::reply_error on_error);
     int rename_noreplace(std::string_view from, std::string_view to);
@@ -83,14 +119,24 @@ private:
 
     std::string path_;
     common::unique_fd dir_;
+    // newest_, open_name_ and file_ change on the pool threads and are read
+    // by status(): changed and read under state_mutex_.
+    mutable std::mutex state_mutex_;
     std::string newest_;
     std::string open_name_;
     common::unique_fd file_;
     std::string last_error_;
-    bool sync_failed_ = false;
+    std::atomic<std::int64_t> max_skew_{common::default_max_clock_skew};
+    std::atomic<bool> sync_failed_{false};
+    std::atomic<std::uint64_t> synced_size_{0}; // of the open file
+    std::atomic<bool> synced_known_{false};
+    bool marker_recorded_ = false;              // the failure is in the marker
+    std::optional<sync_marker> pending_marker_; // the failure to record
+    std::string sync_failure_;                  // under state_mutex_
     common::guard_client* guard_ = nullptr;
     bool sealed_ = false;          // the open file is immutable: closed earlier under its final name
     bool unsupported_noted_ = false;
+    std::set<std::string> warned_; // names the scan reported as ignored
 };
 
 } // namespace adist::receiver

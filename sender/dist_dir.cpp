@@ -2,7 +2,6 @@
 #include "sender/dist_dir.hpp"
 #include "sender/link_status.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -11,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "common/dir_list.hpp"
 #include "common/log.hpp"
 #include "proto/trail_name.hpp"
 
@@ -53,37 +53,33 @@ std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path, bo
                                      dist_notes* notes) {
     std::vector<std::string> out;
     if (ok != nullptr) *ok = true;
-    int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
-    if (d == nullptr) {
-        if (fd >= 0) ::close(fd);
-        log::error("cannot list ", dir_path, ": ", common::errno_text(errno));
+    auto listing = common::list_directory(dir_fd);
+    if (!listing.ok()) {
+        // Part of a listing is no listing: the caller must not act on it.
+        log::error("cannot list ", dir_path, ": ", common::errno_text(listing.error));
         if (ok != nullptr) *ok = false;
         return out;
     }
-    while (dirent* e = ::readdir(d)) {
-        std::string_view name = e->d_name;
-        if (name == "." || name == "..") continue;
+    for (const auto& name : listing.names) {
         if (!proto::is_valid_trail_name(name)) {
-            if (notes != nullptr && notes->first("name:" + std::string(name))) {
+            if (notes != nullptr && notes->first("name:" + name)) {
                 log::warning("ignoring ", dir_path, "/", log::printable(name),
                              ": not a trail file name (YYYYMMDDhhmmss.YYYYMMDDhhmmss, "
-                             ".not_terminated or .crash_recovery)");
+                             ".not_terminated or .crash_recovery, with real times)");
             }
             continue;
         }
         struct stat st {};
-        if (::fstatat(dir_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
         if (!S_ISREG(st.st_mode)) {
-            if (notes != nullptr && notes->first("type:" + std::string(name))) {
+            if (notes != nullptr && notes->first("type:" + name)) {
                 log::warning("ignoring ", dir_path, "/", name, ": ", file_type(st.st_mode),
                              ", not a regular file; trails after it are shipped as usual");
             }
             continue;
         }
-        out.emplace_back(name);
+        out.push_back(name);
     }
-    ::closedir(d);
     std::sort(out.begin(), out.end());
     return out;
 }

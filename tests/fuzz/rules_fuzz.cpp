@@ -22,7 +22,8 @@ const char* names[] = {
     "20240101000000.not_terminated", "20240101000000.20240101010000",
     "20240101000000.crash_recovery", "20240102000000.not_terminated",
     "20240102000000.20240102010000", "20231231000000.20240101000000",
-    "20240101000000.not_terminat/x", "x",
+    "20240101000000.not_terminat/x", "x", "99991231235959.not_terminated",
+    "20241399999999.not_terminated", "20240103000000.20240102000000",
 };
 
 std::string pick(std::uint8_t b) { return names[b % (sizeof names / sizeof *names)]; }
@@ -31,15 +32,18 @@ std::string pick(std::uint8_t b) { return names[b % (sizeof names / sizeof *name
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::map<std::string, std::string> dir; // name -> content
     store_view view;
+    // The receiver's clock: 2024-01-01 00:00 UTC, a skew of 0, 12 or 24 hours.
+    const trail_clock clock{1704067200, size > 0 ? (data[0] % 3) * 43200 : 0};
     for (std::size_t i = 0; i + 1 < size; i += 2) {
         auto before = dir;
         std::string name = pick(data[i + 1]);
         switch (data[i] % 4) {
         case 0: {
             if (!view.open_name.empty()) view = after_close(view, view.open_name);
-            auto d = decide_open(view.newest, name);
+            auto d = decide_open(view.newest, name, clock);
             if (d.action == open_action::reject) break;
             require(adist::proto::is_valid_trail_name(name));
+            require(!starts_too_late(name, clock));
             if (d.action == open_action::create) {
                 require(!dir.count(name));
                 for (auto& [n, c] : dir) require(!adist::proto::same_trail(n, name));

@@ -29,11 +29,11 @@ TEST_CASE("status JSON: every field, nulls for what is unknown, strings escaped"
             "{\"hosts\":[{\"role\":\"sender\",\"host\":\"col\\\"lector\\n\",\"remote\":"
             "\"tls://192.0.2.1:7878\",\"connected\":true,\"since\":\"2023-11-14T22:13:20Z\","
             "\"file\":\"20231114221320.not_terminated\",\"offset\":12345,\"unacked_bytes\":678,"
-            "\"last_ack\":null,\"last_error\":null,\"last_error_at\":null},"
+            "\"last_ack\":null,\"last_error\":null,\"last_error_at\":null,\"refused\":null},"
             "{\"role\":\"receiver\",\"host\":\"web1\",\"remote\":\"\",\"connected\":false,"
             "\"since\":null,\"file\":null,\"offset\":0,\"unacked_bytes\":null,\"last_ack\":null,"
             "\"last_error\":\"OPEN refused (cannot create trail file): \\u0001\","
-            "\"last_error_at\":\"1970-01-01T00:00:00Z\"}]}\n");
+            "\"last_error_at\":\"1970-01-01T00:00:00Z\",\"refused\":null}]}\n");
 }
 
 TEST_CASE("status text: one block per host with ages") {
@@ -52,6 +52,20 @@ TEST_CASE("status text: one block per host with ages") {
                     "  last ack:    -\n"
                     "  last error:  -\n");
     REQUIRE(render_status_text({}, at(0)) == "no hosts configured\n");
+}
+
+TEST_CASE("status: a host refused until an operator acts") {
+    host_status r;
+    r.role = "receiver";
+    r.host = "web1";
+    r.remote = "127.0.0.1";
+    r.refused = "refused until an operator removes /r/web1/.auditdistd-sync-failed";
+    auto json = render_status_json({r});
+    REQUIRE(json.find("\"refused\":\"refused until an operator removes "
+                      "/r/web1/.auditdistd-sync-failed\"") != std::string::npos);
+    auto text = render_status_text({r}, at(0));
+    REQUIRE(text.find("\n  REFUSED:     refused until an operator removes "
+                      "/r/web1/.auditdistd-sync-failed\n") != std::string::npos);
 }
 
 TEST_CASE("format_bytes") {

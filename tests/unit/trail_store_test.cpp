@@ -1,0 +1,117 @@
+// Unit tests for receiver/trail_store on a real temporary directory: status
+// reads from another thread while the pool thread opens, appends, syncs and
+// closes (a data race before; run under ThreadSanitizer to see it), and the
+// scan failing closed on an unlistable directory.
+#include "receiver/trail_store.hpp"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <sys/resource.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+using namespace adist::receiver;
+using adist::proto::reply_error;
+
+namespace {
+struct temp_dir {
+    std::string path;
+    temp_dir() {
+        char tmpl[] = "/tmp/adist_trail_store_XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~temp_dir() { std::filesystem::remove_all(path); }
+};
+
+// Increasing valid names: 2024-01-01 plus i minutes.
+std::string name_at(int i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "20240101%02d%02d00.not_terminated", i / 60, i % 60);
+    return buf;
+}
+} // namespace
+
+TEST_CASE("trail_store: status reads race with no store operation") {
+    temp_dir d;
+    std::string error;
+    auto store = trail_store::open(d.path + "/web1", std::nullopt, &error);
+    REQUIRE(store);
+    std::atomic<bool> done{false};
+    std::atomic<std::uint64_t> reads{0}, odd{0};
+    // Catch2's assertions are not thread-safe: the reader only counts.
+    std::thread status([&] {
+        while (!done) {
+            auto s = store->stored();
+            auto f = store->sync_failure();
+            if (!(s.name.empty() || s.name.size() == 29) || !f.empty()) ++odd;
+            ++reads;
+        }
+    });
+    std::vector<std::byte> data(1000, std::byte{'x'});
+    const int files = 200;
+    for (int i = 0; i < files; ++i) {
+        auto name = name_at(i);
+        REQUIRE(store->open(name) == reply_error::ok);
+        REQUIRE(store->append(data) == reply_error::ok);
+        REQUIRE(store->sync_data() == 0);
+        REQUIRE(store->close(name) == reply_error::ok);
+    }
+    done = true;
+    status.join();
+    auto last = store->stored();
+    REQUIRE(last.name == name_at(files - 1));
+    REQUIRE(last.size == data.size());
+    REQUIRE(reads > 0);
+    REQUIRE(odd == 0);
+}
+
+TEST_CASE("trail_store: a host directory that cannot be listed refuses the session") {
+    temp_dir d;
+    std::string error;
+    auto store = trail_store::open(d.path + "/web1", std::nullopt, &error);
+    REQUIRE(store);
+    REQUIRE(store->open(name_at(5)) == reply_error::ok);
+    REQUIRE(store->close(name_at(5)) == reply_error::ok);
+    REQUIRE(store->scan_newest().newest.name == name_at(5));
+
+    // No descriptor left for the listing (EMFILE), for a moment.
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    rlimit none = saved;
+    none.rlim_cur = 0;
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &none) == 0);
+    auto scan = store->scan_newest();
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    REQUIRE(scan.refusal.find("cannot list") != std::string::npos);
+    REQUIRE(scan.refusal.find("Too many open files") != std::string::npos);
+    REQUIRE(scan.newest.name.empty());
+    // The newest it knew stays: an OPEN of an older trail is still refused.
+    REQUIRE(store->open(name_at(1)) == reply_error::open_old);
+}
+
+TEST_CASE("trail_store: the parent of a created host directory is synced, the marker is read") {
+    temp_dir d;
+    std::string error;
+    auto store = trail_store::open(d.path + "/a/b/web1", std::nullopt, &error);
+    REQUIRE(store);
+    REQUIRE(std::filesystem::is_directory(d.path + "/a/b/web1"));
+    REQUIRE(store->sync_failure().empty());
+    // A marker left by an earlier run refuses the host from the start.
+    REQUIRE(create_sync_marker(store->dir_fd(), {name_at(3), 4096}) == 0);
+    REQUIRE(create_sync_marker(store->dir_fd(), {name_at(3), 1}) == EEXIST);
+    auto again = trail_store::open(d.path + "/a/b/web1", std::nullopt, &error);
+    REQUIRE(again);
+    REQUIRE(again->sync_failed());
+    REQUIRE(again->sync_failure().find(name_at(3) + ": 4096 bytes known synced") !=
+            std::string::npos);
+    REQUIRE(again->scan_newest().refusal.find(".auditdistd-sync-failed") != std::string::npos);
+    REQUIRE(again->open(name_at(4)) == reply_error::open);
+    std::filesystem::remove(d.path + "/a/b/web1/.auditdistd-sync-failed");
+    REQUIRE(again->scan_newest().refusal.empty());
+    REQUIRE_FALSE(again->sync_failed());
+    REQUIRE(again->open(name_at(4)) == reply_error::ok);
+}
