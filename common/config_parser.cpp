@@ -1,36 +1,16 @@
 // Hand-written recursive-descent parser for auditdistd.conf(5) (tokens from
-// config_lexer.cpp):
-// statement checks, then FreeBSD's defaults and inheritance at section close,
-// then validate_config(). Entry point parse_config(); run by the daemon and -n.
-#include "common/config.hpp"
-
-#include <arpa/inet.h>
-#include "common/config_lexer.hpp"
-#include "common/config_limits.hpp"
+// config_lexer.cpp): the grammar (sections, statements, where each keyword
+// may stand), then FreeBSD's defaults and inheritance at section close,
+// then validate_config(). Values are config_values.cpp's. Entry point
+// parse_config(); run by the daemon and -n.
+#include "common/config_parser.hpp"
 
 #include <algorithm>
-#include <array>
-#include <cctype>
-#include <cstdint>
-#include <set>
 #include <utility>
 
 namespace adist::common {
+namespace config_detail {
 namespace {
-using namespace config_detail;
-
-// clang-format off
-enum class kw : unsigned {
-    none, name, pidfile, timeout, sender, receiver, host, source,
-    remote, directory, fingerprint, password, listen, certfile, keyfile,
-    max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew
-};
-// clang-format on
-
-constexpr std::array<std::string_view, 19> keyword_names = {
-    "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
-    "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
-    "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew"};
 
 kw lookup(std::string_view word) {
     auto it = std::find(keyword_names.begin() + 1, keyword_names.end(), word);
@@ -41,106 +21,7 @@ std::string name_of(kw k) {
     return quoted(keyword_names[unsigned(k)]);
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-bool is_password_word(const token& t) {
-    return t.kind == tok::word && lower(t.text) == "password";
-}
-
-// Marks what may hold a password: every token on the line of a `password`
-// word or of the token after it, and the two tokens after it (a password
-// split by a stray quote or newline). `passwordSECRET` marks itself.
-void mark_sensitive(std::vector<token>& tokens) {
-    std::set<int> lines;
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-        if (lower(tokens[i].text).find("pass") != std::string::npos) tokens[i].sensitive = true;
-        if (!is_password_word(tokens[i])) continue;
-        lines.insert(tokens[i].line);
-        for (std::size_t j = i + 1; j < std::min(i + 3, tokens.size()); ++j) {
-            tokens[j].sensitive = true;
-            lines.insert(tokens[j].line);
-        }
-    }
-    for (auto& t : tokens)
-        if (lines.count(t.line)) t.sensitive = true;
-}
-
-// One spelling per directory, so that hosts are compared by their
-// directory as strings only once each has one: repeated slashes and "."
-// components go, a trailing slash goes; ".." is refused (it could leave the
-// base directory, which root would then create). "" stands for "/" or for
-// nothing at all; *dotdot is set when a ".." was seen.
-std::string normalize_directory(const std::string& dir, bool* dotdot) {
-    std::string out = !dir.empty() && dir.front() == '/' ? "/" : "";
-    std::size_t pos = 0;
-    while (pos <= dir.size()) {
-        std::size_t end = std::min(dir.find('/', pos), dir.size());
-        std::string_view part(dir.data() + pos, end - pos);
-        if (part == "..") *dotdot = true;
-        if (!part.empty() && part != ".") {
-            if (!out.empty() && out.back() != '/') out += '/';
-            out += part;
-        }
-        pos = end + 1;
-    }
-    return out == "/" ? std::string() : out;
-}
-
-class parser {
-  public:
-    parser(const std::vector<token>& tokens, std::string_view file, config& cfg)
-        : tokens_(tokens), file_(file), cfg_(cfg) {}
-    std::optional<config_error> run(std::string_view default_name);
-
-  private:
-    using handler = bool (parser::*)(kw, const token&);
-
-    const token& peek() const { return tokens_[pos_]; }
-    bool fail(int line, std::string message);
-    bool block(std::string_view section, int open_line, std::string_view what, handler h);
-    bool keyword(const token& t, kw& out);
-    bool not_allowed(const token& t, std::string_view section);
-    const token* value(const token& key);
-    bool expect_open(const token& key, std::string_view after);
-
-    bool global_statement(kw k, const token& t);
-    bool sender_statement(kw k, const token& t);
-    bool sender_host_statement(kw k, const token& t);
-    bool receiver_statement(kw k, const token& t);
-    bool receiver_host_statement(kw k, const token& t);
-    bool section(const token& key, bool& present, std::string_view name, handler h);
-    bool host(const token& key, std::string& name, std::string_view section, handler h);
-
-    bool string_value(const token& key, std::string& out);
-    bool path_value(const token& key, std::string& out, bool allow_none);
-    bool directory_value(const token& key, std::string& out, bool absolute);
-    bool bound_address_is_ip(const token& key, const endpoint_spec& spec);
-    bool address_value(const token& key, endpoint_spec& out, bool allow_empty_host);
-    bool password_value(const token& key, std::string& out);
-    bool name_value(const token& key, std::string& out);
-    bool timeout_value(const token& key);
-    bool max_clock_skew_value(const token& key);
-    bool fingerprint_value(const token& key);
-    bool limit_value(const token& key, limit_overrides& out);
-
-    void finish_sender();
-    void finish_receiver();
-
-    const std::vector<token>& tokens_;
-    std::string file_;
-    config& cfg_;
-    std::size_t pos_ = 0;
-    std::optional<config_error> error_;
-    std::optional<endpoint_spec> sender_source_;
-    std::string sender_directory_;
-    limit_overrides section_limits_;
-    std::vector<limit_overrides> host_limits_; // one per receiver host
-};
+} // namespace
 
 bool parser::fail(int line, std::string message) {
     error_ = config_error{file_, line, std::move(message)};
@@ -374,156 +255,17 @@ void parser::finish_receiver() {
     }
 }
 
-bool parser::string_value(const token& key, std::string& out) {
-    const token* t = value(key);
-    if (t) out = t->text;
-    return t != nullptr;
-}
-
-bool parser::path_value(const token& key, std::string& out, bool allow_none) {
-    if (!string_value(key, out)) return false;
-    if (out.empty() || (out.front() != '/' && !(allow_none && out == "none")))
-        return fail(key.line, key.text + (allow_none ? " must be an absolute path or \"none\""
-                                                     : " must be an absolute path"));
-    return true;
-}
-
-bool parser::directory_value(const token& key, std::string& out, bool absolute) {
-    if (!string_value(key, out)) return false;
-    bool dotdot = false;
-    out = normalize_directory(out, &dotdot);
-    if (out.empty()) return fail(key.line, "directory must not be empty or \"/\"");
-    if (absolute && out.front() != '/') return fail(key.line, "directory must be an absolute path");
-    if (dotdot) return fail(key.line, "directory must not contain \"..\"");
-    return true;
-}
-
-bool parser::address_value(const token& key, endpoint_spec& out, bool allow_empty_host) {
-    std::string text;
-    std::string error;
-    if (!string_value(key, text)) return false;
-    auto spec = parse_address(text, &error);
-    if (!spec) return fail(key.line, key.text + ": " + error);
-    if (!allow_empty_host && spec->host.empty())
-        return fail(key.line, key.text + ": no host in address " + quoted(text));
-    out = std::move(*spec);
-    return true;
-}
-
-// `listen` and `source` are bound as given, never resolved (a name could
-// resolve differently at each start): -n and startup agree. An empty host
-// (a `source` with a port only) binds any address.
-bool parser::bound_address_is_ip(const token& key, const endpoint_spec& spec) {
-    if (spec.host.empty()) return true;
-    unsigned char buf[sizeof(in6_addr)];
-    if (::inet_pton(AF_INET, spec.host.c_str(), buf) == 1 ||
-        ::inet_pton(AF_INET6, spec.host.c_str(), buf) == 1) {
-        return true;
-    }
-    return fail(key.line, key.text + ": " + quoted(spec.host) +
-                              " is not an IP address (give 0.0.0.0, [::] or the address to bind)");
-}
-
-// Never quotes the value: errors about a password must not reveal it.
-bool parser::password_value(const token& key, std::string& out) {
-    const token* t = value(key);
-    if (!t) return false;
-    if (t->text.empty()) return fail(key.line, "password is empty"); // FreeBSD accepts it
-    if (t->text.size() > max_name_length)
-        return fail(key.line, "password is longer than 255 bytes");
-    if (t->kind == tok::word && t->glued_comment)
-        return fail(key.line,
-                    "\"#\" right after an unquoted password starts a comment; quote the password");
-    out = t->text;
-    return true;
-}
-
-bool parser::name_value(const token& key, std::string& out) {
-    if (!string_value(key, out)) return false;
-    if (out.empty()) return fail(key.line, "name is empty");
-    if (out.size() > max_name_length) return fail(key.line, "name is longer than 255 bytes");
-    return true;
-}
-
-bool parser::timeout_value(const token& key) {
-    std::string text;
-    if (!string_value(key, text)) return false;
-    bool digits =
-        !text.empty() && text.size() <= 6 &&
-        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-    int seconds = digits ? std::stoi(text) : 0;
-    if (seconds < 1 || seconds > 86400)
-        return fail(key.line, "timeout must be a number of seconds from 1 to 86400");
-    cfg_.timeout = seconds;
-    return true;
-}
-
-// Receiver: how far (seconds) a trail's start may lie after the receiver's clock.
-bool parser::max_clock_skew_value(const token& key) {
-    std::string text;
-    if (!string_value(key, text)) return false;
-    bool digits =
-        !text.empty() && text.size() <= 9 &&
-        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-    long seconds = digits ? std::stol(text) : -1;
-    if (seconds < 0 || seconds > max_clock_skew_limit)
-        return fail(key.line, "max_clock_skew must be a number of seconds from 0 to 315360000");
-    cfg_.max_clock_skew = seconds;
-    return true;
-}
-
-bool parser::fingerprint_value(const token& key) {
-    std::string text;
-    if (!string_value(key, text)) return false;
-    auto digest = proto::parse_fingerprint(text);
-    if (!digest)
-        return fail(key.line,
-                    "invalid fingerprint (expected \"SHA256=\" and 32 hex pairs joined by \":\")");
-    cfg_.senders.back().fingerprint = digest;
-    return true;
-}
-
-bool parser::limit_value(const token& key, limit_overrides& out) {
-    std::string text;
-    if (!string_value(key, text)) return false;
-    if (auto error = set_limit(key.text, text, out)) return fail(key.line, *error);
-    return true;
-}
-
-// True when `message` shows `password` or 8 consecutive bytes of it (quoted
-// values may be cut, so a whole-string search is not enough).
-bool shows(std::string_view message, std::string_view password) {
-    if (message.find(quoted(password)) != std::string_view::npos) return true;
-    if (password.size() < 4) return false;
-    std::size_t window = std::min<std::size_t>(password.size(), 8);
-    for (std::size_t i = 0; i + window <= password.size(); ++i)
-        if (message.find(password.substr(i, window)) != std::string_view::npos) return true;
-    return false;
-}
-
-// Last line of defence: if a message still shows a password (e.g. a host
-// named like its password), withhold the details but keep file and line.
-void redact(config_error& error, const std::vector<token>& tokens) {
-    for (std::size_t i = 0; i + 1 < tokens.size(); ++i) {
-        const token& value = tokens[i + 1];
-        bool candidate = value.kind == tok::word || value.kind == tok::string;
-        if (!is_password_word(tokens[i]) || !candidate || value.text.empty()) continue;
-        if (shows(error.message, value.text))
-            error.message = "invalid statement (details withheld: they would reveal a password)";
-    }
-}
-
-} // namespace
+} // namespace config_detail
 
 config_result parse_config(std::string_view text, std::string_view file,
                            std::string_view default_name) {
-    auto tokens = tokenize(text);
-    mark_sensitive(tokens);
+    auto tokens = config_detail::tokenize(text);
+    config_detail::mark_sensitive(tokens);
     config cfg;
-    auto error = parser(tokens, file, cfg).run(default_name);
+    auto error = config_detail::parser(tokens, file, cfg).run(default_name);
     if (!error) error = validate_config(cfg, file);
     if (!error) return cfg;
-    redact(*error, tokens);
+    config_detail::redact(*error, tokens);
     return *error;
 }
 

@@ -1,0 +1,92 @@
+// The auditdistd.conf(5) parser's parts, shared by config_parser.cpp (the
+// grammar: sections, statements, defaults and inheritance) and
+// config_values.cpp (each statement's value), and config_secrets.cpp (what
+// may show a password in an error). Private to common/config*.cpp.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.hpp"
+#include "common/config_lexer.hpp"
+#include "common/config_limits.hpp"
+
+namespace adist::common::config_detail {
+
+// clang-format off
+enum class kw : unsigned {
+    none, name, pidfile, timeout, sender, receiver, host, source,
+    remote, directory, fingerprint, password, listen, certfile, keyfile,
+    max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew
+};
+// clang-format on
+
+constexpr std::array<std::string_view, 19> keyword_names = {
+    "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
+    "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
+    "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew"};
+
+class parser {
+  public:
+    parser(const std::vector<token>& tokens, std::string_view file, config& cfg)
+        : tokens_(tokens), file_(file), cfg_(cfg) {}
+    std::optional<config_error> run(std::string_view default_name);
+
+  private:
+    using handler = bool (parser::*)(kw, const token&);
+
+    const token& peek() const { return tokens_[pos_]; }
+    bool fail(int line, std::string message);
+    bool block(std::string_view section, int open_line, std::string_view what, handler h);
+    bool keyword(const token& t, kw& out);
+    bool not_allowed(const token& t, std::string_view section);
+    const token* value(const token& key);
+    bool expect_open(const token& key, std::string_view after);
+
+    bool global_statement(kw k, const token& t);
+    bool sender_statement(kw k, const token& t);
+    bool sender_host_statement(kw k, const token& t);
+    bool receiver_statement(kw k, const token& t);
+    bool receiver_host_statement(kw k, const token& t);
+    bool section(const token& key, bool& present, std::string_view name, handler h);
+    bool host(const token& key, std::string& name, std::string_view section, handler h);
+
+    bool string_value(const token& key, std::string& out);
+    bool path_value(const token& key, std::string& out, bool allow_none);
+    bool directory_value(const token& key, std::string& out, bool absolute);
+    bool bound_address_is_ip(const token& key, const endpoint_spec& spec);
+    bool address_value(const token& key, endpoint_spec& out, bool allow_empty_host);
+    bool password_value(const token& key, std::string& out);
+    bool name_value(const token& key, std::string& out);
+    bool timeout_value(const token& key);
+    bool max_clock_skew_value(const token& key);
+    bool fingerprint_value(const token& key);
+    bool limit_value(const token& key, limit_overrides& out);
+
+    void finish_sender();
+    void finish_receiver();
+
+    const std::vector<token>& tokens_;
+    std::string file_;
+    config& cfg_;
+    std::size_t pos_ = 0;
+    std::optional<config_error> error_;
+    std::optional<endpoint_spec> sender_source_;
+    std::string sender_directory_;
+    limit_overrides section_limits_;
+    std::vector<limit_overrides> host_limits_; // one per receiver host
+};
+
+// One spelling per directory (see config_values.cpp); *dotdot is set when a
+// ".." was seen.
+std::string normalize_directory(const std::string& dir, bool* dotdot);
+
+// Marks the tokens that may hold a password, before parsing.
+void mark_sensitive(std::vector<token>& tokens);
+// Withholds an error's details if they would show a password.
+void redact(config_error& error, const std::vector<token>& tokens);
+
+} // namespace adist::common::config_detail
