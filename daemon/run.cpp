@@ -6,6 +6,7 @@
 #include "common/dir_check.hpp"
 #include "common/log.hpp"
 #include "common/reload.hpp"
+#include "common/service_notify.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
 #include "daemon/sandbox_spec.hpp"
@@ -20,6 +21,7 @@
 #include <optional>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -107,6 +109,19 @@ void apply_reload(reload_context& ctx, const common::config_result& result) {
     log::info("configuration reloaded from ", ctx.options.config_path, ": ", plan.summary());
 }
 
+// "Serving": to systemd ourselves, or through the supervisor (the process
+// systemd started, the only one it takes notifications from).
+void tell_ready(int control_fd) {
+    if (control_fd < 0) {
+        common::notify_ready();
+        return;
+    }
+    const char ready = common::worker_ready_byte;
+    if (::send(control_fd, &ready, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) {
+        log::warning("cannot tell the supervisor that we serve: ", common::errno_text(errno));
+    }
+}
+
 // Reload requests from the root supervisor: the text of the config file it
 // read for us (the worker cannot read the root-only file).
 asio::awaitable<void> control_reader(asio::posix::stream_descriptor& channel, reload_context& ctx) {
@@ -131,6 +146,7 @@ asio::awaitable<void> control_reader(asio::posix::stream_descriptor& channel, re
                 apply_reload(ctx, common::parse_config(m->payload, ctx.options.config_path,
                                                        common::short_hostname()));
             }
+            tell_ready(channel.native_handle());
         }
         if (decoder.error()) {
             log::error("malformed message on the supervisor's control channel; SIGHUP no "
@@ -149,15 +165,18 @@ void handle_signals(asio::io_context& io, asio::signal_set& signals, reload_cont
         if (ec) return;
         if (sig == SIGHUP) {
             log::info("SIGHUP: reloading ", ctx.options.config_path);
+            common::notify_reloading();
             if (auto problem = common::unsafe_config_file(ctx.options.config_path)) {
                 apply_reload(ctx, common::config_error{ctx.options.config_path, 0, *problem});
             } else {
                 apply_reload(ctx, common::load_config(ctx.options.config_path));
             }
+            common::notify_ready();
             handle_signals(io, signals, ctx, grace);
             return;
         }
         log::info("signal ", sig, " received, shutting down");
+        common::notify_stopping(); // no-op in a supervised worker (see run_daemon)
         if (ctx.r.control) ctx.r.control->stop();
         if (ctx.r.recv) ctx.r.recv->stop();
         if (ctx.r.snd) ctx.r.snd->stop();
@@ -347,6 +366,7 @@ int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, ro
     log::info("auditdistd started (", cfg.has_sender ? "sender" : "",
               cfg.has_sender && cfg.has_receiver ? " and " : "", cfg.has_receiver ? "receiver" : "",
               "), version ", ADIST_VERSION);
+    tell_ready(control_fd);
     io.run();
     log::info("auditdistd stopped");
     return 0;
@@ -374,6 +394,9 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
         log::error("the supervisor is gone; exiting");
         return EX_OSERR;
     }
+    // systemd takes notifications from the supervisor only; the worker tells
+    // it (tell_ready) and keeps none of its own.
+    if (channels.supervisor != 0) ::unsetenv("NOTIFY_SOCKET");
     if (r.recv && channels.guard_fd >= 0) {
         r.recv->set_guard(std::make_unique<common::guard_client>(channels.guard_fd));
     }

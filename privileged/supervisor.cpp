@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "common/rate_limit.hpp"
 #include "common/reload.hpp"
+#include "common/service_notify.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -143,6 +144,21 @@ public:
         ::send(channel.get(), reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
 
+    // What the worker says on the control channel: that it serves (at
+    // start, after each reload), which systemd learns from us, the process
+    // it started. Returns false once the worker closed its end.
+    bool serve_worker_message(unique_fd& control) {
+        char buf[64];
+        ssize_t n = ::recv(control.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0) return errno == EAGAIN || errno == EINTR;
+        if (n == 0) return false;
+        bool ready = false, other = false;
+        for (ssize_t i = 0; i < n; ++i) (buf[i] == common::worker_ready_byte ? ready : other) = true;
+        if (ready) common::notify_ready();
+        if (other) violation("that is not a known message on the control channel");
+        return true;
+    }
+
 private:
     void violation(const std::string& what) {
         auto v = limiter_.note("guard", std::chrono::steady_clock::now());
@@ -234,19 +250,25 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
         return EX_OSERR;
     }
     supervisor sup(o);
+    bool worker_speaks = true; // until it closes its end of the control channel
     for (;;) {
-        pollfd fds[2] = {{signals.get(), POLLIN, 0}, {guard.get(), POLLIN, 0}};
-        if (::poll(fds, guard ? 2 : 1, -1) < 0) continue;
-        if (guard && fds[1].revents != 0) sup.serve_guard(guard);
+        pollfd fds[3] = {{signals.get(), POLLIN, 0},
+                         {worker_speaks && control ? control.get() : -1, POLLIN, 0},
+                         {guard ? guard.get() : -1, POLLIN, 0}};
+        if (::poll(fds, 3, -1) < 0) continue;
+        if (fds[1].revents != 0) worker_speaks = sup.serve_worker_message(control);
+        if (fds[2].revents != 0) sup.serve_guard(guard);
         if (fds[0].revents == 0) continue;
         signalfd_siginfo info{};
         if (::read(signals.get(), &info, sizeof info) != sizeof info) continue;
         int sig = static_cast<int>(info.ssi_signo);
         if (sig == SIGHUP) {
+            common::notify_reloading();
             sup.reload(control);
             continue;
         }
         if (sig != SIGCHLD) {
+            if (sig == SIGTERM || sig == SIGINT) common::notify_stopping();
             ::kill(child, sig);
             continue;
         }
