@@ -29,7 +29,7 @@ struct temp_dir {
 
 // Increasing valid names: 2024-01-01 plus i minutes.
 std::string name_at(int i) {
-    char buf[32];
+    char buf[48]; // room for any int, so that -Wformat-truncation has nothing to say
     std::snprintf(buf, sizeof buf, "20240101%02d%02d00.not_terminated", i / 60, i % 60);
     return buf;
 }
