@@ -8,6 +8,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace adist::common {
@@ -52,6 +54,34 @@ std::string openssl_error_text() {
     return buf;
 }
 
+namespace {
+
+// OpenSSL asks for a passphrase through this instead of prompting on the
+// terminal (twice, and blocking a daemon): we never give one, and note
+// that one was wanted.
+int no_passphrase(char*, int, int, void* asked) {
+    *static_cast<bool*>(asked) = true;
+    return -1;
+}
+
+} // namespace
+
+std::optional<std::string> unsafe_key_file(const std::string& keyfile) {
+    struct stat st {};
+    if (::stat(keyfile.c_str(), &st) != 0) return std::nullopt; // loading says why
+    if (st.st_uid != 0 && st.st_uid != ::geteuid()) {
+        return "private key " + keyfile + ": owned by uid " + std::to_string(st.st_uid) +
+               ", not root (chown root " + keyfile + ")";
+    }
+    if ((st.st_mode & (S_IWGRP | S_IRWXO)) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        return "private key " + keyfile + ": mode " + mode +
+               " lets others read or change it (chmod 0600 " + keyfile + ")";
+    }
+    return std::nullopt;
+}
+
 ssl::context make_server_context(const std::string& certfile, const std::string& keyfile) {
     ssl::context ctx(ssl::context::tls_server);
     harden(ctx);
@@ -59,7 +89,19 @@ ssl::context make_server_context(const std::string& certfile, const std::string&
         throw std::runtime_error("cannot load certificate " + certfile + ": " +
                                  openssl_error_text());
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx.native_handle(), keyfile.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (auto problem = unsafe_key_file(keyfile)) throw std::runtime_error(*problem);
+    bool asked = false;
+    SSL_CTX_set_default_passwd_cb(ctx.native_handle(), no_passphrase);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx.native_handle(), &asked);
+    int loaded = SSL_CTX_use_PrivateKey_file(ctx.native_handle(), keyfile.c_str(), SSL_FILETYPE_PEM);
+    SSL_CTX_set_default_passwd_cb_userdata(ctx.native_handle(), nullptr);
+    if (loaded != 1 && asked) {
+        ERR_clear_error();
+        throw std::runtime_error("cannot load private key " + keyfile +
+                                 ": encrypted private keys are not supported (the daemon starts "
+                                 "unattended); store it without a passphrase, mode 0600");
+    }
+    if (loaded != 1) {
         throw std::runtime_error("cannot load private key " + keyfile + ": " +
                                  openssl_error_text());
     }

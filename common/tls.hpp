@@ -12,8 +12,14 @@
 
 namespace adist::common {
 
+// The private key file must belong to root (or to us) and be readable by
+// nobody else (its group may read it: Debian's ssl-cert). Returns why not,
+// with the command that fixes it, or nullopt (also when it does not exist).
+std::optional<std::string> unsafe_key_file(const std::string& keyfile);
+
 // Server context with the receiver's certificate chain and private key.
-// Throws std::runtime_error with the file name and OpenSSL's reason on failure.
+// Throws std::runtime_error with the file name and OpenSSL's reason on
+// failure: an unsafe key file, an encrypted key (never prompts).
 boost::asio::ssl::context make_server_context(const std::string& certfile,
                                               const std::string& keyfile);
 

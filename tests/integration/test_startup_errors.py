@@ -7,7 +7,8 @@ line (never a hang, never a half-started daemon):
   directory under a regular file -> 73; unknown option, a too small or a
   negative --window -> 64 with the usage; -n of a listen address that is a
   host name -> 78, as startup would; `fingerprint` of a key or a missing file ->
-  66. A valid receiver started afterwards on the same port works."""
+  66; a private key others may read, or an encrypted one (never a prompt)
+  -> 78. A valid receiver started afterwards on the same port works."""
 import os
 import re
 import socket
@@ -42,8 +43,10 @@ def body(sc):
          + user, 78, r"cannot load certificate"),
         ("key of another certificate", ["-F", "-c", conf("mismatch", key_path=key2)] + user,
          78, r"cannot load private key .*(mismatch|does not match)"),
+        # A certificate is world-readable: refused as a key before OpenSSL
+        # would say it holds no key.
         ("certificate given as key", ["-F", "-c", conf("certkey", key_path=cert)] + user, 78,
-         r"cannot load private key"),
+         r"private key .*receiver\.cert\.pem: mode 0644"),
         ("unknown option", ["--bogus"], 64, r"usage: auditdistd"),
         ("window below 64 KiB", ["-F", "-c", conf("window"), "--window", "1000"], 64,
          r"--window must be a number of bytes from 65536 to 1073741824"),
@@ -58,6 +61,25 @@ def body(sc):
         ("fingerprint of a missing file", ["fingerprint", sc.path("none.pem")], 66,
          r"cannot open"),
     ]
+    # The receiver's private key: readable by others, or encrypted (which
+    # used to prompt on the terminal twice and block).
+    open_key = sc.path("certs", "open.key.pem")
+    with open(key) as src, open(open_key, "w") as dst:
+        dst.write(src.read())
+    os.chmod(open_key, 0o644)
+    cases.append(("private key readable by others", ["-F", "-c", conf("openkey", key_path=open_key)]
+                  + user, 78, r"private key .*open.key.pem: mode 0644 lets others read or change "
+                  r"it \(chmod 0600 "))
+    enc_key, enc_cert = sc.path("certs", "enc.key.pem"), sc.path("certs", "enc.cert.pem")
+    for argv in (["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-aes256", "-pass", "pass:a passphrase", "-out", enc_key],
+                 ["openssl", "req", "-x509", "-key", enc_key, "-passin", "pass:a passphrase",
+                  "-out", enc_cert, "-days", "2", "-subj", "/CN=encrypted"]):
+        subprocess.run(argv, check=True, capture_output=True, timeout=60)
+    os.chmod(enc_key, 0o600)
+    cases.append(("encrypted private key", ["-F", "-c", conf("enckey", cert_path=enc_cert,
+                                                               key_path=enc_key)] + user, 78,
+                  r"encrypted private keys are not supported"))
     blocker_file = sc.path("not-a-dir")
     write_random_file(blocker_file, 10)
     cases.append(("host directory under a regular file",
