@@ -22,6 +22,8 @@ std::optional<pidfile> pidfile::acquire(const std::string& path, std::string* er
         *code = EX_CANTCREAT;
         return std::nullopt;
     }
+    // 0644 whatever the umask: monitoring reads it.
+    ::fchmod(fd.get(), 0644);
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         char buf[32] = {};
         ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
@@ -49,6 +51,11 @@ void pidfile::remove() {
     if (!fd_) return;
     ::unlink(path_.c_str());
     fd_.reset();
+}
+
+bool syslog_socket_present() {
+    struct stat st {};
+    return ::stat("/dev/log", &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 bool daemonize(std::string* error) {

@@ -33,6 +33,10 @@ private:
 // stdin/stdout/stderr at /dev/null. Returns false with *error on failure.
 bool daemonize(std::string* error);
 
+// Whether /dev/log is a socket (where syslog(3) sends); a detached daemon
+// without one loses every line.
+bool syslog_socket_present();
+
 struct user_ids {
     uid_t uid;
     gid_t gid;

@@ -107,6 +107,7 @@ std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
         auto absolute = std::filesystem::absolute(o.config_path, ec);
         if (!ec) o.config_path = absolute.lexically_normal().string();
     }
+    o.config_given = vm.count("config") > 0;
     if (vm.count("pidfile")) o.pidfile = vm["pidfile"].as<std::string>();
     if (vm.count("control-socket")) o.control_socket = vm["control-socket"].as<std::string>();
     if (o.progress_interval < 1) {
@@ -164,7 +165,14 @@ int print_status(const daemon_options& o) {
     } else {
         auto result = common::load_config(o.config_path);
         std::string pidfile(common::default_pidfile);
-        if (auto* cfg = std::get_if<common::config>(&result)) pidfile = cfg->pidfile;
+        if (auto* cfg = std::get_if<common::config>(&result)) {
+            pidfile = cfg->pidfile;
+        } else if (o.config_given) {
+            // Asked about that configuration's daemon: never answer for another.
+            std::cerr << "auditdistd: " << std::get<common::config_error>(result).to_string()
+                      << "\n";
+            return EX_CONFIG;
+        }
         candidates.push_back(daemon::control_socket_for(pidfile));
         candidates.push_back("/run/auditdistd/auditdistd.sock");
     }

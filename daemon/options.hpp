@@ -10,6 +10,7 @@
 
 struct daemon_options {
     std::string config_path{adist::common::default_config_path};
+    bool config_given = false; // -c on the command line
     std::optional<std::string> pidfile;
     std::string user = "auditdistd";
     int debug = 0;

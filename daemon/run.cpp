@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <cstdio>
 #include <optional>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -281,6 +282,12 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
                    privileged::worker_channels* channels) {
     if (!o.foreground && !o.no_daemon) {
         std::string error;
+        // Everything after this goes to syslog: without its socket, to nowhere.
+        if (!common::syslog_socket_present()) {
+            std::fprintf(stderr, "auditdistd: warning: no syslog socket at /dev/log: once "
+                                 "detached, nothing will be logged (run with -F to log to "
+                                 "stderr, or start a syslog daemon)\n");
+        }
         io.notify_fork(asio::execution_context::fork_prepare);
         if (!common::daemonize(&error)) {
             log::error(error);
@@ -383,9 +390,17 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
     asio::io_context io(1);
     roles r;
     if (auto code = acquire_pidfile(o, cfg, pid)) return *code;
-    if (auto code = setup_roles(io, o, cfg, drop, r)) return *code;
+    // A start that fails leaves no pidfile behind (an empty one would say a
+    // daemon runs). Once detached, the supervisor removes it.
+    if (auto code = setup_roles(io, o, cfg, drop, r)) {
+        if (pid) pid->remove();
+        return *code;
+    }
     privileged::worker_channels channels; // from the supervisor, when there is one
-    if (auto code = detach(io, o, cfg, drop, pid, r, &channels)) return *code;
+    if (auto code = detach(io, o, cfg, drop, pid, r, &channels)) {
+        if (pid && channels.supervisor == 0) pid->remove(); // failed before the split
+        return *code;
+    }
     if (auto code = drop_privileges(o, cfg)) return *code;
     // The worker dies with its supervisor (a kill -9 of the daemon's pid must
     // not leave an orphan serving the port). Set after the drop, which clears it.

@@ -7,10 +7,15 @@
     information), so `journalctl -p err` finds the errors; with
     JOURNAL_STREAM naming another stream the lines stay plain;
   - a daemon started with a relative `-c` detaches (chdir to /) and still
-    reloads that file on SIGHUP."""
+    reloads that file on SIGHUP; before detaching it warns on stderr when
+    there is no syslog socket to log to; its pidfile is 0644 under umask 077;
+  - a start that fails leaves no pidfile behind;
+  - `status -c FILE` with an unreadable FILE says so (exit 78) instead of
+    answering for another daemon."""
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 
@@ -82,10 +87,15 @@ def relative_config(sc, recv):
     if os.geteuid() == 0:
         args += ["-u", "nobody"]
     p = subprocess.run(args, cwd=sc.root, stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=30)
+                       text=True, timeout=30, preexec_fn=lambda: os.umask(0o077))
     check_equal(p.returncode, 0, f"daemon mode start: {p.stdout}{p.stderr}")
+    syslog = os.path.exists("/dev/log") and stat.S_ISSOCK(os.stat("/dev/log").st_mode)
+    warned = "no syslog socket at /dev/log" in p.stderr
+    check_equal(warned, not syslog, f"the no-syslog warning (syslog socket: {syslog}); "
+                f"stderr {p.stderr!r}")
     pid = wait_until(lambda: int(open(pidfile).read().strip() or 0) if os.path.exists(pidfile)
                      else 0, timeout=20, what="the pidfile")
+    check_equal(stat.S_IMODE(os.stat(pidfile).st_mode), 0o644, "the pidfile's mode under umask 077")
     sock = sc.path("run", "rel.sock")
 
     def status_lists(host):
@@ -115,13 +125,36 @@ def relative_config(sc, recv):
                    what="the detached daemon to exit")
 
 
+def failed_starts(sc, recv):
+    pidfile = sc.path("run", "failed.pid")
+    os.makedirs(os.path.dirname(pidfile), exist_ok=True)
+    with open(recv.conf) as c:
+        text = c.read()
+    broken = sc.write_config("broken-cert.conf", re.sub(r'certfile "[^"]*"',
+                                                        f'certfile "{sc.path("none.pem")}"', text))
+    args = [sc.binary, "-F", "-c", broken, "-P", pidfile, "--control-socket", "none"]
+    if os.geteuid() == 0:
+        args += ["-u", "nobody"]
+    p = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    check_equal(p.returncode, 78, f"a start with a missing certificate: {p.stderr}")
+    check(not os.path.exists(pidfile), "a failed start left its pidfile behind")
+
+    missing = sc.path("no-such.conf")
+    p = subprocess.run([sc.binary, "status", "-c", missing], capture_output=True, text=True,
+                       timeout=10)
+    check_equal(p.returncode, 78, f"status -c of a missing file: {p.stdout}{p.stderr}")
+    check(missing in p.stderr and "cannot open" in p.stderr, f"status -c message: {p.stderr!r}")
+
+
 def body(sc):
     recv, _ = sc.standard_pair()
     ver = version(sc)
     journal_prefix(sc, recv, ver)
     sc.note(f"version {ver}; journal priority prefixes only when stderr is the journal")
     relative_config(sc, recv)
-    sc.note("relative -c: a detached daemon reloaded it")
+    sc.note("relative -c: a detached daemon reloaded it; pidfile 0644; syslog warning as due")
+    failed_starts(sc, recv)
+    sc.note("a failed start leaves no pidfile; status -c of a missing file exits 78")
 
 
 if __name__ == "__main__":
