@@ -17,8 +17,12 @@ std::optional<std::string> check_directory(const std::string& path, const dir_fa
     user_ids ids = user.value_or(self);
     if (!f.is_directory) return path + " is not a directory";
     if (f.owner != 0 && f.owner != ids.uid) {
+        // The owner that passes every check below too: a host or dist
+        // directory is the daemon user's when it drops privileges.
+        bool users = user && role != dir_role::receiver_base;
         return path + " belongs to uid " + std::to_string(f.owner) + ", not to root or " +
-               user_name + " (chown root " + path + ")";
+               user_name + " (chown " + (users ? user_name : std::string("root")) + " " + path +
+               ")";
     }
     if ((f.mode & S_IWOTH) != 0) {
         return path + " is writable by everyone (chmod o-w " + path + ")";

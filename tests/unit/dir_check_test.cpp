@@ -26,6 +26,22 @@ TEST_CASE("trusted directories belong to root or the daemon user", "[dir_check]"
     CHECK(check({false, 0, 0, S_IFREG | 0644}, dir_role::dist));
 }
 
+TEST_CASE("the owner a refusal names is one that passes the next check too", "[dir_check]") {
+    // A dist or host directory of a stranger: chown root would only be
+    // refused next for the daemon user's missing write access.
+    for (auto role : {dir_role::dist, dir_role::receiver_host}) {
+        auto foreign = check({true, 1000, 0, S_IFDIR | 0750}, role);
+        REQUIRE(foreign);
+        CHECK_THAT(*foreign, Catch::Contains("chown auditdistd /d"));
+        // ... and that owner passes.
+        CHECK_FALSE(check({true, daemon_user.uid, 0, S_IFDIR | 0750}, role));
+    }
+    // Without a privilege drop there is no daemon user to name.
+    auto nodrop = check({true, 1000, 0, S_IFDIR | 0750}, dir_role::dist, false);
+    REQUIRE(nodrop);
+    CHECK_THAT(*nodrop, Catch::Contains("chown root /d"));
+}
+
 TEST_CASE("trusted directories are writable by nobody else", "[dir_check]") {
     auto world = check({true, 0, 0, S_IFDIR | 01777}, dir_role::receiver_base);
     REQUIRE(world);
