@@ -48,6 +48,11 @@ public:
     void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
     std::chrono::milliseconds timeout() const { return timeout_; }
     bool timed_out() const { return timed_out_; }
+    // The operation ended because we closed the stream (stopping, a reload),
+    // not because of the peer or a timeout: worth an info line, not a warning.
+    bool closed_by_us(const boost::system::error_code& ec) const {
+        return ec == boost::asio::error::operation_aborted && !timed_out_;
+    }
     // One deadline over many operations (the receiver's accept-to-
     // authenticated limit): the stream is closed when it passes, whatever
     // the per-operation deadlines say. time_point::max() clears it.

@@ -19,7 +19,9 @@ asio::awaitable<void> transfer::reader() {
     while (!failed_) {
         auto [ec, n] = co_await stream_->read_some(asio::buffer(buf.data() + have, buf.size() - have));
         if (ec) {
-            if (!failed_) {
+            if (!failed_ && stream_->closed_by_us(ec)) {
+                log::info(prefix_, "connection closed (stopping or reloading)");
+            } else if (!failed_) {
                 std::string why = stream_->timed_out() ? "timed out (no traffic within the timeout)"
                                                        : ec.message();
                 log::warning(prefix_, "connection lost: ", why);

@@ -160,7 +160,7 @@ asio::awaitable<bool> transfer::flush() {
     last_send_ = std::chrono::steady_clock::now();
     if (ec) {
         write_failed_ = true;
-        if (!failed_) {
+        if (!failed_ && !stream_->closed_by_us(ec)) {
             std::string why = stream_->timed_out() ? "timed out" : ec.message();
             log::warning(prefix_, "connection lost while sending: ", why);
             dist_.status->error("connection lost while sending: " + why);

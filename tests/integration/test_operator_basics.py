@@ -10,6 +10,8 @@
     reloads that file on SIGHUP; before detaching it warns on stderr when
     there is no syslog socket to log to; its pidfile is 0644 under umask 077;
   - a start that fails leaves no pidfile behind;
+  - stopping a connected sender is an info line ("connection closed"), not
+    a warning that a connection was lost;
   - `status -c FILE` with an unreadable FILE says so (exit 78) instead of
     answering for another daemon."""
 import os
@@ -146,8 +148,21 @@ def failed_starts(sc, recv):
     check(missing in p.stderr and "cannot open" in p.stderr, f"status -c message: {p.stderr!r}")
 
 
+def planned_close(sc, recv, send):
+    recv.start()
+    send.start()
+    send.wait_log(r"connected to ")
+    mark = send.mark()
+    send.stop()
+    text = send.text(since=mark)
+    check("connection closed (stopping or reloading)" in text, f"no planned-close line in {text!r}")
+    check(re.search(r"(warning|error): .*connection lost", text) is None,
+          f"a planned stop logged as a lost connection: {text!r}")
+    recv.stop()
+
+
 def body(sc):
-    recv, _ = sc.standard_pair()
+    recv, send = sc.standard_pair()
     ver = version(sc)
     journal_prefix(sc, recv, ver)
     sc.note(f"version {ver}; journal priority prefixes only when stderr is the journal")
@@ -155,6 +170,8 @@ def body(sc):
     sc.note("relative -c: a detached daemon reloaded it; pidfile 0644; syslog warning as due")
     failed_starts(sc, recv)
     sc.note("a failed start leaves no pidfile; status -c of a missing file exits 78")
+    planned_close(sc, recv, send)
+    sc.note("stopping a connected sender: info, not a warning")
 
 
 if __name__ == "__main__":
