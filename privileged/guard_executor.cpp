@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
+#include <csignal>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/fd.hpp"
@@ -113,10 +115,48 @@ int open_trail(const guard_request& r, opened_trail* t, std::string* refusal) {
 // While it is lifted the worker cannot use the moment: its sandbox makes it
 // append-only by construction (every writable open carries O_APPEND, F_SETFL
 // keeps it, no shared mapping, no rename or link; privileged/sandbox_syscalls).
-int rename_keeping_flags(const opened_trail& t, const guard_request& r) {
+// Keeps the worker stopped while it lives: SIGSTOP, then wait (bounded, 2 s)
+// until the kernel reports the whole process stopped; SIGCONT at the end.
+// The worker is our child, so waitid(WSTOPPED) sees the stop; an exit is
+// left for the supervisor's own wait.
+class worker_freeze {
+public:
+    explicit worker_freeze(pid_t pid) : pid_(pid) {
+        if (pid_ <= 0) return;
+        if (::kill(pid_, SIGSTOP) != 0) return;
+        sent_ = true;
+        for (int i = 0; i < 2000; ++i) { // 1 ms steps
+            siginfo_t info{};
+            if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WSTOPPED | WNOHANG) != 0) return;
+            if (info.si_pid == pid_) {
+                stopped_ = true;
+                return;
+            }
+            ::usleep(1000);
+        }
+    }
+    ~worker_freeze() {
+        if (sent_) ::kill(pid_, SIGCONT);
+    }
+    worker_freeze(const worker_freeze&) = delete;
+    worker_freeze& operator=(const worker_freeze&) = delete;
+    // True when the flag may be lifted: no worker to stop, or it is stopped.
+    bool holds() const { return pid_ <= 0 || stopped_; }
+
+private:
+    pid_t pid_;
+    bool sent_ = false, stopped_ = false;
+};
+
+int rename_keeping_flags(const opened_trail& t, const guard_request& r, pid_t worker) {
     struct stat target {};
     if (::fstatat(t.dir.get(), r.to.c_str(), &target, AT_SYMLINK_NOFOLLOW) == 0) return EEXIST;
     if (errno != ENOENT) return errno;
+    // Belt and braces: the worker is append-only by construction, and it
+    // does not run at all while the flag is off (with both roles in one
+    // process and no Landlock, its seccomp filter must allow unlink).
+    worker_freeze freeze(t.st.append_only ? worker : 0);
+    if (!freeze.holds()) return EAGAIN;
     if (t.st.append_only) {
         if (int err = set_attribute_flags(t.file.get(), t.flags & ~FS_APPEND_FL); err != 0) return err;
     }
@@ -154,7 +194,7 @@ int execute_guard_request(const guard_policy& policy, const guard_request& r, st
     case guard_op::seal:
         if (t.flags_err != 0) return t.flags_err;
         return t.st.immutable ? 0 : set_attribute_flags(t.file.get(), t.flags | FS_IMMUTABLE_FL);
-    case guard_op::rename: return rename_keeping_flags(t, r);
+    case guard_op::rename: return rename_keeping_flags(t, r, policy.worker_pid);
     }
     return EINVAL;
 }

@@ -33,6 +33,10 @@ using common::guard_request;
 struct guard_policy {
     std::vector<std::string> dirs;
     uid_t worker_uid = 0;
+    // The worker process (the supervisor's child): stopped (SIGSTOP) for
+    // the moment a rename lifts the append-only flag, so that nothing of it
+    // runs while the flag is off. 0: not stopped (tests, fuzzing).
+    pid_t worker_pid = 0;
 };
 
 // The decider, pure: is this request allowed, given the policy and what

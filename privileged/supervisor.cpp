@@ -84,7 +84,9 @@ const char* op_name(guard_op op) {
 // The supervisor's state while its worker runs.
 class supervisor {
 public:
-    explicit supervisor(const supervisor_options& o) : o_(o), guard_(o.guard) {}
+    supervisor(const supervisor_options& o, pid_t worker) : o_(o), guard_(o.guard) {
+        if (guard_) guard_->worker_pid = worker;
+    }
 
     // SIGHUP: hand the configuration to the worker; a configuration that
     // parses also adds its host directories to the guard's (never removes:
@@ -249,7 +251,7 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
         return EX_OSERR;
     }
-    supervisor sup(o);
+    supervisor sup(o, child);
     bool worker_speaks = true; // until it closes its end of the control channel
     for (;;) {
         pollfd fds[3] = {{signals.get(), POLLIN, 0},
