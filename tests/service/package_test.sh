@@ -4,12 +4,13 @@
 #  - checks its control fields and that its maintainer scripts pass sh -n;
 #  - installs it (dpkg -i), and checks /usr/sbin/auditdistd runs, the manual
 #    pages, the unit in /lib/systemd/system with ExecStart=/usr/sbin/..., the
-#    examples, no file in /etc, the system user auditdistd, and the owners and
+#    examples (one sample per role, each refused by -n for its placeholder
+#    secrets), no file in /etc, the system user auditdistd, and the owners and
 #    modes of /var/audit/dist (auditdistd:root 0750) and /var/audit/remote
 #    (root:auditdistd 0770: the dropped receiver may create a host directory);
 #    installs it a second time (upgrade path: postinst is idempotent);
 #  - starts /usr/sbin/auditdistd in the foreground with the receiver section
-#    of the installed sample config, changed only where this machine needs
+#    of the installed receiver sample, changed only where this machine needs
 #    it (see adapt_sample below), and checks it logs "auditdistd started",
 #    listens, creates /var/audit/remote/web1 for the daemon user, and that
 #    its worker runs as auditdistd under a root supervisor; a SIGHUP reload
@@ -179,11 +180,20 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	out=$(systemd-analyze verify --man=no "$unit" 2>&1) && [ -z "$out" ] ||
 		fail "systemd-analyze verify $unit: $out"
 fi
-for f in auditdistd.conf.sample audit_control.sample rc.d/auditdistd; do
+for f in auditdistd-receiver.conf.sample auditdistd-sender.conf.sample audit_control.sample rc.d/auditdistd; do
 	[ -f "$examples/$f" ] || fail "no $examples/$f"
 done
-/usr/sbin/auditdistd -n -c "$examples/auditdistd.conf.sample" >"$tmp/check.txt" 2>&1 ||
-	fail "the installed sample config does not parse: $(cat "$tmp/check.txt")"
+[ ! -e "$examples/auditdistd.conf.sample" ] || fail "the old combined sample is still installed"
+# As shipped, each sample is refused for its placeholder secrets (exit 78),
+# so that a copied sample never runs with a password everybody knows.
+for role in receiver sender; do
+	/usr/sbin/auditdistd -n -c "$examples/auditdistd-$role.conf.sample" >"$tmp/check.txt" 2>&1
+	code=$?
+	[ "$code" = 78 ] && grep -q ':[0-9]*: host "[a-z0-9]*": password is still the placeholder' "$tmp/check.txt" ||
+		fail "auditdistd -n on the $role sample: exit $code, $(cat "$tmp/check.txt")"
+done
+grep -q '^receiver' "$examples/auditdistd-sender.conf.sample" && fail "the sender sample has a receiver section"
+grep -q '^sender' "$examples/auditdistd-receiver.conf.sample" && fail "the receiver sample has a sender section"
 [ -z "$(dpkg-query -W -f='${Conffiles}' auditdistd)" ] || fail "the package has conffiles"
 [ -e /etc/security/auditdistd.conf ] && [ "$conf_existed" = 0 ] &&
 	fail "the package created /etc/security/auditdistd.conf (it holds passwords: the administrator writes it)"
@@ -237,27 +247,27 @@ fi
 echo "enablement link for the purge check: ${enabled:-none (no systemctl enable here)}"
 
 # --- run the daemon with the sample receiver config
-# adapt_sample: the installed sample's receiver section, as an administrator
-# would start from it, changed only where this machine needs it:
-#  - the sender section is left out: a config with a sender keeps root (the
-#    sender reads root-owned links) and would connect to its TEST-NET
-#    collector; receiver-only is what drops to the user auditdistd;
+# adapt_sample: the installed receiver sample, as an administrator would
+# start from it, changed only where this machine needs it (it has no sender
+# section: a config with a sender keeps root and would connect to its
+# TEST-NET collector; receiver-only is what drops to the user auditdistd):
+#  - the placeholder password gets a real one, as -n demands;
 #  - the two listen lines (0.0.0.0:7878 and [::]:7878) become one
 #    127.0.0.1 address with a free port: nothing outside reaches the test,
 #    7878 may be in use, and the machine may have no IPv6;
 #  - certfile and keyfile point at a certificate and key made for the test
 #    in a temporary directory: /etc/security keeps no test keys.
-# directory "/var/audit/remote", host "web1" and its password stay.
+# directory "/var/audit/remote" and host "web1" stay.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 	-subj /CN=collector -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >"$tmp/openssl.log" 2>&1 ||
 	{ cat "$tmp/openssl.log"; fail "openssl req failed"; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-awk '/^receiver[ \t]*\{/ { r = 1 } r { print } r && /^\}/ { r = 0 }' \
-	"$examples/auditdistd.conf.sample" >"$tmp/receiver.sample"
+cp "$examples/auditdistd-receiver.conf.sample" "$tmp/receiver.sample"
 awk -v port="$port" -v cert="$tmp/cert.pem" -v key="$tmp/key.pem" '
 	/^[ \t]*listen[ \t]/ { if (!l) print "    listen \"tls://127.0.0.1:" port "\""; l = 1; next }
 	/^[ \t]*certfile[ \t]/ { print "    certfile \"" cert "\""; next }
 	/^[ \t]*keyfile[ \t]/ { print "    keyfile \"" key "\""; next }
+	/^[ \t]*password[ \t]/ { print "        password \"a long random secret for the test\""; next }
 	{ print }' "$tmp/receiver.sample" >"$tmp/auditdistd.conf"
 chmod 0600 "$tmp/auditdistd.conf"
 grep -q '^    directory "/var/audit/remote"$' "$tmp/auditdistd.conf" &&
@@ -322,7 +332,8 @@ chown auditdistd:auditdistd "$plant_remote"
 chmod 0600 "$plant_remote"
 echo "trail not shipped yet" >"$plant_dist"
 dpkg_run -r auditdistd || { cat "$tmp/dpkg.log"; fail "dpkg -r failed"; }
-for f in /usr/sbin/auditdistd "$unit" "$examples/auditdistd.conf.sample" "$examples/rc.d/auditdistd"; do
+for f in /usr/sbin/auditdistd "$unit" "$examples/auditdistd-receiver.conf.sample" \
+	"$examples/auditdistd-sender.conf.sample" "$examples/rc.d/auditdistd"; do
 	[ ! -e "$f" ] || fail "$f left after dpkg -r"
 done
 ls /usr/share/man/man8/auditdistd.8* /usr/share/man/man5/auditdistd.conf.5* >/dev/null 2>&1 &&
