@@ -1,11 +1,17 @@
 #!/bin/sh
 # ctest "service: debian package": builds the Debian package of the build
 # tree with `cpack -G DEB` into a temporary directory and, on this machine:
-#  - checks its control fields and that its maintainer scripts pass sh -n;
+#  - checks its control fields (a real Maintainer, Version <project>-<rev>)
+#    and that its maintainer scripts pass sh -n;
+#  - runs lintian on it (installed with apt-get when missing, and left
+#    installed) and fails on any error (E:); warnings are printed, and the
+#    ones kept are listed with why in docs/operations.md;
 #  - installs it (dpkg -i), and checks /usr/sbin/auditdistd runs, the manual
 #    pages, the unit in /lib/systemd/system with ExecStart=/usr/sbin/..., the
 #    examples (one sample per role, each refused by -n for its placeholder
-#    secrets), no file in /etc, the system user auditdistd, and the owners and
+#    secrets), /usr/share/doc/auditdistd/copyright (DEP-5), changelog.Debian.gz
+#    (gzip -n, newest entry = the package version) and every docs/*.md, no
+#    file in /etc, the system user auditdistd, and the owners and
 #    modes of /var/audit/dist (auditdistd:root 0750) and /var/audit/remote
 #    (root:auditdistd 0770: the dropped receiver may create a host directory);
 #    installs it a second time (upgrade path: postinst is idempotent);
@@ -16,22 +22,27 @@
 #    its worker runs as auditdistd under a root supervisor; a SIGHUP reload
 #    adding host web2 makes the unprivileged worker create
 #    /var/audit/remote/web2; SIGTERM stops it with status 0 within 6 s;
-#  - dpkg -r: binary, unit, manual pages and examples are gone, the trail
-#    directories and their contents stay;
+#  - starts it again with the default pidfile /var/run/auditdistd.pid, as
+#    an init without systemd would, and checks that dpkg -r stops it
+#    (prerm: SIGTERM by pidfile) with status 0;
+#  - dpkg -r: binary, unit, manual pages, examples and documentation are
+#    gone, the trail directories and their contents stay;
 #  - dpkg --purge: the user and group are gone, and so are the unit's
 #    enablement links, but /var/audit/remote with a (planted) received trail
 #    and /var/audit/dist with a trail not shipped yet still exist: audit
-#    trails are evidence, a package never deletes them.
+#    trails are evidence, a package never deletes them; purge prints the
+#    chattr and rm that delete them.
 # Everything this test created is removed at exit, the package purged if the
 # test installed it. Skips (77) without root or dpkg, when a package named
 # auditdistd or a user or group auditdistd is already on the machine (they
 # are not the test's to clobber), or when dpkg-statoverride entries exist for
-# the trail directories.
-# Usage: package_test.sh <build dir> <cpack> <project version>
+# the trail directories, or when /var/run/auditdistd.pid exists.
+# Usage: package_test.sh <build dir> <cpack> <project version> <source dir>
 set -u
 build=$1
 cpack=$2
 version=$3
+source=$4
 examples=/usr/share/doc/auditdistd/examples
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -55,6 +66,10 @@ getent passwd auditdistd >/dev/null && skip "a user auditdistd exists outside th
 getent group auditdistd >/dev/null && skip "a group auditdistd exists outside the package; purge would delete it"
 for d in /var/audit/dist /var/audit/remote; do
 	[ -z "$(dpkg-statoverride --list "$d")" ] || skip "dpkg-statoverride entry for $d"
+done
+# The default pidfile and status socket, which the prerm check uses.
+for f in /var/run/auditdistd.pid /var/run/auditdistd.sock; do
+	[ ! -e "$f" ] || skip "$f exists (a daemon of another install?)"
 done
 
 tmp=$(mktemp -d /tmp/adist-pkg-XXXXXX)
@@ -90,7 +105,7 @@ cleanup()
 	fi
 	# Only what the test put there, and then rmdir: a file in these
 	# directories that the test did not make is left alone.
-	rm -f "$plant_remote" "$plant_dist"
+	rm -f "$plant_remote" "$plant_dist" /var/run/auditdistd.pid /var/run/auditdistd.sock
 	rmdir /var/audit/remote/.adist-pkg-test 2>/dev/null
 	for d in $created; do
 		[ ! -d "$d" ] || rmdir "$d" || echo "cleanup: left $d (not empty)"
@@ -143,14 +158,18 @@ if [ -f "$build/install_manifest.txt" ]; then
 fi
 "$cpack" --config "$build/CPackConfig.cmake" -G DEB -B "$tmp/out" >"$tmp/cpack.log" 2>&1 ||
 	{ cat "$tmp/cpack.log"; fail "cpack -G DEB failed"; }
-deb=$tmp/out/auditdistd_${version}_$(dpkg --print-architecture).deb
-[ -f "$deb" ] || { cat "$tmp/cpack.log"; fail "cpack did not make $deb"; }
+deb=$(ls "$tmp/out/auditdistd_${version}"-*_"$(dpkg --print-architecture).deb" 2>/dev/null)
+[ -f "$deb" ] || { cat "$tmp/cpack.log"; ls "$tmp/out"; fail "cpack did not make auditdistd_${version}-<revision>_<arch>.deb"; }
 field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Package)" = auditdistd ] || fail "Package: $(field Package)"
-[ "$(field Version)" = "$version" ] || fail "Version: $(field Version), project version $version"
+debversion=$(field Version)
+case "$debversion" in "$version"-[0-9]*) ;; *) fail "Version: $debversion, project version $version (expected $version-<revision>)" ;; esac
 [ "$(field Section)" = admin ] || fail "Section: $(field Section)"
 [ "$(field Priority)" = optional ] || fail "Priority: $(field Priority)"
-[ -n "$(field Maintainer)" ] || fail "no Maintainer"
+maintainer=$(field Maintainer)
+echo "Maintainer: $maintainer"
+echo "$maintainer" | grep -Eq '^[^<>]+ <[^@<> ]+@[a-z0-9.-]+\.[a-z]+>$' || fail "Maintainer is not 'Name <address>': $maintainer"
+case "$maintainer" in *.example\>* | *.invalid\>* | *noreply* | *localhost*) fail "Maintainer is a placeholder: $maintainer" ;; esac
 depends=$(field Depends)
 for dep in adduser libc6 libssl3; do
 	case ", $depends" in *", $dep"*) ;; *) fail "Depends lacks $dep: $depends" ;; esac
@@ -161,6 +180,19 @@ for script in postinst prerm postrm; do
 	sh -n "$tmp/control/$script" || fail "sh -n $script"
 done
 dpkg-deb -c "$deb" | grep -q '\./etc/' && fail "the package ships files in /etc: $(dpkg-deb -c "$deb" | grep '\./etc/')"
+
+# --- lintian: no error. Installed for the test when missing (and left
+# installed, like the build dependencies).
+if ! command -v lintian >/dev/null 2>&1; then
+	echo "installing lintian (apt-get)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q lintian >"$tmp/apt.log" 2>&1 ||
+		{ tail -n 20 "$tmp/apt.log"; fail "apt-get install lintian failed (install it by hand: apt-get install lintian)"; }
+fi
+lintian --version
+lintian "$deb" >"$tmp/lintian.log" 2>&1
+echo "lintian $(basename "$deb"):"
+cat "$tmp/lintian.log"
+grep -q '^E: ' "$tmp/lintian.log" && fail "lintian reports errors (E: lines above)"
 
 # --- install
 installed=1
@@ -194,6 +226,20 @@ for role in receiver sender; do
 done
 grep -q '^receiver' "$examples/auditdistd-sender.conf.sample" && fail "the sender sample has a receiver section"
 grep -q '^sender' "$examples/auditdistd-receiver.conf.sample" && fail "the receiver sample has a sender section"
+# What Debian requires in /usr/share/doc/<package>, and the documentation.
+doc=/usr/share/doc/auditdistd
+head -n 1 "$doc/copyright" 2>/dev/null | grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' ||
+	fail "$doc/copyright is missing or not machine-readable (DEP-5)"
+grep -qx 'License: BSD-2-Clause' "$doc/copyright" || fail "$doc/copyright names no BSD-2-Clause licence"
+[ -f "$doc/changelog.Debian.gz" ] || fail "no $doc/changelog.Debian.gz"
+# gzip -n: header flags 0 (no name) and time stamp 0.
+[ "$(od -An -tx1 -j3 -N5 "$doc/changelog.Debian.gz" | tr -d ' ')" = 0000000000 ] ||
+	fail "$doc/changelog.Debian.gz was not made with gzip -n"
+top=$(gzip -dc "$doc/changelog.Debian.gz" | head -n 1)
+case "$top" in "auditdistd ($debversion) "*) ;; *) fail "newest changelog entry '$top' is not version $debversion" ;; esac
+for md in "$source"/docs/*.md; do
+	[ -f "$doc/$(basename "$md")" ] || fail "no $doc/$(basename "$md")"
+done
 [ -z "$(dpkg-query -W -f='${Conffiles}' auditdistd)" ] || fail "the package has conffiles"
 [ -e /etc/security/auditdistd.conf ] && [ "$conf_existed" = 0 ] &&
 	fail "the package created /etc/security/auditdistd.conf (it holds passwords: the administrator writes it)"
@@ -326,14 +372,36 @@ worker=""
 grep -q "auditdistd stopped" "$tmp/daemon.log" || { cat "$tmp/daemon.log"; fail "no 'auditdistd stopped'"; }
 [ ! -e "$tmp/auditdistd.pid" ] || fail "pidfile left after SIGTERM"
 
-# --- remove: the program goes, the trails stay
+# --- remove: prerm stops a daemon that no systemd unit started, the
+# program goes, the trails stay. The daemon runs with the default pidfile,
+# as an rc script or an administrator would start it.
 echo "received trail" >"$plant_remote"
 chown auditdistd:auditdistd "$plant_remote"
 chmod 0600 "$plant_remote"
 echo "trail not shipped yet" >"$plant_dist"
+/usr/sbin/auditdistd -F -c "$tmp/auditdistd.conf" >"$tmp/daemon2.log" 2>&1 &
+supervisor=$!
+pidfile_written() { [ -s /var/run/auditdistd.pid ] || { kill -0 "$supervisor" 2>/dev/null || return 0; return 1; }; }
+wait_for 100 pidfile_written && [ "$(cat /var/run/auditdistd.pid 2>/dev/null)" = "$supervisor" ] ||
+	{ cat "$tmp/daemon2.log"; fail "no /var/run/auditdistd.pid naming $supervisor within 10 s"; }
+wait_for 100 find_worker || { cat "$tmp/daemon2.log"; fail "no worker under the second daemon"; }
 dpkg_run -r auditdistd || { cat "$tmp/dpkg.log"; fail "dpkg -r failed"; }
+cat "$tmp/dpkg.log"
+grep -q "Stopping auditdistd (pid $supervisor, /var/run/auditdistd.pid)" "$tmp/dpkg.log" ||
+	fail "prerm did not say it stopped pid $supervisor"
+# prerm waited until the daemon had stopped: it is at most a zombie now.
+grep -q '^State:[[:space:]]*Z' "/proc/$supervisor/status" 2>/dev/null || ! kill -0 "$supervisor" 2>/dev/null ||
+	{ cat "$tmp/daemon2.log"; fail "the daemon still runs after dpkg -r"; }
+wait "$supervisor"
+code=$?
+supervisor=""
+[ "$code" = 0 ] || { cat "$tmp/daemon2.log"; fail "exit status $code after prerm's SIGTERM"; }
+kill -0 "$worker" 2>/dev/null && fail "the worker $worker outlived the supervisor"
+worker=""
+[ ! -e /var/run/auditdistd.pid ] || fail "pidfile left after prerm stopped the daemon"
 for f in /usr/sbin/auditdistd "$unit" "$examples/auditdistd-receiver.conf.sample" \
-	"$examples/auditdistd-sender.conf.sample" "$examples/rc.d/auditdistd"; do
+	"$examples/auditdistd-sender.conf.sample" "$examples/rc.d/auditdistd" "$doc/copyright" \
+	"$doc/changelog.Debian.gz" "$doc/operations.md"; do
 	[ ! -e "$f" ] || fail "$f left after dpkg -r"
 done
 ls /usr/share/man/man8/auditdistd.8* /usr/share/man/man5/auditdistd.conf.5* >/dev/null 2>&1 &&
@@ -344,6 +412,12 @@ getent passwd auditdistd >/dev/null || fail "dpkg -r removed the user (only purg
 # --- purge: the user goes, the trails stay
 dpkg_run --purge auditdistd || { cat "$tmp/dpkg.log"; fail "dpkg --purge failed"; }
 installed=0
+cat "$tmp/dpkg.log"
+# Purge says how to delete the kept trails, which the receiver made +a/+i.
+grep -q '^    chattr -R -i -a /var/audit/remote$' "$tmp/dpkg.log" &&
+	grep -q '^    rm -r /var/audit/remote /var/audit/dist$' "$tmp/dpkg.log" ||
+	fail "purge did not print how to remove the kept trails"
+grep -q "could not remove the system" "$tmp/dpkg.log" && fail "postrm could not remove the user or group"
 status=$(dpkg-query -W -f='${db:Status-Status}' auditdistd 2>/dev/null)
 case "$status" in "" | not-installed) ;; *) fail "status after purge: $status" ;; esac
 getent passwd auditdistd >/dev/null && fail "user auditdistd left after purge"
