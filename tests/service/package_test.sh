@@ -3,6 +3,8 @@
 # tree with `cpack -G DEB` into a temporary directory and, on this machine:
 #  - checks its control fields (a real Maintainer, Version <project>-<rev>)
 #    and that its maintainer scripts pass sh -n;
+#  - runs its postrm purge alone with a failing deluser and no delgroup
+#    (fake tools first in PATH), which must say so and still succeed;
 #  - runs lintian on it (installed with apt-get when missing, and left
 #    installed) and fails on any error (E:); warnings are printed, and the
 #    ones kept are listed with why in docs/operations.md;
@@ -179,6 +181,20 @@ for script in postinst prerm postrm; do
 	[ -x "$tmp/control/$script" ] || fail "no executable $script in the package"
 	sh -n "$tmp/control/$script" || fail "sh -n $script"
 done
+# postrm purge on its own, before anything is installed, with fake tools
+# first in PATH: a deluser that fails must be reported with the command to
+# run, a missing delgroup too, and the purge must still succeed.
+mkdir "$tmp/fakebin"
+printf '#!/bin/sh\nexit 0\n' >"$tmp/fakebin/getent"
+printf '#!/bin/sh\nexit 0\n' >"$tmp/fakebin/deb-systemd-helper"
+printf '#!/bin/sh\necho "fake deluser: user auditdistd is busy" >&2\nexit 8\n' >"$tmp/fakebin/deluser"
+chmod 0755 "$tmp/fakebin/"*
+PATH="$tmp/fakebin:/usr/bin:/bin" sh "$tmp/control/postrm" purge >"$tmp/postrm.log" 2>&1 ||
+	{ cat "$tmp/postrm.log"; fail "postrm purge failed when deluser failed"; }
+grep -q '^auditdistd: could not remove the system user auditdistd: fake deluser: user auditdistd is busy$' "$tmp/postrm.log" &&
+	grep -q '^auditdistd: remove it with: deluser --system --quiet auditdistd$' "$tmp/postrm.log" &&
+	grep -q '^auditdistd: could not remove the system group auditdistd: delgroup not found; remove it with: delgroup --system --quiet --only-if-empty auditdistd (or: groupdel auditdistd)$' "$tmp/postrm.log" ||
+	{ cat "$tmp/postrm.log"; fail "postrm did not report the user and group it could not remove"; }
 dpkg-deb -c "$deb" | grep -q '\./etc/' && fail "the package ships files in /etc: $(dpkg-deb -c "$deb" | grep '\./etc/')"
 
 # --- lintian: no error. Installed for the test when missing (and left
