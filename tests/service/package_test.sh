@@ -25,8 +25,9 @@
 #    adding host web2 makes the unprivileged worker create
 #    /var/audit/remote/web2; SIGTERM stops it with status 0 within 6 s;
 #  - starts it again with the default pidfile /var/run/auditdistd.pid, as
-#    an init without systemd would, and checks that dpkg -r stops it
-#    (prerm: SIGTERM by pidfile) with status 0;
+#    an init without systemd would, installs the package once more (so the
+#    daemon runs a deleted binary, as after an upgrade), and checks that
+#    dpkg -r stops it (prerm: SIGTERM by pidfile) with status 0;
 #  - dpkg -r: binary, unit, manual pages, examples and documentation are
 #    gone, the trail directories and their contents stay;
 #  - dpkg --purge: the user and group are gone, and so are the unit's
@@ -401,6 +402,12 @@ pidfile_written() { [ -s /var/run/auditdistd.pid ] || { kill -0 "$supervisor" 2>
 wait_for 100 pidfile_written && [ "$(cat /var/run/auditdistd.pid 2>/dev/null)" = "$supervisor" ] ||
 	{ cat "$tmp/daemon2.log"; fail "no /var/run/auditdistd.pid naming $supervisor within 10 s"; }
 wait_for 100 find_worker || { cat "$tmp/daemon2.log"; fail "no worker under the second daemon"; }
+# Installing the package again meanwhile (an upgrade, which restarts nothing
+# without systemd) leaves the daemon on the replaced binary: prerm must
+# still know it for auditdistd.
+dpkg_run -i "$deb" || { cat "$tmp/dpkg.log"; fail "third dpkg -i failed"; }
+[ "$(readlink "/proc/$supervisor/exe")" = "/usr/sbin/auditdistd (deleted)" ] ||
+	fail "after reinstalling, the daemon runs $(readlink "/proc/$supervisor/exe")"
 dpkg_run -r auditdistd || { cat "$tmp/dpkg.log"; fail "dpkg -r failed"; }
 cat "$tmp/dpkg.log"
 grep -q "Stopping auditdistd (pid $supervisor, /var/run/auditdistd.pid)" "$tmp/dpkg.log" ||
