@@ -56,6 +56,13 @@ template <typename Host> std::optional<config_error> checker::common_host(const 
         return at(h.line, prefix + "password is longer than 255 bytes");
     if (h.directory.empty() || h.directory.front() != '/')
         return at(h.line, prefix + "directory must be an absolute path");
+    // Not in FreeBSD: the samples' placeholder is a password everybody knows.
+    // The message does not repeat it (no error shows a password).
+    if (h.password == sample_password_placeholder)
+        return at(h.password_line, prefix +
+                                       "password is still the placeholder of the sample "
+                                       "configuration; set a long random secret (openssl rand "
+                                       "-base64 32), the same on the sender and the receiver");
     return std::nullopt;
 }
 
@@ -69,6 +76,12 @@ std::optional<config_error> checker::sender(const sender_host& h) const {
         return at(h.line, prefix + "remote is tls:// but no fingerprint is given");
     if (h.remote.scheme != scheme::tls && h.fingerprint)
         return at(h.line, prefix + "fingerprint given but remote is not tls://");
+    // The sample's all-zero fingerprint matches no certificate; say why the
+    // connection would fail before it is ever tried.
+    if (h.fingerprint == sample_fingerprint_placeholder)
+        return at(h.fingerprint_line,
+                  prefix + "fingerprint is still the placeholder of the sample configuration; "
+                           "paste what \"auditdistd fingerprint\" prints on the receiver");
     return std::nullopt;
 }
 

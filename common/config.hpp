@@ -33,6 +33,13 @@ inline constexpr long max_clock_skew_limit = 315360000;
 // including the terminating NUL.
 inline constexpr std::size_t max_name_length = 255;
 
+// The placeholders of the shipped samples (etc/auditdistd-*.conf.sample):
+// validate_config() refuses them, so a sample copied unchanged never runs
+// with a password everybody knows or a fingerprint nobody checked.
+inline constexpr std::string_view sample_password_placeholder =
+    "CHANGE-ME-TO-A-RANDOM-SECRET";
+inline constexpr proto::sha256_digest sample_fingerprint_placeholder{}; // SHA256=00:00:...:00
+
 // Per-host limits of the receiver (docs/auditdistd.conf.5, "Per-host
 // limits"): given in the receiver section, overridden in a host section.
 // 1,000 files of backlog after an outage drain at once (burst); beyond, one a
@@ -54,6 +61,8 @@ struct sender_host {
     std::optional<proto::sha256_digest> fingerprint; // required for tls://
     std::string password;         // non-empty
     int line = 0;                 // line of the `host` keyword
+    int password_line = 0;        // line of `password` (0: none)
+    int fingerprint_line = 0;     // line of `fingerprint` (0: none)
 };
 
 struct receiver_host {
@@ -63,6 +72,7 @@ struct receiver_host {
     std::string password;         // non-empty
     receiver_limits limits;       // the section's, with this host's overrides
     int line = 0;
+    int password_line = 0;        // line of `password` (0: none)
 };
 
 struct config {
@@ -101,8 +111,9 @@ config_result parse_config(std::string_view text, std::string_view file,
                            std::string_view default_name);
 
 // Whole-config checks that parse_config() runs after parsing and defaulting:
-// every host complete (remote, password, pinned TLS), host names and
-// directories unique per role, the final name usable. First problem wins.
+// every host complete (remote, password, pinned TLS), no placeholder left
+// from the samples, host names and directories unique per role, the final
+// name usable. First problem wins.
 std::optional<config_error> validate_config(const config& cfg, std::string_view file);
 
 // Reads `path` and calls parse_config() with the first label of gethostname().

@@ -173,8 +173,10 @@ bool parser::sender_host_statement(kw k, const token& t) {
     case kw::directory:
         return directory_value(t, h.directory, true);
     case kw::fingerprint:
+        h.fingerprint_line = t.line;
         return fingerprint_value(t);
     case kw::password:
+        h.password_line = t.line;
         return password_value(t, h.password);
     default:
         return not_allowed(t, "sender host section");
@@ -216,6 +218,7 @@ bool parser::receiver_host_statement(kw k, const token& t) {
     case kw::directory:
         return directory_value(t, h.directory, false); // may be relative
     case kw::password:
+        h.password_line = t.line;
         return password_value(t, h.password);
     case kw::max_files_per_minute:
     case kw::max_files_burst:

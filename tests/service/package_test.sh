@@ -1,36 +1,51 @@
 #!/bin/sh
 # ctest "service: debian package": builds the Debian package of the build
 # tree with `cpack -G DEB` into a temporary directory and, on this machine:
-#  - checks its control fields and that its maintainer scripts pass sh -n;
+#  - checks its control fields (a real Maintainer, Version <project>-<rev>)
+#    and that its maintainer scripts pass sh -n;
+#  - runs its postrm purge alone with a failing deluser and no delgroup
+#    (fake tools first in PATH), which must say so and still succeed;
+#  - runs lintian on it (installed with apt-get when missing, and left
+#    installed) and fails on any error (E:); warnings are printed, and the
+#    ones kept are listed with why in docs/operations.md;
 #  - installs it (dpkg -i), and checks /usr/sbin/auditdistd runs, the manual
 #    pages, the unit in /lib/systemd/system with ExecStart=/usr/sbin/..., the
-#    examples, no file in /etc, the system user auditdistd, and the owners and
+#    examples (one sample per role, each refused by -n for its placeholder
+#    secrets), /usr/share/doc/auditdistd/copyright (DEP-5), changelog.Debian.gz
+#    (gzip -n, newest entry = the package version) and every docs/*.md, no
+#    file in /etc, the system user auditdistd, and the owners and
 #    modes of /var/audit/dist (auditdistd:root 0750) and /var/audit/remote
 #    (root:auditdistd 0770: the dropped receiver may create a host directory);
 #    installs it a second time (upgrade path: postinst is idempotent);
 #  - starts /usr/sbin/auditdistd in the foreground with the receiver section
-#    of the installed sample config, changed only where this machine needs
+#    of the installed receiver sample, changed only where this machine needs
 #    it (see adapt_sample below), and checks it logs "auditdistd started",
 #    listens, creates /var/audit/remote/web1 for the daemon user, and that
 #    its worker runs as auditdistd under a root supervisor; a SIGHUP reload
 #    adding host web2 makes the unprivileged worker create
 #    /var/audit/remote/web2; SIGTERM stops it with status 0 within 6 s;
-#  - dpkg -r: binary, unit, manual pages and examples are gone, the trail
-#    directories and their contents stay;
+#  - starts it again with the default pidfile /var/run/auditdistd.pid, as
+#    an init without systemd would, installs the package once more (so the
+#    daemon runs a deleted binary, as after an upgrade), and checks that
+#    dpkg -r stops it (prerm: SIGTERM by pidfile) with status 0;
+#  - dpkg -r: binary, unit, manual pages, examples and documentation are
+#    gone, the trail directories and their contents stay;
 #  - dpkg --purge: the user and group are gone, and so are the unit's
 #    enablement links, but /var/audit/remote with a (planted) received trail
 #    and /var/audit/dist with a trail not shipped yet still exist: audit
-#    trails are evidence, a package never deletes them.
+#    trails are evidence, a package never deletes them; purge prints the
+#    chattr and rm that delete them.
 # Everything this test created is removed at exit, the package purged if the
 # test installed it. Skips (77) without root or dpkg, when a package named
 # auditdistd or a user or group auditdistd is already on the machine (they
 # are not the test's to clobber), or when dpkg-statoverride entries exist for
-# the trail directories.
-# Usage: package_test.sh <build dir> <cpack> <project version>
+# the trail directories, or when /var/run/auditdistd.pid exists.
+# Usage: package_test.sh <build dir> <cpack> <project version> <source dir>
 set -u
 build=$1
 cpack=$2
 version=$3
+source=$4
 examples=/usr/share/doc/auditdistd/examples
 
 skip() { echo "SKIP: $*"; exit 77; }
@@ -54,6 +69,10 @@ getent passwd auditdistd >/dev/null && skip "a user auditdistd exists outside th
 getent group auditdistd >/dev/null && skip "a group auditdistd exists outside the package; purge would delete it"
 for d in /var/audit/dist /var/audit/remote; do
 	[ -z "$(dpkg-statoverride --list "$d")" ] || skip "dpkg-statoverride entry for $d"
+done
+# The default pidfile and status socket, which the prerm check uses.
+for f in /var/run/auditdistd.pid /var/run/auditdistd.sock; do
+	[ ! -e "$f" ] || skip "$f exists (a daemon of another install?)"
 done
 
 tmp=$(mktemp -d /tmp/adist-pkg-XXXXXX)
@@ -89,7 +108,7 @@ cleanup()
 	fi
 	# Only what the test put there, and then rmdir: a file in these
 	# directories that the test did not make is left alone.
-	rm -f "$plant_remote" "$plant_dist"
+	rm -f "$plant_remote" "$plant_dist" /var/run/auditdistd.pid /var/run/auditdistd.sock
 	rmdir /var/audit/remote/.adist-pkg-test 2>/dev/null
 	for d in $created; do
 		[ ! -d "$d" ] || rmdir "$d" || echo "cleanup: left $d (not empty)"
@@ -142,14 +161,18 @@ if [ -f "$build/install_manifest.txt" ]; then
 fi
 "$cpack" --config "$build/CPackConfig.cmake" -G DEB -B "$tmp/out" >"$tmp/cpack.log" 2>&1 ||
 	{ cat "$tmp/cpack.log"; fail "cpack -G DEB failed"; }
-deb=$tmp/out/auditdistd_${version}_$(dpkg --print-architecture).deb
-[ -f "$deb" ] || { cat "$tmp/cpack.log"; fail "cpack did not make $deb"; }
+deb=$(ls "$tmp/out/auditdistd_${version}"-*_"$(dpkg --print-architecture).deb" 2>/dev/null)
+[ -f "$deb" ] || { cat "$tmp/cpack.log"; ls "$tmp/out"; fail "cpack did not make auditdistd_${version}-<revision>_<arch>.deb"; }
 field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Package)" = auditdistd ] || fail "Package: $(field Package)"
-[ "$(field Version)" = "$version" ] || fail "Version: $(field Version), project version $version"
+debversion=$(field Version)
+case "$debversion" in "$version"-[0-9]*) ;; *) fail "Version: $debversion, project version $version (expected $version-<revision>)" ;; esac
 [ "$(field Section)" = admin ] || fail "Section: $(field Section)"
 [ "$(field Priority)" = optional ] || fail "Priority: $(field Priority)"
-[ -n "$(field Maintainer)" ] || fail "no Maintainer"
+maintainer=$(field Maintainer)
+echo "Maintainer: $maintainer"
+echo "$maintainer" | grep -Eq '^[^<>]+ <[^@<> ]+@[a-z0-9.-]+\.[a-z]+>$' || fail "Maintainer is not 'Name <address>': $maintainer"
+case "$maintainer" in *.example\>* | *.invalid\>* | *noreply* | *localhost*) fail "Maintainer is a placeholder: $maintainer" ;; esac
 depends=$(field Depends)
 for dep in adduser libc6 libssl3; do
 	case ", $depends" in *", $dep"*) ;; *) fail "Depends lacks $dep: $depends" ;; esac
@@ -159,7 +182,34 @@ for script in postinst prerm postrm; do
 	[ -x "$tmp/control/$script" ] || fail "no executable $script in the package"
 	sh -n "$tmp/control/$script" || fail "sh -n $script"
 done
+# postrm purge on its own, before anything is installed, with fake tools
+# first in PATH: a deluser that fails must be reported with the command to
+# run, a missing delgroup too, and the purge must still succeed.
+mkdir "$tmp/fakebin"
+printf '#!/bin/sh\nexit 0\n' >"$tmp/fakebin/getent"
+printf '#!/bin/sh\nexit 0\n' >"$tmp/fakebin/deb-systemd-helper"
+printf '#!/bin/sh\necho "fake deluser: user auditdistd is busy" >&2\nexit 8\n' >"$tmp/fakebin/deluser"
+chmod 0755 "$tmp/fakebin/"*
+PATH="$tmp/fakebin:/usr/bin:/bin" sh "$tmp/control/postrm" purge >"$tmp/postrm.log" 2>&1 ||
+	{ cat "$tmp/postrm.log"; fail "postrm purge failed when deluser failed"; }
+grep -q '^auditdistd: could not remove the system user auditdistd: fake deluser: user auditdistd is busy$' "$tmp/postrm.log" &&
+	grep -q '^auditdistd: remove it with: deluser --system --quiet auditdistd$' "$tmp/postrm.log" &&
+	grep -q '^auditdistd: could not remove the system group auditdistd: delgroup not found; remove it with: delgroup --system --quiet --only-if-empty auditdistd (or: groupdel auditdistd)$' "$tmp/postrm.log" ||
+	{ cat "$tmp/postrm.log"; fail "postrm did not report the user and group it could not remove"; }
 dpkg-deb -c "$deb" | grep -q '\./etc/' && fail "the package ships files in /etc: $(dpkg-deb -c "$deb" | grep '\./etc/')"
+
+# --- lintian: no error. Installed for the test when missing (and left
+# installed, like the build dependencies).
+if ! command -v lintian >/dev/null 2>&1; then
+	echo "installing lintian (apt-get)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q lintian >"$tmp/apt.log" 2>&1 ||
+		{ tail -n 20 "$tmp/apt.log"; fail "apt-get install lintian failed (install it by hand: apt-get install lintian)"; }
+fi
+lintian --version
+lintian "$deb" >"$tmp/lintian.log" 2>&1
+echo "lintian $(basename "$deb"):"
+cat "$tmp/lintian.log"
+grep -q '^E: ' "$tmp/lintian.log" && fail "lintian reports errors (E: lines above)"
 
 # --- install
 installed=1
@@ -179,11 +229,34 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	out=$(systemd-analyze verify --man=no "$unit" 2>&1) && [ -z "$out" ] ||
 		fail "systemd-analyze verify $unit: $out"
 fi
-for f in auditdistd.conf.sample audit_control.sample rc.d/auditdistd; do
+for f in auditdistd-receiver.conf.sample auditdistd-sender.conf.sample audit_control.sample rc.d/auditdistd; do
 	[ -f "$examples/$f" ] || fail "no $examples/$f"
 done
-/usr/sbin/auditdistd -n -c "$examples/auditdistd.conf.sample" >"$tmp/check.txt" 2>&1 ||
-	fail "the installed sample config does not parse: $(cat "$tmp/check.txt")"
+[ ! -e "$examples/auditdistd.conf.sample" ] || fail "the old combined sample is still installed"
+# As shipped, each sample is refused for its placeholder secrets (exit 78),
+# so that a copied sample never runs with a password everybody knows.
+for role in receiver sender; do
+	/usr/sbin/auditdistd -n -c "$examples/auditdistd-$role.conf.sample" >"$tmp/check.txt" 2>&1
+	code=$?
+	[ "$code" = 78 ] && grep -q ':[0-9]*: host "[a-z0-9]*": password is still the placeholder' "$tmp/check.txt" ||
+		fail "auditdistd -n on the $role sample: exit $code, $(cat "$tmp/check.txt")"
+done
+grep -q '^receiver' "$examples/auditdistd-sender.conf.sample" && fail "the sender sample has a receiver section"
+grep -q '^sender' "$examples/auditdistd-receiver.conf.sample" && fail "the receiver sample has a sender section"
+# What Debian requires in /usr/share/doc/<package>, and the documentation.
+doc=/usr/share/doc/auditdistd
+head -n 1 "$doc/copyright" 2>/dev/null | grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' ||
+	fail "$doc/copyright is missing or not machine-readable (DEP-5)"
+grep -qx 'License: BSD-2-Clause' "$doc/copyright" || fail "$doc/copyright names no BSD-2-Clause licence"
+[ -f "$doc/changelog.Debian.gz" ] || fail "no $doc/changelog.Debian.gz"
+# gzip -n: header flags 0 (no name) and time stamp 0.
+[ "$(od -An -tx1 -j3 -N5 "$doc/changelog.Debian.gz" | tr -d ' ')" = 0000000000 ] ||
+	fail "$doc/changelog.Debian.gz was not made with gzip -n"
+top=$(gzip -dc "$doc/changelog.Debian.gz" | head -n 1)
+case "$top" in "auditdistd ($debversion) "*) ;; *) fail "newest changelog entry '$top' is not version $debversion" ;; esac
+for md in "$source"/docs/*.md; do
+	[ -f "$doc/$(basename "$md")" ] || fail "no $doc/$(basename "$md")"
+done
 [ -z "$(dpkg-query -W -f='${Conffiles}' auditdistd)" ] || fail "the package has conffiles"
 [ -e /etc/security/auditdistd.conf ] && [ "$conf_existed" = 0 ] &&
 	fail "the package created /etc/security/auditdistd.conf (it holds passwords: the administrator writes it)"
@@ -237,27 +310,27 @@ fi
 echo "enablement link for the purge check: ${enabled:-none (no systemctl enable here)}"
 
 # --- run the daemon with the sample receiver config
-# adapt_sample: the installed sample's receiver section, as an administrator
-# would start from it, changed only where this machine needs it:
-#  - the sender section is left out: a config with a sender keeps root (the
-#    sender reads root-owned links) and would connect to its TEST-NET
-#    collector; receiver-only is what drops to the user auditdistd;
+# adapt_sample: the installed receiver sample, as an administrator would
+# start from it, changed only where this machine needs it (it has no sender
+# section: a config with a sender keeps root and would connect to its
+# TEST-NET collector; receiver-only is what drops to the user auditdistd):
+#  - the placeholder password gets a real one, as -n demands;
 #  - the two listen lines (0.0.0.0:7878 and [::]:7878) become one
 #    127.0.0.1 address with a free port: nothing outside reaches the test,
 #    7878 may be in use, and the machine may have no IPv6;
 #  - certfile and keyfile point at a certificate and key made for the test
 #    in a temporary directory: /etc/security keeps no test keys.
-# directory "/var/audit/remote", host "web1" and its password stay.
+# directory "/var/audit/remote" and host "web1" stay.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 	-subj /CN=collector -keyout "$tmp/key.pem" -out "$tmp/cert.pem" >"$tmp/openssl.log" 2>&1 ||
 	{ cat "$tmp/openssl.log"; fail "openssl req failed"; }
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-awk '/^receiver[ \t]*\{/ { r = 1 } r { print } r && /^\}/ { r = 0 }' \
-	"$examples/auditdistd.conf.sample" >"$tmp/receiver.sample"
+cp "$examples/auditdistd-receiver.conf.sample" "$tmp/receiver.sample"
 awk -v port="$port" -v cert="$tmp/cert.pem" -v key="$tmp/key.pem" '
 	/^[ \t]*listen[ \t]/ { if (!l) print "    listen \"tls://127.0.0.1:" port "\""; l = 1; next }
 	/^[ \t]*certfile[ \t]/ { print "    certfile \"" cert "\""; next }
 	/^[ \t]*keyfile[ \t]/ { print "    keyfile \"" key "\""; next }
+	/^[ \t]*password[ \t]/ { print "        password \"a long random secret for the test\""; next }
 	{ print }' "$tmp/receiver.sample" >"$tmp/auditdistd.conf"
 chmod 0600 "$tmp/auditdistd.conf"
 grep -q '^    directory "/var/audit/remote"$' "$tmp/auditdistd.conf" &&
@@ -316,13 +389,42 @@ worker=""
 grep -q "auditdistd stopped" "$tmp/daemon.log" || { cat "$tmp/daemon.log"; fail "no 'auditdistd stopped'"; }
 [ ! -e "$tmp/auditdistd.pid" ] || fail "pidfile left after SIGTERM"
 
-# --- remove: the program goes, the trails stay
+# --- remove: prerm stops a daemon that no systemd unit started, the
+# program goes, the trails stay. The daemon runs with the default pidfile,
+# as an rc script or an administrator would start it.
 echo "received trail" >"$plant_remote"
 chown auditdistd:auditdistd "$plant_remote"
 chmod 0600 "$plant_remote"
 echo "trail not shipped yet" >"$plant_dist"
+/usr/sbin/auditdistd -F -c "$tmp/auditdistd.conf" >"$tmp/daemon2.log" 2>&1 &
+supervisor=$!
+pidfile_written() { [ -s /var/run/auditdistd.pid ] || { kill -0 "$supervisor" 2>/dev/null || return 0; return 1; }; }
+wait_for 100 pidfile_written && [ "$(cat /var/run/auditdistd.pid 2>/dev/null)" = "$supervisor" ] ||
+	{ cat "$tmp/daemon2.log"; fail "no /var/run/auditdistd.pid naming $supervisor within 10 s"; }
+wait_for 100 find_worker || { cat "$tmp/daemon2.log"; fail "no worker under the second daemon"; }
+# Installing the package again meanwhile (an upgrade, which restarts nothing
+# without systemd) leaves the daemon on the replaced binary: prerm must
+# still know it for auditdistd.
+dpkg_run -i "$deb" || { cat "$tmp/dpkg.log"; fail "third dpkg -i failed"; }
+[ "$(readlink "/proc/$supervisor/exe")" = "/usr/sbin/auditdistd (deleted)" ] ||
+	fail "after reinstalling, the daemon runs $(readlink "/proc/$supervisor/exe")"
 dpkg_run -r auditdistd || { cat "$tmp/dpkg.log"; fail "dpkg -r failed"; }
-for f in /usr/sbin/auditdistd "$unit" "$examples/auditdistd.conf.sample" "$examples/rc.d/auditdistd"; do
+cat "$tmp/dpkg.log"
+grep -q "Stopping auditdistd (pid $supervisor, /var/run/auditdistd.pid)" "$tmp/dpkg.log" ||
+	fail "prerm did not say it stopped pid $supervisor"
+# prerm waited until the daemon had stopped: it is at most a zombie now.
+grep -q '^State:[[:space:]]*Z' "/proc/$supervisor/status" 2>/dev/null || ! kill -0 "$supervisor" 2>/dev/null ||
+	{ cat "$tmp/daemon2.log"; fail "the daemon still runs after dpkg -r"; }
+wait "$supervisor"
+code=$?
+supervisor=""
+[ "$code" = 0 ] || { cat "$tmp/daemon2.log"; fail "exit status $code after prerm's SIGTERM"; }
+kill -0 "$worker" 2>/dev/null && fail "the worker $worker outlived the supervisor"
+worker=""
+[ ! -e /var/run/auditdistd.pid ] || fail "pidfile left after prerm stopped the daemon"
+for f in /usr/sbin/auditdistd "$unit" "$examples/auditdistd-receiver.conf.sample" \
+	"$examples/auditdistd-sender.conf.sample" "$examples/rc.d/auditdistd" "$doc/copyright" \
+	"$doc/changelog.Debian.gz" "$doc/operations.md"; do
 	[ ! -e "$f" ] || fail "$f left after dpkg -r"
 done
 ls /usr/share/man/man8/auditdistd.8* /usr/share/man/man5/auditdistd.conf.5* >/dev/null 2>&1 &&
@@ -333,6 +435,12 @@ getent passwd auditdistd >/dev/null || fail "dpkg -r removed the user (only purg
 # --- purge: the user goes, the trails stay
 dpkg_run --purge auditdistd || { cat "$tmp/dpkg.log"; fail "dpkg --purge failed"; }
 installed=0
+cat "$tmp/dpkg.log"
+# Purge says how to delete the kept trails, which the receiver made +a/+i.
+grep -q '^    chattr -R -i -a /var/audit/remote$' "$tmp/dpkg.log" &&
+	grep -q '^    rm -r /var/audit/remote /var/audit/dist$' "$tmp/dpkg.log" ||
+	fail "purge did not print how to remove the kept trails"
+grep -q "could not remove the system" "$tmp/dpkg.log" && fail "postrm could not remove the user or group"
 status=$(dpkg-query -W -f='${db:Status-Status}' auditdistd 2>/dev/null)
 case "$status" in "" | not-installed) ;; *) fail "status after purge: $status" ;; esac
 getent passwd auditdistd >/dev/null && fail "user auditdistd left after purge"

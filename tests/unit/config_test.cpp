@@ -481,6 +481,44 @@ TEST_CASE("config: a password never appears in an error", "[config]") {
     }
 }
 
+TEST_CASE("config: the samples' placeholders are refused at their line", "[config]") {
+    const std::string placeholder(sample_password_placeholder);
+    const std::string zeros = adist::proto::format_fingerprint(sample_fingerprint_placeholder);
+    REQUIRE(zeros.substr(0, 12) == "SHA256=00:00");
+
+    const std::string receiver = "receiver {\n host web1 {\n  remote 192.0.2.10\n"
+                                 "  password \"" + placeholder + "\"\n }\n}\n";
+    auto e = err(receiver);
+    CHECK(e.line == 4);
+    CHECK(e.message.find("host \"web1\": password is still the placeholder of the sample "
+                         "configuration; set a long random secret (openssl rand -base64 32)") == 0);
+    CHECK(e.to_string().find(placeholder) == std::string::npos); // never shows a password
+
+    const std::string sender_pw = "sender {\n host collector {\n  remote tls://198.51.100.5\n"
+                                  "  password \"" + placeholder + "\"\n  fingerprint " + fp +
+                                  "\n }\n}\n";
+    e = err(sender_pw);
+    CHECK(e.line == 4);
+    CHECK(e.message.find("password is still the placeholder") != std::string::npos);
+
+    const std::string sender_fp = "sender {\n host collector {\n  remote tls://198.51.100.5\n"
+                                  "  password \"a long random secret\"\n\n  fingerprint \"" +
+                                  zeros + "\"\n }\n}\n";
+    e = err(sender_fp);
+    CHECK(e.line == 6);
+    CHECK(e.message == "host \"collector\": fingerprint is still the placeholder of the sample "
+                       "configuration; paste what \"auditdistd fingerprint\" prints on the receiver");
+
+    // Only the literal placeholders: a password that merely contains it, or
+    // any other fingerprint, is the administrator's choice.
+    ok("receiver {\n host web1 {\n  remote 192.0.2.10\n  password \"" + placeholder +
+       "!\"\n }\n}\n");
+    auto one = zeros;
+    one.back() = '1';
+    ok("sender {\n host c {\n  remote tls://198.51.100.5\n  password x\n  fingerprint " + one +
+       "\n }\n}\n");
+}
+
 TEST_CASE("config: load_config reads a file", "[config]") {
     char path[] = "/tmp/adist_config_test_XXXXXX";
     int fd = mkstemp(path);
