@@ -14,6 +14,7 @@
 #include "privileged/guard_executor.hpp"
 #include "privileged/privilege_drop.hpp"
 #include "privileged/sandbox.hpp"
+#include "privileged/sandbox_internal.hpp"
 #include "privileged/supervisor.hpp"
 
 #include <atomic>
@@ -25,12 +26,14 @@
 #include <fcntl.h>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <linux/fs.h>
 #include <signal.h>
 #include <sstream>
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -227,7 +230,91 @@ void sigsys_case(const char* what, const std::string& name,
     expect_intact(what, status, name, true);
 }
 
+// Both roles in one worker on a kernel without Landlock: its seccomp filter
+// must allow unlink (the sender removes shipped links), so only the flag
+// (and DAC, which lets the worker remove its own files) guards a trail.
+// Successful renames while a second thread unlinks the trail as soon as it
+// is protected: the supervisor stops the worker while the flag is off, so
+// no trail is ever lost. 400 renames or 10 s.
+void both_roles_without_landlock_case() {
+    int status = run_worker([&](const privileged::worker_channels& ch, common::guard_client& guard) {
+        std::string error;
+        if (privileged::drop_privileges("nobody", &error) != 0) worker_exit(setup_failed, error.c_str());
+        auto remote = host_dir.substr(0, host_dir.rfind('/'));
+        auto parsed = common::parse_config(
+            "receiver {\n directory \"" + remote + "\"\n host \"web1\" {\n  remote \"127.0.0.1\"\n"
+            "  password \"attack-test-password\"\n }\n}\nsender {\n directory \"" + base +
+                "/dist\"\n host \"c\" {\n  remote \"tcp://127.0.0.1:9\"\n  password \"p\"\n }\n}\n",
+            "both.conf", "web1");
+        auto* both = std::get_if<common::config>(&parsed);
+        if (!both) worker_exit(setup_failed, "the both-roles configuration");
+        std::vector<std::string> notes;
+        auto spec = daemon::worker_sandbox_spec(daemon_options{}, *both, {ch.supervisor != 0, ""},
+                                                &notes);
+        if (!spec.remove_files) worker_exit(setup_failed, "both roles: unlink should be allowed");
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+            privileged::enter_seccomp(spec, &error) != 0) {
+            worker_exit(setup_failed, error.c_str());
+        }
+        std::mutex m;
+        std::string target; // the protected trail, while its rename is under way
+        std::atomic<bool> done{false};
+        std::thread unlinker([&] {
+            while (!done) {
+                std::string t;
+                {
+                    std::lock_guard lock(m);
+                    t = target;
+                }
+                if (!t.empty()) ::unlink((host_dir + "/" + t).c_str());
+            }
+        });
+        int lost = 0, renamed = 0;
+        auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        for (int i = 0; i < 400 && std::chrono::steady_clock::now() < until; ++i) {
+            char start[16];
+            std::snprintf(start, sizeof start, "2026120413%02d%02d", i / 60 % 60, i % 60);
+            std::string name = std::string(start) + ".not_terminated";
+            std::string final_name = std::string(start) + ".20261204140000";
+            int fd = ::open((host_dir + "/" + name).c_str(),
+                            O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+            if (fd < 0 || ::write(fd, stored.data(), stored.size()) < 0) worker_exit(setup_failed, "trail");
+            ::close(fd);
+            if (int e = guard.call({0, common::guard_op::protect, host_dir, name, {}}); e != 0) {
+                std::fprintf(stderr, "worker: protect %s: %s\n", name.c_str(), std::strerror(e));
+                worker_exit(setup_failed, "protect");
+            }
+            {
+                std::lock_guard lock(m);
+                target = name;
+            }
+            int err = guard.call({0, common::guard_op::rename, host_dir, name, final_name});
+            {
+                std::lock_guard lock(m);
+                target.clear();
+            }
+            struct stat st {};
+            if (err == 0) ++renamed;
+            if (::stat((host_dir + "/" + final_name).c_str(), &st) != 0 &&
+                ::stat((host_dir + "/" + name).c_str(), &st) != 0) {
+                ++lost;
+            }
+        }
+        done = true;
+        unlinker.join();
+        std::fprintf(stderr, "worker: %d renames, %d trails lost\n", renamed, lost);
+        if (lost > 0) worker_exit(attack_worked, "a protected trail was unlinked during its rename");
+        if (renamed == 0) worker_exit(setup_failed, "no rename succeeded");
+    });
+    if (status != attack_failed) {
+        fail("both roles without Landlock: unlink during renames: status " + std::to_string(status));
+    } else {
+        std::printf("both roles without Landlock: unlink raced against renames: no trail lost\n");
+    }
+}
+
 void attacks() {
+    both_roles_without_landlock_case();
     rename_race_case();
     rename_refused_keeps_flag_case();
     sigsys_case("F_SETFL without O_APPEND", "20261204120000.not_terminated",
