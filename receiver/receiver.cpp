@@ -253,6 +253,7 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
         for (auto& old : retired_) {
             if (old->config.name != slot->config.name) continue;
             slot->predecessor = old.get(); // the latest
+            slot->store->inherit_sync_failure(*old->store);
             slot->files = old->files;      // a reload does not refill the bucket
             slot->limit_refusals = old->limit_refusals;
         }

@@ -90,6 +90,10 @@ public:
     void mark_sync_failed() { sync_failed_ = true; }
     // What `status` says while the host is refused for it ("" otherwise).
     std::string sync_failure() const;
+    // A reload that replaces this host's store (its configuration changed)
+    // hands over a failure that could not be recorded in the marker yet
+    // (one that was is on disk, and open() read it).
+    void inherit_sync_failure(const trail_store& old);
 
     // Last system error behind a non-ok reply, for the log.
     const std::string& last_error() const { return last_error_; }
@@ -131,7 +135,7 @@ private:
     std::atomic<std::uint64_t> synced_size_{0}; // of the open file
     std::atomic<bool> synced_known_{false};
     bool marker_recorded_ = false;              // the failure is in the marker
-    std::optional<sync_marker> pending_marker_; // the failure to record
+    std::optional<sync_marker> pending_marker_; // the failure to record; set under state_mutex_
     std::string sync_failure_;                  // under state_mutex_
     common::guard_client* guard_ = nullptr;
     bool sealed_ = false;          // the open file is immutable: closed earlier under its final name

@@ -62,8 +62,8 @@ std::string trail_store::check_sync_marker() {
         log::info(path_, ": ", marker_path(), " was removed: accepting this host again");
         sync_failed_ = false;
         marker_recorded_ = false;
-        pending_marker_.reset();
         std::lock_guard lock(state_mutex_);
+        pending_marker_.reset();
         sync_failure_.clear();
     }
     return {};
@@ -76,8 +76,29 @@ void trail_store::record_sync_failure(int err, bool size_known) {
     sync_marker m{open_name(), std::nullopt};
     if (size_known && synced_known_) m.synced = synced_size_.load();
     log::error(path_, ": fdatasync failed (", errno_text(err), "); ", describe(m));
-    pending_marker_ = m;
+    {
+        std::lock_guard lock(state_mutex_);
+        pending_marker_ = m;
+    }
     persist_marker();
+}
+
+void trail_store::inherit_sync_failure(const trail_store& old) {
+    if (!old.sync_failed_ || sync_failed_) return;
+    std::optional<sync_marker> pending;
+    std::string text;
+    {
+        std::lock_guard lock(old.state_mutex_);
+        pending = old.pending_marker_;
+        text = old.sync_failure_;
+    }
+    if (!pending) return; // nothing left to record: the marker is on disk, or was removed
+    log::error(path_, ": the reload keeps the unrecorded sync failure (", describe(*pending),
+               "): this host stays refused");
+    sync_failed_ = true;
+    std::lock_guard lock(state_mutex_);
+    pending_marker_ = pending;
+    sync_failure_ = text;
 }
 
 void trail_store::persist_marker() {

@@ -70,7 +70,18 @@ std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path, bo
             continue;
         }
         struct stat st {};
-        if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT) continue; // removed since the listing
+            // Leaving it out would let the next trail pass it, and it would
+            // then be "older" and never sent: no listing at all instead.
+            int err = errno;
+            if (notes == nullptr || notes->first("stat:" + name)) {
+                log::error("cannot examine ", dir_path, "/", log::printable(name), ": ",
+                           common::errno_text(err), "; nothing after it is sent until it can be");
+            }
+            if (ok != nullptr) *ok = false;
+            return {};
+        }
         if (!S_ISREG(st.st_mode)) {
             if (notes != nullptr && notes->first("type:" + name)) {
                 log::warning("ignoring ", dir_path, "/", name, ": ", file_type(st.st_mode),
