@@ -161,12 +161,27 @@ public:
         return true;
     }
 
+    // How long poll() may wait: until the count of refusals not logged falls
+    // due (-1: none pending), so that it is written within its minute even
+    // if the worker asks nothing more.
+    int poll_timeout_ms() const {
+        auto next = limiter_.next_due();
+        if (next == log_limiter::clock::time_point::max()) return -1;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            next - log_limiter::clock::now());
+        return static_cast<int>(std::clamp<std::int64_t>(left.count() + 1, 0, 60'000));
+    }
+    void report_due() {
+        for (const auto& r : limiter_.due(log_limiter::clock::now())) suppressed(r.suppressed);
+    }
+
 private:
+    static void suppressed(unsigned n) {
+        if (n > 0) log::error("the worker made ", n, " more refused requests");
+    }
     void violation(const std::string& what) {
         auto v = limiter_.note("guard", std::chrono::steady_clock::now());
-        if (v.suppressed > 0) {
-            log::error("the worker made ", v.suppressed, " more refused requests");
-        }
+        suppressed(v.suppressed);
         if (v.log) log::error("refused a request from the worker ", what, " (a compromised worker?)");
     }
 
@@ -257,7 +272,9 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
         pollfd fds[3] = {{signals.get(), POLLIN, 0},
                          {worker_speaks && control ? control.get() : -1, POLLIN, 0},
                          {guard ? guard.get() : -1, POLLIN, 0}};
-        if (::poll(fds, 3, -1) < 0) continue;
+        int ready = ::poll(fds, 3, sup.poll_timeout_ms());
+        sup.report_due();
+        if (ready <= 0) continue;
         if (fds[1].revents != 0) worker_speaks = sup.serve_worker_message(control);
         if (fds[2].revents != 0) sup.serve_guard(guard);
         if (fds[0].revents == 0) continue;

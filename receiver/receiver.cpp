@@ -355,11 +355,22 @@ asio::awaitable<void> receiver::report_suppressed() {
     while (!stopping_) {
         co_await peer_log_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
         if (stopping_) break;
-        for (auto& r : peer_log_.due(common::log_limiter::clock::now())) {
-            log_suppressed(r.key, r.suppressed);
+        auto now = common::log_limiter::clock::now();
+        for (auto& r : peer_log_.due(now)) log_suppressed(r.key, r.suppressed);
+        auto next = peer_log_.next_due();
+        for (auto& h : hosts_) { // the per-host limits' refusals (session_limits.cpp)
+            for (auto& r : h->limit_log.due(now)) {
+                log::warning("[", h->config.name, "] ", r.suppressed,
+                             " more refusals for the host's limits were not logged");
+            }
+            next = std::min(next, h->limit_log.next_due());
         }
-        peer_log_timer_.expires_at(peer_log_.next_due());
+        peer_log_timer_.expires_at(next);
     }
+}
+
+void receiver::report_suppressed_at(common::log_limiter::clock::time_point at) {
+    if (at < peer_log_timer_.expiry()) peer_log_timer_.expires_at(at);
 }
 
 void receiver::log_peer(const std::string& address, bool warning, const std::string& line) {

@@ -108,6 +108,9 @@ public:
     // crowd out the others). Failed authentications from configured
     // addresses are not passed here: they are always logged.
     void log_peer(const std::string& address, bool warning, const std::string& line);
+    // A count of dropped lines falls due at `at` (the limiter's report_at):
+    // the reporting timer wakes by then.
+    void report_suppressed_at(common::log_limiter::clock::time_point at);
     static constexpr std::string_view unconfigured_key = "unconfigured addresses";
 
     asio::thread_pool& pool() { return *pool_; }

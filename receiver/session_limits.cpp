@@ -58,6 +58,7 @@ bool session::within_limits(const proto::request& req) {
                        std::to_string(slot_->limit_refusals) + " refusals since start";
     slot_->error(line);
     auto v = slot_->limit_log.note("limit", common::log_limiter::clock::now());
+    owner_.report_suppressed_at(v.report_at);
     if (v.suppressed > 0) {
         log::warning(prefix_, v.suppressed, " more refusals for the host's limits were not logged");
     }
