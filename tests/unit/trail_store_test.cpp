@@ -93,7 +93,9 @@ TEST_CASE("trail_store: a host directory that cannot be listed refuses the sessi
     REQUIRE(store->open(name_at(1)) == reply_error::open_old);
 }
 
-TEST_CASE("trail_store: the parent of a created host directory is synced, the marker is read") {
+// (Whether the parent is fsynced after the mkdir is integration: host_dir_durable,
+// which watches the real daemon under strace.)
+TEST_CASE("trail_store: a created host directory exists; a marker from an earlier run refuses") {
     temp_dir d;
     std::string error;
     auto store = trail_store::open(d.path + "/a/b/web1", std::nullopt, &error);
