@@ -255,6 +255,7 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
             slot->predecessor = old.get(); // the latest
             slot->files = old->files;      // a reload does not refill the bucket
             slot->limit_refusals = old->limit_refusals;
+            slot->counters = old->counters; // counted since start, not since the reload
         }
         hosts_.push_back(std::move(slot));
     }
@@ -295,7 +296,9 @@ std::vector<common::host_status> receiver::status() const {
         auto stored = h->store->stored();
         s.file = stored.name;
         s.offset = stored.size;
-        s.last_ack = h->last_ack;
+        s.last_data_ack = h->last_data_ack;
+        s.last_heard = h->last_heard;
+        s.counters = h->counters;
         s.last_error = h->last_error;
         s.last_error_at = h->last_error_at;
         s.refused = h->store->sync_failure();
