@@ -59,6 +59,9 @@ receiver::~receiver() {
 std::unique_ptr<host_slot> receiver::make_slot(const common::receiver_host& h, std::string* error) {
     auto slot = std::make_unique<host_slot>();
     slot->config = h;
+    // Disconnected since now: a host that never connects shows its age to
+    // `status --check` rather than no time at all.
+    slot->since = std::chrono::system_clock::now();
     slot->addresses = resolve_remote(io_, h.remote);
     // After the privilege drop we can no longer chown: directories made by a
     // reload belong to the daemon user, which is what chown would have done.
@@ -256,6 +259,9 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
             slot->files = old->files;      // a reload does not refill the bucket
             slot->limit_refusals = old->limit_refusals;
             slot->counters = old->counters; // counted since start, not since the reload
+            slot->since = old->since;
+            slot->last_data_ack = old->last_data_ack;
+            slot->last_heard = old->last_heard;
         }
         hosts_.push_back(std::move(slot));
     }

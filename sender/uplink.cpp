@@ -30,6 +30,9 @@ uplink::uplink(asio::io_context& io, std::string own_name, common::sender_host h
 uplink::~uplink() { stop(); }
 
 void uplink::start() {
+    // Disconnected since the start: a receiver never reached ages like one
+    // lost (status --check, stalled).
+    if (!status_.since) status_.since = std::chrono::system_clock::now();
     if (stopping_) return; // stopped (by a reload) before it was started
     running_ = true;
     if (host_.remote.scheme == common::scheme::tcp) {
@@ -325,6 +328,9 @@ void sender_role::reload(const common::config& next, const common::reload_plan& 
             continue;
         }
         auto u = std::make_shared<uplink>(io_, next.name, h, tls_, options);
+        for (const auto& old : retired_) {
+            if (old->name() == h.name) u->carry_over(*old); // the latest wins
+        }
         asio::co_spawn(io_, start_after(u), asio::detached);
         uplinks_.push_back(std::move(u));
     }
