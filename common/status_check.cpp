@@ -7,7 +7,8 @@ namespace adist::common {
 namespace {
 
 long long age(wall_time t, wall_time now) {
-    return std::max<long long>(0, std::chrono::duration_cast<std::chrono::seconds>(now - t).count());
+    return std::max<long long>(0,
+                               std::chrono::duration_cast<std::chrono::seconds>(now - t).count());
 }
 
 struct finding {
@@ -27,14 +28,15 @@ finding judge(const host_status& h, wall_time now, std::chrono::seconds max_lag)
     if (!h.connected) {
         if (!h.since || age(*h.since, now) > max_lag.count()) {
             return {check_code::critical,
-                    "not connected" +
-                        (h.since ? " for " + std::to_string(age(*h.since, now)) + " s" : std::string())};
+                    "not connected" + (h.since ? " for " + std::to_string(age(*h.since, now)) + " s"
+                                               : std::string())};
         }
-        return {check_code::warning, "not connected for " + std::to_string(age(*h.since, now)) + " s"};
+        return {check_code::warning,
+                "not connected for " + std::to_string(age(*h.since, now)) + " s"};
     }
     if (!h.last_error.empty() && h.last_error_at && age(*h.last_error_at, now) <= max_lag.count()) {
-        return {check_code::warning, "error " + std::to_string(age(*h.last_error_at, now)) +
-                                         " s ago: " + h.last_error};
+        return {check_code::warning,
+                "error " + std::to_string(age(*h.last_error_at, now)) + " s ago: " + h.last_error};
     }
     return {check_code::ok, ""};
 }
@@ -43,10 +45,14 @@ finding judge(const host_status& h, wall_time now, std::chrono::seconds max_lag)
 
 std::string_view to_string(check_code c) {
     switch (c) {
-    case check_code::ok: return "OK";
-    case check_code::warning: return "WARNING";
-    case check_code::critical: return "CRITICAL";
-    case check_code::unknown: break;
+    case check_code::ok:
+        return "OK";
+    case check_code::warning:
+        return "WARNING";
+    case check_code::critical:
+        return "CRITICAL";
+    case check_code::unknown:
+        break;
     }
     return "UNKNOWN";
 }
@@ -66,7 +72,8 @@ bool may_read_status(unsigned uid, unsigned gid, const std::vector<unsigned>& gr
 }
 
 void mark_stalled(std::vector<host_status>& hosts, wall_time now, std::chrono::seconds max_lag) {
-    for (auto& h : hosts) h.stalled = is_stalled(h, now, max_lag);
+    for (auto& h : hosts)
+        h.stalled = is_stalled(h, now, max_lag);
 }
 
 check_result decide_check(const std::vector<host_status>& hosts, wall_time now,
@@ -85,7 +92,8 @@ check_result decide_check(const std::vector<host_status>& hosts, wall_time now,
     std::string line = "AUDITDISTD " + std::string(to_string(worst)) + " - ";
     line += problems.empty() ? std::to_string(hosts.size()) + " hosts connected and shipping"
                              : problems;
-    line += " | hosts=" + std::to_string(hosts.size()) + " unacked_bytes=" + std::to_string(unacked) + "B";
+    line += " | hosts=" + std::to_string(hosts.size()) +
+            " unacked_bytes=" + std::to_string(unacked) + "B";
     std::replace(line.begin(), line.end(), '\n', ' ');
     return {worst, line};
 }

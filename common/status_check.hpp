@@ -3,12 +3,12 @@
 // "stalled" judgement. Pure: time is passed in.
 #pragma once
 
+#include "common/status.hpp"
+
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "common/status.hpp"
 
 namespace adist::common {
 

@@ -1,12 +1,12 @@
 // `auditdistd status --prometheus`: the status records in the Prometheus
 // text exposition format (version 0.0.4), for node_exporter's textfile
 // collector or a cron line. Pure.
+#include "common/status.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <functional>
 #include <sstream>
-
-#include "common/status.hpp"
 
 namespace adist::common {
 namespace {
@@ -28,7 +28,8 @@ std::string escape_label(const std::string& v) {
 }
 
 std::string labels(const host_status& h, const std::string& reason = {}) {
-    std::string out = "{role=\"" + escape_label(h.role) + "\",host=\"" + escape_label(h.host) + "\"";
+    std::string out =
+        "{role=\"" + escape_label(h.role) + "\",host=\"" + escape_label(h.host) + "\"";
     if (!reason.empty()) out += ",reason=\"" + escape_label(reason) + "\"";
     return out + "}";
 }
@@ -65,7 +66,8 @@ void per_host(std::ostringstream& out, const std::vector<host_status>& hosts, co
               const sample& value) {
     header(out, f);
     for (const auto& h : hosts) {
-        if (auto v = value(h)) out << "auditdistd_" << f.name << labels(h) << " " << number(*v) << "\n";
+        if (auto v = value(h))
+            out << "auditdistd_" << f.name << labels(h) << " " << number(*v) << "\n";
     }
 }
 
@@ -86,31 +88,38 @@ std::optional<double> time_value(const std::optional<wall_time>& t) {
     return seconds_since_epoch(*t);
 }
 
-} // namespace
+using hs = const host_status&;
 
-std::string render_status_prometheus(const std::vector<host_status>& hosts) {
-    std::ostringstream out;
-    using hs = const host_status&;
+void gauges(std::ostringstream& out, const std::vector<host_status>& hosts) {
     per_host(out, hosts, {"connected", "gauge", "1 when the host's connection is up"},
              [](hs h) { return h.connected ? 1.0 : 0.0; });
-    per_host(out, hosts, {"stalled", "gauge", "1 when data waits and none was acknowledged for the max lag"},
+    per_host(out, hosts,
+             {"stalled", "gauge", "1 when data waits and none was acknowledged for the max lag"},
              [](hs h) { return h.stalled ? 1.0 : 0.0; });
-    per_host(out, hosts, {"refused", "gauge", "1 when the receiver refuses the host until an operator acts"},
+    per_host(out, hosts,
+             {"refused", "gauge", "1 when the receiver refuses the host until an operator acts"},
              [](hs h) { return h.refused.empty() ? 0.0 : 1.0; });
-    per_host(out, hosts, {"unacked_bytes", "gauge", "sender: bytes in the dist directory not acknowledged"},
+    per_host(out, hosts,
+             {"unacked_bytes", "gauge", "sender: bytes in the dist directory not acknowledged"},
              [](hs h) -> std::optional<double> {
                  if (!h.unacked) return std::nullopt;
                  return static_cast<double>(*h.unacked);
              });
-    per_host(out, hosts,
-             {"last_data_ack_timestamp_seconds", "gauge", "when data was last acknowledged (Unix time)"},
-             [](hs h) { return time_value(h.last_data_ack); });
-    per_host(out, hosts,
-             {"last_heard_timestamp_seconds", "gauge", "when the peer was last heard from (Unix time)"},
-             [](hs h) { return time_value(h.last_heard); });
-    per_host(out, hosts,
-             {"bytes_total", "counter", "bytes shipped and acknowledged (sender) or stored (receiver)"},
-             [](hs h) { return static_cast<double>(h.counters.bytes); });
+    per_host(
+        out, hosts,
+        {"last_data_ack_timestamp_seconds", "gauge", "when data was last acknowledged (Unix time)"},
+        [](hs h) { return time_value(h.last_data_ack); });
+    per_host(
+        out, hosts,
+        {"last_heard_timestamp_seconds", "gauge", "when the peer was last heard from (Unix time)"},
+        [](hs h) { return time_value(h.last_heard); });
+}
+
+void counters(std::ostringstream& out, const std::vector<host_status>& hosts) {
+    per_host(
+        out, hosts,
+        {"bytes_total", "counter", "bytes shipped and acknowledged (sender) or stored (receiver)"},
+        [](hs h) { return static_cast<double>(h.counters.bytes); });
     per_host(out, hosts,
              {"files_total", "counter", "trails shipped whole (sender) or closed (receiver)"},
              [](hs h) { return static_cast<double>(h.counters.files); });
@@ -130,6 +139,14 @@ std::string render_status_prometheus(const std::vector<host_status>& hosts) {
                  if (h.role != "receiver") return std::nullopt;
                  return static_cast<double>(h.counters.fsync_ns) / 1e9;
              });
+}
+
+} // namespace
+
+std::string render_status_prometheus(const std::vector<host_status>& hosts) {
+    std::ostringstream out;
+    gauges(out, hosts);
+    counters(out, hosts);
     return out.str();
 }
 

@@ -196,16 +196,17 @@ namespace {
 
 // Sends `request` to the first socket of `candidates` that exists and reads
 // the whole answer. 0, or a sysexits code with `error` saying why.
-int ask(const std::vector<std::string>& candidates, const std::string& request, std::string& answer,
-        std::string& error) {
-    std::string path;
+std::string first_existing(const std::vector<std::string>& candidates) {
     for (const auto& c : candidates) {
         struct stat st {};
-        if (!c.empty() && ::stat(c.c_str(), &st) == 0) {
-            path = c;
-            break;
-        }
+        if (!c.empty() && ::stat(c.c_str(), &st) == 0) return c;
     }
+    return "";
+}
+
+int ask(const std::vector<std::string>& candidates, const std::string& request, std::string& answer,
+        std::string& error) {
+    std::string path = first_existing(candidates);
     if (path.empty()) {
         error = "no status socket found (looked for";
         for (const auto& c : candidates) error += " " + c;

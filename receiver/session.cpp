@@ -399,6 +399,7 @@ asio::awaitable<void> session::committer() {
                 // Nothing in this batch is known to be durable: refuse it all.
                 log::error(prefix_, "fdatasync failed: ", common::errno_text(err));
                 slot_->error("fdatasync failed: " + common::errno_text(err));
+                ++slot_->counters.refusals["fdatasync failed"];
                 slot_->store->mark_sync_failed();
                 batch.resize(1);
                 batch[0].reply.error = reply_error::write;

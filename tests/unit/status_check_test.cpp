@@ -7,7 +7,9 @@ using namespace adist::common;
 using namespace std::chrono_literals;
 
 namespace {
-wall_time at(long secs) { return wall_time(std::chrono::seconds(secs)); }
+wall_time at(long secs) {
+    return wall_time(std::chrono::seconds(secs));
+}
 
 host_status shipping(std::string role, std::string host) {
     host_status h;
@@ -23,7 +25,8 @@ host_status shipping(std::string role, std::string host) {
 } // namespace
 
 TEST_CASE("check: every host connected and shipping is OK") {
-    auto r = decide_check({shipping("sender", "c"), shipping("receiver", "web1")}, at(10'000), 600s);
+    auto r =
+        decide_check({shipping("sender", "c"), shipping("receiver", "web1")}, at(10'000), 600s);
     REQUIRE(r.code == check_code::ok);
     REQUIRE(r.line == "AUDITDISTD OK - 2 hosts connected and shipping | hosts=2 unacked_bytes=0B");
 }
@@ -95,8 +98,9 @@ TEST_CASE("check: a refused host is CRITICAL and the worst host decides") {
     bad.refused = "refused until an operator removes /r/web1/.auditdistd-sync-failed";
     auto r = decide_check({ok, warn, bad}, at(10'000), 600s);
     REQUIRE(r.code == check_code::critical);
-    REQUIRE(r.line.find("AUDITDISTD CRITICAL - receiver web2: not connected for 10 s; receiver web1: "
-                        "refused: refused until") == 0);
+    REQUIRE(
+        r.line.find("AUDITDISTD CRITICAL - receiver web2: not connected for 10 s; receiver web1: "
+                    "refused: refused until") == 0);
 }
 
 TEST_CASE("status socket: root always, a member of status_group too, nobody else") {

@@ -10,7 +10,9 @@
 using namespace adist::common;
 
 namespace {
-config_result parse(const std::string& text) { return parse_config(text, "t.conf", "me"); }
+config_result parse(const std::string& text) {
+    return parse_config(text, "t.conf", "me");
+}
 
 // Writes `text` to a temporary file and loads it; the file is removed.
 config_result load(const std::string& text, std::string& path_out) {

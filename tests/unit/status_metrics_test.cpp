@@ -27,7 +27,8 @@ TEST_CASE("prometheus: HELP and TYPE per family, labels role and host, counters 
         INFO(line << "\nin:\n" << text);
         REQUIRE(text.find(line + "\n") != std::string::npos);
     };
-    has("# HELP auditdistd_bytes_total bytes shipped and acknowledged (sender) or stored (receiver)");
+    has("# HELP auditdistd_bytes_total bytes shipped and acknowledged (sender) or stored "
+        "(receiver)");
     has("# TYPE auditdistd_bytes_total counter");
     has("auditdistd_bytes_total{role=\"sender\",host=\"col\\\"lector\"} 3145728");
     has("auditdistd_bytes_total{role=\"receiver\",host=\"web1\"} 0");
@@ -36,7 +37,8 @@ TEST_CASE("prometheus: HELP and TYPE per family, labels role and host, counters 
     has("auditdistd_connected{role=\"sender\",host=\"col\\\"lector\"} 1");
     has("# TYPE auditdistd_connected gauge");
     has("auditdistd_unacked_bytes{role=\"sender\",host=\"col\\\"lector\"} 12");
-    has("auditdistd_last_data_ack_timestamp_seconds{role=\"sender\",host=\"col\\\"lector\"} 1700000000");
+    has("auditdistd_last_data_ack_timestamp_seconds{role=\"sender\",host=\"col\\\"lector\"} "
+        "1700000000");
     has("auditdistd_handshake_failures_total{role=\"sender\",host=\"col\\\"lector\",reason=\"bad "
         "password\"} 4");
     has("auditdistd_refusals_total{role=\"receiver\",host=\"web1\",reason=\"files per minute\"} 1");
