@@ -194,8 +194,7 @@ std::string control_server::respond(const std::string& request) {
 
 namespace {
 
-// Sends `request` to the first socket of `candidates` that exists and reads
-// the whole answer. 0, or a sysexits code with `error` saying why.
+// The first of `candidates` that exists, "" when none does.
 std::string first_existing(const std::vector<std::string>& candidates) {
     for (const auto& c : candidates) {
         struct stat st {};
@@ -204,6 +203,8 @@ std::string first_existing(const std::vector<std::string>& candidates) {
     return "";
 }
 
+// Sends `request` to the first socket of `candidates` that exists and reads
+// the whole answer. 0, or a sysexits code with `error` saying why.
 int ask(const std::vector<std::string>& candidates, const std::string& request, std::string& answer,
         std::string& error) {
     std::string path = first_existing(candidates);
