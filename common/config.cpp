@@ -2,6 +2,7 @@
 // the default name, and whole-config validation (the parser lives in
 // config_parser.cpp). Used by the daemon at startup and for `-n`.
 #include "common/config.hpp"
+#include "common/daemon_util.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -142,7 +143,15 @@ config_result load_config(const std::string& path) {
     // Catches a directory given as the config path (EISDIR) and I/O errors.
     if (std::ferror(file.get()))
         return config_error{path, 0, std::string("cannot read: ") + std::strerror(errno)};
-    return parse_config(text, path, short_hostname());
+    auto result = parse_config(text, path, short_hostname());
+    if (auto* cfg = std::get_if<config>(&result); cfg != nullptr && !cfg->status_group.empty()) {
+        cfg->status_gid = lookup_group(cfg->status_group);
+        if (!cfg->status_gid) {
+            return config_error{path, cfg->status_group_line,
+                                "status_group: no group named \"" + cfg->status_group + "\""};
+        }
+    }
+    return result;
 }
 
 std::optional<std::string> unsafe_config_file(const std::string& path) {

@@ -79,6 +79,11 @@ struct config {
     std::string name;             // default: first label of the host name
     std::string pidfile;          // absolute path or "none"
     int timeout = default_timeout; // seconds, > 0
+    // `status_group`: a group whose members may read the status socket
+    // ("" for root only); resolved by load_config (the parser does no lookups).
+    std::string status_group;
+    int status_group_line = 0;
+    std::optional<unsigned> status_gid;
 
     bool has_sender = false;      // a `sender { }` section was present
     std::vector<sender_host> senders;

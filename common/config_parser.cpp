@@ -111,6 +111,11 @@ bool parser::global_statement(kw k, const token& t) {
         return path_value(t, cfg_.pidfile, true);
     case kw::timeout:
         return timeout_value(t);
+    case kw::status_group:
+        if (!string_value(t, cfg_.status_group)) return false;
+        if (cfg_.status_group.empty()) return fail(t.line, "status_group is empty");
+        cfg_.status_group_line = t.line;
+        return true;
     case kw::sender:
         if (!section(t, cfg_.has_sender, "sender", &parser::sender_statement)) return false;
         finish_sender();

@@ -20,14 +20,15 @@ namespace adist::common::config_detail {
 enum class kw : unsigned {
     none, name, pidfile, timeout, sender, receiver, host, source,
     remote, directory, fingerprint, password, listen, certfile, keyfile,
-    max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew
+    max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew, status_group
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 19> keyword_names = {
+constexpr std::array<std::string_view, 20> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
     "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
-    "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew"};
+    "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew",
+    "status_group"};
 
 class parser {
   public:

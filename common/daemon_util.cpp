@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -75,6 +76,17 @@ std::optional<user_ids> lookup_user(const std::string& name) {
         return std::nullopt;
     }
     return user_ids{pw.pw_uid, pw.pw_gid};
+}
+
+std::optional<unsigned> lookup_group(const std::string& name) {
+    long size = ::sysconf(_SC_GETGR_R_SIZE_MAX);
+    std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 16384);
+    group gr{};
+    group* result = nullptr;
+    if (::getgrnam_r(name.c_str(), &gr, buf.data(), buf.size(), &result) != 0 || !result) {
+        return std::nullopt;
+    }
+    return gr.gr_gid;
 }
 
 

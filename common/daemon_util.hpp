@@ -44,5 +44,7 @@ struct user_ids {
 
 // Looks up a user; nullopt if it does not exist.
 std::optional<user_ids> lookup_user(const std::string& name);
+// The gid of group `name`, nothing when there is no such group.
+std::optional<unsigned> lookup_group(const std::string& name);
 
 } // namespace adist::common

@@ -45,6 +45,7 @@ void append(std::string& out, const char* what, const std::vector<std::string>& 
 reload_plan plan_reload(const config& running, const config& next) {
     reload_plan p;
     if (running.pidfile != next.pidfile) p.needs_restart.push_back("the pidfile");
+    if (running.status_group != next.status_group) p.needs_restart.push_back("status_group");
     if (running.has_sender != next.has_sender) {
         p.needs_restart.push_back(next.has_sender ? "a sender section added" : "the sender section removed");
     }

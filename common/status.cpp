@@ -56,6 +56,24 @@ std::string ago(wall_time t, wall_time now) {
     return out.str();
 }
 
+boost::json::object by_reason(const std::map<std::string, std::uint64_t>& m) {
+    boost::json::object o;
+    for (const auto& [reason, n] : m) o[reason] = n;
+    return o;
+}
+
+boost::json::object counters_json(const host_counters& c) {
+    boost::json::object o;
+    o["bytes"] = c.bytes;
+    o["files"] = c.files;
+    o["connections"] = c.connections;
+    o["handshake_failures"] = by_reason(c.handshake_failures);
+    o["refusals"] = by_reason(c.refusals);
+    o["fsyncs"] = c.fsyncs;
+    o["fsync_seconds"] = static_cast<double>(c.fsync_ns) / 1e9;
+    return o;
+}
+
 } // namespace
 
 std::string render_status_json(const std::vector<host_status>& hosts) {
@@ -70,12 +88,16 @@ std::string render_status_json(const std::vector<host_status>& hosts) {
         o["file"] = h.file.empty() ? boost::json::value(nullptr) : boost::json::value(h.file);
         o["offset"] = h.offset;
         o["unacked_bytes"] = h.unacked ? boost::json::value(*h.unacked) : boost::json::value(nullptr);
-        o["last_ack"] = time_or_null(h.last_ack);
+        o["last_ack"] = time_or_null(h.last_data_ack); // alias, kept for older monitors
+        o["last_data_ack"] = time_or_null(h.last_data_ack);
+        o["last_heard"] = time_or_null(h.last_heard);
         o["last_error"] = h.last_error.empty() ? boost::json::value(nullptr)
                                                 : boost::json::value(h.last_error);
         o["last_error_at"] = time_or_null(h.last_error_at);
         o["refused"] =
             h.refused.empty() ? boost::json::value(nullptr) : boost::json::value(h.refused);
+        o["stalled"] = h.stalled;
+        o["counters"] = counters_json(h.counters);
         list.push_back(std::move(o));
     }
     boost::json::object root;
@@ -95,11 +117,15 @@ std::string render_status_text(const std::vector<host_status>& hosts, wall_time 
         if (!h.file.empty()) out << " at offset " << h.offset;
         out << "\n";
         if (h.unacked) out << "  unacked:     " << format_bytes(*h.unacked) << "\n";
-        out << "  last ack:    " << (h.last_ack ? ago(*h.last_ack, now) : std::string("-")) << "\n";
+        out << "  data acked:  " << (h.last_data_ack ? ago(*h.last_data_ack, now) : std::string("-"))
+            << "\n";
+        out << "  last heard:  " << (h.last_heard ? ago(*h.last_heard, now) : std::string("-"))
+            << "\n";
         out << "  last error:  " << (h.last_error.empty() ? std::string("-") : h.last_error);
         if (h.last_error_at) out << " at " << format_wall_time(*h.last_error_at);
         out << "\n";
         if (!h.refused.empty()) out << "  REFUSED:     " << h.refused << "\n";
+        if (h.stalled) out << "  STALLED:     data waiting and none acknowledged for too long\n";
     }
     return out.str();
 }

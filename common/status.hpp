@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,18 @@
 namespace adist::common {
 
 using wall_time = std::chrono::system_clock::time_point;
+
+// Counted since the daemon started, per host, on the event loop only (the
+// receiver's sync pool returns its timings to the loop): plain integers.
+struct host_counters {
+    std::uint64_t bytes = 0;       // sender: acknowledged; receiver: stored and synced
+    std::uint64_t files = 0;       // sender: trails acknowledged whole; receiver: trails closed
+    std::uint64_t connections = 0; // sessions that passed the handshake
+    std::map<std::string, std::uint64_t> handshake_failures; // by reason
+    std::map<std::string, std::uint64_t> refusals;           // by reason
+    std::uint64_t fsyncs = 0;      // receiver: fdatasync calls
+    std::uint64_t fsync_ns = 0;    // receiver: their total duration
+};
 
 struct host_status {
     std::string role;   // "sender" or "receiver"
@@ -21,19 +34,30 @@ struct host_status {
     std::string file;               // current trail file, "" when none
     std::uint64_t offset = 0;       // sender: bytes of `file` sent; receiver: bytes stored
     std::optional<std::uint64_t> unacked; // sender: bytes in the dist directory not yet acknowledged
-    std::optional<wall_time> last_ack;
+    // Data acknowledged: the sender got an OPEN/APPEND/CLOSE ack; the
+    // receiver acked stored and synced data. Keepalives do not count.
+    std::optional<wall_time> last_data_ack;
+    // Any frame or reply from the peer, keepalives included.
+    std::optional<wall_time> last_heard;
     std::string last_error;
     std::optional<wall_time> last_error_at;
     // Receiver: why every session of this host is refused until an operator
     // acts (a recorded fdatasync failure), "" when it is not.
     std::string refused;
+    // Sender: data waiting and no data acknowledged for the daemon's max lag
+    // (see status_check.hpp); set when the status is collected.
+    bool stalled = false;
+    host_counters counters;
 };
 
 // {"hosts":[{"role":..., "host":..., ...}]}; times as RFC 3339 UTC strings,
-// absent values as null.
+// absent values as null. "last_ack" repeats "last_data_ack" (older monitors).
 std::string render_status_json(const std::vector<host_status>& hosts);
 // One block per host, for a terminal.
 std::string render_status_text(const std::vector<host_status>& hosts, wall_time now);
+// The Prometheus text exposition format: HELP and TYPE lines, auditdistd_*
+// names, labels role and host, counters ending in _total.
+std::string render_status_prometheus(const std::vector<host_status>& hosts);
 
 // "2026-11-21T22:00:01Z"
 std::string format_wall_time(wall_time t);

@@ -15,6 +15,7 @@
 
 #include "common/fd.hpp"
 #include "common/log.hpp"
+#include "common/status_check.hpp"
 
 namespace adist::daemon {
 using local = asio::local::stream_protocol;
@@ -23,6 +24,18 @@ using namespace std::chrono_literals;
 namespace {
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t max_request = 64;
+
+// "600" -> 600; digits only, 1 to 10^8 seconds.
+std::optional<long> parse_max_lag(const std::string& text) {
+    if (text.empty() || text.size() > 9) return std::nullopt;
+    long v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');
+    }
+    if (v < 1 || v > 100'000'000) return std::nullopt;
+    return v;
+}
 
 // connect() to a Unix socket path: 0, or the errno.
 int try_connect(const std::string& path, common::unique_fd* out = nullptr) {
@@ -45,8 +58,10 @@ std::string control_socket_for(const std::string& pidfile) {
     return base + ".sock";
 }
 
-control_server::control_server(asio::io_context& io, std::string path, collector collect)
-    : io_(io), path_(std::move(path)), collect_(std::move(collect)), acceptor_(io) {}
+control_server::control_server(asio::io_context& io, std::string path, collector collect,
+                               std::optional<unsigned> status_gid)
+    : io_(io), path_(std::move(path)), collect_(std::move(collect)), acceptor_(io),
+      status_gid_(status_gid) {}
 
 bool control_server::listen(std::string* error) {
     struct stat st {};
@@ -62,12 +77,17 @@ bool control_server::listen(std::string* error) {
         ::unlink(path_.c_str()); // stale: left by a daemon that was killed
     }
     boost::system::error_code ec;
-    mode_t old = ::umask(0177); // the socket is born 0600
+    mode_t old = ::umask(0177); // the socket is born 0600 (root's until chown)
     acceptor_.open(local(), ec);
     if (!ec) acceptor_.bind(local::endpoint(path_), ec);
     ::umask(old);
     if (!ec) acceptor_.listen(16, ec);
-    if (!ec && ::chmod(path_.c_str(), 0600) != 0) ec.assign(errno, boost::system::system_category());
+    // status_group: the group's members connect (0660); chown before chmod,
+    // so the socket is never open to a group that is not the right one.
+    if (!ec && status_gid_ && ::chown(path_.c_str(), 0, *status_gid_) != 0)
+        ec.assign(errno, boost::system::system_category());
+    if (!ec && ::chmod(path_.c_str(), status_gid_ ? 0660 : 0600) != 0)
+        ec.assign(errno, boost::system::system_category());
     if (ec) {
         *error = "cannot create status socket " + path_ + ": " + ec.message();
         return false;
@@ -121,73 +141,149 @@ asio::awaitable<void> control_server::serve(local::socket accepted) {
     }
     deadline.cancel();
     request = request.substr(0, request.find('\n'));
-    ucred cred{};
-    socklen_t len = sizeof(cred);
-    std::string answer;
-    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-        cred.uid != 0) {
-        log::warning("status socket: refused a client running as uid ", cred.uid);
-        answer = "error: permission denied (root only)\n";
-    } else if (request == "status json") {
-        answer = common::render_status_json(collect_());
-    } else if (request == "status text") {
-        answer = common::render_status_text(collect_(), std::chrono::system_clock::now());
-    } else {
-        answer = "error: unknown request\n";
+    unsigned uid = 0;
+    std::string answer = peer_allowed(socket.native_handle(), &uid)
+                             ? respond(request)
+                             : std::string("error: permission denied (root") +
+                                   (status_gid_ ? " and status_group" : "") + " only)\n";
+    if (answer.rfind("error: permission denied", 0) == 0) {
+        log::warning("status socket: refused a client running as uid ", uid);
     }
     co_await asio::async_write(socket, asio::buffer(answer), tuple_awaitable);
 }
 
-int run_status_client(const std::vector<std::string>& candidates, bool json) {
-    std::string path;
-    for (const auto& c : candidates) {
-        struct stat st {};
-        if (!c.empty() && ::stat(c.c_str(), &st) == 0) {
-            path = c;
-            break;
+// SO_PEERCRED for the ids, SO_PEERGROUPS for the supplementary groups
+// (Linux 4.13): a monitoring agent is often in the group only as a
+// supplementary one.
+bool control_server::peer_allowed(int fd, unsigned* uid) const {
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+    *uid = cred.uid;
+    std::vector<unsigned> groups;
+    if (status_gid_ && cred.uid != 0) {
+        std::vector<gid_t> buf(256);
+        socklen_t glen = static_cast<socklen_t>(buf.size() * sizeof(gid_t));
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, buf.data(), &glen) == 0) {
+            buf.resize(glen / sizeof(gid_t));
+            groups.assign(buf.begin(), buf.end());
         }
     }
+    return common::may_read_status(cred.uid, cred.gid, groups, status_gid_);
+}
+
+// "status text", "status json", "status prometheus", "status check SECONDS".
+// The `stalled` flag is the daemon's own judgement (default_max_lag); a
+// check brings its own max lag.
+std::string control_server::respond(const std::string& request) {
+    auto now = std::chrono::system_clock::now();
+    auto hosts = collect_();
+    common::mark_stalled(hosts, now, common::default_max_lag);
+    if (request == "status json") return common::render_status_json(hosts);
+    if (request == "status text") return common::render_status_text(hosts, now);
+    if (request == "status prometheus") return common::render_status_prometheus(hosts);
+    constexpr std::string_view check = "status check ";
+    if (request.rfind(check, 0) == 0) {
+        auto lag = parse_max_lag(request.substr(check.size()));
+        if (!lag) return "error: bad max lag\n";
+        auto r = common::decide_check(hosts, now, std::chrono::seconds(*lag));
+        return "check " + std::to_string(static_cast<int>(r.code)) + " " + r.line + "\n";
+    }
+    return "error: unknown request\n";
+}
+
+namespace {
+
+// The first of `candidates` that exists, "" when none does.
+std::string first_existing(const std::vector<std::string>& candidates) {
+    for (const auto& c : candidates) {
+        struct stat st {};
+        if (!c.empty() && ::stat(c.c_str(), &st) == 0) return c;
+    }
+    return "";
+}
+
+// Sends `request` to the first socket of `candidates` that exists and reads
+// the whole answer. 0, or a sysexits code with `error` saying why.
+int ask(const std::vector<std::string>& candidates, const std::string& request, std::string& answer,
+        std::string& error) {
+    std::string path = first_existing(candidates);
     if (path.empty()) {
-        std::cerr << "auditdistd: no status socket found (looked for";
-        for (const auto& c : candidates) std::cerr << " " << c;
-        std::cerr << "): is auditdistd running?\n";
+        error = "no status socket found (looked for";
+        for (const auto& c : candidates) error += " " + c;
+        error += "): is auditdistd running?";
         return EX_UNAVAILABLE;
     }
     common::unique_fd fd;
     if (int err = try_connect(path, &fd); err != 0) {
-        std::cerr << "auditdistd: cannot connect to " << path << ": " << common::errno_text(err)
-                  << (err == ECONNREFUSED ? " (is auditdistd running?)" : "")
-                  << (err == EACCES ? " (the status socket is for root only)" : "") << "\n";
+        error = "cannot connect to " + path + ": " + common::errno_text(err) +
+                (err == ECONNREFUSED ? " (is auditdistd running?)" : "") +
+                (err == EACCES ? " (the status socket is for root, or status_group, only)" : "");
         return err == EACCES ? EX_NOPERM : EX_UNAVAILABLE;
     }
     timeval tv{5, 0};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    std::string request = json ? "status json\n" : "status text\n";
     if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
         static_cast<ssize_t>(request.size())) {
-        std::cerr << "auditdistd: cannot send to " << path << ": " << common::errno_text(errno) << "\n";
+        error = "cannot send to " + path + ": " + common::errno_text(errno);
         return EX_UNAVAILABLE;
     }
-    std::string answer;
     char buf[16384];
     for (;;) {
         ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n == 0) break;
         if (n < 0) {
-            std::cerr << "auditdistd: no answer from " << path << ": " << common::errno_text(errno)
-                      << "\n";
+            error = "no answer from " + path + ": " + common::errno_text(errno);
             return EX_UNAVAILABLE;
         }
         answer.append(buf, static_cast<std::size_t>(n));
         if (answer.size() > 64 * 1024 * 1024) {
-            std::cerr << "auditdistd: answer from " << path << " too large\n";
+            error = "answer from " + path + " too large";
             return EX_PROTOCOL;
         }
     }
     if (answer.rfind("error: ", 0) == 0) {
-        std::cerr << "auditdistd: " << answer.substr(7);
+        error = answer.substr(7, answer.find('\n') == std::string::npos ? std::string::npos
+                                                                        : answer.find('\n') - 7);
         return EX_NOPERM;
+    }
+    return 0;
+}
+
+// "check 2 AUDITDISTD CRITICAL - ...\n" -> prints the line, returns 2.
+// Anything else is UNKNOWN (3): a check must never pass by accident.
+int print_check(const std::string& answer) {
+    bool well_formed = answer.size() > 8 && answer.rfind("check ", 0) == 0 &&
+                       answer[6] >= '0' && answer[6] <= '3' && answer[7] == ' ' &&
+                       answer.back() == '\n';
+    if (!well_formed) {
+        std::cout << "AUDITDISTD UNKNOWN - unexpected answer from the daemon\n";
+        return static_cast<int>(common::check_code::unknown);
+    }
+    std::cout << answer.substr(8);
+    return answer[6] - '0';
+}
+
+} // namespace
+
+int run_status_client(const std::vector<std::string>& candidates, status_format format,
+                      long max_lag_seconds) {
+    std::string request = format == status_format::json         ? "status json\n"
+                          : format == status_format::prometheus ? "status prometheus\n"
+                          : format == status_format::check
+                              ? "status check " + std::to_string(max_lag_seconds) + "\n"
+                              : "status text\n";
+    std::string answer, error;
+    int code = ask(candidates, request, answer, error);
+    if (format == status_format::check) {
+        if (code == 0) return print_check(answer);
+        std::cout << "AUDITDISTD UNKNOWN - " << error << "\n";
+        return static_cast<int>(common::check_code::unknown);
+    }
+    if (code != 0) {
+        std::cerr << "auditdistd: " << error << "\n";
+        return code;
     }
     std::cout << answer;
     return 0;

@@ -18,6 +18,7 @@
 #include "common/config.hpp"
 #include "common/daemon_util.hpp"
 #include "common/log.hpp"
+#include "common/status_check.hpp"
 #include "common/tls.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
@@ -35,7 +36,8 @@ const char* usage_text =
     "                  [--control-socket path] [--progress-interval seconds]\n"
     "                  [--repeat-interval seconds]\n"
     "       auditdistd fingerprint [certfile]\n"
-    "       auditdistd status [--json] [-c config] [-P pidfile] [--control-socket path]\n";
+    "       auditdistd status [--json | --prometheus | --check [--max-lag seconds]]\n"
+    "                  [-c config] [-P pidfile] [--control-socket path]\n";
 
 po::options_description describe(daemon_options& o) {
     po::options_description d("options");
@@ -46,7 +48,8 @@ po::options_description describe(daemon_options& o) {
         ("help,h", "print this help")
         ("version,V", "print the version and exit")
         ("launchd,l", po::bool_switch(&o.no_daemon), "do not fork, but log to syslog")
-        ("check,n", po::bool_switch(&o.check_only), "check the configuration and exit")
+        ("check,n", po::bool_switch(&o.check_only),
+         "check the configuration and exit; with status: a Nagios check (exit 0/1/2/3)")
         ("pidfile,P", po::value<std::string>(), "pidfile (overrides the config)")
         ("user,u", po::value(&o.user), "unprivileged user for the receiver (default auditdistd)")
         ("window", po::value<std::string>(), "sender: bytes of data in flight (default 8 MiB)")
@@ -58,6 +61,9 @@ po::options_description describe(daemon_options& o) {
          "sender: seconds before a trail that cannot be sent, or a refusal that "
          "comes back, is logged again (default 600)")
         ("json", po::bool_switch(&o.json), "status: print JSON")
+        ("prometheus", po::bool_switch(&o.prometheus), "status: print the Prometheus text format")
+        ("max-lag", po::value<std::string>(),
+         "status --check: seconds without progress, or disconnected, that are CRITICAL (default 600)")
         ("no-sync", po::bool_switch(&o.no_sync),
          "receiver: acknowledge without fdatasync (benchmarks only; loses durability)");
     return d;
@@ -110,6 +116,17 @@ std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
     o.config_given = vm.count("config") > 0;
     if (vm.count("pidfile")) o.pidfile = vm["pidfile"].as<std::string>();
     if (vm.count("control-socket")) o.control_socket = vm["control-socket"].as<std::string>();
+    if (vm.count("max-lag")) {
+        const auto& text = vm["max-lag"].as<std::string>();
+        long value = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < 1 ||
+            value > 100'000'000) {
+            std::cerr << "auditdistd: --max-lag must be a number of seconds from 1 to 100000000\n";
+            return EX_USAGE;
+        }
+        o.max_lag = value;
+    }
     if (o.progress_interval < 1) {
         std::cerr << "auditdistd: --progress-interval must be at least 1\n";
         return EX_USAGE;
@@ -153,10 +170,18 @@ int print_fingerprint(const daemon_options& o) {
 // `auditdistd status`: the socket given, else the one next to -P or the
 // config's pidfile, else where the systemd unit puts it.
 int print_status(const daemon_options& o) {
-    if (o.command.size() > 1) {
-        std::cerr << usage_text;
+    int formats = int(o.json) + int(o.prometheus) + int(o.check_only);
+    if (o.command.size() > 1 || formats > 1 || (o.max_lag && !o.check_only)) {
+        std::cerr << (formats > 1 ? "auditdistd: --json, --prometheus and --check exclude each other\n"
+                      : o.max_lag ? "auditdistd: --max-lag goes with status --check\n"
+                                  : "")
+                  << usage_text;
         return EX_USAGE;
     }
+    auto format = o.json         ? daemon::status_format::json
+                  : o.prometheus ? daemon::status_format::prometheus
+                  : o.check_only ? daemon::status_format::check
+                                 : daemon::status_format::text;
     std::vector<std::string> candidates;
     if (o.control_socket) {
         candidates.push_back(*o.control_socket);
@@ -169,14 +194,19 @@ int print_status(const daemon_options& o) {
             pidfile = cfg->pidfile;
         } else if (o.config_given) {
             // Asked about that configuration's daemon: never answer for another.
-            std::cerr << "auditdistd: " << std::get<common::config_error>(result).to_string()
-                      << "\n";
+            auto why = std::get<common::config_error>(result).to_string();
+            if (format == daemon::status_format::check) {
+                std::cout << "AUDITDISTD UNKNOWN - " << why << "\n";
+                return static_cast<int>(common::check_code::unknown);
+            }
+            std::cerr << "auditdistd: " << why << "\n";
             return EX_CONFIG;
         }
         candidates.push_back(daemon::control_socket_for(pidfile));
         candidates.push_back("/run/auditdistd/auditdistd.sock");
     }
-    return daemon::run_status_client(candidates, o.json);
+    return daemon::run_status_client(candidates, format,
+                                     o.max_lag.value_or(common::default_max_lag.count()));
 }
 
 } // namespace

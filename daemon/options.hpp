@@ -21,6 +21,8 @@ struct daemon_options {
     std::size_t window = 8 * 1024 * 1024;
     std::optional<std::string> control_socket; // default: next to the pidfile
     bool json = false;                         // `status --json`
+    bool prometheus = false;                   // `status --prometheus`
+    std::optional<long> max_lag;               // `status --check --max-lag SECONDS`
     int progress_interval = 60;                // seconds between catch-up progress lines
     int repeat_interval = 600;                 // seconds before a lasting sender error is logged again
     std::vector<std::string> command;

@@ -257,7 +257,8 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
         std::string path = o.control_socket.value_or(
             daemon::control_socket_for(o.pidfile.value_or(cfg.pidfile)));
         if (!path.empty() && path != "none") {
-            r.control = std::make_unique<daemon::control_server>(io, path, [&r] { return r.status(); });
+            r.control = std::make_unique<daemon::control_server>(
+                io, path, [&r] { return r.status(); }, cfg.status_gid);
             std::string error;
             if (!r.control->listen(&error)) {
                 log::error(error);

@@ -59,6 +59,9 @@ receiver::~receiver() {
 std::unique_ptr<host_slot> receiver::make_slot(const common::receiver_host& h, std::string* error) {
     auto slot = std::make_unique<host_slot>();
     slot->config = h;
+    // Disconnected since now: a host that never connects shows its age to
+    // `status --check` rather than no time at all.
+    slot->since = std::chrono::system_clock::now();
     slot->addresses = resolve_remote(io_, h.remote);
     // After the privilege drop we can no longer chown: directories made by a
     // reload belong to the daemon user, which is what chown would have done.
@@ -256,6 +259,10 @@ bool receiver::reload(const common::config& next, const common::reload_plan& pla
             slot->store->inherit_sync_failure(*old->store);
             slot->files = old->files;      // a reload does not refill the bucket
             slot->limit_refusals = old->limit_refusals;
+            slot->counters = old->counters; // counted since start, not since the reload
+            slot->since = old->since;
+            slot->last_data_ack = old->last_data_ack;
+            slot->last_heard = old->last_heard;
         }
         hosts_.push_back(std::move(slot));
     }
@@ -296,7 +303,9 @@ std::vector<common::host_status> receiver::status() const {
         auto stored = h->store->stored();
         s.file = stored.name;
         s.offset = stored.size;
-        s.last_ack = h->last_ack;
+        s.last_data_ack = h->last_data_ack;
+        s.last_heard = h->last_heard;
+        s.counters = h->counters;
         s.last_error = h->last_error;
         s.last_error_at = h->last_error_at;
         s.refused = h->store->sync_failure();

@@ -40,7 +40,11 @@ struct host_slot {
     // For `auditdistd status`, kept up to date by the sessions.
     std::string peer; // "IP:port" of the current or last connection
     std::optional<common::wall_time> since; // connected since, or disconnected since
-    std::optional<common::wall_time> last_ack;
+    std::optional<common::wall_time> last_data_ack; // stored and synced APPENDs acknowledged
+    std::optional<common::wall_time> last_heard;    // any frame, keepalives included
+    // Since the daemon started; updated on the event loop only (the sync
+    // pool's timings come back to the loop with the result).
+    common::host_counters counters;
     std::string last_error;
     std::optional<common::wall_time> last_error_at;
     // Per-host limits (host_limits.hpp); the bucket passes to the slot that

@@ -132,6 +132,7 @@ asio::awaitable<bool> session::handshake() {
                 log::warning(prefix_, "refused: ", to_string(hs.error()));
                 if (slot_ != nullptr) {
                     slot_->error("refused " + peer_ + ": " + std::string(to_string(hs.error())));
+                    ++slot_->counters.handshake_failures[std::string(to_string(hs.error()))];
                 }
             }
             // Keep the slot a moment: bounds password guessing per address.
@@ -151,6 +152,7 @@ asio::awaitable<bool> session::handshake() {
             if (!result.refusal.empty()) {
                 log::error(prefix_, "refused: ", result.refusal);
                 slot_->error("refused: " + result.refusal);
+                ++slot_->counters.refusals["host directory"];
                 co_return false;
             }
             const auto& newest = result.newest;
@@ -162,6 +164,7 @@ asio::awaitable<bool> session::handshake() {
         }
         if (!co_await send(std::move(step.send))) co_return false;
         if (step.status == proto::handshake_status::done) {
+            ++slot_->counters.connections;
             authenticated();
             co_return true;
         }
@@ -328,6 +331,7 @@ asio::awaitable<reply_error> session::barrier_call(proto::command cmd, std::stri
 }
 
 asio::awaitable<bool> session::handle(const proto::request& req) {
+    slot_->last_heard = std::chrono::system_clock::now();
     if (!within_limits(req)) co_return false;
     auto* store = slot_->store.get();
     reply_error err = reply_error::ok;
@@ -335,7 +339,10 @@ asio::awaitable<bool> session::handle(const proto::request& req) {
     switch (req.cmd) {
     case proto::command::append:
         err = store->append(req.payload);
-        if (err == reply_error::ok) slot_->usage.bytes += req.payload.size();
+        if (err == reply_error::ok) {
+            slot_->usage.bytes += req.payload.size();
+            slot_->counters.bytes += req.payload.size();
+        }
         queue(req.seq, err, err == reply_error::ok);
         break;
     case proto::command::keepalive: queue(req.seq, err, false); break;
@@ -352,10 +359,12 @@ asio::awaitable<bool> session::handle(const proto::request& req) {
         } else {
             log::info(prefix_, to_string(req.cmd), " ", log::printable(name), ": ", to_string(err));
         }
+        if (req.cmd == proto::command::close && err == reply_error::ok) ++slot_->counters.files;
         queue(req.seq, err, false);
         break;
     }
     if (err != reply_error::ok) {
+        ++slot_->counters.refusals[std::string(to_string(err))];
         log::error(prefix_, to_string(req.cmd), " refused (", to_string(err), "): ",
                    store->last_error());
         slot_->error(std::string(to_string(req.cmd)) + " refused (" + std::string(to_string(err)) +
@@ -378,11 +387,19 @@ asio::awaitable<void> session::committer() {
         if (needs_sync && options_.sync) {
             auto* store = slot_->store.get();
             auto sync = [store] { return store->sync_data(); };
+            // Timed here, on the loop: the pool thread touches no counter.
+            auto started = std::chrono::steady_clock::now();
             int err = co_await common::offload(owner_.pool(), sync);
+            ++slot_->counters.fsyncs;
+            slot_->counters.fsync_ns += static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                                     started)
+                    .count());
             if (err != 0) {
                 // Nothing in this batch is known to be durable: refuse it all.
                 log::error(prefix_, "fdatasync failed: ", common::errno_text(err));
                 slot_->error("fdatasync failed: " + common::errno_text(err));
+                ++slot_->counters.refusals["fdatasync failed"];
                 slot_->store->mark_sync_failed();
                 batch.resize(1);
                 batch[0].reply.error = reply_error::write;
@@ -396,7 +413,9 @@ asio::awaitable<void> session::committer() {
             batch_failed = batch_failed || p.reply.error != reply_error::ok;
         }
         bool sent = !stopping_ && co_await send(out);
-        if (sent && !batch_failed) slot_->last_ack = std::chrono::system_clock::now();
+        // Data acknowledged: stored (and synced) APPENDs, not a batch of
+        // keepalive replies, which only say the sender was heard from.
+        if (sent && !batch_failed && needs_sync) slot_->last_data_ack = std::chrono::system_clock::now();
         committing_ = false;
         drained_.notify();
         // An error queued while this batch was committing goes out next round.

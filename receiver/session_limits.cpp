@@ -46,6 +46,7 @@ bool session::within_limits(const proto::request& req) {
     }
     if (verdict == limit_refusal::none) return true;
     ++slot_->limit_refusals;
+    ++slot_->counters.refusals[std::string(to_string(verdict))];
     std::string what =
         verdict == limit_refusal::files_per_minute
             ? "more than " + std::to_string(limits.max_files_burst) + " files at once or " +

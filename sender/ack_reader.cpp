@@ -88,6 +88,8 @@ void transfer::note_refusal(const in_flight& req, proto::reply_error error) {
                        (req.name.empty() ? "" : " ") + req.name + ": " +
                        std::string(to_string(error));
     dist_.status->error(what);
+    dist_.status->last_heard = std::chrono::system_clock::now();
+    ++dist_.status->counters.refusals[std::string(to_string(error))];
     if (dist_.repeats->due("refused:" + what, std::chrono::steady_clock::now())) {
         log::error(prefix_, what, "; retrying with backoff (this line is repeated every ",
                    dist_.repeats->period().count() / 1000, " s while it lasts)");
@@ -100,7 +102,12 @@ void transfer::note_refusal(const in_flight& req, proto::reply_error error) {
 // progress lines up to date.
 void transfer::note_ack(const in_flight& req) {
     auto& st = *dist_.status;
-    st.last_ack = std::chrono::system_clock::now();
+    // Heard from on any reply; data acknowledged only on OPEN, APPEND or
+    // CLOSE, so that keepalives do not hide a receiver that stores nothing.
+    st.last_heard = std::chrono::system_clock::now();
+    if (req.cmd == command::open || req.cmd == command::append || req.cmd == command::close) {
+        st.last_data_ack = st.last_heard;
+    }
     switch (req.cmd) {
     case command::open:
         st.acked_file = req.name;
@@ -109,6 +116,7 @@ void transfer::note_ack(const in_flight& req) {
     case command::append:
         st.acked_offset += req.bytes;
         st.acked_total += req.bytes;
+        st.counters.bytes += req.bytes;
         log_progress(req.bytes);
         // At -dd only: bench/run's latency figure pairs this monotonic
         // timestamp with the time it appended to the trail file.
@@ -118,6 +126,7 @@ void transfer::note_ack(const in_flight& req) {
         break;
     case command::close:
         st.last_closed = req.name;
+        ++st.counters.files;
         st.acked_file.clear();
         st.acked_offset = 0;
         break;

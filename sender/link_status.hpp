@@ -21,7 +21,9 @@ struct link_status {
     std::uint64_t acked_offset = 0;
     std::string last_closed;          // last trail the receiver acknowledged whole
     std::uint64_t acked_total = 0;    // bytes acknowledged since start (progress lines)
-    std::optional<common::wall_time> last_ack;
+    std::optional<common::wall_time> last_data_ack; // OPEN, APPEND or CLOSE acknowledged
+    std::optional<common::wall_time> last_heard;    // any reply, keepalives included
+    common::host_counters counters;
     std::string last_error;
     std::optional<common::wall_time> last_error_at;
     // Progress lines during a long catch-up.

@@ -30,6 +30,9 @@ uplink::uplink(asio::io_context& io, std::string own_name, common::sender_host h
 uplink::~uplink() { stop(); }
 
 void uplink::start() {
+    // Disconnected since the start: a receiver never reached ages like one
+    // lost (status --check, stalled).
+    if (!status_.since) status_.since = std::chrono::system_clock::now();
     if (stopping_) return; // stopped (by a reload) before it was started
     running_ = true;
     if (host_.remote.scheme == common::scheme::tcp) {
@@ -121,6 +124,7 @@ asio::awaitable<void> uplink::run() {
             log::info(prefix_, "connected to ", host_.remote.to_string(), "; receiver has ",
                       name.empty() ? std::string("no file yet") : name + " at " + std::to_string(size));
             status_.connected = true;
+            ++status_.counters.connections;
             status_.since = std::chrono::system_clock::now();
             dist_context ctx{dist_fd_.get(), host_.directory, &watch_, &wake_,
                              &notes_,         &status_,         &repeats_};
@@ -196,6 +200,7 @@ asio::awaitable<bool> uplink::verify_receiver(common::stream& s) {
         std::string why = s.timed_out() ? "timed out" : ec.message();
         log::warning(prefix_, "TLS handshake with ", host_.remote.to_string(), " failed: ", why);
         status_.error("TLS handshake failed: " + why);
+        ++status_.counters.handshake_failures["tls"];
         co_return false;
     }
     // Fail closed: nothing of ours goes out before the certificate matches.
@@ -206,6 +211,7 @@ asio::awaitable<bool> uplink::verify_receiver(common::stream& s) {
                    host_.fingerprint ? proto::format_fingerprint(*host_.fingerprint) : "(none)",
                    ", got ", got ? proto::format_fingerprint(*got) : "(no certificate)");
         status_.error("the receiver's certificate does not match the configured fingerprint");
+        ++status_.counters.handshake_failures["fingerprint"];
         co_return false;
     }
     co_return true;
@@ -234,6 +240,7 @@ asio::awaitable<bool> uplink::handshake(common::stream& s, std::string& name, st
                                 : "";
             log::error(prefix_, "the receiver closed the connection during the handshake", detail);
             status_.error("the receiver closed the connection during the handshake" + detail);
+            ++status_.counters.handshake_failures[proof_sent ? "closed after proof" : "closed"];
             co_return false;
         }
         step = hs.feed(in);
@@ -244,6 +251,7 @@ asio::awaitable<bool> uplink::handshake(common::stream& s, std::string& name, st
                               : std::string(to_string(hs.error()));
         log::error(prefix_, "handshake with ", host_.remote.to_string(), " failed: ", why);
         status_.error("handshake failed: " + why);
+        ++status_.counters.handshake_failures[std::string(to_string(hs.error()))];
         co_return false;
     }
     name = hs.resume_name();
@@ -272,7 +280,9 @@ common::host_status uplink::status() const {
     s.file = status_.file;
     s.offset = status_.sent_offset;
     if (dist_fd_) s.unacked = unacked_bytes(dist_fd_.get(), host_.directory, status_);
-    s.last_ack = status_.last_ack;
+    s.last_data_ack = status_.last_data_ack;
+    s.last_heard = status_.last_heard;
+    s.counters = status_.counters;
     s.last_error = status_.last_error;
     s.last_error_at = status_.last_error_at;
     return s;
@@ -318,6 +328,9 @@ void sender_role::reload(const common::config& next, const common::reload_plan& 
             continue;
         }
         auto u = std::make_shared<uplink>(io_, next.name, h, tls_, options);
+        for (const auto& old : retired_) {
+            if (old->name() == h.name) u->carry_over(*old); // the latest wins
+        }
         asio::co_spawn(io_, start_after(u), asio::detached);
         uplinks_.push_back(std::move(u));
     }

@@ -39,6 +39,13 @@ public:
     bool running() const { return running_; }
     const std::string& name() const { return host_.name; }
     common::host_status status() const;
+    // The uplink that replaces `old` on a reload keeps what the status
+    // counts since the start, and when data was last acknowledged.
+    void carry_over(const uplink& old) {
+        status_.counters = old.status_.counters;
+        status_.last_data_ack = old.status_.last_data_ack;
+        status_.last_heard = old.status_.last_heard;
+    }
 
 private:
     asio::awaitable<void> run();

@@ -88,6 +88,8 @@ TEST_CASE("reload: a pidfile change or a role added or removed needs a restart")
             std::vector<std::string>{"the receiver section removed"});
     REQUIRE(plan_reload(parse(sender(shost("c", "q"))), parse(both)).needs_restart ==
             std::vector<std::string>{"a receiver section added"});
+    REQUIRE(plan_reload(parse(both), parse("status_group wheel\n" + both)).needs_restart ==
+            std::vector<std::string>{"status_group"});
 }
 
 TEST_CASE("reload: what the sandbox did not allow at startup needs a restart") {
