@@ -1,15 +1,15 @@
-// The running daemon: privileged setup (pidfile, host directories, TLS key,
-// listeners), then detaching, the privilege drop, signal handling and the
-// event loop. Called by main() once the configuration is valid.
+// The daemon's start: privileged setup (pidfile, host directories, TLS key,
+// listeners), detaching and the root supervisor, the privilege drop and the
+// sandbox, then serve.cpp's event loop. Called by main() once the
+// configuration is valid.
 #include "common/config.hpp"
 #include "common/daemon_util.hpp"
 #include "common/dir_check.hpp"
 #include "common/log.hpp"
-#include "common/reload.hpp"
-#include "common/service_notify.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
 #include "daemon/sandbox_spec.hpp"
+#include "daemon/serve.hpp"
 #include "privileged/privilege_drop.hpp"
 #include "privileged/supervisor.hpp"
 #include "receiver/receiver.hpp"
@@ -17,12 +17,10 @@
 
 #include <algorithm>
 #include <boost/asio.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <cstdio>
 #include <optional>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -32,159 +30,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-sender::uplink_options sender_options(const daemon_options& o, const common::config& cfg) {
-    sender::uplink_options u;
-    u.timeout = std::chrono::seconds(cfg.timeout);
-    u.transfer.window = o.window;
-    // Keepalive well inside our timeout and never above FreeBSD's 10 s, so a
-    // FreeBSD receiver with its default 20 s timeout keeps us too.
-    u.transfer.keepalive = std::clamp<std::chrono::milliseconds>(u.timeout / 3, 1s, 10s);
-    u.transfer.progress_interval = std::chrono::seconds(o.progress_interval);
-    u.transfer.repeat_interval = std::chrono::seconds(o.repeat_interval);
-    return u;
-}
-
-// Stops the loop once both roles are idle, or after a bounded grace period.
-asio::awaitable<void> wait_for_roles(asio::io_context& io, std::optional<receiver::receiver>& recv,
-                                     std::optional<sender::sender_role>& snd,
-                                     asio::steady_timer& grace) {
-    auto until = std::chrono::steady_clock::now() + 5s;
-    while (std::chrono::steady_clock::now() < until) {
-        if ((!recv || recv->idle()) && (!snd || snd->idle())) break;
-        grace.expires_after(20ms);
-        co_await grace.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    io.stop();
-}
-
-struct roles {
-    std::optional<receiver::receiver> recv;
-    std::optional<sender::sender_role> snd;
-    std::unique_ptr<daemon::control_server> control;
-
-    std::vector<common::host_status> status() const {
-        std::vector<common::host_status> out;
-        if (snd) out = snd->status();
-        if (recv) {
-            auto more = recv->status();
-            out.insert(out.end(), more.begin(), more.end());
-        }
-        return out;
-    }
-};
-
-// What a reload needs: the options, the running configuration and the roles.
-struct reload_context {
-    const daemon_options& options;
-    common::config& current;
-    roles& r;
-};
-
-// Applies a new configuration that parsed: plan it, refuse what needs a
-// restart, let the receiver prepare (it may fail: then nothing changes), then
-// apply to both roles. A bad file is logged with file:line and ignored.
-void apply_reload(reload_context& ctx, const common::config_result& result) {
-    if (const auto* e = std::get_if<common::config_error>(&result)) {
-        log::error("reload: ", e->to_string(), "; keeping the running configuration");
-        return;
-    }
-    auto next = std::get<common::config>(result);
-    // -P overrides the file's pidfile: a change there changes nothing.
-    if (ctx.options.pidfile) next.pidfile = ctx.current.pidfile;
-    auto plan = common::plan_reload(ctx.current, next);
-    common::check_sandbox_limits(plan, next, daemon::worker_sandbox_limits());
-    if (!plan.needs_restart.empty()) {
-        std::string what;
-        for (const auto& n : plan.needs_restart) what += (what.empty() ? "" : ", ") + n;
-        log::error("reload: the new configuration changes ", what,
-                   ", which needs a restart; keeping the running configuration");
-        return;
-    }
-    std::string error;
-    if (ctx.r.recv && !ctx.r.recv->reload(next, plan, &error)) {
-        log::error("reload: ", error, "; keeping the running configuration");
-        return;
-    }
-    if (ctx.r.snd) ctx.r.snd->reload(next, plan, sender_options(ctx.options, next));
-    ctx.current = next;
-    log::info("configuration reloaded from ", ctx.options.config_path, ": ", plan.summary());
-}
-
-// "Serving": to systemd ourselves, or through the supervisor (the process
-// systemd started, the only one it takes notifications from).
-void tell_ready(int control_fd) {
-    if (control_fd < 0) {
-        common::notify_ready();
-        return;
-    }
-    const char ready = common::worker_ready_byte;
-    if (::send(control_fd, &ready, 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) {
-        log::warning("cannot tell the supervisor that we serve: ", common::errno_text(errno));
-    }
-}
-
-// Reload requests from the root supervisor: the text of the config file it
-// read for us (the worker cannot read the root-only file).
-asio::awaitable<void> control_reader(asio::posix::stream_descriptor& channel, reload_context& ctx) {
-    common::control_decoder decoder;
-    std::vector<std::byte> buf(64 * 1024);
-    for (;;) {
-        auto [ec, n] = co_await channel.async_read_some(asio::buffer(buf),
-                                                        asio::as_tuple(asio::use_awaitable));
-        if (ec) {
-            if (ec != asio::error::operation_aborted) {
-                log::warning("the supervisor's control channel closed: ", ec.message(),
-                             "; SIGHUP no longer reloads");
-            }
-            co_return;
-        }
-        decoder.feed(std::span(buf.data(), n));
-        while (auto m = decoder.next()) {
-            log::info("SIGHUP: reloading ", ctx.options.config_path);
-            if (m->kind == common::control_kind::read_error) {
-                apply_reload(ctx, common::config_error{ctx.options.config_path, 0, m->payload});
-            } else {
-                apply_reload(ctx, common::parse_config(m->payload, ctx.options.config_path,
-                                                       common::short_hostname()));
-            }
-            tell_ready(channel.native_handle());
-        }
-        if (decoder.error()) {
-            log::error("malformed message on the supervisor's control channel; SIGHUP no "
-                       "longer reloads");
-            co_return;
-        }
-    }
-}
-
-// SIGINT/SIGTERM: stops both roles and gives in-flight syncs and acks a
-// bounded time to finish before the loop is stopped. SIGHUP (when there is
-// no supervisor): reads the configuration file and reloads.
-void handle_signals(asio::io_context& io, asio::signal_set& signals, reload_context& ctx,
-                    asio::steady_timer& grace) {
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-        if (ec) return;
-        if (sig == SIGHUP) {
-            log::info("SIGHUP: reloading ", ctx.options.config_path);
-            common::notify_reloading();
-            if (auto problem = common::unsafe_config_file(ctx.options.config_path)) {
-                apply_reload(ctx, common::config_error{ctx.options.config_path, 0, *problem});
-            } else {
-                apply_reload(ctx, common::load_config(ctx.options.config_path));
-            }
-            common::notify_ready();
-            handle_signals(io, signals, ctx, grace);
-            return;
-        }
-        log::info("signal ", sig, " received, shutting down");
-        common::notify_stopping(); // no-op in a supervised worker (see run_daemon)
-        if (ctx.r.control) ctx.r.control->stop();
-        if (ctx.r.recv) ctx.r.recv->stop();
-        if (ctx.r.snd) ctx.r.snd->stop();
-        signals.cancel();
-        asio::co_spawn(io, wait_for_roles(io, ctx.r.recv, ctx.r.snd, grace), asio::detached);
-    });
-}
+using daemon::roles;
+using daemon::sender_options;
 
 // Each step returns an exit code when the process must exit now.
 using step_result = std::optional<int>;
@@ -357,29 +204,6 @@ step_result drop_privileges(const daemon_options& o, const common::config& cfg) 
     return std::nullopt;
 }
 
-int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, roles& r,
-          asio::signal_set& signals, int control_fd) {
-    reload_context ctx{o, cfg, r};
-    asio::steady_timer grace(io);
-    handle_signals(io, signals, ctx, grace);
-    ::signal(SIGPIPE, SIG_IGN);
-    asio::posix::stream_descriptor channel(io);
-    if (control_fd >= 0) {
-        channel.assign(control_fd);
-        asio::co_spawn(io, control_reader(channel, ctx), asio::detached);
-    }
-    if (r.recv) r.recv->start();
-    if (r.snd) r.snd->start();
-    if (r.control) r.control->start();
-    log::info("auditdistd started (", cfg.has_sender ? "sender" : "",
-              cfg.has_sender && cfg.has_receiver ? " and " : "", cfg.has_receiver ? "receiver" : "",
-              "), version ", ADIST_VERSION);
-    tell_ready(control_fd);
-    io.run();
-    log::info("auditdistd stopped");
-    return 0;
-}
-
 } // namespace
 
 int run_daemon(const daemon_options& o, const common::config& initial) {
@@ -426,7 +250,7 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
             o, cfg, {channels.supervisor != 0, r.control ? r.control->path() : std::string()})) {
         return *code;
     }
-    int code = serve(io, o, cfg, r, signals, channels.control_fd);
+    int code = daemon::serve(io, o, cfg, r, signals, channels.control_fd);
     if (pid) pid->remove();
     return code;
 }
