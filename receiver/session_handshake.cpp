@@ -1,0 +1,148 @@
+// The session's handshake (part of class session, session.hpp): the
+// protocol handshake with one deadline from accept to the password proof,
+// finding the host by address and name, and taking over the host's slot
+// from an older connection. Run by the receiver.
+#include "receiver/session.hpp"
+
+#include <algorithm>
+
+#include "common/log.hpp"
+#include "proto/handshake.hpp"
+#include "receiver/receiver.hpp"
+
+namespace adist::receiver {
+using proto::reply_error;
+
+asio::awaitable<bool> session::handshake() {
+    proto::receiver_handshake hs(proto::random_challenge());
+    std::vector<std::byte> in;
+    for (;;) {
+        in.resize(hs.want());
+        if (auto ec = co_await stream_->read_exact(asio::buffer(in)); ec) {
+            owner_.log_peer(address_, false, prefix_ + "handshake aborted: " +
+                                                 (stream_->timed_out() ? "timed out" : ec.message()));
+            co_return false;
+        }
+        auto step = hs.feed(in);
+        if (step.status == proto::handshake_status::need_host) step = find_host(hs);
+        if (step.status == proto::handshake_status::failed) {
+            // Never rate-limited: the address is configured (or there would
+            // be no session), and the penalty below bounds these to 16 per
+            // second and address. A flood from elsewhere cannot hide them.
+            if (unknown_name_) {
+                log::warning(prefix_, "refused: no host named \"", log::printable(hs.peer_name()),
+                             "\" is configured for this address");
+            } else {
+                log::warning(prefix_, "refused: ", to_string(hs.error()));
+                if (slot_ != nullptr) {
+                    slot_->error("refused " + peer_ + ": " + std::string(to_string(hs.error())));
+                    ++slot_->counters.handshake_failures[std::string(to_string(hs.error()))];
+                }
+            }
+            // Keep the slot a moment: bounds password guessing per address.
+            asio::steady_timer penalty(stream_->socket().get_executor(), failed_auth_delay);
+            co_await penalty.async_wait(asio::as_tuple(asio::use_awaitable));
+            co_return false;
+        }
+        if (step.status == proto::handshake_status::need_resume) {
+            if (unknown_name_) co_return false;
+            // The password is proved: from here on each operation has its
+            // own timeout (claim_slot may wait that long for the old session).
+            stream_->set_overall_deadline(std::chrono::steady_clock::time_point::max());
+            if (!co_await claim_slot(slot_)) co_return false;
+            auto* store = slot_->store.get();
+            auto scan = [store] { return store->scan_newest(); };
+            auto result = co_await common::offload(owner_.pool(), scan);
+            if (!result.refusal.empty()) {
+                log::error(prefix_, "refused: ", result.refusal);
+                slot_->error("refused: " + result.refusal);
+                ++slot_->counters.refusals["host directory"];
+                co_return false;
+            }
+            const auto& newest = result.newest;
+            if (!co_await measure_usage()) co_return false;
+            step = hs.resume(newest.size, newest.name);
+            log::info(prefix_, "authenticated; resume point ",
+                      newest.name.empty() ? std::string("(no file yet)") : newest.name, " at ",
+                      newest.size);
+        }
+        if (!co_await send(std::move(step.send))) co_return false;
+        if (step.status == proto::handshake_status::done) {
+            ++slot_->counters.connections;
+            authenticated();
+            co_return true;
+        }
+    }
+}
+
+// An unknown name gets the same treatment as a wrong password (a challenge
+// checked against a random decoy), so a peer cannot probe for host names.
+proto::handshake_step session::find_host(proto::receiver_handshake& hs) {
+    auto it = std::find_if(candidates_.begin(), candidates_.end(),
+                           [&](host_slot* s) {
+                               return !s->retired && s->config.name == hs.peer_name();
+                           });
+    if (it == candidates_.end()) {
+        unknown_name_ = true;
+        auto decoy = proto::random_challenge();
+        return hs.host_found(std::string(reinterpret_cast<const char*>(decoy.data()), decoy.size()));
+    }
+    slot_ = *it;
+    prefix_ = "[" + slot_->config.name + " " + peer_ + "] ";
+    return hs.host_found(slot_->config.password);
+}
+
+// A new authenticated connection for a host replaces the old one: the old
+// session is closed and its open file synced before we report a resume point.
+// Bounded by the timeout: a session stuck in a sync on a dead disk does not
+// pile up replacements behind it.
+asio::awaitable<bool> session::claim_slot(host_slot* slot) {
+    if (slot->retired) {
+        log::info(prefix_, "this host was changed or removed by a configuration reload meanwhile; "
+                           "closing the connection");
+        co_return false;
+    }
+    generation_ = ++slot->generation;
+    asio::steady_timer poll(stream_->socket().get_executor());
+    auto until = std::chrono::steady_clock::now() + options_.timeout;
+    // The previous session of this host, on this slot or (after a reload
+    // changed the host) on the retired one, which shares the directory.
+    auto previous = [slot] {
+        if (slot->active) return slot->active;
+        for (auto* p = slot->predecessor; p != nullptr; p = p->predecessor) {
+            if (p->active) return p->active;
+        }
+        return std::shared_ptr<session>{};
+    };
+    while (auto old = previous()) {
+        if (slot->generation != generation_) break;
+        if (std::chrono::steady_clock::now() >= until) {
+            log::error(prefix_, "the previous connection of this host did not finish within ",
+                       options_.timeout.count() / 1000, " s; refusing the new one");
+            co_return false;
+        }
+        if (!old->stopping_) log::info(prefix_, "replacing the previous connection of this host");
+        old->stop();
+        poll.expires_after(std::chrono::milliseconds(20));
+        co_await poll.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (old->finished() && slot->active == old) slot->active.reset();
+        for (auto* p = slot->predecessor; p != nullptr && old->finished(); p = p->predecessor) {
+            if (p->active == old) p->active.reset();
+        }
+    }
+    if (slot->generation != generation_) {
+        log::info(prefix_, "superseded by a newer connection of this host");
+        co_return false;
+    }
+    if (slot->retired) { // a reload while we waited
+        log::info(prefix_, "this host was changed or removed by a configuration reload meanwhile; "
+                           "closing the connection");
+        co_return false;
+    }
+    slot->active = shared_from_this();
+    slot->peer = peer_;
+    slot->since = std::chrono::system_clock::now();
+    co_return true;
+}
+
+} // namespace adist::receiver
