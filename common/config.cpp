@@ -28,6 +28,10 @@ struct checker {
     config_error at(int line, std::string message) const {
         return {file, line, std::move(message)};
     }
+    // At a line of a host's block, in the file that holds it.
+    template <typename Host> config_error at(const Host& h, int line, std::string message) const {
+        return {h.file.empty() ? file : h.file, line, std::move(message)};
+    }
 
     std::optional<config_error> name(const config& cfg) const;
     template <typename Host> std::optional<config_error> common_host(const Host& h) const;
@@ -49,18 +53,18 @@ std::optional<config_error> checker::name(const config& cfg) const {
 template <typename Host> std::optional<config_error> checker::common_host(const Host& h) const {
     auto prefix = "host " + quoted(h.name) + ": ";
     // The parser refuses an empty host in `remote`, so empty means "not given".
-    if (h.remote.host.empty()) return at(h.line, prefix + "no remote");
+    if (h.remote.host.empty()) return at(h, h.line, prefix + "no remote");
     // FreeBSD accepts a missing or empty password; HMAC with an empty key is no
     // authentication at all, so we refuse.
-    if (h.password.empty()) return at(h.line, prefix + "no password");
+    if (h.password.empty()) return at(h, h.line, prefix + "no password");
     if (h.password.size() > max_name_length)
-        return at(h.line, prefix + "password is longer than 255 bytes");
+        return at(h, h.line, prefix + "password is longer than 255 bytes");
     if (h.directory.empty() || h.directory.front() != '/')
-        return at(h.line, prefix + "directory must be an absolute path");
+        return at(h, h.line, prefix + "directory must be an absolute path");
     // Not in FreeBSD: the samples' placeholder is a password everybody knows.
     // The message does not repeat it (no error shows a password).
     if (h.password == sample_password_placeholder)
-        return at(h.password_line, prefix +
+        return at(h, h.password_line, prefix +
                                        "password is still the placeholder of the sample "
                                        "configuration; set a long random secret (openssl rand "
                                        "-base64 32), the same on the sender and the receiver");
@@ -74,13 +78,13 @@ std::optional<config_error> checker::sender(const sender_host& h) const {
     if (auto e = common_host(h)) return e;
     auto prefix = "host " + quoted(h.name) + ": ";
     if (h.remote.scheme == scheme::tls && !h.fingerprint)
-        return at(h.line, prefix + "remote is tls:// but no fingerprint is given");
+        return at(h, h.line, prefix + "remote is tls:// but no fingerprint is given");
     if (h.remote.scheme != scheme::tls && h.fingerprint)
-        return at(h.line, prefix + "fingerprint given but remote is not tls://");
+        return at(h, h.line, prefix + "fingerprint given but remote is not tls://");
     // The sample's all-zero fingerprint matches no certificate; say why the
     // connection would fail before it is ever tried.
     if (h.fingerprint == sample_fingerprint_placeholder)
-        return at(h.fingerprint_line,
+        return at(h, h.fingerprint_line,
                   prefix + "fingerprint is still the placeholder of the sample configuration; "
                            "paste what \"auditdistd fingerprint\" prints on the receiver");
     return std::nullopt;
@@ -94,10 +98,10 @@ std::optional<config_error> checker::unique(const std::vector<Host>& hosts, std:
     for (const auto& h : hosts) {
         auto what = std::string(role) + " host " + quoted(h.name);
         if (!names.emplace(h.name, &h).second)
-            return at(h.line, what + " is configured more than once");
+            return at(h, h.line, what + " is configured more than once");
         auto [it, fresh] = dirs.emplace(h.directory, &h);
         if (!fresh)
-            return at(h.line, what + ": directory " + quoted(h.directory) +
+            return at(h, h.line, what + ": directory " + quoted(h.directory) +
                                   " is already used by host " + quoted(it->second->name) + " (" +
                                   std::string(why) + ")");
     }
@@ -133,17 +137,9 @@ std::string short_hostname() {
 }
 
 config_result load_config(const std::string& path) {
-    std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-    if (!file) return config_error{path, 0, std::string("cannot open: ") + std::strerror(errno)};
-    std::string text;
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof(buf), file.get())) > 0)
-        text.append(buf, n);
-    // Catches a directory given as the config path (EISDIR) and I/O errors.
-    if (std::ferror(file.get()))
-        return config_error{path, 0, std::string("cannot read: ") + std::strerror(errno)};
-    auto result = parse_config(text, path, short_hostname());
+    auto read = read_config_bundle(path);
+    if (auto* error = std::get_if<config_error>(&read)) return *error;
+    auto result = parse_config_bundle(std::get<config_bundle>(read), short_hostname());
     if (auto* cfg = std::get_if<config>(&result); cfg != nullptr && !cfg->status_group.empty()) {
         cfg->status_gid = lookup_group(cfg->status_group);
         if (!cfg->status_gid) {

@@ -55,6 +55,7 @@ struct receiver_limits {
 
 struct sender_host {
     std::string name;
+    std::string file;             // the included file it is in ("" : the main file)
     endpoint_spec remote;         // obligatory
     std::optional<endpoint_spec> source; // inherited from the sender section
     std::string directory;        // absolute; inherited, default /var/audit/dist
@@ -67,6 +68,7 @@ struct sender_host {
 
 struct receiver_host {
     std::string name;
+    std::string file;             // the included file it is in ("" : the main file)
     endpoint_spec remote;         // obligatory; compared by IP address
     std::string directory;        // absolute; default <receiver directory>/<name>
     std::string password;         // non-empty
@@ -121,7 +123,40 @@ config_result parse_config(std::string_view text, std::string_view file,
 // name usable. First problem wins.
 std::optional<config_error> validate_config(const config& cfg, std::string_view file);
 
-// Reads `path` and calls parse_config() with the first label of gethostname().
+// `include "PATTERN"` (auditdistd.conf(5), INCLUDE): a configuration is its
+// file and the files its include statements name. Root reads them all once
+// (read_config_bundle); the bundle is what gets parsed, and what the root
+// supervisor hands to its unprivileged worker on a reload.
+struct config_source {
+    std::string pattern; // the include pattern that named the file
+    std::string file;
+    std::string text;
+    bool operator==(const config_source&) const = default;
+};
+struct config_bundle {
+    std::string file;                  // the main file
+    std::string text;
+    std::vector<std::string> patterns; // every include pattern that was expanded
+    std::vector<config_source> sources; // the files they matched, in glob order
+    bool operator==(const config_bundle&) const = default;
+};
+// At most this many included files, and this many bytes in all.
+inline constexpr std::size_t max_included_files = 10000;
+inline constexpr std::size_t max_bundle_bytes = 4 * 1024 * 1024;
+
+// Reads `path` and every file its include statements match (sorted, each
+// held to unsafe_config_file() like the main file, regular files only).
+std::variant<config_bundle, config_error> read_config_bundle(const std::string& path);
+// parse_config() over a bundle: an include statement takes the files the
+// bundle holds for its pattern; an error in one names that file and line.
+config_result parse_config_bundle(const config_bundle& bundle, std::string_view default_name);
+// The bundle as bytes for the supervisor's control channel, and back (nothing
+// for malformed bytes).
+std::string encode_config_bundle(const config_bundle& bundle);
+std::optional<config_bundle> decode_config_bundle(std::string_view bytes);
+
+// read_config_bundle() and parse_config_bundle() with the first label of
+// gethostname().
 config_result load_config(const std::string& path);
 
 // The configuration holds passwords: it must belong to root (or to the user

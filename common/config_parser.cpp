@@ -46,7 +46,17 @@ bool parser::not_allowed(const token& t, std::string_view section) {
 // One `{ ... }` body (or the whole file when open_line == 0): dispatches each
 // statement to `h` and refuses a keyword given twice (listen and host repeat).
 bool parser::block(std::string_view section, int open_line, std::string_view what, handler h) {
-    std::uint32_t seen = 0;
+    std::uint32_t own = 0;
+    // An included file's statements count with those of the block that
+    // includes it (a keyword given there and in the file is given twice).
+    std::uint32_t& seen = open_line == 0 && in_include_ && seen_ ? *seen_ : own;
+    auto* outer = seen_;
+    seen_ = &seen;
+    struct restore {
+        std::uint32_t*& ref;
+        std::uint32_t* value;
+        ~restore() { ref = value; }
+    } restore_seen{seen_, outer};
     for (;;) {
         const token& t = peek();
         if (t.kind == tok::end && open_line == 0) return true;
@@ -60,7 +70,7 @@ bool parser::block(std::string_view section, int open_line, std::string_view wha
         if (!keyword(t, k)) return false;
         ++pos_;
         auto bit = std::uint32_t{1} << unsigned(k);
-        if (k != kw::listen && k != kw::host && (seen & bit))
+        if (k != kw::listen && k != kw::host && k != kw::include && (seen & bit))
             return fail(t.line, name_of(k) + " is given twice in the " + std::string(section));
         seen |= bit;
         if (!(this->*h)(k, t)) return false;
@@ -124,6 +134,8 @@ bool parser::global_statement(kw k, const token& t) {
         if (!section(t, cfg_.has_receiver, "receiver", &parser::receiver_statement)) return false;
         finish_receiver();
         return true;
+    case kw::include:
+        return include(t, "global section", &parser::global_statement);
     default:
         return not_allowed(t, "global section");
     }
@@ -161,8 +173,11 @@ bool parser::sender_statement(kw k, const token& t) {
         return directory_value(t, sender_directory_, true);
     case kw::host:
         cfg_.senders.emplace_back().line = t.line;
+        cfg_.senders.back().file = host_file();
         return host(t, cfg_.senders.back().name, "sender host section",
                     &parser::sender_host_statement);
+    case kw::include:
+        return include(t, "sender section", &parser::sender_statement);
     default:
         return not_allowed(t, "sender section");
     }
@@ -207,9 +222,12 @@ bool parser::receiver_statement(kw k, const token& t) {
         return limit_value(t, section_limits_);
     case kw::host:
         cfg_.receivers.emplace_back().line = t.line;
+        cfg_.receivers.back().file = host_file();
         host_limits_.emplace_back();
         return host(t, cfg_.receivers.back().name, "receiver host section",
                     &parser::receiver_host_statement);
+    case kw::include:
+        return include(t, "receiver section", &parser::receiver_statement);
     default:
         return not_allowed(t, "receiver section");
     }
@@ -267,13 +285,20 @@ void parser::finish_receiver() {
 
 config_result parse_config(std::string_view text, std::string_view file,
                            std::string_view default_name) {
-    auto tokens = config_detail::tokenize(text);
+    return parse_config_bundle(config_bundle{std::string(file), std::string(text), {}, {}},
+                               default_name);
+}
+
+config_result parse_config_bundle(const config_bundle& bundle, std::string_view default_name) {
+    auto tokens = config_detail::tokenize(bundle.text);
     config_detail::mark_sensitive(tokens);
     config cfg;
-    auto error = config_detail::parser(tokens, file, cfg).run(default_name);
-    if (!error) error = validate_config(cfg, file);
+    config_detail::parser p(tokens, bundle.file, cfg, &bundle);
+    auto error = p.run(default_name);
+    if (!error) error = validate_config(cfg, bundle.file);
     if (!error) return cfg;
     config_detail::redact(*error, tokens);
+    for (const auto& included : p.included_tokens()) config_detail::redact(*error, included);
     return *error;
 }
 

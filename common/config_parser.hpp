@@ -20,26 +20,30 @@ namespace adist::common::config_detail {
 enum class kw : unsigned {
     none, name, pidfile, timeout, sender, receiver, host, source,
     remote, directory, fingerprint, password, listen, certfile, keyfile,
-    max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew, status_group
+    max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew, status_group,
+    include
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 20> keyword_names = {
+constexpr std::array<std::string_view, 21> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
     "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
     "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew",
-    "status_group"};
+    "status_group", "include"};
 
 class parser {
   public:
-    parser(const std::vector<token>& tokens, std::string_view file, config& cfg)
-        : tokens_(tokens), file_(file), cfg_(cfg) {}
+    parser(const std::vector<token>& tokens, std::string_view file, config& cfg,
+           const config_bundle* bundle = nullptr)
+        : tokens_(&tokens), file_(file), main_file_(file), cfg_(cfg), bundle_(bundle) {}
     std::optional<config_error> run(std::string_view default_name);
+    // The tokens of the included files (for redact()).
+    const std::vector<std::vector<token>>& included_tokens() const { return included_; }
 
   private:
     using handler = bool (parser::*)(kw, const token&);
 
-    const token& peek() const { return tokens_[pos_]; }
+    const token& peek() const { return (*tokens_)[pos_]; }
     bool fail(int line, std::string message);
     bool block(std::string_view section, int open_line, std::string_view what, handler h);
     bool keyword(const token& t, kw& out);
@@ -54,6 +58,8 @@ class parser {
     bool receiver_host_statement(kw k, const token& t);
     bool section(const token& key, bool& present, std::string_view name, handler h);
     bool host(const token& key, std::string& name, std::string_view section, handler h);
+    bool include(const token& key, std::string_view section, handler h); // config_include.cpp
+    std::string host_file() const { return file_ == main_file_ ? std::string() : file_; }
 
     bool string_value(const token& key, std::string& out);
     bool path_value(const token& key, std::string& out, bool allow_none);
@@ -70,9 +76,14 @@ class parser {
     void finish_sender();
     void finish_receiver();
 
-    const std::vector<token>& tokens_;
-    std::string file_;
+    const std::vector<token>* tokens_;
+    std::string file_;      // the file being parsed (an included one, or the main file)
+    std::string main_file_;
     config& cfg_;
+    const config_bundle* bundle_; // the included files (nullptr: include is refused)
+    std::vector<std::vector<token>> included_;
+    std::uint32_t* seen_ = nullptr; // keywords seen in the innermost open block
+    bool in_include_ = false;
     std::size_t pos_ = 0;
     std::optional<config_error> error_;
     std::optional<endpoint_spec> sender_source_;

@@ -67,9 +67,10 @@ bool path_within(const std::string& path, const std::string& root);
 bool lists(const std::vector<std::string>& names, const std::string& name);
 
 // Supervisor -> worker message: kind (1 byte), payload length (4 bytes, little
-// endian), payload. kind 1: the configuration file's text; kind 2: why it
-// could not be read (the worker logs it and keeps its configuration).
-inline constexpr std::size_t max_config_bytes = 1024 * 1024;
+// endian), payload. kind 1: the configuration, its file and the files it
+// includes (encode_config_bundle, common/config.hpp); kind 2: why it could
+// not be read (the worker logs it and keeps its configuration).
+inline constexpr std::size_t max_config_bytes = max_bundle_bytes + 1024 * 1024;
 enum class control_kind : std::uint8_t { config_text = 1, read_error = 2 };
 
 std::vector<std::byte> encode_control(control_kind kind, std::string_view payload);

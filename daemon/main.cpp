@@ -22,6 +22,7 @@
 #include "common/tls.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
+#include "daemon/preflight.hpp"
 #include "proto/wire.hpp"
 
 namespace po = boost::program_options;
@@ -227,17 +228,12 @@ int main(int argc, char** argv) {
         return EX_CONFIG;
     }
     auto& cfg = std::get<common::config>(result);
-    if (!cfg.has_sender && !cfg.has_receiver) {
-        std::cerr << o.config_path << ": neither a sender nor a receiver section: nothing to do\n";
-        return EX_CONFIG;
-    }
-    // -n also checks files that are not (yet) the live one, such as the
-    // example: it warns; the daemon refuses to run with such a file.
-    if (auto problem = common::unsafe_config_file(o.config_path)) {
-        std::cerr << (o.check_only ? "warning: " : "") << *problem << "\n";
-        if (!o.check_only) return EX_CONFIG;
-    }
     if (o.check_only) {
+        // The start's own checks (daemon/preflight.hpp): -n and a start agree.
+        if (auto problem = daemon::preflight(o, cfg)) {
+            std::cerr << problem->message << "\n";
+            return problem->code;
+        }
         std::cout << "configuration OK\n";
         return 0;
     }

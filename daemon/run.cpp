@@ -4,10 +4,10 @@
 // configuration is valid.
 #include "common/config.hpp"
 #include "common/daemon_util.hpp"
-#include "common/dir_check.hpp"
 #include "common/log.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
+#include "daemon/preflight.hpp"
 #include "daemon/sandbox_spec.hpp"
 #include "daemon/serve.hpp"
 #include "privileged/privilege_drop.hpp"
@@ -48,49 +48,16 @@ step_result acquire_pidfile(const daemon_options& o, const common::config& cfg,
     return code;
 }
 
-// The directories we trust must belong to root or to our user and be
-// writable by nobody else (common/dir_check). Host directories exist by now.
-step_result check_directories(const daemon_options& o, const common::config& cfg,
-                              std::optional<common::user_ids> user) {
-    std::vector<std::pair<std::string, common::dir_role>> dirs;
-    if (cfg.has_receiver) {
-        dirs.emplace_back(cfg.receiver_directory, common::dir_role::receiver_base);
-        for (const auto& h : cfg.receivers) dirs.emplace_back(h.directory, common::dir_role::receiver_host);
-    }
-    for (const auto& h : cfg.senders) dirs.emplace_back(h.directory, common::dir_role::dist);
-    for (const auto& [path, role] : dirs) {
-        if (auto problem = common::check_directory_at(path, role, o.user, user)) {
-            log::error(*problem);
-            return EX_NOPERM;
-        }
-    }
-    // The configuration compares directories as strings; the filesystem
-    // knows better.
-    std::vector<std::pair<std::string, std::string>> recv_dirs, dist_dirs;
-    for (const auto& h : cfg.receivers) recv_dirs.emplace_back(h.name, h.directory);
-    for (const auto& h : cfg.senders) dist_dirs.emplace_back(h.name, h.directory);
-    for (const auto* d : {&recv_dirs, &dist_dirs}) {
-        if (auto problem = common::shared_directory(*d)) {
-            log::error(*problem);
-            return EX_CONFIG;
-        }
-    }
-    return std::nullopt;
-}
-
 // Privileged setup: host directories (owned by `o.user` when we will drop
 // to it), the TLS key and the listening sockets.
 step_result setup_roles(asio::io_context& io, const daemon_options& o, const common::config& cfg,
                         bool drop, roles& r) {
-    std::optional<common::user_ids> user;
-    if (drop && !(user = common::lookup_user(o.user))) {
-        log::error("cannot drop privileges: user ", o.user, " does not exist");
-        return EX_NOUSER;
+    auto dropped = daemon::resolve_drop_user(o); // checked by preflight(); looked up again
+    if (dropped.problem || drop != dropped.ids.has_value()) {
+        log::error(dropped.problem ? dropped.problem->message : "cannot look up user " + o.user);
+        return dropped.problem ? dropped.problem->code : EX_NOUSER;
     }
-    if (user && user->uid == 0) {
-        log::error("refusing to run as ", o.user, ": it is root");
-        return EX_CONFIG;
-    }
+    auto user = dropped.ids;
     try {
         if (cfg.has_receiver) {
             r.recv.emplace(
@@ -99,7 +66,11 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
             if (o.no_sync)
                 log::warning("--no-sync: acknowledging data that is not on stable storage");
         }
-        if (auto code = check_directories(o, cfg, user)) return code;
+        // Again, now that the receiver made its host directories.
+        if (auto problem = daemon::check_directories(o, cfg, user)) {
+            log::error(problem->message);
+            return problem->code;
+        }
         if (cfg.has_sender) r.snd.emplace(io, cfg, sender_options(o, cfg));
         std::string path = o.control_socket.value_or(
             daemon::control_socket_for(o.pidfile.value_or(cfg.pidfile)));
@@ -214,6 +185,11 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
     std::optional<common::pidfile> pid;
     asio::io_context io(1);
     roles r;
+    // What -n checks, checked the same way: the two never disagree.
+    if (auto problem = daemon::preflight(o, cfg)) {
+        log::error(problem->message);
+        return problem->code;
+    }
     if (auto code = acquire_pidfile(o, cfg, pid)) return *code;
     // A start that fails leaves no pidfile behind (an empty one would say a
     // daemon runs). Once detached, the supervisor removes it.

@@ -118,8 +118,11 @@ asio::awaitable<void> control_reader(asio::posix::stream_descriptor& channel, re
             if (m->kind == common::control_kind::read_error) {
                 apply_reload(ctx, common::config_error{ctx.options.config_path, 0, m->payload});
             } else {
-                apply_reload(ctx, common::parse_config(m->payload, ctx.options.config_path,
-                                                       common::short_hostname()));
+                auto bundle = common::decode_config_bundle(m->payload);
+                apply_reload(ctx, bundle ? common::parse_config_bundle(*bundle, common::short_hostname())
+                                         : common::config_result(common::config_error{
+                                               ctx.options.config_path, 0,
+                                               "malformed configuration from the supervisor"}));
             }
             tell_ready(channel.native_handle());
         }

@@ -29,25 +29,23 @@ using namespace adist::common;
 
 namespace {
 
-// The supervisor's side of a reload: the file's text, or why it is
-// unreadable (with `ok` false).
+// The supervisor's side of a reload: the configuration and the files it
+// includes, encoded for the worker; or why they are unreadable (`ok` false).
 struct config_read {
     bool ok = false;
     std::string text;
+    std::optional<config_bundle> bundle;
 };
 
-config_read read_config_file(const std::string& path) {
-    if (auto problem = unsafe_config_file(path)) return {false, *problem};
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return {false, "cannot open: " + errno_text(errno)};
-    std::string text(max_config_bytes + 1, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    if (in.bad()) return {false, "cannot read"};
-    text.resize(static_cast<std::size_t>(in.gcount()));
-    if (text.size() > max_config_bytes) {
-        return {false, "larger than " + std::to_string(max_config_bytes) + " bytes"};
+config_read read_config_files(const std::string& path) {
+    if (auto problem = unsafe_config_file(path)) return {false, *problem, std::nullopt};
+    auto read = read_config_bundle(path);
+    if (auto* error = std::get_if<config_error>(&read)) {
+        // The worker prefixes the main file's name.
+        return {false, error->file == path ? error->message : error->to_string(), std::nullopt};
     }
-    return {true, std::move(text)};
+    auto& bundle = std::get<config_bundle>(read);
+    return {true, encode_config_bundle(bundle), std::move(bundle)};
 }
 
 // Non-blocking writes with a 5 s bound: a hung worker must not hang the
@@ -92,9 +90,9 @@ public:
     // parses also adds its host directories to the guard's (never removes:
     // the worker may keep the running configuration).
     void reload(unique_fd& control) {
-        auto read = read_config_file(o_.config_path);
+        auto read = read_config_files(o_.config_path);
         if (read.ok && guard_) {
-            auto parsed = parse_config(read.text, o_.config_path, short_hostname());
+            auto parsed = parse_config_bundle(*read.bundle, short_hostname());
             if (auto* cfg = std::get_if<config>(&parsed)) {
                 for (const auto& h : cfg->receivers) {
                     if (std::find(guard_->dirs.begin(), guard_->dirs.end(), h.directory) ==

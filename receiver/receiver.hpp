@@ -120,6 +120,7 @@ public:
     asio::thread_pool& pool() { return *pool_; }
 
 private:
+    void make_base_directory();
     struct listener;
     asio::awaitable<void> accept_loop(listener& l);
     asio::awaitable<void> report_suppressed();

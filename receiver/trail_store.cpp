@@ -35,7 +35,13 @@ std::unique_ptr<trail_store> trail_store::open(const std::string& path,
             }
         }
         if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-            *error = "cannot create " + path + ": " + errno_text(errno);
+            int err = errno;
+            *error = "cannot create " + path + ": " + errno_text(err);
+            // A reload, after the privilege drop: root makes it, then reload.
+            if (err == EACCES && ::geteuid() != 0) {
+                *error += " (as root: install -d -m 0700 -o " + std::to_string(::geteuid()) + " -g " +
+                          std::to_string(::getegid()) + " " + path + ", then reload)";
+            }
             return nullptr;
         }
         // The new entry must survive a crash like the files in it.

@@ -222,15 +222,37 @@ def fmt_rate(nbytes, seconds):
 # Daemons
 
 
-def run_config_check(binary, conf):
-    """Runs `auditdistd -n -c conf`; returns (exit code, stdout, stderr)."""
-    p = subprocess.run([binary, "-n", "-c", conf], stdin=subprocess.DEVNULL,
+def run_config_check(binary, conf, private_var_audit=False):
+    """Runs `auditdistd -n -c conf`; returns (exit code, stdout, stderr).
+    private_var_audit: as root, in a mount namespace of its own with an
+    empty /var/audit (-n checks the default directories that exist)."""
+    # As root the check includes the daemon user, as the start does: the
+    # one the daemons of the tests drop to.
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    wrap = []
+    if private_var_audit and os.geteuid() == 0 and os.path.isdir("/var/audit"):
+        wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                'mount -t tmpfs -o mode=0755 adist-check /var/audit && exec "$@"', "sh"]
+    p = subprocess.run(wrap + [binary, "-n", "-c", conf] + user, stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=30)
     return p.returncode, p.stdout, p.stderr
 
 
-def assert_config_ok(binary, conf):
-    code, out, err = run_config_check(binary, conf)
+def checkable_config(sc, text):
+    """A configuration written for a real machine made checkable by -n on
+    any machine: a receiver is given a generated certificate and key unless
+    it names its own (-n loads them, as the start does). Check it with
+    private_var_audit=True so that what other tests or an installed package
+    left in /var/audit (the default directories) does not count."""
+    if re.search(r"^\s*receiver\s*\{", text, re.M) and "certfile" not in text:
+        cert, key, _ = sc.make_cert("checkable")
+        text = re.sub(r"^(\s*)receiver\s*\{", lambda m: f'{m.group(1)}receiver {{\n'
+                      f'    certfile "{cert}"\n    keyfile "{key}"', text, count=1, flags=re.M)
+    return text
+
+
+def assert_config_ok(binary, conf, private_var_audit=False):
+    code, out, err = run_config_check(binary, conf, private_var_audit)
     if code != 0 or "configuration OK" not in out:
         raise TestFailure(f"auditdistd -n -c {conf} did not accept the configuration "
                           f"(exit {code}): {out.strip()} {err.strip()}")
@@ -281,17 +303,18 @@ class Daemon:
     def start(self, ready=True, debug=False):
         check(self.proc is None or self.proc.poll() is not None,
               f"{self.label}: start() while it is still running")
+        if os.geteuid() == 0 and self.role == "sender":
+            # Both roles drop privileges; the sender removes shipped links
+            # as the owner of its dist directory, as in production (and -n
+            # checks that, as the start does).
+            give_directories(self.conf, "nobody")
         assert_config_ok(self.sc.binary, self.conf)
         self.runs += 1
         args = [*self.wrapper, self.sc.binary, "-F", "-c", self.conf]
         if debug:
             args.append("-d")
         if os.geteuid() == 0:
-            # Both roles drop privileges; the sender removes shipped links
-            # as the owner of its dist directory, as in production.
             args += ["-u", "nobody"]
-            if self.role == "sender":
-                give_directories(self.conf, "nobody")
         args += self.extra_args
         with open(self.log_path, "ab") as log:
             log.write(f"----- {self.label} run {self.runs}: {' '.join(args)}\n".encode())

@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (EX_CONFIG, TestFailure, assert_config_ok, check, check_equal,  # noqa: E402
-                     run_config_check, run_scenario)
+                     checkable_config, run_config_check, run_scenario)
 
 PW = "Zq7-Secret-Pa55word"
 FP = "SHA256=" + ":".join(["AB"] * 32)
@@ -181,8 +181,8 @@ def leaks(text, password):
 
 def body(sc):
     for i, (what, text) in enumerate(GOOD.items()):
-        path = sc.write_config(f"good{i}.conf", text)
-        code, out, err = run_config_check(sc.binary, path)
+        path = sc.write_config(f"good{i}.conf", checkable_config(sc, text))
+        code, out, err = run_config_check(sc.binary, path, private_var_audit=True)
         check(code == 0 and out.strip() == "configuration OK",
               f"good config ({what}) refused: exit {code}, stdout {out!r}, stderr {err!r}")
         check(not leaks(out + err, PW), f"good config ({what}): the password is shown")
@@ -211,15 +211,15 @@ def body(sc):
               f"-n on {path}: expected \"{path}: {regex}...\", got {err!r}")
 
     # The file holds passwords: readable by others, group-writable or owned by
-    # another user, the daemon refuses to run with it (78) and -n warns.
-    good = sc.write_config("perm.conf", next(iter(GOOD.values())))
+    # another user, the daemon refuses to run with it (78) and so does -n.
+    good = sc.write_config("perm.conf", checkable_config(sc, next(iter(GOOD.values()))))
     for mode, owner, regex in ((0o644, 0, r"mode 0644 lets others read"),
                                (0o620, 0, r"mode 0620 lets others"),
                                (0o600, 65534, r"owned by uid 65534, not root")):
         os.chown(good, owner, 0)
         os.chmod(good, mode)
-        code, out, err = run_config_check(sc.binary, good)
-        check(code == 0 and re.search("warning: .*" + regex, err) is not None,
+        code, out, err = run_config_check(sc.binary, good, private_var_audit=True)
+        check(code == EX_CONFIG and re.search(regex, err) is not None,
               f"-n on a config with mode {mode:o} owner {owner}: exit {code}, {err!r}")
         p = subprocess.run([sc.binary, "-F", "-c", good], capture_output=True, text=True, timeout=30)
         check(p.returncode == EX_CONFIG and re.search(regex, p.stderr) is not None,
@@ -227,7 +227,7 @@ def body(sc):
               f"{p.stderr!r}")
     os.chown(good, 0, 0)
     os.chmod(good, 0o640)
-    assert_config_ok(sc.binary, good)  # group-readable (root:wheel 0640) is fine
+    assert_config_ok(sc.binary, good, private_var_audit=True)  # group-readable (root:wheel 0640) is fine
     sc.note("configs readable by others, group-writable or not root's are refused")
 
     # A file with neither a sender nor a receiver section: the daemon refuses

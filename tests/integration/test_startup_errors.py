@@ -8,7 +8,11 @@ line (never a hang, never a half-started daemon):
   negative --window -> 64 with the usage; -n of a listen address that is a
   host name -> 78, as startup would; `fingerprint` of a key or a missing file ->
   66; a private key others may read, or an encrypted one (never a prompt)
-  -> 78. A valid receiver started afterwards on the same port works."""
+  -> 78; a configuration others may read -> 78; a dist directory of another
+  user or a host directory root owns (with a privilege drop) -> 77.
+  Every one of them that needs no start (all but the port in use) gives
+  `-n` the same exit code and the same line as the start: the two never
+  disagree. A valid receiver started afterwards on the same port works."""
 import os
 import re
 import socket
@@ -27,7 +31,7 @@ def run(sc, args, timeout=30):
 
 
 def body(sc):
-    cert, key, _ = sc.make_cert("receiver")
+    cert, key, fingerprint = sc.make_cert("receiver")
     cert2, key2, _ = sc.make_cert("other")
     port = free_port()
     root = os.geteuid() == 0
@@ -82,9 +86,27 @@ def body(sc):
                   r"encrypted private keys are not supported"))
     blocker_file = sc.path("not-a-dir")
     write_random_file(blocker_file, 10)
-    cases.append(("host directory under a regular file",
-                  ["-F", "-c", conf("dirfile", directory=blocker_file)] + user, 73,
-                  r"Not a directory"))
+    cases.append(("receiver directory is a regular file",
+                  ["-F", "-c", conf("dirfile", directory=blocker_file)] + user, 77,
+                  r"not-a-dir is not a directory"))
+    loose = conf("loose")
+    os.chmod(loose, 0o644)
+    cases.append(("configuration readable by others", ["-F", "-c", loose] + user, 78,
+                  r"loose\.conf: mode 0644 lets others read or change it: it holds passwords"))
+    foreign = sc.path("foreign-dist")
+    os.makedirs(foreign)
+    os.chown(foreign, 4242, 4242)
+    cases.append(("dist directory of another user",
+                  ["-F", "-c", sc.sender_config("foreign.conf", "s1", foreign,
+                                                [("web1", f"tls://127.0.0.1:{port}", fingerprint,
+                                                  "pw")])] + user, 77,
+                  r"foreign-dist belongs to uid 4242, not to root or "))
+    if root:
+        rootdir = sc.path("roothost", "web1")
+        os.makedirs(rootdir, mode=0o700)
+        cases.append(("host directory of root, worker nobody",
+                      ["-F", "-c", conf("roothost", directory=sc.path("roothost"))] + user, 77,
+                      r"web1 belongs to root, but the receiver writes there as nobody"))
     if root:
         cases += [
             ("unknown -u user", ["-F", "-c", conf("nouser"), "-u", "no-such-user-adist"], 67,
@@ -103,6 +125,16 @@ def body(sc):
         check_equal(code, want, f"exit code ({what}); output {out.strip()!r}")
         check(re.search(regex, out) is not None, f"{what}: output {out.strip()!r} lacks /{regex}/")
     sc.note(f"{len(cases) + 1} startup errors: right exit codes and messages")
+    # -n checks what the start checks, with the same words.
+    agreed = 0
+    for what, args, want, regex in cases:
+        if "-F" not in args:
+            continue
+        code, out = run(sc, ["-n" if a == "-F" else a for a in args])
+        check_equal(code, want, f"-n exit code ({what}); output {out.strip()!r}")
+        check(re.search(regex, out) is not None, f"-n, {what}: output {out.strip()!r} lacks /{regex}/")
+        agreed += 1
+    sc.note(f"-n agrees with the start on {agreed} of them")
 
     good = sc.daemon("receiver", conf("good"), "receiver")
     good.start()

@@ -1,0 +1,82 @@
+// The start's checks that change nothing (see preflight.hpp).
+#include "daemon/preflight.hpp"
+
+#include <algorithm>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "common/dir_check.hpp"
+#include "common/tls.hpp"
+
+namespace adist::daemon {
+
+drop_user resolve_drop_user(const daemon_options& o) {
+    drop_user d;
+    if (::geteuid() != 0) return d;
+    d.ids = common::lookup_user(o.user);
+    if (!d.ids) {
+        d.problem = start_problem{EX_NOUSER, "cannot drop privileges: user " + o.user +
+                                                 " does not exist (create it, e.g. adduser "
+                                                 "--system --group " + o.user + ", or name another "
+                                                 "with -u)"};
+    } else if (d.ids->uid == 0) {
+        d.problem = start_problem{EX_CONFIG, "refusing to run as " + o.user + ": it is root"};
+    }
+    return d;
+}
+
+std::optional<start_problem> check_directories(const daemon_options& o, const common::config& cfg,
+                                               std::optional<common::user_ids> user) {
+    std::vector<std::pair<std::string, common::dir_role>> dirs;
+    if (cfg.has_receiver) {
+        dirs.emplace_back(cfg.receiver_directory, common::dir_role::receiver_base);
+        for (const auto& h : cfg.receivers) dirs.emplace_back(h.directory, common::dir_role::receiver_host);
+    }
+    for (const auto& h : cfg.senders) dirs.emplace_back(h.directory, common::dir_role::dist);
+    for (const auto& [path, role] : dirs) {
+        if (auto problem = common::check_directory_at(path, role, o.user, user)) {
+            return start_problem{EX_NOPERM, *problem};
+        }
+    }
+    // The configuration compares directories as strings; the filesystem
+    // knows better.
+    std::vector<std::pair<std::string, std::string>> recv_dirs, dist_dirs;
+    for (const auto& h : cfg.receivers) recv_dirs.emplace_back(h.name, h.directory);
+    for (const auto& h : cfg.senders) dist_dirs.emplace_back(h.name, h.directory);
+    for (const auto* d : {&recv_dirs, &dist_dirs}) {
+        if (auto problem = common::shared_directory(*d)) return start_problem{EX_CONFIG, *problem};
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+bool has_tls_listener(const common::config& cfg) {
+    return std::any_of(cfg.listen.begin(), cfg.listen.end(),
+                       [](const auto& l) { return l.scheme == common::scheme::tls; });
+}
+
+} // namespace
+
+std::optional<start_problem> preflight(const daemon_options& o, const common::config& cfg) {
+    if (!cfg.has_sender && !cfg.has_receiver) {
+        return start_problem{EX_CONFIG,
+                             o.config_path + ": neither a sender nor a receiver section: nothing to do"};
+    }
+    if (auto problem = common::unsafe_config_file(o.config_path)) {
+        return start_problem{EX_CONFIG, *problem};
+    }
+    auto user = resolve_drop_user(o);
+    if (user.problem) return user.problem;
+    if (cfg.has_receiver && has_tls_listener(cfg)) {
+        // Loads and checks exactly what the receiver's setup loads.
+        try {
+            (void)common::make_server_context(cfg.certfile, cfg.keyfile);
+        } catch (const std::exception& e) {
+            return start_problem{EX_CONFIG, e.what()};
+        }
+    }
+    return check_directories(o, cfg, user.ids);
+}
+
+} // namespace adist::daemon
