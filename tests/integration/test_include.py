@@ -3,13 +3,17 @@
   - a host defined only in an included file authenticates and its trail
     arrives byte-identical;
   - a file added to the directory and a SIGHUP add the host (as root the
-    root supervisor reads the files for the unprivileged worker);
+    root supervisor reads the files for the unprivileged worker, which
+    makes the host's directory in the base directory the receiver made
+    root:<nobody's group> 0770 at startup, as the package makes it);
   - an included file others may read is refused like the main file, by -n
     (exit 78, naming that file) and by a reload, which keeps the running
     configuration;
   - an error inside an included file names that file and its line."""
 import os
+import pwd
 import re
+import stat
 import signal
 import subprocess
 import sys
@@ -61,6 +65,15 @@ def body(sc):
     recv.send_signal(signal.SIGHUP)
     wait_until(lambda: status_lists(sc, "web2"), timeout=20,
                what="host web2 in status after the reload")
+    if os.geteuid() == 0:
+        # The receiver made its missing base directory as the package does,
+        # so that the unprivileged worker could make web2's on the reload.
+        st = os.stat(sc.remote)
+        nobody = pwd.getpwnam("nobody")
+        check_equal((stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid), (0o770, 0, nobody.pw_gid),
+                    "mode, owner and group of the base directory the receiver made")
+        check_equal(os.stat(os.path.join(sc.remote, "web2")).st_uid, nobody.pw_uid,
+                    "owner of web2's directory, made by the worker on the reload")
     sc.note("a file added to the include directory and a SIGHUP added its host")
 
     loose = host_file(sc, "web3", "127.0.0.3", "included-pw-3", mode=0o644)
