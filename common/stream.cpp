@@ -250,4 +250,11 @@ void stream::close() {
     timer_.cancel();
 }
 
+std::string stream::tls_summary() {
+    SSL* ssl = native_ssl();
+    if (ssl == nullptr) return "plain TCP";
+    const char* cipher = ::SSL_get_cipher_name(ssl);
+    return std::string(::SSL_get_version(ssl)) + ", " + (cipher ? cipher : "no cipher");
+}
+
 } // namespace adist::common

@@ -41,6 +41,9 @@ public:
     bool is_tls() const { return ssl_ != nullptr; }
     tcp::socket& socket();
     SSL* native_ssl(); // nullptr for plain TCP
+    // "TLSv1.3, TLS_AES_256_GCM_SHA384" once the handshake is done; "plain TCP"
+    // without TLS (for -d logging).
+    std::string tls_summary();
 
     // Starts the watchdog; call once after construction (needs shared_ptr).
     void start_watchdog();

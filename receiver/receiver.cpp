@@ -393,6 +393,8 @@ void receiver::on_accept(tcp::socket socket, std::shared_ptr<asio::ssl::context>
     std::string peer = address.is_v6() ? "[" + key + "]:" + std::to_string(remote.port())
                                        : key + ":" + std::to_string(remote.port());
     auto candidates = hosts_for(address);
+    log::debug("connection from ", peer, " (", candidates.size(), " host",
+               candidates.size() == 1 ? "" : "s", " configured with this address)");
     if (candidates.empty()) {
         log_peer(std::string(unconfigured_key), true,
                  "connection from " + peer + " refused: no host is configured with this address");

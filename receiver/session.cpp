@@ -93,8 +93,9 @@ asio::awaitable<void> session::run() {
     if (auto ec = co_await stream_->handshake(asio::ssl::stream_base::server); ec) {
         owner_.log_peer(address_, false, prefix_ + "TLS handshake failed: " +
                                              (stream_->timed_out() ? "timed out" : ec.message()));
-    } else if (co_await handshake()) {
-        co_await data_phase();
+    } else {
+        log::debug(prefix_, stream_->tls_summary());
+        if (co_await handshake()) co_await data_phase();
     }
     stream_->close();
     if (slot_ != nullptr && slot_->active == self) {
@@ -207,6 +208,8 @@ asio::awaitable<bool> session::handle(const proto::request& req) {
     switch (req.cmd) {
     case proto::command::append:
         err = store->append(req.payload);
+        log::trace(prefix_, "APPEND request ", req.seq, ": ", req.payload.size(), " bytes to ",
+                   store->open_name(), ": ", to_string(err));
         if (err == reply_error::ok) {
             slot_->usage.bytes += req.payload.size();
             slot_->counters.bytes += req.payload.size();
@@ -259,10 +262,11 @@ asio::awaitable<void> session::committer() {
             auto started = std::chrono::steady_clock::now();
             int err = co_await common::offload(owner_.pool(), sync);
             ++slot_->counters.fsyncs;
-            slot_->counters.fsync_ns += static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                                     started)
-                    .count());
+            auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::steady_clock::now() - started);
+            slot_->counters.fsync_ns += static_cast<std::uint64_t>(took.count());
+            log::trace(prefix_, "group commit: one fdatasync (", took.count() / 1000, " us) for ",
+                       batch.size(), " replies");
             if (err != 0) {
                 // Nothing in this batch is known to be durable: refuse it all.
                 log::error(prefix_, "fdatasync failed: ", common::errno_text(err));

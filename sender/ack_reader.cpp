@@ -112,6 +112,7 @@ void transfer::note_ack(const in_flight& req) {
     case command::open:
         st.acked_file = req.name;
         st.acked_offset = req.offset;
+        log::debug(prefix_, "the receiver acknowledged OPEN ", req.name);
         break;
     case command::append:
         st.acked_offset += req.bytes;
@@ -125,6 +126,7 @@ void transfer::note_ack(const in_flight& req) {
                        std::chrono::steady_clock::now().time_since_epoch()).count());
         break;
     case command::close:
+        log::debug(prefix_, "the receiver acknowledged CLOSE ", req.name, " (stored and synced)");
         st.last_closed = req.name;
         ++st.counters.files;
         st.acked_file.clear();

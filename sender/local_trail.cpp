@@ -157,6 +157,7 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
     cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_dev, st.st_ino, offset, {},
                             false, {}});
     dist_.watch->watch_file(dist_.dir_path + "/" + local);
+    log::debug(prefix_, "sending ", local, " (", st.st_size, " bytes now) from offset ", offset);
     queue_name(command::open, remote, false, offset);
     dist_.status->file = local;
     dist_.status->sent_offset = offset;
@@ -189,7 +190,11 @@ bool transfer::handle_eof() {
             return true; // read to the end once more before CLOSE
         }
         if (*now == cur_->local_name) {
-            if (!left_behind()) return false; // still open-ended: wait for more
+            if (!left_behind()) {
+                log::trace(prefix_, "all of ", cur_->local_name, " (", cur_->offset,
+                           " bytes) is sent; waiting for it to grow or be renamed");
+                return false; // still open-ended: wait for more
+            }
             log::warning(prefix_, cur_->local_name, " was left behind: a newer trail exists and it "
                          "has not changed for ", abandoned_grace.count() / 1000,
                          " s; closing it under this name");

@@ -83,6 +83,8 @@ void transfer::queue_name(command cmd, const std::string& name, bool unlink, std
     proto::encode_name_request(frame_, cmd, seq, name);
     queue_frame();
     in_flight_.push_back({seq, cmd, static_cast<std::uint32_t>(name.size() + 1), name, unlink, offset});
+    log::debug(prefix_, to_string(cmd), " ", name, " sent (request ", seq,
+               cmd == command::close ? ", " + std::to_string(cur_ ? cur_->offset : offset) + " bytes" : "", ")");
     if (cmd == command::close) dist_.status->file.clear();
 }
 
@@ -149,6 +151,8 @@ bool transfer::fill(bool& at_eof) {
         dist_.status->sent_offset = cur_->offset;
         in_flight_.push_back({seq, command::append, static_cast<std::uint32_t>(n), {}, false});
         in_flight_bytes_ += static_cast<std::size_t>(n);
+        log::trace(prefix_, "APPEND request ", seq, ": ", n, " bytes of ", cur_->local_name, " up to offset ",
+                   cur_->offset, " (", in_flight_bytes_, " bytes in flight)");
     }
     return true;
 }

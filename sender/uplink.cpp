@@ -181,8 +181,10 @@ asio::awaitable<std::shared_ptr<common::stream>> uplink::connect() {
         stream->set_timeout(options_.timeout);
         stream->start_watchdog();
         stream_ = stream; // so stop() can close it
+        log::debug(prefix_, "connecting to ", ep.address().to_string(), " port ", ep.port());
         if (auto cec = co_await stream->connect(ep); cec) {
             last_error = stream->timed_out() ? "timed out" : cec.message();
+            log::debug(prefix_, "cannot connect to ", ep.address().to_string(), ": ", last_error);
             stream->close(); // ends its watchdog and frees the socket
             continue;
         }
@@ -214,6 +216,7 @@ asio::awaitable<bool> uplink::verify_receiver(common::stream& s) {
         ++status_.counters.handshake_failures["fingerprint"];
         co_return false;
     }
+    log::debug(prefix_, s.tls_summary(), "; the certificate matches the pinned fingerprint");
     co_return true;
 }
 
