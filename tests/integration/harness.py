@@ -222,7 +222,7 @@ def fmt_rate(nbytes, seconds):
 # Daemons
 
 
-def run_config_check(binary, conf, private_var_audit=False):
+def run_config_check(binary, conf, private_var_audit=False, wrapper=()):
     """Runs `auditdistd -n -c conf`; returns (exit code, stdout, stderr).
     private_var_audit: as root, in a mount namespace of its own with an
     empty /var/audit (-n checks the default directories that exist)."""
@@ -233,7 +233,8 @@ def run_config_check(binary, conf, private_var_audit=False):
     if private_var_audit and os.geteuid() == 0 and os.path.isdir("/var/audit"):
         wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
                 'mount -t tmpfs -o mode=0755 adist-check /var/audit && exec "$@"', "sh"]
-    p = subprocess.run(wrap + [binary, "-n", "-c", conf] + user, stdin=subprocess.DEVNULL,
+    p = subprocess.run(wrap + list(wrapper) + [binary, "-n", "-c", conf] + user,
+                       stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=30)
     return p.returncode, p.stdout, p.stderr
 
@@ -251,8 +252,9 @@ def checkable_config(sc, text):
     return text
 
 
-def assert_config_ok(binary, conf, private_var_audit=False):
-    code, out, err = run_config_check(binary, conf, private_var_audit)
+def assert_config_ok(binary, conf, private_var_audit=False, wrapper=()):
+    """-n as the daemon will run (`wrapper`, e.g. setpriv to another user)."""
+    code, out, err = run_config_check(binary, conf, private_var_audit, wrapper)
     if code != 0 or "configuration OK" not in out:
         raise TestFailure(f"auditdistd -n -c {conf} did not accept the configuration "
                           f"(exit {code}): {out.strip()} {err.strip()}")
@@ -308,7 +310,7 @@ class Daemon:
             # as the owner of its dist directory, as in production (and -n
             # checks that, as the start does).
             give_directories(self.conf, "nobody")
-        assert_config_ok(self.sc.binary, self.conf)
+        assert_config_ok(self.sc.binary, self.conf, wrapper=self.wrapper)
         self.runs += 1
         args = [*self.wrapper, self.sc.binary, "-F", "-c", self.conf]
         if debug:

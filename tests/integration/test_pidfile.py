@@ -26,7 +26,7 @@ def exercise(sc, daemon, pidfile):
     with open(pidfile) as f:
         check_equal(f.read().strip(), str(daemon.pid), f"{daemon.label}: pid in {pidfile}")
     args = [sc.binary, "-F", "-c", daemon.conf, "-P", pidfile]
-    if daemon.role == "receiver" and os.geteuid() == 0:
+    if os.geteuid() == 0:
         args += ["-u", "nobody"]
     p = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                        timeout=30)
