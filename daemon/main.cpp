@@ -238,6 +238,8 @@ int main(int argc, char** argv) {
         if (!o.check_only) return EX_CONFIG;
     }
     if (o.check_only) {
+        for (const auto& w : common::tls_warnings(cfg, o.config_path))
+            std::cerr << "warning: " << w.to_string() << "\n";
         std::cout << "configuration OK\n";
         return 0;
     }
