@@ -77,7 +77,7 @@ std::string sender_version_refusal(std::string_view remote, int server_wire, tls
     std::string out = "the receiver " + std::string(remote);
     auto later = "TLS " + std::string(to_string(min)) + " or later";
     out += offered ? " speaks " + offered_text(*offered) + ", and this host requires " + later
-                   : " offered no TLS version this host accepts (" + later + ")";
+                   : " accepts no TLS version this host offers (" + later + ")";
     return out + "; " + advice(offered, "this host block");
 }
 

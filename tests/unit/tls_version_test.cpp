@@ -129,6 +129,10 @@ TEST_CASE("version refusal texts say what happened and what to set") {
             "the receiver tls://192.0.2.9:7878 speaks TLS 1.0 only, and this host requires TLS "
             "1.2 or later; set tls_min_version \"1.0\" in this host block to accept FreeBSD's "
             "auditdistd (TLS 1.0 only)");
+    REQUIRE(sender_version_refusal("tls://h:1", 0, tls_version::v1_2) ==
+            "the receiver tls://h:1 accepts no TLS version this host offers (TLS 1.2 or later); "
+            "set tls_min_version \"1.0\" in this host block to accept FreeBSD's auditdistd (TLS "
+            "1.0 only)");
     REQUIRE(sender_version_refusal("tls://h:1", 0x0303, tls_version::v1_3) ==
             "the receiver tls://h:1 speaks TLS 1.2 at most, and this host requires TLS 1.3 or "
             "later; set tls_min_version \"1.2\" in this host block");
