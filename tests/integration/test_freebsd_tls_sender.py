@@ -11,7 +11,14 @@ certificate the sender pins, against the real sender on 127.0.0.1:
      welcome bytes arrive at s_server. s_server answers with its welcome,
      reads our name and is killed, as FreeBSD's receiver closes for a name
      it has no host block for: the sender says the receiver may not know
-     this host's name, and `status` shows it."""
+     this host's name, and `status` shows it.
+  3. s_server plays the whole protocol-0 handshake of a receiver (welcome,
+     challenge, HMAC-SHA256 both ways, resume point) over TLS 1.0, and is
+     then killed, as FreeBSD's receiver stops (no close_notify): the sender
+     says the receiver closed without a TLS shutdown and that nothing is
+     lost, not a bare "stream truncated"."""
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -24,6 +31,7 @@ from harness import (check, check_equal, free_port,  # noqa: E402
                      run_config_check, run_scenario, wait_until)
 
 WELCOME = b"ADIST00\0"
+PASSWORD = "freebsd-tls-secret"
 NAME_FIELD = 256
 WAIT = 20
 
@@ -68,6 +76,20 @@ class SServer:
         self.p.stdin.write(data)
         self.p.stdin.flush()
 
+    def read_exact(self, start, n, what):
+        """The n bytes from offset `start` of what the sender sent."""
+        deadline = time.monotonic() + WAIT
+        while len(self.out) < start + n and time.monotonic() < deadline:
+            chunk = self.p.stdout.read(65536)
+            if chunk:
+                self.out += chunk
+            elif self.p.poll() is not None:
+                break
+            else:
+                time.sleep(0.02)
+        check(len(self.out) >= start + n, f"{what}: {len(self.out) - start} of {n} bytes")
+        return bytes(self.out[start:start + n])
+
     def kill(self):
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGKILL)
@@ -85,7 +107,7 @@ sender {{
     host "collector" {{
         remote "tls://127.0.0.1:{port}"
         fingerprint "{fp}"
-        password "freebsd-tls-secret"
+        password "{PASSWORD}"
 {extra}    }}
 }}
 """)
@@ -164,6 +186,31 @@ def body(sc):
           f"status: {st}")
     check_equal(st["counters"]["handshake_failures"].get("closed after name"), 1,
                 "status: closes after our name")
+
+    # 3. A whole protocol handshake over TLS 1.0, then a stop without
+    # close_notify.
+    server = SServer(port, cert, key)
+    mark = send.mark()
+    at = server.wait_output(WELCOME, "our welcome (third connection)")
+    server.send(WELCOME)
+    check_equal(server.read_exact(at + 8, NAME_FIELD, "name"), b"web1".ljust(NAME_FIELD, b"\0"),
+                "name field")
+    key = PASSWORD.encode()
+    challenge = os.urandom(32)
+    server.send(challenge)
+    answer = server.read_exact(at + 8 + NAME_FIELD, 64, "proof and challenge")
+    check(hmac.compare_digest(answer[:32], hmac.new(key, challenge, hashlib.sha256).digest()),
+          "the sender's proof of the password")
+    server.send(hmac.new(key, answer[32:], hashlib.sha256).digest() + bytes(8)
+                + bytes(NAME_FIELD))
+    send.wait_log(r"\[collector\] connected to tls://127\.0\.0\.1:\d+; receiver has no file yet",
+                  since=mark, timeout=10)
+    server.kill()
+    m = send.wait_log(r"warning: \[collector\] connection lost: the receiver closed it without a "
+                      r"TLS shutdown \(as FreeBSD's auditdistd does when it stops\); nothing is "
+                      r"lost", since=mark, timeout=10)
+    sc.note(f"3. stop without close_notify: {m.group(0)}")
+    check(send.count_log(r"stream truncated", since=mark) == 0, "no bare 'stream truncated'")
 
 
 if __name__ == "__main__":
