@@ -50,8 +50,10 @@ void warn_legacy(const Host& h, std::string_view role, std::string_view file,
 
 std::vector<config_error> tls_warnings(const config& cfg, std::string_view file) {
     std::vector<config_error> out;
-    for (const auto& h : cfg.senders) warn_legacy(h, "sender", file, out);
-    for (const auto& h : cfg.receivers) warn_legacy(h, "receiver", file, out);
+    for (const auto& h : cfg.senders)
+        warn_legacy(h, "sender", file, out);
+    for (const auto& h : cfg.receivers)
+        warn_legacy(h, "receiver", file, out);
     return out;
 }
 

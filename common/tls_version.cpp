@@ -11,11 +11,14 @@ namespace {
 constexpr std::array<std::string_view, 4> names = {"1.0", "1.1", "1.2", "1.3"};
 constexpr int tls1_0_wire = 0x0301;
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted(std::string_view s) {
+    return "\"" + std::string(s) + "\"";
+}
 
 std::string host_list(const std::vector<std::string>& hosts) {
     std::string out = hosts.size() == 1 ? "host " : "hosts ";
-    for (std::size_t i = 0; i < hosts.size(); ++i) out += (i ? ", " : "") + quoted(hosts[i]);
+    for (std::size_t i = 0; i < hosts.size(); ++i)
+        out += (i ? ", " : "") + quoted(hosts[i]);
     return out;
 }
 
@@ -23,8 +26,8 @@ std::string host_list(const std::vector<std::string>& hosts) {
 // for whom: FreeBSD's auditdistd is the one peer we know that needs it.
 std::string advice(std::optional<tls_version> offered, std::string_view block) {
     auto need = offered ? *offered : tls_version::v1_0;
-    std::string out = "set tls_min_version " + quoted(to_string(need)) + " in " +
-                      std::string(block);
+    std::string out =
+        "set tls_min_version " + quoted(to_string(need)) + " in " + std::string(block);
     if (need == tls_version::v1_0) out += " to accept FreeBSD's auditdistd (TLS 1.0 only)";
     return out;
 }
@@ -41,9 +44,13 @@ std::optional<tls_version> parse_tls_version(std::string_view text) {
     return tls_version(it - names.begin());
 }
 
-std::string_view to_string(tls_version v) { return names[static_cast<std::size_t>(v)]; }
+std::string_view to_string(tls_version v) {
+    return names[static_cast<std::size_t>(v)];
+}
 
-int wire_version(tls_version v) { return tls1_0_wire + static_cast<int>(v); }
+int wire_version(tls_version v) {
+    return tls1_0_wire + static_cast<int>(v);
+}
 
 std::optional<tls_version> from_wire(int wire) {
     if (wire < tls1_0_wire || wire > wire_version(tls_version::v1_3)) return std::nullopt;
@@ -86,7 +93,8 @@ std::string legacy_connection_warning(std::string_view who, tls_version min, int
     auto used = from_wire(negotiated_wire);
     if (used && is_legacy(*used)) {
         return "TLS " + std::string(to_string(*used)) + " in use with " + std::string(who) + " (" +
-               setting + "): an obsolete protocol (SHA-1, CBC, OpenSSL security level 0), "
+               setting +
+               "): an obsolete protocol (SHA-1, CBC, OpenSSL security level 0), "
                "allowed for this host only";
     }
     return std::string(who) + " allows TLS " + std::string(to_string(min)) + " (" + setting +

@@ -25,7 +25,9 @@ int wire_version(tls_version v);
 // and older, or unknown values.
 std::optional<tls_version> from_wire(int wire);
 // Below TLS 1.2: needs OpenSSL's security level 0 and SHA-1 CBC suites.
-inline bool is_legacy(tls_version v) { return v < tls_version::v1_2; }
+inline bool is_legacy(tls_version v) {
+    return v < tls_version::v1_2;
+}
 
 // The lowest minimum of the hosts a connection may belong to (the receiver
 // matches a peer by address before the TLS handshake, and several hosts may

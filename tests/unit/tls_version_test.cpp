@@ -4,7 +4,6 @@
 #include "common/config.hpp"
 #include "common/reload.hpp"
 #include "common/tls_version.hpp"
-
 #include "tests/unit/test_config.hpp"
 
 #include <catch2/catch.hpp>
@@ -94,8 +93,8 @@ TEST_CASE("tls_min_version: errors name the line") {
         REQUIRE(std::holds_alternative<config_error>(r));
         auto e = std::get<config_error>(r);
         REQUIRE(e.line == 5);
-        REQUIRE(e.message.rfind("tls_min_version must be \"1.0\", \"1.1\", \"1.2\" or \"1.3\"", 0) ==
-                0);
+        REQUIRE(e.message.rfind("tls_min_version must be \"1.0\", \"1.1\", \"1.2\" or \"1.3\"",
+                                0) == 0);
     }
     auto twice = parse_receiver_host("  tls_min_version 1.0\n  tls_min_version 1.0");
     REQUIRE(std::get<config_error>(twice).line == 6);
@@ -163,7 +162,8 @@ TEST_CASE("a reload that changes tls_min_version changes the host") {
         return "sender {\n host col {\n  remote tls://192.0.2.9\n  fingerprint " + fp +
                "\n  password pw\n  tls_min_version " + std::string(v) +
                "\n }\n}\nreceiver {\n host fbsd {\n  remote 192.0.2.1\n  password pw\n"
-               "  tls_min_version " + std::string(v) + "\n }\n}\n";
+               "  tls_min_version " +
+               std::string(v) + "\n }\n}\n";
     };
     auto running = adist::test::parse(text("1.2"));
     auto same = plan_reload(running, adist::test::parse(text("\"1.2\"")));
