@@ -17,8 +17,11 @@ FreeBSD negotiates) against the real receiver on 127.0.0.1:
      acknowledged was lost, and the stored file holds exactly the acked bytes.
   3. again, but killed in the middle of an APPEND: the receiver says how
      many bytes of the incomplete frame were not stored, and they were not.
-  4. a TLS 1.2 client from the same address is still served TLS 1.2 or
-     later, with the warning that the host allows TLS 1.0."""
+  4. a modern client from the same address is still served TLS 1.3, with
+     the warning that the host allows TLS 1.0.
+  5. s_client -tls1 bound to 127.0.0.2, the address of host "web2" with the
+     default setting, is refused (and shown in web2's status only): the
+     choice is made per connection from the peer's address."""
 import hashlib
 import hmac
 import os
@@ -137,6 +140,10 @@ receiver {{
         remote "127.0.0.1"
         password "{PASSWORD}"
 {extra}    }}
+    host "web2" {{
+        remote "127.0.0.2"
+        password "{PASSWORD}"
+    }}
 }}
 """)
 
@@ -233,6 +240,20 @@ def body(sc):
                       r"but this connection uses TLS 1\.3", since=mark, timeout=10)
     sc.note(f"4. modern client: {m.group(0)}")
     c.kill()
+
+    # 5. The choice is per connection, by address: TLS 1.0 from 127.0.0.2,
+    # whose host "web2" keeps the default, is still refused.
+    mark = recv.mark()
+    c = SClient(port, LEGACY + ["-bind", "127.0.0.2:0"])
+    c.finish("TLS 1.0 client from 127.0.0.2")
+    m = recv.wait_log(r"warning: \[127\.0\.0\.2:\d+\] TLS handshake refused: peer 127\.0\.0\.2 "
+                      r"offered TLS 1\.0 only, and host \"web2\" requires TLS 1\.2 or later",
+                      since=mark, timeout=10)
+    sc.note(f"5. other address: {m.group(0)}")
+    check("offered TLS 1.0 only" in (host_status(sc, sock, "web2")["last_error"] or ""),
+          "status of web2 shows the refusal")
+    check("offered TLS 1.0 only" not in (host_status(sc, sock, "fbsd")["last_error"] or ""),
+          "status of fbsd does not show web2's refusal")
 
 
 if __name__ == "__main__":
