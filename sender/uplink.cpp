@@ -214,10 +214,6 @@ asio::awaitable<bool> uplink::verify_receiver(common::stream& s) {
         ++status_.counters.handshake_failures["tls"];
         co_return false;
     }
-    if (common::is_legacy(min)) {
-        log::warning(prefix_, common::legacy_connection_warning("host \"" + host_.name + "\"", min,
-                                                                SSL_version(s.native_ssl())));
-    }
     // Fail closed: nothing of ours goes out before the certificate matches.
     auto got = common::peer_fingerprint(s.native_ssl());
     if (!got || !host_.fingerprint || *got != *host_.fingerprint) {
@@ -228,6 +224,11 @@ asio::awaitable<bool> uplink::verify_receiver(common::stream& s) {
         status_.error("the receiver's certificate does not match the configured fingerprint");
         ++status_.counters.handshake_failures["fingerprint"];
         co_return false;
+    }
+    // Every connection that uses a lowered minimum says so (FreeBSD's TLS 1.0).
+    if (common::is_legacy(min)) {
+        log::warning(prefix_, common::legacy_connection_warning("host \"" + host_.name + "\"", min,
+                                                                SSL_version(s.native_ssl())));
     }
     co_return true;
 }
