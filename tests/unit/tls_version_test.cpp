@@ -1,12 +1,16 @@
 // Unit tests for tls_min_version (common/tls_version, common/config_tls):
 // the statement in sender and receiver hosts with its errors and -n
-// warnings, and the texts of version refusals and legacy connections.
+// warnings, the texts of version refusals and legacy connections, and
+// set_min_version on real OpenSSL objects (one connection, not the context).
 #include "common/config.hpp"
 #include "common/reload.hpp"
+#include "common/tls.hpp"
 #include "common/tls_version.hpp"
 #include "tests/unit/test_config.hpp"
 
 #include <catch2/catch.hpp>
+#include <memory>
+#include <openssl/ssl.h>
 
 using namespace adist::common;
 using adist::test::fp;
@@ -172,4 +176,40 @@ TEST_CASE("a reload that changes tls_min_version changes the host") {
     auto plan = plan_reload(running, adist::test::parse(text("1.0")));
     REQUIRE(plan.receiver_hosts_changed == std::vector<std::string>{"fbsd"});
     REQUIRE(plan.sender_hosts_changed == std::vector<std::string>{"col"});
+}
+
+TEST_CASE("set_min_version lowers one SSL object only; the context keeps TLS 1.2+") {
+    auto ctx = make_client_context();
+    auto* native = ctx.native_handle();
+    int level = SSL_CTX_get_security_level(native);
+    std::unique_ptr<SSL, decltype(&SSL_free)> legacy(SSL_new(native), SSL_free);
+    std::unique_ptr<SSL, decltype(&SSL_free)> plain(SSL_new(native), SSL_free);
+    std::unique_ptr<SSL, decltype(&SSL_free)> strict(SSL_new(native), SSL_free);
+    set_min_version(legacy.get(), tls_version::v1_0);
+    set_min_version(plain.get(), tls_version::v1_2);
+    set_min_version(strict.get(), tls_version::v1_3);
+    REQUIRE(SSL_get_min_proto_version(legacy.get()) == TLS1_VERSION);
+    REQUIRE(SSL_get_security_level(legacy.get()) == 0);
+    REQUIRE(SSL_get_min_proto_version(plain.get()) == TLS1_2_VERSION);
+    REQUIRE(SSL_get_security_level(plain.get()) == level);
+    REQUIRE(SSL_get_min_proto_version(strict.get()) == TLS1_3_VERSION);
+    REQUIRE(SSL_get_security_level(strict.get()) == level);
+    // The context, and so every other connection, is unchanged.
+    REQUIRE(SSL_CTX_get_min_proto_version(native) == TLS1_2_VERSION);
+    REQUIRE(SSL_CTX_get_security_level(native) == level);
+    std::unique_ptr<SSL, decltype(&SSL_free)> later(SSL_new(native), SSL_free);
+    REQUIRE(SSL_get_min_proto_version(later.get()) == TLS1_2_VERSION);
+    // The legacy object offers the SHA-1 CBC suite FreeBSD negotiates; the
+    // plain one does not.
+    auto offers = [](SSL* ssl, std::string_view name) {
+        auto* list = SSL_get1_supported_ciphers(ssl);
+        bool found = false;
+        for (int i = 0; list != nullptr && i < sk_SSL_CIPHER_num(list); ++i)
+            found = found || name == SSL_CIPHER_get_name(sk_SSL_CIPHER_value(list, i));
+        sk_SSL_CIPHER_free(list);
+        return found;
+    };
+    REQUIRE(offers(legacy.get(), "ECDHE-RSA-AES256-SHA"));
+    REQUIRE_FALSE(offers(plain.get(), "ECDHE-RSA-AES256-SHA"));
+    REQUIRE(offers(plain.get(), "ECDHE-RSA-AES256-GCM-SHA384"));
 }
