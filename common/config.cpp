@@ -2,6 +2,7 @@
 // the default name, and whole-config validation (the parser lives in
 // config_parser.cpp). Used by the daemon at startup and for `-n`.
 #include "common/config.hpp"
+#include "common/config_parser.hpp"
 #include "common/daemon_util.hpp"
 
 #include <sys/stat.h>
@@ -126,7 +127,7 @@ std::optional<config_error> validate_config(const config& cfg, std::string_view 
         return e;
     if (auto e = c.unique(cfg.receivers, "receiver", "each sender needs its own directory"))
         return e;
-    return std::nullopt;
+    return config_detail::check_tls_settings(cfg, file);
 }
 
 std::string short_hostname() {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/address.hpp"
+#include "common/tls_version.hpp"
 #include "proto/fingerprint.hpp"
 
 namespace adist::common {
@@ -64,6 +65,8 @@ struct sender_host {
     int line = 0;                 // line of the `host` keyword
     int password_line = 0;        // line of `password` (0: none)
     int fingerprint_line = 0;     // line of `fingerprint` (0: none)
+    tls_version tls_min_version = default_tls_min_version; // `tls_min_version`
+    int tls_min_version_line = 0; // (0: not given)
 };
 
 struct receiver_host {
@@ -75,6 +78,8 @@ struct receiver_host {
     receiver_limits limits;       // the section's, with this host's overrides
     int line = 0;
     int password_line = 0;        // line of `password` (0: none)
+    tls_version tls_min_version = default_tls_min_version; // `tls_min_version`
+    int tls_min_version_line = 0; // (0: not given)
 };
 
 struct config {
@@ -122,6 +127,10 @@ config_result parse_config(std::string_view text, std::string_view file,
 // from the samples, host names and directories unique per role, the final
 // name usable. First problem wins.
 std::optional<config_error> validate_config(const config& cfg, std::string_view file);
+
+// The warnings of -n about hosts that allow TLS below 1.2 (file:line of
+// each `tls_min_version`); the connections warn again each time.
+std::vector<config_error> tls_warnings(const config& cfg, std::string_view file);
 
 // `include "PATTERN"` (auditdistd.conf(5), INCLUDE): a configuration is its
 // file and the files its include statements name. Root reads them all once

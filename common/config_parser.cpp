@@ -195,6 +195,8 @@ bool parser::sender_host_statement(kw k, const token& t) {
     case kw::fingerprint:
         h.fingerprint_line = t.line;
         return fingerprint_value(t);
+    case kw::tls_min_version:
+        return tls_min_version_value(t, h.tls_min_version, h.tls_min_version_line);
     case kw::password:
         h.password_line = t.line;
         return password_value(t, h.password);
@@ -247,6 +249,8 @@ bool parser::receiver_host_statement(kw k, const token& t) {
     case kw::max_files_burst:
     case kw::max_host_bytes:
         return limit_value(t, host_limits_.back());
+    case kw::tls_min_version:
+        return tls_min_version_value(t, h.tls_min_version, h.tls_min_version_line);
     default:
         return not_allowed(t, "receiver host section");
     }

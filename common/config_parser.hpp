@@ -21,15 +21,15 @@ enum class kw : unsigned {
     none, name, pidfile, timeout, sender, receiver, host, source,
     remote, directory, fingerprint, password, listen, certfile, keyfile,
     max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew, status_group,
-    include
+    include, tls_min_version
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 21> keyword_names = {
+constexpr std::array<std::string_view, 22> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
     "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
     "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew",
-    "status_group", "include"};
+    "status_group", "include", "tls_min_version"};
 
 class parser {
   public:
@@ -72,6 +72,7 @@ class parser {
     bool max_clock_skew_value(const token& key);
     bool fingerprint_value(const token& key);
     bool limit_value(const token& key, limit_overrides& out);
+    bool tls_min_version_value(const token& key, tls_version& out, int& line); // config_tls.cpp
 
     void finish_sender();
     void finish_receiver();
@@ -95,6 +96,9 @@ class parser {
 // One spelling per directory (see config_values.cpp); *dotdot is set when a
 // ".." was seen.
 std::string normalize_directory(const std::string& dir, bool* dotdot);
+
+// Whole-config checks of tls_min_version (config_tls.cpp), run by validate_config().
+std::optional<config_error> check_tls_settings(const config& cfg, std::string_view file);
 
 // Marks the tokens that may hold a password, before parsing.
 void mark_sensitive(std::vector<token>& tokens);

@@ -119,6 +119,34 @@ ssl::context make_client_context() {
     return ctx;
 }
 
+void set_min_version(SSL* ssl, tls_version min) {
+    if (min == default_tls_min_version) return; // the context's settings
+    if (SSL_set_min_proto_version(ssl, wire_version(min)) != 1)
+        throw std::runtime_error("cannot set the TLS minimum version: " + openssl_error_text());
+    if (!is_legacy(min)) return;
+    // OpenSSL 3 refuses TLS 1.0 and 1.1 (SHA-1 signatures) above level 0.
+    SSL_set_security_level(ssl, 0);
+    // AEAD first; the SHA-1 CBC suites only for a peer that has nothing
+    // else. The server's order decides, so a TLS 1.2 peer still gets AEAD.
+    if (SSL_set_cipher_list(ssl, "ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES+SHA1") != 1)
+        throw std::runtime_error("cannot set the legacy TLS cipher suites: " + openssl_error_text());
+    SSL_set_options(ssl, SSL_OP_CIPHER_SERVER_PREFERENCE);
+}
+
+bool is_version_refusal(const boost::system::error_code& ec) {
+    if (ec.category() != boost::asio::error::get_ssl_category()) return false;
+    switch (ERR_GET_REASON(static_cast<unsigned long>(ec.value()))) {
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+    case SSL_R_VERSION_TOO_LOW:
+    case SSL_R_VERSION_TOO_HIGH:
+    case SSL_R_WRONG_SSL_VERSION:
+        return true;
+    default:
+        return false;
+    }
+}
+
 std::optional<proto::sha256_digest> peer_fingerprint(SSL* ssl) {
     std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(ssl), X509_free);
     if (!cert) return std::nullopt;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "common/tls_version.hpp"
 #include "proto/fingerprint.hpp"
 
 namespace adist::common {
@@ -26,6 +27,17 @@ boost::asio::ssl::context make_server_context(const std::string& certfile,
 // Client context: no CA verification (the receiver is authenticated by its
 // pinned fingerprint, checked with peer_fingerprint() before anything is sent).
 boost::asio::ssl::context make_client_context();
+
+// A host's tls_min_version on one connection, before its handshake. Below
+// TLS 1.2 also OpenSSL's security level 0 and the ECDHE-*-SHA suites that
+// FreeBSD's auditdistd (TLSv1_method) offers: on this SSL object only, the
+// context (and every other connection) keeps the policy of harden().
+// Throws std::runtime_error if OpenSSL refuses a setting.
+void set_min_version(SSL* ssl, tls_version min);
+
+// The TLS handshake failed because the peers have no protocol version in
+// common (our refusal or the peer's protocol_version alert).
+bool is_version_refusal(const boost::system::error_code& ec);
 
 // SHA-256 of the DER encoding of the peer's certificate, if it sent one.
 std::optional<proto::sha256_digest> peer_fingerprint(SSL* ssl);

@@ -234,6 +234,8 @@ int main(int argc, char** argv) {
             std::cerr << problem->message << "\n";
             return problem->code;
         }
+        for (const auto& w : common::tls_warnings(cfg, o.config_path))
+            std::cerr << "warning: " << w.to_string() << "\n";
         std::cout << "configuration OK\n";
         return 0;
     }

@@ -90,12 +90,11 @@ asio::awaitable<void> session::run() {
     // otherwise hold an unauthenticated slot for several timeouts.
     stream_->set_overall_deadline(accepted_ + options_.timeout);
     stream_->start_watchdog();
-    if (auto ec = co_await stream_->handshake(asio::ssl::stream_base::server); ec) {
-        owner_.log_peer(address_, false, prefix_ + "TLS handshake failed: " +
-                                             (stream_->timed_out() ? "timed out" : ec.message()));
-    } else {
-        log::debug(prefix_, stream_->tls_summary());
-        if (co_await handshake()) co_await data_phase();
+    // One step per statement: g++ 12 miscompiles co_await chains in &&.
+    bool ready = co_await tls_handshake();
+    if (ready) ready = co_await handshake();
+    if (ready) {
+        co_await data_phase();
     }
     stream_->close();
     if (slot_ != nullptr && slot_->active == self) {
@@ -124,7 +123,10 @@ asio::awaitable<void> session::data_phase() {
                 slot_->error("no data for " + std::to_string(options_.timeout.count() / 1000) +
                              " s, connection closed");
             } else if (!stopping_) {
-                log::info(prefix_, "connection closed: ", ec.message());
+                // `stream truncated` is how FreeBSD's sender stops: say what it means.
+                log::info(prefix_, ec == asio::ssl::error::stream_truncated
+                                       ? common::closed_without_tls_shutdown(have)
+                                       : "connection closed: " + ec.message());
             }
             break;
         }

@@ -12,6 +12,7 @@
 
 #include "common/async.hpp"
 #include "common/stream.hpp"
+#include "common/tls_version.hpp"
 #include "proto/frame_codec.hpp"
 #include "proto/handshake.hpp"
 
@@ -45,6 +46,10 @@ private:
         bool needs_sync = false;
     };
 
+    // The TLS handshake with the lowest tls_min_version of the candidates
+    // (session_handshake.cpp); true for plain TCP.
+    asio::awaitable<bool> tls_handshake();
+    void tls_failed(const boost::system::error_code& ec, common::tls_version min);
     asio::awaitable<bool> handshake();
     proto::handshake_step find_host(proto::receiver_handshake& hs);
     asio::awaitable<bool> claim_slot(host_slot* slot);

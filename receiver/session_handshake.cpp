@@ -7,11 +7,72 @@
 #include <algorithm>
 
 #include "common/log.hpp"
+#include "common/tls.hpp"
 #include "proto/handshake.hpp"
 #include "receiver/receiver.hpp"
 
 namespace adist::receiver {
 using proto::reply_error;
+
+// The peer is known by its address only: the hosts with that address
+// decide, the lowest tls_min_version of them wins (FreeBSD's auditdistd
+// needs "1.0"); an address without such a host gets TLS 1.2 or later.
+asio::awaitable<bool> session::tls_handshake() {
+    if (!stream_->is_tls()) co_return true;
+    std::vector<common::tls_version> mins;
+    std::vector<std::string> legacy; // "host \"a\"" of each host that lowers it
+    for (auto* c : candidates_) {
+        mins.push_back(c->config.tls_min_version);
+        if (common::is_legacy(c->config.tls_min_version))
+            legacy.push_back("host \"" + c->config.name + "\"");
+    }
+    auto min = common::lowest_min_version(mins);
+    try {
+        common::set_min_version(stream_->native_ssl(), min);
+    } catch (const std::exception& e) {
+        log::error(prefix_, e.what());
+        co_return false;
+    }
+    if (auto ec = co_await stream_->handshake(asio::ssl::stream_base::server); ec) {
+        tls_failed(ec, min);
+        co_return false;
+    }
+    if (!legacy.empty()) {
+        std::string who = legacy.front();
+        for (std::size_t i = 1; i < legacy.size(); ++i) who += ", " + legacy[i];
+        owner_.log_peer(address_, true,
+                        prefix_ + common::legacy_connection_warning(
+                                      who, min, SSL_version(stream_->native_ssl())));
+    }
+    log::debug(prefix_, stream_->tls_summary());
+    co_return true;
+}
+
+// A version mismatch is a configuration problem (FreeBSD's auditdistd
+// speaks TLS 1.0 only): a warning that says what to set, and the hosts with
+// this address show it in `status`. Other failures stay at info (scanners,
+// resets), and show in `status` too.
+void session::tls_failed(const boost::system::error_code& ec, common::tls_version min) {
+    if (stream_->closed_by_us(ec)) return;
+    std::vector<std::string> names;
+    for (auto* c : candidates_) names.push_back(c->config.name);
+    std::string line;
+    std::string counter = "tls";
+    if (common::is_version_refusal(ec)) {
+        line = common::receiver_version_refusal(
+            address_, SSL_client_version(stream_->native_ssl()), names, min);
+        counter = "tls version";
+        owner_.log_peer(address_, true, prefix_ + line);
+    } else {
+        std::string why = stream_->timed_out() ? "timed out" : ec.message();
+        owner_.log_peer(address_, false, prefix_ + "TLS handshake failed: " + why);
+        line = "TLS handshake from " + peer_ + " failed: " + why;
+    }
+    for (auto* c : candidates_) {
+        c->error(line);
+        ++c->counters.handshake_failures[counter];
+    }
+}
 
 asio::awaitable<bool> session::handshake() {
     proto::receiver_handshake hs(proto::random_challenge());

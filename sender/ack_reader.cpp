@@ -22,8 +22,15 @@ asio::awaitable<void> transfer::reader() {
             if (!failed_ && stream_->closed_by_us(ec)) {
                 log::info(prefix_, "connection closed (stopping or reloading)");
             } else if (!failed_) {
-                std::string why = stream_->timed_out() ? "timed out (no traffic within the timeout)"
-                                                       : ec.message();
+                // FreeBSD's receiver stops without a TLS shutdown: say so,
+                // not just "stream truncated", which reads like lost data.
+                std::string why =
+                    stream_->timed_out() ? "timed out (no traffic within the timeout)"
+                    : ec == asio::ssl::error::stream_truncated
+                        ? "the receiver closed it without a TLS shutdown (as FreeBSD's "
+                          "auditdistd does when it stops); nothing is lost: the transfer "
+                          "resumes from the receiver's resume point after reconnecting"
+                        : ec.message();
                 log::warning(prefix_, "connection lost: ", why);
                 dist_.status->error("connection lost: " + why);
             }

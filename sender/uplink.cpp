@@ -178,6 +178,8 @@ asio::awaitable<std::shared_ptr<common::stream>> uplink::connect() {
         auto stream = host_.remote.scheme == common::scheme::tls
                           ? std::make_shared<common::stream>(std::move(socket), tls_)
                           : std::make_shared<common::stream>(std::move(socket));
+        // This host's tls_min_version, on this connection only.
+        if (stream->is_tls()) common::set_min_version(stream->native_ssl(), host_.tls_min_version);
         stream->set_timeout(options_.timeout);
         stream->start_watchdog();
         stream_ = stream; // so stop() can close it
@@ -198,7 +200,16 @@ asio::awaitable<std::shared_ptr<common::stream>> uplink::connect() {
 
 asio::awaitable<bool> uplink::verify_receiver(common::stream& s) {
     if (!s.is_tls()) co_return true;
+    auto min = host_.tls_min_version;
     if (auto ec = co_await s.handshake(asio::ssl::stream_base::client); ec) {
+        if (common::is_version_refusal(ec)) { // FreeBSD's receiver speaks TLS 1.0 only
+            auto why = common::sender_version_refusal(host_.remote.to_string(),
+                                                      SSL_version(s.native_ssl()), min);
+            log::error(prefix_, "TLS handshake failed: ", why);
+            status_.error("TLS handshake failed: " + why);
+            ++status_.counters.handshake_failures["tls version"];
+            co_return false;
+        }
         std::string why = s.timed_out() ? "timed out" : ec.message();
         log::warning(prefix_, "TLS handshake with ", host_.remote.to_string(), " failed: ", why);
         status_.error("TLS handshake failed: " + why);
@@ -217,6 +228,11 @@ asio::awaitable<bool> uplink::verify_receiver(common::stream& s) {
         co_return false;
     }
     log::debug(prefix_, s.tls_summary(), "; the certificate matches the pinned fingerprint");
+    // Every connection that uses a lowered minimum says so (FreeBSD's TLS 1.0).
+    if (common::is_legacy(min)) {
+        log::warning(prefix_, common::legacy_connection_warning("host \"" + host_.name + "\"", min,
+                                                                SSL_version(s.native_ssl())));
+    }
     co_return true;
 }
 
@@ -224,7 +240,7 @@ asio::awaitable<bool> uplink::handshake(common::stream& s, std::string& name, st
     proto::sender_handshake hs(own_name_, host_.password, proto::random_challenge());
     auto step = hs.start();
     std::vector<std::byte> in;
-    bool proof_sent = false;
+    int sent = 0; // 1: the welcome, 2: and our name, 3: and our password proof
     while (step.status == proto::handshake_status::in_progress) {
         if (!step.send.empty()) {
             if (auto ec = co_await s.write_all(asio::buffer(step.send)); ec) {
@@ -232,18 +248,29 @@ asio::awaitable<bool> uplink::handshake(common::stream& s, std::string& name, st
                 status_.error("connection lost during the handshake: " + ec.message());
                 co_return false;
             }
-            proof_sent = proof_sent || step.send.size() == 2 * proto::hmac_size;
+            ++sent;
         }
         in.resize(hs.want());
         if (auto ec = co_await s.read_exact(asio::buffer(in)); ec) {
+            bool proof_sent = sent >= 3;
+            // FreeBSD's receiver closes right after reading a name it has
+            // no host block for (ours answers with a decoy challenge).
+            bool after_name = sent == 2 && !s.timed_out();
             std::string detail =
                 proof_sent ? " after our password proof (wrong password, or this sender's name or "
                              "address is not configured there)"
+                : after_name ? " after our name \"" + own_name_ +
+                                   "\": the receiver may not know this host's name (FreeBSD's "
+                                   "auditdistd closes the connection when none of its host "
+                                   "blocks is named so); check its host block for this sender, "
+                                   "or set \"name\" here to the name it has"
                 : s.timed_out() ? " (timed out)"
                                 : "";
             log::error(prefix_, "the receiver closed the connection during the handshake", detail);
             status_.error("the receiver closed the connection during the handshake" + detail);
-            ++status_.counters.handshake_failures[proof_sent ? "closed after proof" : "closed"];
+            ++status_.counters.handshake_failures[proof_sent   ? "closed after proof"
+                                                  : after_name ? "closed after name"
+                                                               : "closed"];
             co_return false;
         }
         step = hs.feed(in);
