@@ -64,6 +64,8 @@ struct sender_host {
     int line = 0;                 // line of the `host` keyword
     int password_line = 0;        // line of `password` (0: none)
     int fingerprint_line = 0;     // line of `fingerprint` (0: none)
+    // `min_protocol_version`: 1 refuses a receiver that speaks only version 0.
+    int min_protocol_version = 0;
 };
 
 struct receiver_host {
@@ -75,6 +77,8 @@ struct receiver_host {
     receiver_limits limits;       // the section's, with this host's overrides
     int line = 0;
     int password_line = 0;        // line of `password` (0: none)
+    // `min_protocol_version`: 1 refuses a sender that offers only version 0.
+    int min_protocol_version = 0;
 };
 
 struct config {

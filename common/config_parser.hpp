@@ -21,15 +21,15 @@ enum class kw : unsigned {
     none, name, pidfile, timeout, sender, receiver, host, source,
     remote, directory, fingerprint, password, listen, certfile, keyfile,
     max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew, status_group,
-    include
+    include, min_protocol_version
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 21> keyword_names = {
+constexpr std::array<std::string_view, 22> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
     "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
     "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew",
-    "status_group", "include"};
+    "status_group", "include", "min_protocol_version"};
 
 class parser {
   public:
@@ -72,6 +72,7 @@ class parser {
     bool max_clock_skew_value(const token& key);
     bool fingerprint_value(const token& key);
     bool limit_value(const token& key, limit_overrides& out);
+    bool protocol_value(const token& key, std::optional<int>& out);
 
     void finish_sender();
     void finish_receiver();
@@ -89,6 +90,10 @@ class parser {
     std::optional<endpoint_spec> sender_source_;
     std::string sender_directory_;
     limit_overrides section_limits_;
+    // min_protocol_version of the sender and receiver sections and of each
+    // host (nothing: inherited), applied at section close.
+    std::optional<int> sender_min_protocol_, receiver_min_protocol_;
+    std::vector<std::optional<int>> sender_host_protocol_, receiver_host_protocol_;
     std::vector<limit_overrides> host_limits_; // one per receiver host
 };
 
