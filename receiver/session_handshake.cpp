@@ -68,9 +68,9 @@ asio::awaitable<bool> session::handshake() {
                 co_return false;
             }
             step = hs.resume(newest.size, newest.name, prefix);
-            log::info(prefix_, "authenticated (protocol version ", version_, "); resume point ",
+            log::info(prefix_, "authenticated; resume point ",
                       newest.name.empty() ? std::string("(no file yet)") : newest.name, " at ",
-                      newest.size);
+                      newest.size, " (protocol version ", version_, ")");
         }
         if (!co_await send(std::move(step.send))) co_return false;
         if (step.status == proto::handshake_status::done) {

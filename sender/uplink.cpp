@@ -121,9 +121,9 @@ asio::awaitable<void> uplink::run() {
         if (ready) ready = !stopping_;
         if (ready) {
             const auto& name = resume.name;
-            log::info(prefix_, "connected to ", host_.remote.to_string(), " (protocol version ",
-                      resume.version, "); receiver has ",
-                      name.empty() ? std::string("no file yet") : name + " at " + std::to_string(resume.size));
+            log::info(prefix_, "connected to ", host_.remote.to_string(), "; receiver has ",
+                      name.empty() ? std::string("no file yet") : name + " at " + std::to_string(resume.size),
+                      " (protocol version ", resume.version, ")");
             status_.connected = true;
             ++status_.counters.connections;
             status_.since = std::chrono::system_clock::now();

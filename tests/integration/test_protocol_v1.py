@@ -34,8 +34,8 @@ def agreed(sc):
     recv, send = sc.standard_pair()
     recv.start()
     send.start()
-    send.wait_log(r"\[collector\] connected to .* \(protocol version 1\)")
-    recv.wait_log(r"authenticated \(protocol version 1\)")
+    send.wait_log(r"\[collector\] connected to .*; receiver has no file yet \(protocol version 1\)")
+    recv.wait_log(r"authenticated; resume point \(no file yet\) at 0 \(protocol version 1\)")
     name = trail_name(1)
     size, digest = sc.add_trail(name, 500_000)
     wait_until(lambda: os.listdir(sc.dist) == [], timeout=30, what="the first trail shipped",
