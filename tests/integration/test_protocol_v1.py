@@ -31,7 +31,9 @@ def chattr(flags, path):
 
 
 def agreed(sc):
-    recv, send = sc.standard_pair()
+    # Version 1 pinned: the suite may run with ADIST_PROTOCOL_VERSION=0.
+    recv, send = sc.standard_pair(receiver_args=["--protocol-version", "1"],
+                                  sender_args=["--protocol-version", "1"])
     recv.start()
     send.start()
     send.wait_log(r"\[collector\] connected to .*; receiver has no file yet \(protocol version 1\)")
@@ -112,7 +114,7 @@ def minimum_versions(sc, recv, send):
     text = open(recv.conf).read().replace('    host "web1" {',
                                            '    host "web1" {\n        min_protocol_version 1')
     sc.write_config(os.path.basename(recv.conf), text)
-    send.extra_args = list(send.extra_args) + ["--protocol-version", "0"]
+    send.extra_args = ["--protocol-version", "0"]
     recv.start()
     mark = recv.mark()
     send.start()
@@ -124,8 +126,8 @@ def minimum_versions(sc, recv, send):
     stext = open(send.conf).read().replace('    host "collector" {',
                                            '    host "collector" {\n        min_protocol_version 1')
     sc.write_config(os.path.basename(send.conf), stext)
-    send.extra_args = [a for a in send.extra_args if a not in ("--protocol-version", "0")]
-    recv.extra_args = list(recv.extra_args) + ["--protocol-version", "0"]
+    send.extra_args = ["--protocol-version", "1"]
+    recv.extra_args = ["--protocol-version", "0"]
     recv.start()
     mark = send.mark()
     send.start()
