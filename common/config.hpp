@@ -67,6 +67,8 @@ struct sender_host {
     int fingerprint_line = 0;     // line of `fingerprint` (0: none)
     tls_version tls_min_version = default_tls_min_version; // `tls_min_version`
     int tls_min_version_line = 0; // (0: not given)
+    // `min_protocol_version`: 1 refuses a receiver that speaks only version 0.
+    int min_protocol_version = 0;
 };
 
 struct receiver_host {
@@ -80,6 +82,8 @@ struct receiver_host {
     int password_line = 0;        // line of `password` (0: none)
     tls_version tls_min_version = default_tls_min_version; // `tls_min_version`
     int tls_min_version_line = 0; // (0: not given)
+    // `min_protocol_version`: 1 refuses a sender that offers only version 0.
+    int min_protocol_version = 0;
 };
 
 struct config {

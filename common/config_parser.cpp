@@ -171,7 +171,10 @@ bool parser::sender_statement(kw k, const token& t) {
                bound_address_is_ip(t, *sender_source_);
     case kw::directory:
         return directory_value(t, sender_directory_, true);
+    case kw::min_protocol_version:
+        return protocol_value(t, sender_min_protocol_);
     case kw::host:
+        sender_host_protocol_.emplace_back();
         cfg_.senders.emplace_back().line = t.line;
         cfg_.senders.back().file = host_file();
         return host(t, cfg_.senders.back().name, "sender host section",
@@ -200,6 +203,8 @@ bool parser::sender_host_statement(kw k, const token& t) {
     case kw::password:
         h.password_line = t.line;
         return password_value(t, h.password);
+    case kw::min_protocol_version:
+        return protocol_value(t, sender_host_protocol_.back());
     default:
         return not_allowed(t, "sender host section");
     }
@@ -218,11 +223,14 @@ bool parser::receiver_statement(kw k, const token& t) {
         return path_value(t, cfg_.keyfile, false);
     case kw::max_clock_skew:
         return max_clock_skew_value(t);
+    case kw::min_protocol_version:
+        return protocol_value(t, receiver_min_protocol_);
     case kw::max_files_per_minute:
     case kw::max_files_burst:
     case kw::max_host_bytes:
         return limit_value(t, section_limits_);
     case kw::host:
+        receiver_host_protocol_.emplace_back();
         cfg_.receivers.emplace_back().line = t.line;
         cfg_.receivers.back().file = host_file();
         host_limits_.emplace_back();
@@ -251,6 +259,8 @@ bool parser::receiver_host_statement(kw k, const token& t) {
         return limit_value(t, host_limits_.back());
     case kw::tls_min_version:
         return tls_min_version_value(t, h.tls_min_version, h.tls_min_version_line);
+    case kw::min_protocol_version:
+        return protocol_value(t, receiver_host_protocol_.back());
     default:
         return not_allowed(t, "receiver host section");
     }
@@ -259,9 +269,11 @@ bool parser::receiver_host_statement(kw k, const token& t) {
 // FreeBSD: sender hosts inherit the section's source and directory.
 void parser::finish_sender() {
     if (sender_directory_.empty()) sender_directory_ = std::string(default_sender_directory);
-    for (auto& h : cfg_.senders) {
+    for (std::size_t i = 0; i < cfg_.senders.size(); ++i) {
+        auto& h = cfg_.senders[i];
         if (h.directory.empty()) h.directory = sender_directory_;
         if (!h.source) h.source = sender_source_;
+        h.min_protocol_version = sender_host_protocol_[i].value_or(sender_min_protocol_.value_or(0));
     }
 }
 
@@ -275,8 +287,11 @@ void parser::finish_receiver() {
     if (cfg_.receiver_directory.empty())
         cfg_.receiver_directory = std::string(default_receiver_directory);
     cfg_.limits = apply_limits(receiver_limits{}, section_limits_);
-    for (std::size_t i = 0; i < cfg_.receivers.size(); ++i)
+    for (std::size_t i = 0; i < cfg_.receivers.size(); ++i) {
         cfg_.receivers[i].limits = apply_limits(cfg_.limits, host_limits_[i]);
+        cfg_.receivers[i].min_protocol_version =
+            receiver_host_protocol_[i].value_or(receiver_min_protocol_.value_or(0));
+    }
     for (auto& h : cfg_.receivers) {
         if (h.directory.empty())
             h.directory = cfg_.receiver_directory + "/" + h.name;

@@ -21,15 +21,15 @@ enum class kw : unsigned {
     none, name, pidfile, timeout, sender, receiver, host, source,
     remote, directory, fingerprint, password, listen, certfile, keyfile,
     max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew, status_group,
-    include, tls_min_version
+    include, tls_min_version, min_protocol_version
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 22> keyword_names = {
+constexpr std::array<std::string_view, 23> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
     "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
     "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew",
-    "status_group", "include", "tls_min_version"};
+    "status_group", "include", "tls_min_version", "min_protocol_version"};
 
 class parser {
   public:
@@ -73,6 +73,7 @@ class parser {
     bool fingerprint_value(const token& key);
     bool limit_value(const token& key, limit_overrides& out);
     bool tls_min_version_value(const token& key, tls_version& out, int& line); // config_tls.cpp
+    bool protocol_value(const token& key, std::optional<int>& out);
 
     void finish_sender();
     void finish_receiver();
@@ -90,6 +91,10 @@ class parser {
     std::optional<endpoint_spec> sender_source_;
     std::string sender_directory_;
     limit_overrides section_limits_;
+    // min_protocol_version of the sender and receiver sections and of each
+    // host (nothing: inherited), applied at section close.
+    std::optional<int> sender_min_protocol_, receiver_min_protocol_;
+    std::vector<std::optional<int>> sender_host_protocol_, receiver_host_protocol_;
     std::vector<limit_overrides> host_limits_; // one per receiver host
 };
 

@@ -114,6 +114,15 @@ bool parser::timeout_value(const token& key) {
     return true;
 }
 
+// min_protocol_version: 0 (FreeBSD's protocol allowed) or 1 (ours required).
+bool parser::protocol_value(const token& key, std::optional<int>& out) {
+    std::string text;
+    if (!string_value(key, text)) return false;
+    if (text != "0" && text != "1") return fail(key.line, "min_protocol_version must be 0 or 1");
+    out = text[0] - '0';
+    return true;
+}
+
 // Receiver: how far (seconds) a trail's start may lie after the receiver's clock.
 bool parser::max_clock_skew_value(const token& key) {
     std::string text;

@@ -33,6 +33,8 @@ bool stderr_is_journal() {
 
 const char* label(level l) {
     switch (l) {
+    case level::alert:
+        return "alert";
     case level::error:
         return "error";
     case level::warning:
@@ -49,6 +51,8 @@ const char* label(level l) {
 
 int priority(level l) {
     switch (l) {
+    case level::alert:
+        return LOG_ALERT;
     case level::error:
         return LOG_ERR;
     case level::warning:

@@ -8,7 +8,9 @@
 
 namespace adist::log {
 
-enum class level { error = 0, warning = 1, info = 2, debug = 3, trace = 4 };
+// alert: evidence that stored history differs from the source (syslog
+// LOG_ALERT); always logged.
+enum class level { alert = -1, error = 0, warning = 1, info = 2, debug = 3, trace = 4 };
 
 // Configures the sink: `use_syslog` selects syslog(3) (ident "auditdistd"),
 // otherwise stderr with a timestamp. `debug` is the number of -d flags.
@@ -27,6 +29,9 @@ template <typename... Args> std::string cat(const Args&... args) {
     return os.str();
 }
 
+template <typename... Args> void alert(const Args&... args) {
+    write(level::alert, cat(args...));
+}
 template <typename... Args> void error(const Args&... args) {
     if (enabled(level::error)) write(level::error, cat(args...));
 }

@@ -68,7 +68,8 @@ reload_plan plan_reload(const config& running, const config& next) {
     diff_hosts(running.receivers, next.receivers,
                [](const receiver_host& a, const receiver_host& b) {
                    return same_endpoint(a.remote, b.remote) && a.directory == b.directory &&
-                          a.password == b.password && a.tls_min_version == b.tls_min_version;
+                          a.password == b.password && a.tls_min_version == b.tls_min_version &&
+                          a.min_protocol_version == b.min_protocol_version;
                },
                p.receiver_hosts_added, p.receiver_hosts_removed, p.receiver_hosts_changed);
 
@@ -79,7 +80,8 @@ reload_plan plan_reload(const config& running, const config& next) {
                                       (!a.source || same_endpoint(*a.source, *b.source));
                    return same_endpoint(a.remote, b.remote) && same_source &&
                           a.directory == b.directory && a.fingerprint == b.fingerprint &&
-                          a.password == b.password && a.tls_min_version == b.tls_min_version;
+                          a.password == b.password && a.tls_min_version == b.tls_min_version &&
+                          a.min_protocol_version == b.min_protocol_version;
                },
                p.sender_hosts_added, p.sender_hosts_removed, p.sender_hosts_changed);
     return p;

@@ -35,7 +35,7 @@ namespace {
 const char* usage_text =
     "usage: auditdistd [-dFhlnV] [-c config] [-P pidfile] [-u user] [--window bytes]\n"
     "                  [--control-socket path] [--progress-interval seconds]\n"
-    "                  [--repeat-interval seconds]\n"
+    "                  [--repeat-interval seconds] [--protocol-version 0|1]\n"
     "       auditdistd fingerprint [certfile]\n"
     "       auditdistd status [--json | --prometheus | --check [--max-lag seconds]]\n"
     "                  [-c config] [-P pidfile] [--control-socket path]\n";
@@ -65,6 +65,8 @@ po::options_description describe(daemon_options& o) {
         ("prometheus", po::bool_switch(&o.prometheus), "status: print the Prometheus text format")
         ("max-lag", po::value<std::string>(),
          "status --check: seconds without progress, or disconnected, that are CRITICAL (default 600)")
+        ("protocol-version", po::value(&o.max_protocol),
+         "highest protocol version to offer and answer: 1 (default) or 0 (exactly FreeBSD's)")
         ("no-sync", po::bool_switch(&o.no_sync),
          "receiver: acknowledge without fdatasync (benchmarks only; loses durability)");
     return d;
@@ -103,8 +105,8 @@ std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
         return 0;
     }
     if (vm.count("version")) {
-        std::cout << "auditdistd " << ADIST_VERSION << " (protocol version " << proto::protocol_version
-                  << ")\n";
+        std::cout << "auditdistd " << ADIST_VERSION << " (protocol versions " << proto::protocol_version
+                  << " to " << proto::max_protocol_version << ")\n";
         return 0;
     }
     // The daemon changes to "/" when it detaches, and reads the file again
@@ -130,6 +132,10 @@ std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
     }
     if (o.progress_interval < 1) {
         std::cerr << "auditdistd: --progress-interval must be at least 1\n";
+        return EX_USAGE;
+    }
+    if (o.max_protocol < proto::protocol_version || o.max_protocol > proto::max_protocol_version) {
+        std::cerr << "auditdistd: --protocol-version must be 0 or 1\n";
         return EX_USAGE;
     }
     if (o.repeat_interval < 1) {

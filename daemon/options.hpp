@@ -25,6 +25,7 @@ struct daemon_options {
     std::optional<long> max_lag;               // `status --check --max-lag SECONDS`
     int progress_interval = 60;                // seconds between catch-up progress lines
     int repeat_interval = 600;                 // seconds before a lasting sender error is logged again
+    int max_protocol = 1;                      // --protocol-version: highest offered and answered
     std::vector<std::string> command;
 };
 

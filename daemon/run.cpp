@@ -61,7 +61,8 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
     try {
         if (cfg.has_receiver) {
             r.recv.emplace(
-                io, cfg, receiver::session_options{std::chrono::seconds(cfg.timeout), !o.no_sync});
+                io, cfg, receiver::session_options{std::chrono::seconds(cfg.timeout), !o.no_sync,
+                                                 o.max_protocol});
             r.recv->setup(user);
             if (o.no_sync)
                 log::warning("--no-sync: acknowledging data that is not on stable storage");

@@ -57,6 +57,8 @@ std::string_view to_string(reply_error e) {
     case reply_error::read: return "sender cannot read trail file";
     case reply_error::write: return "cannot write trail file";
     case reply_error::rename: return "cannot rename trail file";
+    case reply_error::digest_mismatch:
+        return "the file's size or SHA-256 differs from what the receiver stored";
     }
     return "unknown error";
 }
@@ -74,7 +76,7 @@ std::string_view to_string(decode_error e) {
     return "unknown decode error";
 }
 
-request_result decode_request(std::span<const std::byte> in) {
+request_result decode_request(std::span<const std::byte> in, int version) {
     if (in.empty()) return need_more{request_header_size};
     if (!valid_order(in[0])) return decode_error::bad_byte_order;
     if (in.size() < 2) return need_more{request_header_size};
@@ -95,11 +97,16 @@ request_result decode_request(std::span<const std::byte> in) {
     std::size_t total = request_header_size + size;
     if (in.size() < total) return need_more{total};
     r.payload = in.subspan(request_header_size, size);
-    if (carries_name(r.cmd) && !is_name_payload(r.payload)) return decode_error::bad_name;
+    auto name = r.payload;
+    if (version >= 1 && r.cmd == command::close) {
+        if (name.size() < close_digest_size) return decode_error::bad_name;
+        name = name.first(name.size() - close_digest_size);
+    }
+    if (carries_name(r.cmd) && !is_name_payload(name)) return decode_error::bad_name;
     return decoded<request>{r, total};
 }
 
-reply_result decode_reply(std::span<const std::byte> in) {
+reply_result decode_reply(std::span<const std::byte> in, int version) {
     if (in.empty()) return need_more{reply_size};
     if (!valid_order(in[0])) return decode_error::bad_byte_order;
     if (in.size() < reply_size) return need_more{reply_size};
@@ -107,7 +114,8 @@ reply_result decode_reply(std::span<const std::byte> in) {
     reply r;
     r.seq = load(in, 1, 8, order);
     auto code = load(in, 9, 2, order);
-    if (code > static_cast<std::uint16_t>(reply_error::rename)) {
+    auto last = version >= 1 ? reply_error::digest_mismatch : reply_error::rename;
+    if (code > static_cast<std::uint16_t>(last)) {
         return decode_error::unknown_error_code;
     }
     r.error = static_cast<reply_error>(code);
@@ -138,7 +146,29 @@ void encode_reply(std::vector<std::byte>& out, const reply& r) {
 
 std::string_view payload_name(const request& r) {
     if (r.payload.empty()) return {};
-    return {reinterpret_cast<const char*>(r.payload.data()), r.payload.size() - 1};
+    // Up to the (only) NUL: a version 1 CLOSE has its digest after it.
+    auto* p = reinterpret_cast<const char*>(r.payload.data());
+    return {p, ::strnlen(p, r.payload.size())};
+}
+
+void encode_close(std::vector<std::byte>& out, std::uint64_t seq, std::string_view name,
+                  const file_digest& digest) {
+    encode_request_header(out, command::close, seq,
+                          static_cast<std::uint32_t>(name.size() + 1 + close_digest_size));
+    auto* p = reinterpret_cast<const std::byte*>(name.data());
+    out.insert(out.end(), p, p + name.size());
+    out.push_back(std::byte{0});
+    store_le(out, digest.size, 8);
+    for (auto b : digest.sha256) out.push_back(std::byte(b));
+}
+
+file_digest payload_digest(const request& r) {
+    file_digest d;
+    if (r.payload.size() < close_digest_size) return d;
+    auto tail = r.payload.last(close_digest_size);
+    d.size = load(tail, 0, 8, byte_order::little);
+    for (std::size_t i = 0; i < d.sha256.size(); ++i) d.sha256[i] = std::to_integer<std::uint8_t>(tail[8 + i]);
+    return d;
 }
 
 } // namespace adist::proto

@@ -1,5 +1,6 @@
 // Handshake state machines (see handshake.hpp). Sizes are fixed by protocol
-// version 0; every field is validated before use, every string NUL-terminated.
+// version 0, version 1 adds fixed-size fields at the end; every field is
+// validated before use, every string NUL-terminated.
 #include "proto/handshake.hpp"
 
 #include <algorithm>
@@ -21,6 +22,11 @@ void append_name_field(std::vector<std::byte>& out, std::string_view name) {
     out.insert(out.end(), name_field_size - n, std::byte{0});
 }
 
+bool ends_with_sentinel(std::span<const std::byte> c) {
+    auto tail = c.last(downgrade_sentinel.size());
+    return std::memcmp(tail.data(), downgrade_sentinel.data(), downgrade_sentinel.size()) == 0;
+}
+
 // The string before the first NUL; the field's last byte is never part of it.
 std::string read_name_field(std::span<const std::byte> in) {
     auto* p = reinterpret_cast<const char*>(in.data());
@@ -37,6 +43,14 @@ std::string_view to_string(handshake_error e) {
     case handshake_error::auth_failed: return "authentication failed (password mismatch)";
     case handshake_error::bad_resume: return "invalid resume file name";
     case handshake_error::misuse: return "handshake used out of order";
+    case handshake_error::version_refused:
+        return "the peer speaks protocol version 0 only, and this host requires version 1 "
+               "(min_protocol_version)";
+    case handshake_error::downgrade:
+        return "the receiver speaks protocol version 1 but answered 0: the welcome was altered "
+               "on the way (a man in the middle?)";
+    case handshake_error::resume_forged:
+        return "the resume point's proof does not match: it was altered on the way";
     }
     return "unknown handshake error";
 }
@@ -56,11 +70,28 @@ int decode_welcome(std::span<const std::byte> in) {
     return (p[5] - '0') * 10 + (p[6] - '0');
 }
 
+hmac_value resume_proof(std::string_view password, const challenge& sender_challenge,
+                        const challenge& receiver_challenge, std::uint64_t size,
+                        std::string_view name, const sha256_digest& prefix) {
+    static constexpr std::string_view label = "auditdistd protocol 1 resume";
+    std::vector<std::byte> msg;
+    auto* l = reinterpret_cast<const std::byte*>(label.data());
+    msg.insert(msg.end(), l, l + label.size());
+    append(msg, sender_challenge);
+    append(msg, receiver_challenge);
+    for (std::size_t i = 0; i < 8; ++i) msg.push_back(std::byte((size >> (8 * i)) & 0xff));
+    append_name_field(msg, name);
+    for (auto b : prefix) msg.push_back(std::byte(b));
+    return compute_hmac(password, msg);
+}
+
 // ---- sender side -----------------------------------------------------------
 
 sender_handshake::sender_handshake(std::string name, std::string password,
-                                   challenge own_challenge)
-    : name_(std::move(name)), password_(std::move(password)), own_challenge_(own_challenge) {}
+                                   challenge own_challenge, int max_version, int min_version)
+    : name_(std::move(name)), password_(std::move(password)), own_challenge_(own_challenge),
+      max_version_(std::clamp(max_version, protocol_version, max_protocol_version)),
+      min_version_(min_version) {}
 
 handshake_step sender_handshake::fail(handshake_error e) {
     state_ = state::failed;
@@ -73,7 +104,7 @@ handshake_step sender_handshake::start() {
     if (state_ != state::start) return fail(handshake_error::misuse);
     state_ = state::version;
     want_ = welcome_size;
-    return {encode_welcome(protocol_version), handshake_status::in_progress};
+    return {encode_welcome(max_version_), handshake_status::in_progress};
 }
 
 handshake_step sender_handshake::feed(std::span<const std::byte> in) {
@@ -83,13 +114,17 @@ handshake_step sender_handshake::feed(std::span<const std::byte> in) {
     case state::version: {
         int v = decode_welcome(in);
         if (v < 0) return fail(handshake_error::bad_welcome);
-        if (v > protocol_version) return fail(handshake_error::version_too_high);
+        if (v > max_version_) return fail(handshake_error::version_too_high);
+        version_ = v;
+        if (v < min_version_) return fail(handshake_error::version_refused);
         append_name_field(step.send, name_);
         state_ = state::challenge;
         want_ = challenge_size;
         return step;
     }
     case state::challenge: {
+        if (version_ < max_version_ && ends_with_sentinel(in)) return fail(handshake_error::downgrade);
+        std::copy(in.begin(), in.end(), peer_challenge_.begin());
         // Our proof and our own challenge go out together: the receiver reads
         // them as two fixed-size fields, so this saves a round trip.
         append(step.send, compute_hmac(password_, in));
@@ -120,6 +155,23 @@ handshake_step sender_handshake::feed(std::span<const std::byte> in) {
             return fail(handshake_error::bad_resume);
         }
         if (resume_name_.empty() && resume_size_ != 0) return fail(handshake_error::bad_resume);
+        if (version_ >= 1) {
+            state_ = state::prefix;
+            want_ = resume_prefix_.size() + hmac_size;
+            return step;
+        }
+        state_ = state::done;
+        want_ = 0;
+        step.status = handshake_status::done;
+        return step;
+    }
+    case state::prefix: {
+        for (std::size_t i = 0; i < resume_prefix_.size(); ++i)
+            resume_prefix_[i] = std::to_integer<std::uint8_t>(in[i]);
+        auto expected = resume_proof(password_, own_challenge_, peer_challenge_, resume_size_,
+                                     resume_name_, resume_prefix_);
+        if (!constant_time_equal(expected, in.subspan(resume_prefix_.size())))
+            return fail(handshake_error::resume_forged);
         state_ = state::done;
         want_ = 0;
         step.status = handshake_status::done;
@@ -131,7 +183,9 @@ handshake_step sender_handshake::feed(std::span<const std::byte> in) {
 
 // ---- receiver side ---------------------------------------------------------
 
-receiver_handshake::receiver_handshake(challenge own_challenge) : own_challenge_(own_challenge) {}
+receiver_handshake::receiver_handshake(challenge own_challenge, int max_version)
+    : own_challenge_(own_challenge),
+      max_version_(std::clamp(max_version, protocol_version, max_protocol_version)) {}
 
 handshake_step receiver_handshake::fail(handshake_error e) {
     state_ = state::failed;
@@ -147,7 +201,12 @@ handshake_step receiver_handshake::feed(std::span<const std::byte> in) {
     case state::welcome: {
         peer_version_ = decode_welcome(in);
         if (peer_version_ < 0) return fail(handshake_error::bad_welcome);
-        step.send = encode_welcome(std::min(peer_version_, protocol_version));
+        version_ = std::min(peer_version_, max_version_);
+        step.send = encode_welcome(version_);
+        if (version_ < max_version_) {
+            std::memcpy(own_challenge_.data() + own_challenge_.size() - downgrade_sentinel.size(),
+                        downgrade_sentinel.data(), downgrade_sentinel.size());
+        }
         state_ = state::name;
         want_ = name_field_size;
         return step;
@@ -166,6 +225,7 @@ handshake_step receiver_handshake::feed(std::span<const std::byte> in) {
         return step;
     }
     case state::challenge:
+        std::copy(in.begin(), in.end(), peer_challenge_.begin());
         answer_ = compute_hmac(password_, in);
         state_ = state::resume;
         want_ = 0;
@@ -175,8 +235,9 @@ handshake_step receiver_handshake::feed(std::span<const std::byte> in) {
     }
 }
 
-handshake_step receiver_handshake::host_found(std::string password) {
+handshake_step receiver_handshake::host_found(std::string password, int min_version) {
     if (state_ != state::host) return fail(handshake_error::misuse);
+    if (version_ < min_version) return fail(handshake_error::version_refused);
     password_ = std::move(password);
     state_ = state::proof;
     want_ = hmac_size;
@@ -185,13 +246,18 @@ handshake_step receiver_handshake::host_found(std::string password) {
     return step;
 }
 
-handshake_step receiver_handshake::resume(std::uint64_t size, std::string_view name) {
+handshake_step receiver_handshake::resume(std::uint64_t size, std::string_view name,
+                                          const sha256_digest& prefix) {
     if (state_ != state::resume) return fail(handshake_error::misuse);
     if (!name.empty() && !is_valid_trail_name(name)) return fail(handshake_error::bad_resume);
     handshake_step step;
     append(step.send, answer_);
     for (std::size_t i = 0; i < 8; ++i) step.send.push_back(std::byte((size >> (8 * i)) & 0xff));
     append_name_field(step.send, name);
+    if (version_ >= 1) {
+        for (auto b : prefix) step.send.push_back(std::byte(b));
+        append(step.send, resume_proof(password_, peer_challenge_, own_challenge_, size, name, prefix));
+    }
     state_ = state::done;
     step.status = handshake_status::done;
     return step;

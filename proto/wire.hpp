@@ -1,5 +1,6 @@
-// Protocol version 0 constants and message types shared by both roles
-// (FreeBSD auditdistd's wire format; see docs/protocol.md). Pure data.
+// Protocol constants and message types shared by both roles: version 0 is
+// FreeBSD auditdistd's wire format, version 1 ours on top of it (see
+// docs/protocol.md). Pure data.
 #pragma once
 
 #include <cstddef>
@@ -8,7 +9,8 @@
 
 namespace adist::proto {
 
-inline constexpr int protocol_version = 0;
+inline constexpr int protocol_version = 0;     // FreeBSD's, the lowest we speak
+inline constexpr int max_protocol_version = 1; // what we offer and answer
 inline constexpr std::size_t welcome_size = 8;     // "ADIST00\0"
 inline constexpr std::size_t name_field_size = 256; // NUL padded
 inline constexpr std::size_t challenge_size = 32;
@@ -38,6 +40,8 @@ enum class reply_error : std::uint16_t {
     read = 6,
     write = 7,
     rename = 8,
+    // Version 1 only: the CLOSE's size or SHA-256 differs from what is stored.
+    digest_mismatch = 9,
 };
 
 std::string_view to_string(command c);

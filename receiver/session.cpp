@@ -136,7 +136,7 @@ asio::awaitable<void> session::data_phase() {
         bool keepalives_only = false; // this read held KEEPALIVEs and nothing else
         bool data = false;
         while (!failed_ && !stopping_) {
-            auto result = proto::decode_request(std::span(buf.data() + off, have - off));
+            auto result = proto::decode_request(std::span(buf.data() + off, have - off), version_);
             if (auto* more = std::get_if<proto::need_more>(&result)) {
                 grow_read_buffer(buf, more->bytes, filled);
                 data = true;
@@ -184,16 +184,17 @@ asio::awaitable<void> session::drain() {
 
 // Runs a store operation that must not overlap a commit (OPEN, CLOSE,
 // ERROR), after every earlier request has been committed and acked.
-asio::awaitable<reply_error> session::barrier_call(proto::command cmd, std::string name) {
+asio::awaitable<reply_error> session::barrier_call(proto::command cmd, std::string name,
+                                                   std::optional<proto::file_digest> digest) {
     co_await drain();
     if (stopping_) co_return reply_error::write;
     auto* store = slot_->store.get();
     // A named lambda, not a temporary inside co_await: g++ 12 mishandles
     // temporaries with captures in co_await expressions.
-    auto op = [store, cmd, &name] {
+    auto op = [store, cmd, &name, &digest] {
         switch (cmd) {
         case proto::command::open: return store->open(name);
-        case proto::command::close: return store->close(name);
+        case proto::command::close: return store->close(name, digest ? &*digest : nullptr);
         default: return store->abort();
         }
     };
@@ -224,7 +225,11 @@ asio::awaitable<bool> session::handle(const proto::request& req) {
     case proto::command::error:
         name = proto::payload_name(req);
         if (req.cmd == proto::command::error) name = store->open_name();
-        err = co_await barrier_call(req.cmd, name);
+        if (req.cmd == proto::command::close && version_ >= 1) {
+            err = co_await barrier_call(req.cmd, name, proto::payload_digest(req));
+        } else {
+            err = co_await barrier_call(req.cmd, name);
+        }
         if (stopping_) co_return false;
         if (req.cmd == proto::command::error) {
             log::warning(prefix_, "the sender could not read ", name,
@@ -236,10 +241,15 @@ asio::awaitable<bool> session::handle(const proto::request& req) {
         queue(req.seq, err, false);
         break;
     }
+    if (err == reply_error::digest_mismatch) {
+        // Stored history differs from the source: evidence, never routine.
+        log::alert(prefix_, "CLOSE ", log::printable(name), " refused: ", store->last_error());
+    }
     if (err != reply_error::ok) {
         ++slot_->counters.refusals[std::string(to_string(err))];
-        log::error(prefix_, to_string(req.cmd), " refused (", to_string(err), "): ",
-                   store->last_error());
+        if (err != reply_error::digest_mismatch)
+            log::error(prefix_, to_string(req.cmd), " refused (", to_string(err), "): ",
+                       store->last_error());
         slot_->error(std::string(to_string(req.cmd)) + " refused (" + std::string(to_string(err)) +
                      "): " + store->last_error());
     }

@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct host_slot;
 struct session_options {
     std::chrono::milliseconds timeout{20000};
     bool sync = true; // fdatasync before acks; off only for benchmarks
+    int max_protocol = proto::max_protocol_version; // --protocol-version
 };
 
 class session : public std::enable_shared_from_this<session> {
@@ -56,7 +58,10 @@ private:
     asio::awaitable<bool> send(std::vector<std::byte> bytes);
     asio::awaitable<void> data_phase();
     asio::awaitable<bool> handle(const proto::request& req);
-    asio::awaitable<proto::reply_error> barrier_call(proto::command cmd, std::string name);
+    asio::awaitable<proto::reply_error> barrier_call(proto::command cmd, std::string name,
+                                                     std::optional<proto::file_digest> digest = {});
+    asio::awaitable<bool> resume_prefix(const std::string& name, std::uint64_t size,
+                                        proto::sha256_digest& out);
     asio::awaitable<void> drain();
     asio::awaitable<void> committer();
     void queue(std::uint64_t seq, proto::reply_error err, bool needs_sync);
@@ -89,6 +94,7 @@ private:
     common::event commit_wake_;
     common::event drained_;
     bool unknown_name_ = false; // handshake continues with a decoy password
+    int version_ = 0;           // protocol version agreed in the handshake
 };
 
 } // namespace adist::receiver

@@ -8,6 +8,7 @@
 
 #include "common/log.hpp"
 #include "common/tls.hpp"
+#include "proto/digest.hpp"
 #include "proto/handshake.hpp"
 #include "receiver/receiver.hpp"
 
@@ -75,7 +76,7 @@ void session::tls_failed(const boost::system::error_code& ec, common::tls_versio
 }
 
 asio::awaitable<bool> session::handshake() {
-    proto::receiver_handshake hs(proto::random_challenge());
+    proto::receiver_handshake hs(proto::random_challenge(), options_.max_protocol);
     std::vector<std::byte> in;
     for (;;) {
         in.resize(hs.want());
@@ -122,10 +123,15 @@ asio::awaitable<bool> session::handshake() {
             }
             const auto& newest = result.newest;
             if (!co_await measure_usage()) co_return false;
-            step = hs.resume(newest.size, newest.name);
+            version_ = hs.version();
+            proto::sha256_digest prefix{};
+            if (version_ >= 1 && !co_await resume_prefix(newest.name, newest.size, prefix)) {
+                co_return false;
+            }
+            step = hs.resume(newest.size, newest.name, prefix);
             log::info(prefix_, "authenticated; resume point ",
                       newest.name.empty() ? std::string("(no file yet)") : newest.name, " at ",
-                      newest.size);
+                      newest.size, " (protocol version ", version_, ")");
         }
         if (!co_await send(std::move(step.send))) co_return false;
         if (step.status == proto::handshake_status::done) {
@@ -150,7 +156,27 @@ proto::handshake_step session::find_host(proto::receiver_handshake& hs) {
     }
     slot_ = *it;
     prefix_ = "[" + slot_->config.name + " " + peer_ + "] ";
-    return hs.host_found(slot_->config.password);
+    return hs.host_found(slot_->config.password, slot_->config.min_protocol_version);
+}
+
+// Version 1: the SHA-256 of the resume point's first `size` bytes as stored,
+// for the sender to compare with its own file before it appends anything.
+asio::awaitable<bool> session::resume_prefix(const std::string& name, std::uint64_t size,
+                                             proto::sha256_digest& out) {
+    if (name.empty()) {
+        out = proto::sha256_stream().current().sha256;
+        co_return true;
+    }
+    auto* store = slot_->store.get();
+    auto read_back = [store, &name, size] { return store->stored_digest(name, size); };
+    auto digest = co_await common::offload(owner_.pool(), read_back);
+    if (!digest) {
+        log::error(prefix_, "refused: ", store->last_error());
+        slot_->error("refused: " + store->last_error());
+        co_return false;
+    }
+    out = digest->sha256;
+    co_return true;
 }
 
 // A new authenticated connection for a host replaces the old one: the old

@@ -297,11 +297,23 @@ reply_error trail_store::append(std::span<const std::byte> data) {
     return reply_error::ok;
 }
 
-reply_error trail_store::close(std::string_view name) {
+reply_error trail_store::close(std::string_view name, const proto::file_digest* expected) {
     auto decision = decide_close(view(), name);
     if (decision.action == close_action::reject) {
         last_error_ = "refused by the receiver rules";
         return decision.error;
+    }
+    if (expected) {
+        auto stored = stored_digest(open_name_);
+        if (!stored) return reply_error::write;
+        if (*stored != *expected) {
+            last_error_ = path_ + "/" + open_name_ + " as stored (" + std::to_string(stored->size) +
+                          " bytes, SHA-256 " + proto::format_fingerprint(stored->sha256).substr(7) +
+                          ") differs from the sender's file (" + std::to_string(expected->size) +
+                          " bytes, SHA-256 " + proto::format_fingerprint(expected->sha256).substr(7) +
+                          "): changed on this receiver, or a different file; left as it is";
+            return reply_error::digest_mismatch;
+        }
     }
     if (int err = sync_data(); err != 0) {
         return fail(reply_error::write, "fdatasync " + open_name_, err);

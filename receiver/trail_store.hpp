@@ -18,6 +18,7 @@
 #include "common/daemon_util.hpp"
 #include "common/fd.hpp"
 #include "common/guard_channel.hpp"
+#include "proto/frame_codec.hpp"
 #include "proto/wire.hpp"
 #include "receiver/sync_marker.hpp"
 #include "receiver/trail_rules.hpp"
@@ -72,7 +73,9 @@ public:
 
     proto::reply_error open(std::string_view name);
     proto::reply_error append(std::span<const std::byte> data);
-    proto::reply_error close(std::string_view name);
+    // With `expected` (protocol version 1), the open file as stored must have
+    // that size and SHA-256, else digest_mismatch and nothing changes.
+    proto::reply_error close(std::string_view name, const proto::file_digest* expected = nullptr);
     proto::reply_error abort(); // ERROR: close without renaming
     // Syncs and closes the open file, if any (session end). Returns errno or 0.
     int detach();
@@ -94,6 +97,12 @@ public:
     // hands over a failure that could not be recorded in the marker yet
     // (one that was is on disk, and open() read it).
     void inherit_sync_failure(const trail_store& old);
+
+    // Protocol version 1 (trail_digest.cpp): the SHA-256 of the first `size`
+    // bytes of trail `name` as stored (the whole file, with its size now,
+    // without `size`), read back from the file; nothing when it cannot be read.
+    std::optional<proto::file_digest> stored_digest(std::string_view name,
+                                                    std::optional<std::uint64_t> size = std::nullopt);
 
     // Last system error behind a non-ok reply, for the log.
     const std::string& last_error() const { return last_error_; }

@@ -40,7 +40,7 @@ asio::awaitable<void> transfer::reader() {
         std::size_t off = 0;
         bool ok = true;
         while (ok) {
-            auto result = proto::decode_reply(std::span(buf.data() + off, have - off));
+            auto result = proto::decode_reply(std::span(buf.data() + off, have - off), version_);
             if (std::holds_alternative<proto::need_more>(result)) break;
             auto* d = std::get_if<proto::decoded<proto::reply>>(&result);
             if (d == nullptr) {
@@ -97,7 +97,12 @@ void transfer::note_refusal(const in_flight& req, proto::reply_error error) {
     dist_.status->error(what);
     dist_.status->last_heard = std::chrono::system_clock::now();
     ++dist_.status->counters.refusals[std::string(to_string(error))];
-    if (dist_.repeats->due("refused:" + what, std::chrono::steady_clock::now())) {
+    if (error == proto::reply_error::digest_mismatch) {
+        // The receiver holds something else than this file: evidence of
+        // tampering there, never routine. The link stays (no unlink without
+        // an acknowledged CLOSE).
+        log::alert(prefix_, what, "; leaving the link in place");
+    } else if (dist_.repeats->due("refused:" + what, std::chrono::steady_clock::now())) {
         log::error(prefix_, what, "; retrying with backoff (this line is repeated every ",
                    dist_.repeats->period().count() / 1000, " s while it lasts)");
     } else {

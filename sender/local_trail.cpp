@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <random>
+#include <vector>
 #include "common/log.hpp"
 #include "proto/trail_name.hpp"
 #include "sender/resume.hpp"
@@ -155,13 +156,46 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
                                " (truncated after they were shipped?)");
     }
     cur_.emplace(open_trail{common::unique_fd(fd), local, remote, st.st_dev, st.st_ino, offset, {},
-                            false, {}});
+                            false, {}, {}});
+    if (std::string why; version_ >= 1 && !check_prefix(*cur_, offset, &why)) {
+        cur_.reset();
+        log::alert(prefix_, "not sending more of ", dist_.dir_path, "/", local, ": ", why,
+                   "; leaving the link in place");
+        return skip(local, why, true);
+    }
     dist_.watch->watch_file(dist_.dir_path + "/" + local);
     log::debug(prefix_, "sending ", local, " (", st.st_size, " bytes now) from offset ", offset);
     queue_name(command::open, remote, false, offset);
     dist_.status->file = local;
     dist_.status->sent_offset = offset;
     return open_result::opened;
+}
+
+// Version 1: starts the file's running SHA-256 with its first `size` bytes
+// (read once, at a resume), which must be what the receiver stored: a replica
+// that diverged (changed on the receiver, or this file lost a tail in a crash
+// and was written again) is caught before anything is appended after it.
+bool transfer::check_prefix(open_trail& t, std::uint64_t size, std::string* why) {
+    t.digest.emplace();
+    std::vector<std::byte> buf(size > 0 ? 1 << 20 : 0);
+    for (std::uint64_t off = 0; off < size;) {
+        auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - off));
+        ssize_t n = ::pread(t.fd.get(), buf.data(), want, static_cast<off_t>(off));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            *why = "cannot read its first " + std::to_string(size) + " bytes to compare them with "
+                   "the receiver's: " + (n < 0 ? common::errno_text(errno) : "it got shorter");
+            return false;
+        }
+        t.digest->update(std::span(buf.data(), static_cast<std::size_t>(n)));
+        off += static_cast<std::uint64_t>(n);
+    }
+    if (size == 0 || t.digest->current().sha256 == remote_prefix_) return true;
+    *why = "its first " + std::to_string(size) + " bytes differ from the receiver's copy (SHA-256 " +
+           proto::format_fingerprint(remote_prefix_).substr(7) +
+           "): the receiver's file was changed, or this one is not the file it was; nothing is "
+           "appended after a prefix that differs";
+    return false;
 }
 
 // At the end of the open file: CLOSE it if it is complete, note a rename (and

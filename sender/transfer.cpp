@@ -78,11 +78,17 @@ void transfer::wake_at(std::chrono::steady_clock::time_point t) {
     if (!wake_at_ || t < *wake_at_) wake_at_ = t;
 }
 
-void transfer::queue_name(command cmd, const std::string& name, bool unlink, std::uint64_t offset) {
+void transfer::queue_name(command cmd, const std::string& name, bool unlink, std::uint64_t offset,
+                          const proto::file_digest* digest) {
     auto seq = next_seq_++;
-    proto::encode_name_request(frame_, cmd, seq, name);
+    if (digest != nullptr) {
+        proto::encode_close(frame_, seq, name, *digest);
+    } else {
+        proto::encode_name_request(frame_, cmd, seq, name);
+    }
+    auto bytes = static_cast<std::uint32_t>(frame_.size() - proto::request_header_size);
     queue_frame();
-    in_flight_.push_back({seq, cmd, static_cast<std::uint32_t>(name.size() + 1), name, unlink, offset});
+    in_flight_.push_back({seq, cmd, bytes, name, unlink, offset});
     log::debug(prefix_, to_string(cmd), " ", name, " sent (request ", seq,
                cmd == command::close ? ", " + std::to_string(cur_ ? cur_->offset : offset) + " bytes" : "", ")");
     if (cmd == command::close) dist_.status->file.clear();
@@ -91,7 +97,11 @@ void transfer::queue_name(command cmd, const std::string& name, bool unlink, std
 // CLOSE of the open trail; with `unlink`, its dist link goes once the CLOSE is
 // acknowledged, if the name still leads to the file that was sent.
 void transfer::queue_close(const std::string& name, bool unlink) {
-    queue_name(command::close, name, unlink);
+    // Version 1: the size and SHA-256 of everything read from the file, which
+    // is everything sent (a CLOSE comes at its end).
+    std::optional<proto::file_digest> digest;
+    if (cur_->digest) digest = cur_->digest->current();
+    queue_name(command::close, name, unlink, 0, digest ? &*digest : nullptr);
     in_flight_.back().dev = cur_->dev;
     in_flight_.back().ino = cur_->ino;
 }
@@ -141,6 +151,7 @@ bool transfer::fill(bool& at_eof) {
                                "it could not be read (" + error + "); closed as it is on the receiver");
             return false;
         }
+        if (cur_->digest) cur_->digest->update(std::span(out_.get() + out_size_, static_cast<std::size_t>(n)));
         out_size_ += static_cast<std::size_t>(n);
         cur_->left_behind_since.reset(); // it grows: someone still writes it
         for (int i = 0; i < 4; ++i) { // patch the payload size, little endian

@@ -17,6 +17,7 @@
 #include "common/fd.hpp"
 #include "common/stream.hpp"
 #include "proto/frame_codec.hpp"
+#include "proto/digest.hpp"
 #include "sender/dist_dir.hpp"
 #include "sender/link_status.hpp"
 #include "sender/repeat_log.hpp"
@@ -47,6 +48,12 @@ public:
     transfer(std::shared_ptr<common::stream> stream, dist_context dist, transfer_options options,
              std::string log_prefix);
 
+    // The protocol version agreed in the handshake; in version 1 with the
+    // SHA-256 of the receiver's first remote_size bytes of its newest trail.
+    void set_protocol(int version, const proto::sha256_digest& remote_prefix) {
+        version_ = version;
+        remote_prefix_ = remote_prefix;
+    }
     // Runs until the connection ends; the caller closes nothing itself.
     asio::awaitable<void> run(std::string remote_name, std::uint64_t remote_size);
     bool made_progress() const { return acked_ > 0; }
@@ -65,6 +72,8 @@ private:
         bool vanished = false; // removed from dist while open: close, do not unlink
         // Since when it sits unchanged at its end while a newer trail exists.
         std::optional<std::chrono::steady_clock::time_point> left_behind_since;
+        // Version 1: SHA-256 of the bytes read so far, from the file's start.
+        std::optional<proto::sha256_stream> digest;
     };
     // The receiver's newest trail, to be reopened at its size.
     struct continuation {
@@ -99,7 +108,8 @@ private:
     bool truncated();
     void wake_at(std::chrono::steady_clock::time_point t);
     void queue_name(proto::command cmd, const std::string& name, bool unlink,
-                    std::uint64_t offset = 0);
+                    std::uint64_t offset = 0, const proto::file_digest* digest = nullptr);
+    bool check_prefix(open_trail& t, std::uint64_t remote_size, std::string* why);
     void queue_close(const std::string& name, bool unlink);
     void note_ack(const in_flight& req);
     void log_progress(std::uint64_t req_bytes);
@@ -114,6 +124,9 @@ private:
     dist_context dist_;
     transfer_options options_;
     std::string prefix_;
+    int version_ = 0;
+    proto::sha256_digest remote_prefix_{};
+    std::uint64_t remote_size_ = 0; // of the receiver's newest trail
 
     std::optional<open_trail> cur_;
     std::optional<continuation> resume_; // not yet reopened (retrying)

@@ -111,25 +111,27 @@ asio::awaitable<void> uplink::run() {
     while (!stopping_) {
         if (!co_await open_dist()) continue;
         stream_ = co_await connect();
-        std::string name;
-        std::uint64_t size = 0;
+        resume_point resume;
         // stop() may come at any await: check before each step that commits.
         // (One step per statement: g++ 12 miscompiles co_await chains in &&.)
         bool ready = stream_ != nullptr && !stopping_;
         if (ready) ready = co_await verify_receiver(*stream_);
         if (ready) ready = !stopping_;
-        if (ready) ready = co_await handshake(*stream_, name, size);
+        if (ready) ready = co_await handshake(*stream_, resume);
         if (ready) ready = !stopping_;
         if (ready) {
+            const auto& name = resume.name;
             log::info(prefix_, "connected to ", host_.remote.to_string(), "; receiver has ",
-                      name.empty() ? std::string("no file yet") : name + " at " + std::to_string(size));
+                      name.empty() ? std::string("no file yet") : name + " at " + std::to_string(resume.size),
+                      " (protocol version ", resume.version, ")");
             status_.connected = true;
             ++status_.counters.connections;
             status_.since = std::chrono::system_clock::now();
             dist_context ctx{dist_fd_.get(), host_.directory, &watch_, &wake_,
                              &notes_,         &status_,         &repeats_};
             auto t = std::make_shared<transfer>(stream_, ctx, options_.transfer, prefix_);
-            co_await t->run(name, size);
+            t->set_protocol(resume.version, resume.prefix);
+            co_await t->run(resume.name, resume.size);
             // Only a connection that got something acknowledged and ended
             // without a refusal resets the backoff: a receiver that refuses
             // (every time, or after a few files under a per-host limit) is
@@ -236,8 +238,9 @@ asio::awaitable<bool> uplink::verify_receiver(common::stream& s) {
     co_return true;
 }
 
-asio::awaitable<bool> uplink::handshake(common::stream& s, std::string& name, std::uint64_t& size) {
-    proto::sender_handshake hs(own_name_, host_.password, proto::random_challenge());
+asio::awaitable<bool> uplink::handshake(common::stream& s, resume_point& result) {
+    proto::sender_handshake hs(own_name_, host_.password, proto::random_challenge(),
+                               options_.max_protocol, host_.min_protocol_version);
     auto step = hs.start();
     std::vector<std::byte> in;
     int sent = 0; // 1: the welcome, 2: and our name, 3: and our password proof
@@ -279,13 +282,22 @@ asio::awaitable<bool> uplink::handshake(common::stream& s, std::string& name, st
         std::string why = hs.error() == proto::handshake_error::auth_failed
                               ? "the receiver does not know our password (wrong password or impostor)"
                               : std::string(to_string(hs.error()));
-        log::error(prefix_, "handshake with ", host_.remote.to_string(), " failed: ", why);
+        // Someone on the path altered the handshake: evidence, not an outage.
+        bool altered = hs.error() == proto::handshake_error::downgrade ||
+                       hs.error() == proto::handshake_error::resume_forged;
+        if (altered) {
+            log::alert(prefix_, "handshake with ", host_.remote.to_string(), " failed: ", why);
+        } else {
+            log::error(prefix_, "handshake with ", host_.remote.to_string(), " failed: ", why);
+        }
         status_.error("handshake failed: " + why);
         ++status_.counters.handshake_failures[std::string(to_string(hs.error()))];
         co_return false;
     }
-    name = hs.resume_name();
-    size = hs.resume_size();
+    result.name = hs.resume_name();
+    result.size = hs.resume_size();
+    result.version = hs.version();
+    result.prefix = hs.resume_prefix();
     co_return true;
 }
 

@@ -23,6 +23,7 @@ namespace adist::sender {
 
 struct uplink_options {
     std::chrono::milliseconds timeout{20000};
+    int max_protocol = proto::max_protocol_version; // --protocol-version
     transfer_options transfer;
     std::chrono::milliseconds backoff_min{500};
     std::chrono::milliseconds backoff_max{30000};
@@ -53,7 +54,15 @@ private:
     bool dist_still_current() const;
     asio::awaitable<std::shared_ptr<common::stream>> connect();
     asio::awaitable<bool> verify_receiver(common::stream& s);
-    asio::awaitable<bool> handshake(common::stream& s, std::string& name, std::uint64_t& size);
+    // The agreed version and the receiver's resume point (in version 1 with
+    // the SHA-256 of its stored prefix) go to *result.
+    struct resume_point {
+        std::string name;
+        std::uint64_t size = 0;
+        int version = 0;
+        proto::sha256_digest prefix{};
+    };
+    asio::awaitable<bool> handshake(common::stream& s, resume_point& result);
     asio::awaitable<void> pause(std::chrono::milliseconds d);
     std::chrono::milliseconds next_backoff();
 

@@ -83,6 +83,7 @@ STRING_LIMIT = 1 << 20  # bytes of a read/send shown in full (the receiver reads
 
 HANDSHAKE_IN = 8 + 256 + 32 + 32          # welcome, name, proof, challenge
 HANDSHAKE_OUT = 8 + 32 + 32 + 8 + 256     # welcome, challenge, proof, resume size, name
+V1_RESUME_EXTRA = 32 + 32                  # protocol version 1: prefix digest, its proof
 REQ_HEADER = 14
 REPLY_SIZE = 11
 OPEN, APPEND, CLOSE, KEEPALIVE, ERROR = 1, 2, 3, 4, 5
@@ -468,7 +469,8 @@ def _decode_requests(data, conn):
         cmd, seq, size = struct.unpack_from(e + "BQI", data, off + 1)
         if off + REQ_HEADER + size > len(data):
             break  # the connection ended in the middle of a frame
-        payload = bytes(data[off + REQ_HEADER:off + REQ_HEADER + size]) \
+        # The name, up to its NUL (a version 1 CLOSE has its digest after it).
+        payload = bytes(data[off + REQ_HEADER:off + REQ_HEADER + size]).split(b"\0", 1)[0] \
             if cmd in (OPEN, CLOSE) else None
         out.append((seq, cmd, size, payload))
         off += REQ_HEADER + size
@@ -490,7 +492,7 @@ def _decode_replies(conn):
     resume_name = bytes(stream[80:336]).split(b"\0", 1)[0].decode("ascii", "replace")
     out = []
     k = 0
-    off = HANDSHAKE_OUT
+    off = HANDSHAKE_OUT + (V1_RESUME_EXTRA if stream[5:7] != b"00" else 0)
     while off + REPLY_SIZE <= len(stream):
         while k + 1 < len(starts) and starts[k + 1][0] <= off:
             k += 1

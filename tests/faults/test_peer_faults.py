@@ -49,6 +49,9 @@ WAIT = TIMEOUT + SLACK + 10  # bound of every blocking socket call of the fakes
 
 # Protocol version 0 (../shared/docs/protocol-v0.md).
 WELCOME = b"ADIST00\0"
+# What the real sender offers: version 1, or 0 when the suite runs the
+# daemons with --protocol-version 0 (harness, ADIST_PROTOCOL_VERSION).
+SENDER_OFFER = b"ADIST0%d\0" % int(os.environ.get("ADIST_PROTOCOL_VERSION", "1"))
 NAME_FIELD = 256
 OPEN, APPEND, CLOSE = 1, 2, 3
 REPLY = struct.Struct("<BQH")   # byte order, sequence, error
@@ -209,7 +212,7 @@ def fake_tls_receiver(sc, send, listener, n, cert, key):
         conn.do_handshake()
         welcome = recv_exact(conn, 8, f"silent TLS receiver, connection {n}: welcome")
         spoke = time.monotonic()
-        check_equal(welcome, WELCOME, f"connection {n}: the sender's welcome")
+        check_equal(welcome, SENDER_OFFER, f"connection {n}: the sender's welcome")
         got, closed = read_until_closed(conn, f"silent TLS receiver, connection {n}")
     check_equal(got, 0, f"connection {n}: bytes the sender sent after its welcome, unanswered")
     check_timeout(sc, f"B{n}: the sender gave up a receiver silent after TLS (from its welcome)",

@@ -313,6 +313,10 @@ class Daemon:
         assert_config_ok(self.sc.binary, self.conf, wrapper=self.wrapper)
         self.runs += 1
         args = [*self.wrapper, self.sc.binary, "-F", "-c", self.conf]
+        # ADIST_PROTOCOL_VERSION=0 runs a scenario with both daemons speaking
+        # exactly FreeBSD's protocol (scripts/test --protocol 0).
+        if os.environ.get("ADIST_PROTOCOL_VERSION") and "--protocol-version" not in self.extra_args:
+            args += ["--protocol-version", os.environ["ADIST_PROTOCOL_VERSION"]]
         if debug:
             args.append("-d")
         if os.geteuid() == 0:

@@ -30,7 +30,7 @@ def version(sc):
     for flag in ("-V", "--version"):
         p = subprocess.run([sc.binary, flag], capture_output=True, text=True, timeout=10)
         check_equal(p.returncode, 0, f"exit code of {flag}")
-        m = re.fullmatch(r"auditdistd (\d+\.\d+\.\d+) \(protocol version 0\)\n", p.stdout)
+        m = re.fullmatch(r"auditdistd (\d+\.\d+\.\d+) \(protocol versions 0 to 1\)\n", p.stdout)
         check(m is not None, f"{flag} printed {p.stdout!r}")
         outs.append(m.group(1))
     check_equal(outs[0], outs[1], "-V and --version")
