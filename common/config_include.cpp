@@ -123,7 +123,12 @@ std::variant<config_bundle, config_error> read_config_bundle(const std::string& 
         }
         for (const auto& file : *files) {
             // It holds passwords like the main file.
-            if (auto problem = unsafe_config_file(file)) return config_error{file, 0, *problem};
+            if (auto problem = unsafe_config_file(file)) {
+                // It begins "file: ", which the error adds again.
+                std::string why = problem->rfind(file + ": ", 0) == 0 ? problem->substr(file.size() + 2)
+                                                                         : *problem;
+                return config_error{file, 0, why};
+            }
             auto part = read_text(file, max_bundle_bytes - used, true, &why);
             if (!part) return config_error{file, 0, why};
             used += part->size();

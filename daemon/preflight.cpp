@@ -20,7 +20,9 @@ drop_user resolve_drop_user(const daemon_options& o) {
                                                  "--system --group " + o.user + ", or name another "
                                                  "with -u)"};
     } else if (d.ids->uid == 0) {
-        d.problem = start_problem{EX_CONFIG, "refusing to run as " + o.user + ": it is root"};
+        d.problem = start_problem{EX_CONFIG, "refusing to run as " + o.user +
+                                                 ": it is root; name an unprivileged user with -u "
+                                                 "(the package's is auditdistd)"};
     }
     return d;
 }
