@@ -159,6 +159,9 @@ bool parser::sender_statement(kw k, const token& t) {
                bound_address_is_ip(t, *sender_source_);
     case kw::directory:
         return directory_value(t, sender_directory_, true);
+    case kw::auditd_log:
+        sender_auditd_log_line_ = t.line;
+        return auditd_log_value(t, sender_auditd_log_);
     case kw::host:
         cfg_.senders.emplace_back().line = t.line;
         return host(t, cfg_.senders.back().name, "sender host section",
@@ -183,6 +186,11 @@ bool parser::sender_host_statement(kw k, const token& t) {
     case kw::password:
         h.password_line = t.line;
         return password_value(t, h.password);
+    case kw::name:
+        return name_value(t, h.own_name);
+    case kw::auditd_log:
+        h.auditd_log_line = t.line;
+        return auditd_log_value(t, h.auditd_log);
     default:
         return not_allowed(t, "sender host section");
     }
@@ -240,6 +248,10 @@ void parser::finish_sender() {
     for (auto& h : cfg_.senders) {
         if (h.directory.empty()) h.directory = sender_directory_;
         if (!h.source) h.source = sender_source_;
+        if (h.auditd_log.empty()) {
+            h.auditd_log = sender_auditd_log_;
+            h.auditd_log_line = sender_auditd_log_line_;
+        }
     }
 }
 
