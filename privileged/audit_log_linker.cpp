@@ -1,0 +1,202 @@
+// The auditd_log linker (see audit_log_linker.hpp): the I/O around
+// decide_links(). Every link is made from an O_PATH descriptor of the file
+// the decider saw (linkat AT_EMPTY_PATH), so a rotation between the look and
+// the link can never link the wrong generation under a name.
+#include "privileged/audit_log_linker.hpp"
+
+#include "common/dir_list.hpp"
+#include "common/log.hpp"
+#include "privileged/audit_log_state.hpp"
+#include "proto/trail_name.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <filesystem>
+#include <stdio.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace adist::privileged {
+namespace {
+
+constexpr std::size_t max_generations = 10000; // auditd's num_logs is at most 999
+constexpr int max_event_reads = 64;
+
+// "audit.log" -> 0, "audit.log.7" -> 7, anything else -> -1.
+long generation_number(const std::string& name, const std::string& base) {
+    if (name == base) return 0;
+    if (name.size() <= base.size() + 1 || name.compare(0, base.size(), base) != 0 ||
+        name[base.size()] != '.' || name.size() > base.size() + 7) {
+        return -1;
+    }
+    auto digits = name.substr(base.size() + 1);
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return -1;
+    long n = std::stol(digits);
+    return n > 0 ? n : -1;
+}
+
+std::string errno_text() {
+    return std::strerror(errno);
+}
+
+} // namespace
+
+audit_log_linker::audit_log_linker(audit_log_source source, std::string state_dir)
+    : source_(std::move(source)) {
+    std::filesystem::path p(source_.log_path);
+    log_dir_ = p.parent_path().string();
+    log_name_ = p.filename().string();
+    state_path_ = audit_log_state_path(state_dir, source_.dist_dir);
+}
+
+bool audit_log_linker::start(std::string* error) {
+    auto state = read_audit_log_state(state_path_, error);
+    if (!state) return false;
+    state_ = std::move(*state);
+    inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    if (!inotify_) {
+        *error = "inotify_init1: " + errno_text();
+        return false;
+    }
+    // auditd: fchmod (IN_ATTRIB), close (IN_CLOSE_WRITE), the rename chain
+    // (IN_MOVED_*), the new log (IN_CREATE). `: > audit.log` and logrotate's
+    // copytruncate end with a close. Not IN_MODIFY: one wake-up per record.
+    std::uint32_t mask = IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_CLOSE_WRITE |
+                         IN_ATTRIB | IN_ONLYDIR | IN_DONT_FOLLOW;
+    if (::inotify_add_watch(inotify_.get(), log_dir_.c_str(), mask) < 0) {
+        *error = "cannot watch " + log_dir_ + ": " + errno_text();
+        return false;
+    }
+    log::info("auditd_log: linking the generations of ", source_.log_path, " into ",
+              source_.dist_dir, " (record: ", state_path_, ")");
+    sync();
+    return true;
+}
+
+void audit_log_linker::on_readable() {
+    alignas(inotify_event) char buf[4096];
+    bool any = false;
+    for (int i = 0; i < max_event_reads; ++i) {
+        ssize_t n = ::read(inotify_.get(), buf, sizeof buf);
+        if (n <= 0) break;
+        any = true;
+    }
+    if (any) sync();
+}
+
+void audit_log_linker::report(const std::string& problem) {
+    if (problem == last_problem_) return;
+    last_problem_ = problem;
+    if (!problem.empty()) log::error("auditd_log ", source_.log_path, ": ", problem);
+}
+
+// The log's generations, oldest first (audit.log.N ... audit.log.1, audit.log).
+bool audit_log_linker::scan_log(scanned& out) {
+    common::unique_fd dir(::open(log_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) {
+        report("cannot open " + log_dir_ + ": " + errno_text());
+        return false;
+    }
+    auto listing = common::list_directory(dir.get());
+    if (!listing.ok()) {
+        errno = listing.error;
+        report("cannot list " + log_dir_ + ": " + errno_text());
+        return false;
+    }
+    std::vector<std::pair<long, std::string>> names;
+    for (auto& n : listing.names) {
+        long g = generation_number(n, log_name_);
+        if (g >= 0 && names.size() < max_generations) names.emplace_back(g, std::move(n));
+    }
+    std::sort(names.begin(), names.end(), [](const auto& a, const auto& b) {
+        return (a.first == 0 ? LONG_MAX : -a.first) < (b.first == 0 ? LONG_MAX : -b.first);
+    });
+    for (const auto& [g, name] : names) {
+        common::unique_fd f(::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        struct stat st {};
+        if (!f || ::fstat(f.get(), &st) != 0) continue; // rotated away since the listing
+        out.seen.push_back({name, static_cast<std::uint64_t>(st.st_dev),
+                            static_cast<std::uint64_t>(st.st_ino),
+                            static_cast<std::uint64_t>(st.st_size), st.st_mode, g == 0});
+        out.fds.push_back(std::move(f));
+    }
+    return true;
+}
+
+bool audit_log_linker::scan_dist(int dist_fd, std::vector<dist_trail>& out) {
+    auto listing = common::list_directory(dist_fd);
+    if (!listing.ok()) {
+        errno = listing.error;
+        report("cannot list " + source_.dist_dir + ": " + errno_text());
+        return false;
+    }
+    for (const auto& n : listing.names) {
+        struct stat st {};
+        if (!proto::is_valid_trail_name(n) ||
+            ::fstatat(dist_fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+            continue;
+        }
+        out.push_back({n, static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)});
+    }
+    return true;
+}
+
+bool audit_log_linker::execute(const link_action& a, int dist_fd, const scanned& s) {
+    if (a.what == link_action::kind::rename) {
+        // Never over another name: RENAME_NOREPLACE.
+        if (::renameat2(dist_fd, a.from.c_str(), dist_fd, a.to.c_str(), RENAME_NOREPLACE) != 0) {
+            report("cannot rename " + source_.dist_dir + "/" + a.from + " to " + a.to + ": " +
+                   errno_text());
+            return false;
+        }
+        log::info("auditd_log: ", source_.dist_dir, "/", a.from, " -> ", a.to);
+        return true;
+    }
+    for (std::size_t i = 0; i < s.seen.size(); ++i) {
+        if (s.seen[i].dev != a.dev || s.seen[i].ino != a.ino) continue;
+        if (::linkat(s.fds[i].get(), "", dist_fd, a.to.c_str(), AT_EMPTY_PATH) != 0) {
+            report("cannot link " + a.file + " as " + source_.dist_dir + "/" + a.to + ": " +
+                   errno_text());
+            return false;
+        }
+        log::info("auditd_log: linked ", log_dir_, "/", a.file, " as ", source_.dist_dir, "/", a.to);
+        return true;
+    }
+    return false;
+}
+
+void audit_log_linker::sync() {
+    scanned s;
+    std::vector<dist_trail> dist;
+    common::unique_fd dist_fd(
+        ::open(source_.dist_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dist_fd) {
+        report("cannot open the dist directory " + source_.dist_dir + ": " + errno_text());
+        return;
+    }
+    if (!scan_log(s) || !scan_dist(dist_fd.get(), dist)) return;
+    auto d = decide_links(state_, s.seen, dist, static_cast<std::int64_t>(std::time(nullptr)));
+    for (const auto& w : d.warnings) log::error("auditd_log ", source_.log_path, ": ", w);
+    // A failed step stops here; the next sync finds what was done in the
+    // dist directory (the decider adopts it) and tries the rest again.
+    for (const auto& a : d.actions)
+        if (!execute(a, dist_fd.get(), s)) return;
+    if (!d.actions.empty() || d.next.linked.size() != state_.linked.size()) {
+        std::string error;
+        if (!write_audit_log_state(state_path_, d.next, &error)) {
+            report("cannot record what was linked: " + error);
+            state_ = std::move(d.next);
+            return;
+        }
+    }
+    state_ = std::move(d.next);
+    report("");
+}
+
+} // namespace adist::privileged
