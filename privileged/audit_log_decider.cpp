@@ -12,8 +12,10 @@
 namespace adist::privileged {
 namespace {
 
-bool same_file(std::uint64_t dev, std::uint64_t ino, std::uint64_t dev2, std::uint64_t ino2) {
-    return dev == dev2 && ino == ino2;
+// Same device and inode, born at the same time: inode numbers come back once
+// a generation is shipped and gone.
+template <typename A, typename B> bool same_file(const A& a, const B& b) {
+    return a.dev == b.dev && a.ino == b.ino && a.birth == b.birth;
 }
 
 std::string prefix_of(const std::string& name) {
@@ -48,7 +50,7 @@ class decider {
   private:
     const log_generation* seen_file(const linked_generation& l) const {
         for (const auto& g : seen_)
-            if (same_file(g.dev, g.ino, l.dev, l.ino)) return &g;
+            if (same_file(g, l)) return &g;
         return nullptr;
     }
 
@@ -57,16 +59,16 @@ class decider {
     void adopt_dist_names() {
         for (auto& l : out_.next.linked) {
             for (const auto& t : dist_) {
-                if (same_file(t.dev, t.ino, l.dev, l.ino) && prefix_of(t.name) == prefix_of(l.name))
+                if (same_file(t, l) && prefix_of(t.name) == prefix_of(l.name))
                     l.name = t.name;
             }
         }
         for (const auto& g : seen_) {
             if (recorded(g)) continue;
             for (const auto& t : dist_) {
-                if (!same_file(t.dev, t.ino, g.dev, g.ino)) continue;
+                if (!same_file(t, g)) continue;
                 if (proto::classify_trail_name(t.name) == proto::trail_kind::crash_recovery) continue;
-                out_.next.linked.push_back({g.dev, g.ino, t.name, g.size});
+                out_.next.linked.push_back({g.dev, g.ino, g.birth, t.name, g.size});
                 break;
             }
         }
@@ -74,7 +76,7 @@ class decider {
 
     bool recorded(const log_generation& g) const {
         return std::any_of(out_.next.linked.begin(), out_.next.linked.end(),
-                           [&](const auto& l) { return same_file(g.dev, g.ino, l.dev, l.ino); });
+                           [&](const auto& l) { return same_file(g, l); });
     }
 
     // Returns false when the record goes (its file left the log directory,
@@ -101,8 +103,9 @@ class decider {
         }
         if (g == nullptr) {
             out_.warnings.push_back("the file of " + l.name +
-                                    " left the log directory while not watched (removed, or "
-                                    "rotated past num_logs); closing it as it is");
+                                    " left the log directory before its rotation was seen "
+                                    "(removed, or rotated past num_logs faster than the "
+                                    "linker looked); closing it as it is");
         }
         auto start = proto::trail_start_time(l.name).value_or(now_);
         rename(l, prefix_of(l.name) + trail_time(std::max(now_, start)));
@@ -124,7 +127,7 @@ class decider {
         out_.next.last_start = start;
         std::string name = trail_time(start) + "." + (g.current ? "not_terminated" : trail_time(start));
         out_.actions.push_back({link_action::kind::link, g.file, g.dev, g.ino, {}, name});
-        out_.next.linked.push_back({g.dev, g.ino, name, g.size});
+        out_.next.linked.push_back({g.dev, g.ino, g.birth, name, g.size});
     }
 
     const std::vector<log_generation>& seen_;

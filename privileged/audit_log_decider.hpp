@@ -17,6 +17,9 @@ struct log_generation {
     std::string file;
     std::uint64_t dev = 0, ino = 0, size = 0;
     unsigned mode = 0; // st_mode
+    // Birth time (statx btime, ns; 0 when the filesystem has none): an
+    // inode number is reused once a shipped generation is gone.
+    std::int64_t birth = 0;
     bool current = false; // the log itself (auditd writes to it), not a rotated one
 };
 
@@ -24,11 +27,13 @@ struct log_generation {
 struct dist_trail {
     std::string name;
     std::uint64_t dev = 0, ino = 0;
+    std::int64_t birth = 0;
 };
 
 // A generation linked into the dist directory: its file and the name given.
 struct linked_generation {
     std::uint64_t dev = 0, ino = 0;
+    std::int64_t birth = 0;
     std::string name; // "<start>.not_terminated" while auditd writes to it
     std::uint64_t size = 0; // largest size seen (truncation check)
     bool operator==(const linked_generation&) const = default;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 namespace adist::privileged {
@@ -39,6 +40,21 @@ long generation_number(const std::string& name, const std::string& base) {
         return -1;
     long n = std::stol(digits);
     return n > 0 ? n : -1;
+}
+
+// statx of `name` in `dir` (or of `dir` itself with name ""), birth included.
+bool stat_file(int dir, const char* name, struct statx& stx) {
+    int flags = AT_SYMLINK_NOFOLLOW | (*name == '\0' ? AT_EMPTY_PATH : 0);
+    return ::statx(dir, name, flags, STATX_BASIC_STATS | STATX_BTIME, &stx) == 0;
+}
+
+std::int64_t birth_of(const struct statx& stx) {
+    if ((stx.stx_mask & STATX_BTIME) == 0) return 0;
+    return stx.stx_btime.tv_sec * 1'000'000'000LL + stx.stx_btime.tv_nsec;
+}
+
+std::uint64_t dev_of(const struct statx& stx) {
+    return makedev(stx.stx_dev_major, stx.stx_dev_minor);
 }
 
 std::string errno_text() {
@@ -119,11 +135,10 @@ bool audit_log_linker::scan_log(scanned& out) {
     });
     for (const auto& [g, name] : names) {
         common::unique_fd f(::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-        struct stat st {};
-        if (!f || ::fstat(f.get(), &st) != 0) continue; // rotated away since the listing
-        out.seen.push_back({name, static_cast<std::uint64_t>(st.st_dev),
-                            static_cast<std::uint64_t>(st.st_ino),
-                            static_cast<std::uint64_t>(st.st_size), st.st_mode, g == 0});
+        struct statx st {};
+        if (!f || !stat_file(f.get(), "", st)) continue; // rotated away since the listing
+        out.seen.push_back({name, dev_of(st), st.stx_ino, st.stx_size, st.stx_mode,
+                            birth_of(st), g == 0});
         out.fds.push_back(std::move(f));
     }
     return true;
@@ -137,12 +152,12 @@ bool audit_log_linker::scan_dist(int dist_fd, std::vector<dist_trail>& out) {
         return false;
     }
     for (const auto& n : listing.names) {
-        struct stat st {};
-        if (!proto::is_valid_trail_name(n) ||
-            ::fstatat(dist_fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+        struct statx st {};
+        if (!proto::is_valid_trail_name(n) || !stat_file(dist_fd, n.c_str(), st) ||
+            !S_ISREG(st.stx_mode)) {
             continue;
         }
-        out.push_back({n, static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)});
+        out.push_back({n, dev_of(st), st.stx_ino, birth_of(st)});
     }
     return true;
 }

@@ -18,14 +18,14 @@ const std::string s0 = "20231114221320";
 
 log_generation gen(std::string file, std::uint64_t ino, std::uint64_t size) {
     bool current = file == "audit.log";
-    return {std::move(file), 1, ino, size, S_IFREG | (current ? 0600u : 0400u), current};
+    return {std::move(file), 1, ino, size, S_IFREG | (current ? 0600u : 0400u), 7, current};
 }
 
 // Carries out a decision the way the linker does, on a model dist directory.
 void carry_out(const link_decision& d, std::vector<dist_trail>& dist) {
     for (const auto& a : d.actions) {
         if (a.what == kind::link) {
-            dist.push_back({a.to, a.dev, a.ino});
+            dist.push_back({a.to, a.dev, a.ino, 7}); // gen()'s birth
             continue;
         }
         for (auto& t : dist)
@@ -112,7 +112,7 @@ TEST_CASE("audit_log: a restart never links twice and never skips", "[audit_log]
 }
 
 TEST_CASE("audit_log: a link made just before a crash is adopted, not made again", "[audit_log]") {
-    std::vector<dist_trail> dist = {{"20231114221320.not_terminated", 1, 10}};
+    std::vector<dist_trail> dist = {{"20231114221320.not_terminated", 1, 10, 7}};
     auto d = decide_links({}, {gen("audit.log", 10, 5)}, dist, t0 + 50);
     CHECK(d.actions.empty());
     REQUIRE(d.next.linked.size() == 1);
@@ -177,4 +177,21 @@ TEST_CASE("audit_log: starts follow the dist directory's newest trail", "[audit_
     auto d = decide_links({}, {gen("audit.log", 10, 5)}, dist, t0);
     REQUIRE(d.actions.size() == 1);
     CHECK(d.actions[0].to == "20300101000001.not_terminated");
+}
+
+TEST_CASE("audit_log: an inode number used again is another generation", "[audit_log]") {
+    std::vector<dist_trail> dist;
+    auto d = decide_links({}, {gen("audit.log.1", 10, 50), gen("audit.log", 11, 5)}, dist, t0);
+    carry_out(d, dist);
+    dist.clear(); // both shipped and unlinked by the sender
+    // Down for two rotations: 10 and 11 are gone, their numbers reused.
+    auto reborn = gen("audit.log", 10, 3);
+    reborn.birth = 99;
+    auto r = decide_links(d.next, {gen("audit.log.2", 11, 60), gen("audit.log.1", 12, 40), reborn},
+                          dist, t0 + 10);
+    REQUIRE(r.actions.size() == 3);
+    CHECK(r.actions[0].what == kind::rename); // 11 was open, now rotated
+    CHECK(r.actions[1].ino == 12);
+    CHECK(r.actions[2].ino == 10);
+    CHECK(r.actions[2].to.ends_with(".not_terminated"));
 }
