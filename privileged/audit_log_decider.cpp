@@ -118,7 +118,11 @@ class decider {
     }
 
     void link_new(const log_generation& g) {
-        if (recorded(g)) return;
+        if (waiting_ || recorded(g)) return;
+        if (!g.current && !g.settled) {
+            waiting_ = true; // names must follow the generations' order
+            return;
+        }
         if (!S_ISREG(g.mode)) {
             out_.warnings.push_back(g.file + " is not a regular file: not linked");
             return;
@@ -133,6 +137,7 @@ class decider {
     const std::vector<log_generation>& seen_;
     const std::vector<dist_trail>& dist_;
     std::int64_t now_;
+    bool waiting_ = false; // for a generation that is not settled
     link_decision out_;
 };
 

@@ -21,6 +21,10 @@ struct log_generation {
     // inode number is reused once a shipped generation is gone.
     std::int64_t birth = 0;
     bool current = false; // the log itself (auditd writes to it), not a rotated one
+    // A rotated file still writable and changed in the last seconds (a
+    // logrotate copy being made) is not settled: auditd makes each rotated
+    // generation read-only (fchmod 0400) before it renames it.
+    bool settled = true;
 };
 
 // A trail in the dist directory (dev, ino of the file behind the name).
@@ -73,7 +77,8 @@ std::string trail_time(std::int64_t t);
 //    rewritten (possible tampering): its link is renamed
 //    <start>.crash_recovery and the file, from now on another generation,
 //    is linked again under a new name; nothing is spliced;
-//  - each generation never linked is linked, oldest first, the current one
+//  - each generation never linked is linked, oldest first, up to the first
+//    rotated one that is not settled (linked on a later look), the current one
 //    as <start>.not_terminated, a rotated one as <start>.<start>; every
 //    start is later than every name given or found before (strictly);
 //  - records of files gone from the log directory are dropped.

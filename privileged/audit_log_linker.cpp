@@ -80,11 +80,11 @@ bool audit_log_linker::start(std::string* error) {
         *error = "inotify_init1: " + errno_text();
         return false;
     }
-    // auditd: fchmod (IN_ATTRIB), close (IN_CLOSE_WRITE), the rename chain
-    // (IN_MOVED_*), the new log (IN_CREATE). `: > audit.log` and logrotate's
-    // copytruncate end with a close. Not IN_MODIFY: one wake-up per record.
+    // auditd: its writes (IN_MODIFY: the size seen, for the truncation
+    // check), fchmod (IN_ATTRIB), close (IN_CLOSE_WRITE), the rename chain
+    // (IN_MOVED_*), the new log (IN_CREATE). A truncation is IN_MODIFY too.
     std::uint32_t mask = IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_CLOSE_WRITE |
-                         IN_ATTRIB | IN_ONLYDIR | IN_DONT_FOLLOW;
+                         IN_ATTRIB | IN_MODIFY | IN_ONLYDIR | IN_DONT_FOLLOW;
     if (::inotify_add_watch(inotify_.get(), log_dir_.c_str(), mask) < 0) {
         *error = "cannot watch " + log_dir_ + ": " + errno_text();
         return false;
@@ -95,15 +95,40 @@ bool audit_log_linker::start(std::string* error) {
     return true;
 }
 
+// Most events are auditd's writes (IN_MODIFY of the log): those only update
+// the size seen (the truncation check needs it), with one statx; anything
+// else, or a log that shrank, is a full sync. inotify merges repeated
+// identical events, so a busy log costs one wake-up per loop, not per write.
 void audit_log_linker::on_readable() {
-    alignas(inotify_event) char buf[4096];
-    bool any = false;
+    alignas(inotify_event) char buf[8192];
+    bool any = false, other = false;
     for (int i = 0; i < max_event_reads; ++i) {
         ssize_t n = ::read(inotify_.get(), buf, sizeof buf);
         if (n <= 0) break;
         any = true;
+        for (ssize_t off = 0; off + static_cast<ssize_t>(sizeof(inotify_event)) <= n;) {
+            const auto* e = reinterpret_cast<const inotify_event*>(buf + off);
+            bool write = e->mask == IN_MODIFY && e->len > 0 && log_name_ == e->name;
+            other = other || !write;
+            off += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+        }
     }
-    if (any) sync();
+    if (!any) return;
+    if (other || !note_size()) sync();
+}
+
+// The log grew (or stayed): remembers its size. False when a sync is due.
+bool audit_log_linker::note_size() {
+    struct statx st {};
+    if (!stat_file(AT_FDCWD, source_.log_path.c_str(), st)) return false;
+    for (auto& l : state_.linked) {
+        if (l.dev != dev_of(st) || l.ino != st.stx_ino || l.birth != birth_of(st)) continue;
+        if (proto::classify_trail_name(l.name) != proto::trail_kind::not_terminated) return false;
+        if (st.stx_size < l.size) return false;
+        l.size = st.stx_size;
+        return true;
+    }
+    return false;
 }
 
 void audit_log_linker::report(const std::string& problem) {
@@ -137,8 +162,11 @@ bool audit_log_linker::scan_log(scanned& out) {
         common::unique_fd f(::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
         struct statx st {};
         if (!f || !stat_file(f.get(), "", st)) continue; // rotated away since the listing
+        // Settled: read-only as auditd leaves it, or untouched for 2 s.
+        bool settled = g == 0 || (st.stx_mode & 0222) == 0 ||
+                       st.stx_mtime.tv_sec + 2 <= static_cast<std::int64_t>(std::time(nullptr));
         out.seen.push_back({name, dev_of(st), st.stx_ino, st.stx_size, st.stx_mode,
-                            birth_of(st), g == 0});
+                            birth_of(st), g == 0, settled});
         out.fds.push_back(std::move(f));
     }
     return true;

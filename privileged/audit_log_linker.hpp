@@ -42,6 +42,7 @@ class audit_log_linker {
     bool scan_dist(int dist_fd, std::vector<dist_trail>& out);
     bool execute(const link_action& a, int dist_fd, const scanned& s);
     void report(const std::string& problem);
+    bool note_size();
 
     audit_log_source source_;
     std::string log_dir_, log_name_, state_path_;

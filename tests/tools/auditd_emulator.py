@@ -91,11 +91,17 @@ class AuditdEmulator:
         self.generations[-1] += data
         return data
 
-    def rotate(self):
+    def rotate(self, step=None):
+        """auditd's rotate_logs(); step(name), when given, is called after
+        each system call ("fchmod", "close", "rename <old>", "renamed log",
+        then after the reopen "open") so a test can act in between."""
+        step = step or (lambda name: None)
         os.fchmod(self.fd, 0o440 if self.log_group else 0o400)
         os.fchown(self.fd, 0, self.log_group)
+        step("fchmod")
         os.close(self.fd)
         self.fd = -1
+        step("close")
         oldname = self.path + ".1"
         for i in range(self.num_logs - 1, 1, -1):
             oldname = f"{self.path}.{i - 1}"
@@ -103,12 +109,15 @@ class AuditdEmulator:
                 os.rename(oldname, f"{self.path}.{i}")
             except FileNotFoundError:
                 pass
+            step("rename " + os.path.basename(oldname))
         try:
             os.rename(self.path, oldname)
         except FileNotFoundError:
             pass
+        step("renamed log")
         self.generations.append(bytearray())
         self.open_log()
+        step("open")
 
     def close(self):
         if self.fd >= 0:

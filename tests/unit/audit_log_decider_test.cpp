@@ -195,3 +195,15 @@ TEST_CASE("audit_log: an inode number used again is another generation", "[audit
     CHECK(r.actions[2].ino == 10);
     CHECK(r.actions[2].to.ends_with(".not_terminated"));
 }
+
+TEST_CASE("audit_log: a rotated file still being written waits, and what follows it", "[audit_log]") {
+    auto copy = gen("audit.log.1", 11, 40);
+    copy.settled = false; // logrotate's copy, writable, just modified
+    auto d = decide_links({}, {copy, gen("audit.log", 10, 5)}, {}, t0);
+    CHECK(d.actions.empty());
+    copy.settled = true;
+    d = decide_links(d.next, {copy, gen("audit.log", 10, 5)}, {}, t0 + 2);
+    REQUIRE(d.actions.size() == 2);
+    CHECK(d.actions[0].ino == 11);
+    CHECK(d.actions[1].ino == 10);
+}
