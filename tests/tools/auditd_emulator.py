@@ -138,7 +138,8 @@ def main():
         emu.record()
         time.sleep(1.0 / a.rate)
     emu.close()
-    print(f"{a.records} records, {len(emu.generations)} generations", file=sys.stderr)
+    total = sum(len(g) for g in emu.generations)
+    print(f"{a.records} records, {total} bytes, {len(emu.generations)} generations")
 
 
 if __name__ == "__main__":
