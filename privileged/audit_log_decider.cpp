@@ -68,7 +68,7 @@ class decider {
             for (const auto& t : dist_) {
                 if (!same_file(t, g)) continue;
                 if (proto::classify_trail_name(t.name) == proto::trail_kind::crash_recovery) continue;
-                out_.next.linked.push_back({g.dev, g.ino, g.birth, t.name, g.size});
+                out_.next.linked.push_back({g.dev, g.ino, g.birth, t.name, g.size, now_});
                 break;
             }
         }
@@ -83,11 +83,13 @@ class decider {
     // or it was closed as crash_recovery and its file is to be linked anew).
     bool close_or_keep(linked_generation& l) {
         const log_generation* g = seen_file(l);
+        if (g != nullptr) l.seen_at = now_;
+        bool forgotten = g == nullptr && now_ - l.seen_at >= forget_after_s;
         auto kind = proto::classify_trail_name(l.name);
         // Closed as crash_recovery (possibly just before a crash): its file,
         // if still the log, is linked anew.
         if (kind == proto::trail_kind::crash_recovery) return false;
-        if (kind != proto::trail_kind::not_terminated) return g != nullptr;
+        if (kind != proto::trail_kind::not_terminated) return !forgotten;
         if (g != nullptr && g->current && g->size < l.size) {
             out_.warnings.push_back(
                 g->file + " is now " + std::to_string(g->size) + " bytes, shorter than the " +
@@ -101,6 +103,7 @@ class decider {
             l.size = std::max(l.size, g->size);
             return true;
         }
+        if (g == nullptr && !forgotten) return true; // not proved gone yet
         if (g == nullptr) {
             out_.warnings.push_back("the file of " + l.name +
                                     " left the log directory before its rotation was seen "
@@ -131,7 +134,7 @@ class decider {
         out_.next.last_start = start;
         std::string name = trail_time(start) + "." + (g.current ? "not_terminated" : trail_time(start));
         out_.actions.push_back({link_action::kind::link, g.file, g.dev, g.ino, {}, name});
-        out_.next.linked.push_back({g.dev, g.ino, g.birth, name, g.size});
+        out_.next.linked.push_back({g.dev, g.ino, g.birth, name, g.size, now_});
     }
 
     const std::vector<log_generation>& seen_;

@@ -40,6 +40,7 @@ struct linked_generation {
     std::int64_t birth = 0;
     std::string name; // "<start>.not_terminated" while auditd writes to it
     std::uint64_t size = 0; // largest size seen (truncation check)
+    std::int64_t seen_at = 0; // when its file was last seen in the log directory
     bool operator==(const linked_generation&) const = default;
 };
 
@@ -68,6 +69,11 @@ struct link_decision {
 // "YYYYMMDDhhmmss" of `t` (epoch seconds, UTC).
 std::string trail_time(std::int64_t t);
 
+// How long a record outlives the last sight of its file. A listing of a
+// directory that auditd renames in may miss a file (or open a name after it
+// moved): one look without it proves nothing.
+inline constexpr std::int64_t forget_after_s = 5;
+
 // `seen` is oldest first (audit.log.N ... audit.log.1, audit.log). Rules:
 //  - a name in the dist directory wins over the recorded one for its file
 //    (a rename or link done before a crash, not recorded yet);
@@ -81,7 +87,8 @@ std::string trail_time(std::int64_t t);
 //    rotated one that is not settled (linked on a later look), the current one
 //    as <start>.not_terminated, a rotated one as <start>.<start>; every
 //    start is later than every name given or found before (strictly);
-//  - records of files gone from the log directory are dropped.
+//  - the open generation unseen for forget_after_s is closed as it is;
+//  - records of files unseen for forget_after_s are dropped.
 link_decision decide_links(const linker_state& state, const std::vector<log_generation>& seen,
                            const std::vector<dist_trail>& dist, std::int64_t now);
 

@@ -10,6 +10,7 @@
 #include "proto/trail_name.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -75,6 +76,8 @@ bool audit_log_linker::start(std::string* error) {
     auto state = read_audit_log_state(state_path_, error);
     if (!state) return false;
     state_ = std::move(*state);
+    // Seen as of now: the first listing may miss a file being renamed.
+    for (auto& l : state_.linked) l.seen_at = std::time(nullptr);
     inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (!inotify_) {
         *error = "inotify_init1: " + errno_text();
@@ -169,6 +172,21 @@ bool audit_log_linker::scan_log(scanned& out) {
                             birth_of(st), g == 0, settled});
         out.fds.push_back(std::move(f));
     }
+    // Oldest first by birth, which a rename during the listing cannot
+    // shuffle as it can the numbers; the log itself last.
+    std::vector<std::size_t> order(out.seen.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        const auto &x = out.seen[a], &y = out.seen[b];
+        if (x.current != y.current) return y.current;
+        return x.birth != 0 && y.birth != 0 && x.birth < y.birth;
+    });
+    scanned sorted;
+    for (auto i : order) {
+        sorted.seen.push_back(std::move(out.seen[i]));
+        sorted.fds.push_back(std::move(out.fds[i]));
+    }
+    out = std::move(sorted);
     return true;
 }
 
@@ -223,22 +241,43 @@ void audit_log_linker::sync() {
         report("cannot open the dist directory " + source_.dist_dir + ": " + errno_text());
         return;
     }
-    if (!scan_log(s) || !scan_dist(dist_fd.get(), dist)) return;
+    // The dist directory is looked at only when what it holds may differ
+    // from the record: at the start (a crash between a link and its record)
+    // and after a failed step. Not at every sync: a backlog of thousands of
+    // unsent links would make each look slow, and a slow linker misses
+    // generations in a storm of rotations.
+    if (!scan_log(s) || (dist_unknown_ && !scan_dist(dist_fd.get(), dist))) return;
+    dist_unknown_ = false;
     auto d = decide_links(state_, s.seen, dist, static_cast<std::int64_t>(std::time(nullptr)));
     for (const auto& w : d.warnings) log::error("auditd_log ", source_.log_path, ": ", w);
     // A failed step stops here; the next sync finds what was done in the
     // dist directory (the decider adopts it) and tries the rest again.
-    for (const auto& a : d.actions)
-        if (!execute(a, dist_fd.get(), s)) return;
-    if (!d.actions.empty() || d.next.linked.size() != state_.linked.size()) {
-        std::string error;
-        if (!write_audit_log_state(state_path_, d.next, &error)) {
-            report("cannot record what was linked: " + error);
-            state_ = std::move(d.next);
+    for (const auto& a : d.actions) {
+        if (!execute(a, dist_fd.get(), s)) {
+            dist_unknown_ = true;
             return;
         }
     }
+    if (!d.actions.empty() || d.next.linked.size() != state_.linked.size()) unrecorded_ = true;
     state_ = std::move(d.next);
+    record_if_due();
+}
+
+// Each change is recorded at once, unless the last record is less than
+// record_interval old (a storm of rotations): then with the next look after
+// it. Each record costs two fsyncs (~10 ms), and a linker that blocks on
+// them for num_logs rotations misses generations; what a later record
+// leaves open is a duplicate after a crash, never a loss (docs/operations.md).
+void audit_log_linker::record_if_due() {
+    auto now = std::chrono::steady_clock::now();
+    if (!unrecorded_ || now - last_record_ < record_interval) return;
+    std::string error;
+    if (!write_audit_log_state(state_path_, state_, &error)) {
+        report("cannot record what was linked: " + error);
+        return;
+    }
+    unrecorded_ = false;
+    last_record_ = now;
     report("");
 }
 

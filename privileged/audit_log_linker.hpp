@@ -7,6 +7,7 @@
 #include "common/fd.hpp"
 #include "privileged/audit_log_decider.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -44,11 +45,22 @@ class audit_log_linker {
     void report(const std::string& problem);
     bool note_size();
 
+  public:
+    static constexpr std::chrono::milliseconds record_interval{100};
+    // A change not recorded yet (record_if_due() writes it once due).
+    bool unrecorded() const { return unrecorded_; }
+    void record_if_due();
+
+  private:
+
     audit_log_source source_;
     std::string log_dir_, log_name_, state_path_;
     common::unique_fd inotify_;
     linker_state state_;
     std::string last_problem_; // logged once until it changes or clears
+    bool dist_unknown_ = true; // the next sync lists the dist directory
+    bool unrecorded_ = false;
+    std::chrono::steady_clock::time_point last_record_{};
 };
 
 } // namespace adist::privileged

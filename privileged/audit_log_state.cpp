@@ -17,7 +17,7 @@ namespace adist::privileged {
 namespace {
 
 constexpr const char* header = "auditdistd audit_log state 1";
-// Each record: "linked <dev> <ino> <birth ns> <size> <name>".
+// Each record: "linked <dev> <ino> <birth ns> <size> <seen at> <name>".
 constexpr std::size_t max_records = 100000;
 
 bool fail(std::string* error, std::string what) {
@@ -69,7 +69,7 @@ std::optional<linker_state> read_audit_log_state(const std::string& path, std::s
         } else if (word == "last_start" && (words >> s.last_start)) {
         } else if (word == "linked" && s.linked.size() < max_records) {
             linked_generation l;
-            if (!(words >> l.dev >> l.ino >> l.birth >> l.size >> l.name)) break;
+            if (!(words >> l.dev >> l.ino >> l.birth >> l.size >> l.seen_at >> l.name)) break;
             s.linked.push_back(std::move(l));
         } else {
             break;
@@ -88,7 +88,7 @@ bool write_audit_log_state(const std::string& path, const linker_state& s, std::
     std::ostringstream out;
     out << header << "\nlast_start " << s.last_start << "\n";
     for (const auto& l : s.linked)
-        out << "linked " << l.dev << " " << l.ino << " " << l.birth << " " << l.size << " " << l.name << "\n";
+        out << "linked " << l.dev << " " << l.ino << " " << l.birth << " " << l.size << " " << l.seen_at << " " << l.name << "\n";
     auto tmp = path + ".tmp";
     common::unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) return fail(error, "cannot create " + tmp);

@@ -240,11 +240,16 @@ class linkers {
     }
     int timeout_ms(int other) const {
         if (all_.empty()) return other;
-        return other < 0 ? 1000 : std::min(other, 1000);
+        int mine = 1000;
+        for (const auto& l : all_)
+            if (l->unrecorded()) mine = static_cast<int>(audit_log_linker::record_interval.count());
+        return other < 0 ? mine : std::min(other, mine);
     }
     void serve(const std::vector<pollfd>& fds, std::size_t first) {
-        for (std::size_t i = 0; i < all_.size(); ++i)
+        for (std::size_t i = 0; i < all_.size(); ++i) {
             if (fds[first + i].revents != 0) all_[i]->on_readable();
+            all_[i]->record_if_due();
+        }
         auto now = std::chrono::steady_clock::now();
         if (all_.empty() || now < next_tick_) return;
         next_tick_ = now + std::chrono::seconds(1);
