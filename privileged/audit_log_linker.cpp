@@ -58,6 +58,24 @@ std::uint64_t dev_of(const struct statx& stx) {
     return makedev(stx.stx_dev_major, stx.stx_dev_minor);
 }
 
+// Oldest first by birth, which a rename during the listing cannot shuffle as
+// it can the numbers; the log itself last.
+void order_by_birth(audit_log_linker_scan& s) {
+    std::vector<std::size_t> order(s.seen.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        const auto &x = s.seen[a], &y = s.seen[b];
+        if (x.current != y.current) return y.current;
+        return x.birth != 0 && y.birth != 0 && x.birth < y.birth;
+    });
+    audit_log_linker_scan sorted;
+    for (auto i : order) {
+        sorted.seen.push_back(std::move(s.seen[i]));
+        sorted.fds.push_back(std::move(s.fds[i]));
+    }
+    s = std::move(sorted);
+}
+
 std::string errno_text() {
     return std::strerror(errno);
 }
@@ -172,21 +190,7 @@ bool audit_log_linker::scan_log(scanned& out) {
                             birth_of(st), g == 0, settled});
         out.fds.push_back(std::move(f));
     }
-    // Oldest first by birth, which a rename during the listing cannot
-    // shuffle as it can the numbers; the log itself last.
-    std::vector<std::size_t> order(out.seen.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        const auto &x = out.seen[a], &y = out.seen[b];
-        if (x.current != y.current) return y.current;
-        return x.birth != 0 && y.birth != 0 && x.birth < y.birth;
-    });
-    scanned sorted;
-    for (auto i : order) {
-        sorted.seen.push_back(std::move(out.seen[i]));
-        sorted.fds.push_back(std::move(out.fds[i]));
-    }
-    out = std::move(sorted);
+    order_by_birth(out);
     return true;
 }
 

@@ -14,6 +14,13 @@
 
 namespace adist::privileged {
 
+// One look at the log's directory: the generations, and an O_PATH
+// descriptor of each (what a link is made from).
+struct audit_log_linker_scan {
+    std::vector<log_generation> seen;
+    std::vector<common::unique_fd> fds;
+};
+
 struct audit_log_source {
     std::string log_path; // e.g. /var/log/audit/audit.log
     std::string dist_dir; // the sender host's directory, same filesystem
@@ -35,10 +42,7 @@ class audit_log_linker {
     void sync();
 
   private:
-    struct scanned {
-        std::vector<log_generation> seen;
-        std::vector<common::unique_fd> fds; // O_PATH, one per seen generation
-    };
+    using scanned = audit_log_linker_scan;
     bool scan_log(scanned& out);
     bool scan_dist(int dist_fd, std::vector<dist_trail>& out);
     bool execute(const link_action& a, int dist_fd, const scanned& s);
