@@ -56,8 +56,8 @@ std::optional<config_error> check_auditd_logs(const config& cfg, std::string_vie
                 prefix + "directory " + h.directory + " (" + shown +
                     ") is on another filesystem than " + log_dir +
                     ": generations are hard-linked, which works only within one filesystem "
-                    "(put the dist directory on the audit partition, e.g. " + log_dir +
-                    "/dist, or change \"directory\")"};
+                    "(put the dist directory on the audit partition, e.g. " +
+                    log_dir + "/dist, or change \"directory\")"};
         }
     }
     return std::nullopt;

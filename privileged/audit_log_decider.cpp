@@ -43,7 +43,8 @@ class decider {
                 out_.next.linked.erase(out_.next.linked.begin() + static_cast<long>(i));
             }
         }
-        for (const auto& g : seen_) link_new(g);
+        for (const auto& g : seen_)
+            link_new(g);
         return std::move(out_);
     }
 
@@ -59,15 +60,15 @@ class decider {
     void adopt_dist_names() {
         for (auto& l : out_.next.linked) {
             for (const auto& t : dist_) {
-                if (same_file(t, l) && prefix_of(t.name) == prefix_of(l.name))
-                    l.name = t.name;
+                if (same_file(t, l) && prefix_of(t.name) == prefix_of(l.name)) l.name = t.name;
             }
         }
         for (const auto& g : seen_) {
             if (recorded(g)) continue;
             for (const auto& t : dist_) {
                 if (!same_file(t, g)) continue;
-                if (proto::classify_trail_name(t.name) == proto::trail_kind::crash_recovery) continue;
+                if (proto::classify_trail_name(t.name) == proto::trail_kind::crash_recovery)
+                    continue;
                 out_.next.linked.push_back({g.dev, g.ino, g.birth, t.name, g.size, now_});
                 break;
             }
@@ -132,7 +133,8 @@ class decider {
         }
         std::int64_t start = std::max(now_, out_.next.last_start + 1);
         out_.next.last_start = start;
-        std::string name = trail_time(start) + "." + (g.current ? "not_terminated" : trail_time(start));
+        std::string name =
+            trail_time(start) + "." + (g.current ? "not_terminated" : trail_time(start));
         out_.actions.push_back({link_action::kind::link, g.file, g.dev, g.ino, {}, name});
         out_.next.linked.push_back({g.dev, g.ino, g.birth, name, g.size, now_});
     }

@@ -38,8 +38,8 @@ struct dist_trail {
 struct linked_generation {
     std::uint64_t dev = 0, ino = 0;
     std::int64_t birth = 0;
-    std::string name; // "<start>.not_terminated" while auditd writes to it
-    std::uint64_t size = 0; // largest size seen (truncation check)
+    std::string name;         // "<start>.not_terminated" while auditd writes to it
+    std::uint64_t size = 0;   // largest size seen (truncation check)
     std::int64_t seen_at = 0; // when its file was last seen in the log directory
     bool operator==(const linked_generation&) const = default;
 };
@@ -47,21 +47,21 @@ struct linked_generation {
 // What the linker records durably (audit_log_state.cpp).
 struct linker_state {
     std::vector<linked_generation> linked; // oldest first
-    std::int64_t last_start = 0; // start (epoch s) of the newest name given
+    std::int64_t last_start = 0;           // start (epoch s) of the newest name given
     bool operator==(const linker_state&) const = default;
 };
 
 struct link_action {
     enum class kind { link, rename } what = kind::link;
-    std::string file; // link: the generation's file in the log directory
+    std::string file;               // link: the generation's file in the log directory
     std::uint64_t dev = 0, ino = 0; // link: the file it must still be
-    std::string from; // rename: the link's name now
-    std::string to;   // link and rename: the new name in the dist directory
+    std::string from;               // rename: the link's name now
+    std::string to;                 // link and rename: the new name in the dist directory
     bool operator==(const link_action&) const = default;
 };
 
 struct link_decision {
-    std::vector<link_action> actions; // in this order
+    std::vector<link_action> actions;  // in this order
     std::vector<std::string> warnings; // each one line, for the log
     linker_state next;                 // to record once the actions are done
 };

@@ -10,8 +10,8 @@
 #include "proto/trail_name.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <ctime>
@@ -62,7 +62,8 @@ std::uint64_t dev_of(const struct statx& stx) {
 // it can the numbers; the log itself last.
 void order_by_birth(audit_log_linker_scan& s) {
     std::vector<std::size_t> order(s.seen.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
         const auto &x = s.seen[a], &y = s.seen[b];
         if (x.current != y.current) return y.current;
@@ -95,7 +96,8 @@ bool audit_log_linker::start(std::string* error) {
     if (!state) return false;
     state_ = std::move(*state);
     // Seen as of now: the first listing may miss a file being renamed.
-    for (auto& l : state_.linked) l.seen_at = std::time(nullptr);
+    for (auto& l : state_.linked)
+        l.seen_at = std::time(nullptr);
     inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
     if (!inotify_) {
         *error = "inotify_init1: " + errno_text();
@@ -186,8 +188,8 @@ bool audit_log_linker::scan_log(scanned& out) {
         // Settled: read-only as auditd leaves it, or untouched for 2 s.
         bool settled = g == 0 || (st.stx_mode & 0222) == 0 ||
                        st.stx_mtime.tv_sec + 2 <= static_cast<std::int64_t>(std::time(nullptr));
-        out.seen.push_back({name, dev_of(st), st.stx_ino, st.stx_size, st.stx_mode,
-                            birth_of(st), g == 0, settled});
+        out.seen.push_back({name, dev_of(st), st.stx_ino, st.stx_size, st.stx_mode, birth_of(st),
+                            g == 0, settled});
         out.fds.push_back(std::move(f));
     }
     order_by_birth(out);
@@ -230,7 +232,8 @@ bool audit_log_linker::execute(const link_action& a, int dist_fd, const scanned&
                    errno_text());
             return false;
         }
-        log::info("auditd_log: linked ", log_dir_, "/", a.file, " as ", source_.dist_dir, "/", a.to);
+        log::info("auditd_log: linked ", log_dir_, "/", a.file, " as ", source_.dist_dir, "/",
+                  a.to);
         return true;
     }
     return false;
@@ -253,7 +256,8 @@ void audit_log_linker::sync() {
     if (!scan_log(s) || (dist_unknown_ && !scan_dist(dist_fd.get(), dist))) return;
     dist_unknown_ = false;
     auto d = decide_links(state_, s.seen, dist, static_cast<std::int64_t>(std::time(nullptr)));
-    for (const auto& w : d.warnings) log::error("auditd_log ", source_.log_path, ": ", w);
+    for (const auto& w : d.warnings)
+        log::error("auditd_log ", source_.log_path, ": ", w);
     // A failed step stops here; the next sync finds what was done in the
     // dist directory (the decider adopts it) and tries the rest again.
     for (const auto& a : d.actions) {

@@ -56,7 +56,6 @@ class audit_log_linker {
     void record_if_due();
 
   private:
-
     audit_log_source source_;
     std::string log_dir_, log_name_, state_path_;
     common::unique_fd inotify_;

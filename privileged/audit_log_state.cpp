@@ -41,9 +41,12 @@ bool write_all(int fd, const std::string& text) {
 std::string audit_log_state_path(const std::string& state_dir, const std::string& dist_dir) {
     std::string key;
     for (char c : dist_dir) {
-        if (c == '%') key += "%25";
-        else if (c == '/') key += "%2F";
-        else key += c;
+        if (c == '%')
+            key += "%25";
+        else if (c == '/')
+            key += "%2F";
+        else
+            key += c;
     }
     return state_dir + "/audit_log" + key;
 }
@@ -84,13 +87,16 @@ std::optional<linker_state> read_audit_log_state(const std::string& path, std::s
 
 bool write_audit_log_state(const std::string& path, const linker_state& s, std::string* error) {
     auto dir = std::filesystem::path(path).parent_path().string();
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return fail(error, "cannot make " + dir);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        return fail(error, "cannot make " + dir);
     std::ostringstream out;
     out << header << "\nlast_start " << s.last_start << "\n";
     for (const auto& l : s.linked)
-        out << "linked " << l.dev << " " << l.ino << " " << l.birth << " " << l.size << " " << l.seen_at << " " << l.name << "\n";
+        out << "linked " << l.dev << " " << l.ino << " " << l.birth << " " << l.size << " "
+            << l.seen_at << " " << l.name << "\n";
     auto tmp = path + ".tmp";
-    common::unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    common::unique_fd fd(
+        ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd) return fail(error, "cannot create " + tmp);
     if (!write_all(fd.get(), out.str()) || ::fsync(fd.get()) != 0)
         return fail(error, "cannot write " + tmp);

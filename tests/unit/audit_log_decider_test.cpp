@@ -2,7 +2,6 @@
 // with generations already linked, crashes between a link and its record,
 // truncation, and names that always increase.
 #include "privileged/audit_log_decider.hpp"
-
 #include "proto/trail_name.hpp"
 
 #include <catch2/catch.hpp>
@@ -36,16 +35,17 @@ void carry_out(const link_decision& d, std::vector<dist_trail>& dist) {
 } // namespace
 
 TEST_CASE("audit_log: first start links every generation, oldest first", "[audit_log]") {
-    auto d = decide_links({}, {gen("audit.log.2", 12, 100), gen("audit.log.1", 11, 100),
-                               gen("audit.log", 10, 5)},
-                          {}, t0);
+    auto d = decide_links(
+        {}, {gen("audit.log.2", 12, 100), gen("audit.log.1", 11, 100), gen("audit.log", 10, 5)}, {},
+        t0);
     REQUIRE(d.actions.size() == 3);
     CHECK(d.actions[0] == link_action{kind::link, "audit.log.2", 1, 12, "", s0 + "." + s0});
     CHECK(d.actions[1].file == "audit.log.1");
     CHECK(d.actions[1].to == "20231114221321.20231114221321");
     CHECK(d.actions[2].file == "audit.log");
     CHECK(d.actions[2].to == "20231114221322.not_terminated");
-    for (const auto& a : d.actions) CHECK(adist::proto::is_valid_trail_name(a.to));
+    for (const auto& a : d.actions)
+        CHECK(adist::proto::is_valid_trail_name(a.to));
     CHECK(d.next.last_start == t0 + 2);
     CHECK(d.next.linked.size() == 3);
     CHECK(d.warnings.empty());
@@ -61,8 +61,8 @@ TEST_CASE("audit_log: a rotation renames the open link, then links the new log",
     CHECK(mid.actions[0] ==
           link_action{kind::rename, "", 0, 0, s0 + ".not_terminated", s0 + ".20231114221327"});
     carry_out(mid, dist);
-    auto after = decide_links(mid.next, {gen("audit.log.1", 10, 80), gen("audit.log", 20, 0)},
-                              dist, t0 + 7);
+    auto after =
+        decide_links(mid.next, {gen("audit.log.1", 10, 80), gen("audit.log", 20, 0)}, dist, t0 + 7);
     REQUIRE(after.actions.size() == 1);
     CHECK(after.actions[0].what == kind::link);
     CHECK(after.actions[0].ino == 20);
@@ -79,8 +79,9 @@ TEST_CASE("audit_log: names strictly increase in a storm of rotations", "[audit_
     linker_state s;
     std::string last;
     for (std::uint64_t i = 0; i < 50; ++i) {
-        auto d = decide_links(s, {gen("audit.log.1", 100 + i - 1, 10), gen("audit.log", 100 + i, 0)},
-                              dist, t0 + static_cast<std::int64_t>(i) / 10); // 10 a second
+        auto d =
+            decide_links(s, {gen("audit.log.1", 100 + i - 1, 10), gen("audit.log", 100 + i, 0)},
+                         dist, t0 + static_cast<std::int64_t>(i) / 10); // 10 a second
         for (const auto& a : d.actions) {
             if (a.what != kind::link) continue;
             CHECK(a.to > last);
@@ -132,8 +133,8 @@ TEST_CASE("audit_log: a truncated log is closed as crash_recovery, never spliced
     auto d = decide_links({}, {gen("audit.log", 10, 500)}, dist, t0);
     carry_out(d, dist);
     // copytruncate: the copy (new inode) becomes audit.log.1, the log is emptied.
-    auto t = decide_links(d.next, {gen("audit.log.1", 11, 500), gen("audit.log", 10, 0)}, dist,
-                          t0 + 1);
+    auto t =
+        decide_links(d.next, {gen("audit.log.1", 11, 500), gen("audit.log", 10, 0)}, dist, t0 + 1);
     REQUIRE(t.actions.size() == 3);
     CHECK(t.actions[0] ==
           link_action{kind::rename, "", 0, 0, s0 + ".not_terminated", s0 + ".crash_recovery"});
@@ -214,7 +215,8 @@ TEST_CASE("audit_log: an inode number used again is another generation", "[audit
     CHECK(r.actions[2].to.ends_with(".not_terminated"));
 }
 
-TEST_CASE("audit_log: a rotated file still being written waits, and what follows it", "[audit_log]") {
+TEST_CASE("audit_log: a rotated file still being written waits, and what follows it",
+          "[audit_log]") {
     auto copy = gen("audit.log.1", 11, 40);
     copy.settled = false; // logrotate's copy, writable, just modified
     auto d = decide_links({}, {copy, gen("audit.log", 10, 5)}, {}, t0);

@@ -2,7 +2,6 @@
 // `name` (one stream per producer) and `auditd_log` with its same-filesystem
 // check (check_auditd_logs, on real directories).
 #include "common/config.hpp"
-
 #include "tests/unit/test_config.hpp"
 
 #include <catch2/catch.hpp>
@@ -40,8 +39,8 @@ std::string host(const std::string& name, const std::string& extra) {
 } // namespace
 
 TEST_CASE("config: a sender host's own name overrides the global name", "[config]") {
-    auto cfg = ok("name web\nsender {\n" + host("a", " name \"web-auditd\"\n") + host("b", "") +
-                  "}\n");
+    auto cfg =
+        ok("name web\nsender {\n" + host("a", " name \"web-auditd\"\n") + host("b", "") + "}\n");
     REQUIRE(cfg.senders.size() == 2);
     CHECK(cfg.senders[0].own_name == "web-auditd");
     CHECK(handshake_name(cfg, cfg.senders[0]) == "web-auditd");
