@@ -2,6 +2,7 @@
 // `name` (one stream per producer) and `auditd_log` with its same-filesystem
 // check (check_auditd_logs, on real directories).
 #include "common/config.hpp"
+#include "common/reload.hpp"
 #include "tests/unit/test_config.hpp"
 
 #include <catch2/catch.hpp>
@@ -111,4 +112,18 @@ TEST_CASE("config: auditd_log refuses a dist directory on another filesystem", "
     CHECK(e->message.find("is on another filesystem than " + (base / "log").string()) !=
           std::string::npos);
     fs::remove_all(base);
+}
+
+TEST_CASE("reload: a host's own name restarts its connection, auditd_log needs a restart",
+          "[config]") {
+    auto base = ok("sender {\n" + host("a", "") + host("b", "") + "}\n");
+    auto renamed = ok("sender {\n" + host("a", " name \"a-audit\"\n") + host("b", "") + "}\n");
+    auto p = plan_reload(base, renamed);
+    CHECK(p.sender_hosts_changed == std::vector<std::string>{"a"});
+    CHECK(p.needs_restart.empty());
+    auto linked = ok("sender {\n" + host("a", " auditd_log /var/log/audit/audit.log\n") +
+                     host("b", "") + "}\n");
+    p = plan_reload(base, linked);
+    REQUIRE(p.needs_restart.size() == 1);
+    CHECK(p.needs_restart[0] == "auditd_log of dist directory /var/audit/a");
 }
