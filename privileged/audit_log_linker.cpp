@@ -61,13 +61,16 @@ std::uint64_t dev_of(const struct statx& stx) {
 // Oldest first by birth, which a rename during the listing cannot shuffle as
 // it can the numbers; the log itself last.
 void order_by_birth(audit_log_linker_scan& s) {
+    // Without birth times (a filesystem that has none) the numbers' order.
+    for (const auto& g : s.seen)
+        if (g.birth == 0) return;
     std::vector<std::size_t> order(s.seen.size());
     for (std::size_t i = 0; i < order.size(); ++i)
         order[i] = i;
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
         const auto &x = s.seen[a], &y = s.seen[b];
         if (x.current != y.current) return y.current;
-        return x.birth != 0 && y.birth != 0 && x.birth < y.birth;
+        return x.birth < y.birth;
     });
     audit_log_linker_scan sorted;
     for (auto i : order) {
@@ -276,9 +279,9 @@ void audit_log_linker::sync() {
 // it. Each record costs two fsyncs (~10 ms), and a linker that blocks on
 // them for num_logs rotations misses generations; what a later record
 // leaves open is a duplicate after a crash, never a loss (docs/operations.md).
-void audit_log_linker::record_if_due() {
+void audit_log_linker::record_if_due(bool now_or_never) {
     auto now = std::chrono::steady_clock::now();
-    if (!unrecorded_ || now - last_record_ < record_interval) return;
+    if (!unrecorded_ || (!now_or_never && now - last_record_ < record_interval)) return;
     std::string error;
     if (!write_audit_log_state(state_path_, state_, &error)) {
         report("cannot record what was linked: " + error);

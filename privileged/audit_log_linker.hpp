@@ -53,7 +53,8 @@ class audit_log_linker {
     static constexpr std::chrono::milliseconds record_interval{100};
     // A change not recorded yet (record_if_due() writes it once due).
     bool unrecorded() const { return unrecorded_; }
-    void record_if_due();
+    // `now_or_never`: at the supervisor's end, whatever the interval.
+    void record_if_due(bool now_or_never = false);
 
   private:
     audit_log_source source_;

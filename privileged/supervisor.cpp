@@ -256,6 +256,12 @@ class linkers {
         for (auto& l : all_) l->sync();
     }
 
+    // At the end: what a storm left unrecorded.
+    ~linkers() {
+        for (auto& l : all_)
+            l->record_if_due(true);
+    }
+
   private:
     std::vector<std::unique_ptr<audit_log_linker>> all_;
     std::chrono::steady_clock::time_point next_tick_{};
