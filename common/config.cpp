@@ -78,6 +78,7 @@ template <typename Host> std::optional<config_error> checker::common_host(const 
 std::optional<config_error> checker::sender(const sender_host& h) const {
     if (auto e = common_host(h)) return e;
     auto prefix = "host " + quoted(h.name) + ": ";
+    if (h.own_name.find('\0') != std::string::npos) return at(h.line, prefix + "name contains a NUL byte");
     if (h.remote.scheme == scheme::tls && !h.fingerprint)
         return at(h, h.line, prefix + "remote is tls:// but no fingerprint is given");
     if (h.remote.scheme != scheme::tls && h.fingerprint)
@@ -130,6 +131,10 @@ std::optional<config_error> validate_config(const config& cfg, std::string_view 
     return config_detail::check_tls_settings(cfg, file);
 }
 
+const std::string& handshake_name(const config& cfg, const sender_host& h) {
+    return h.own_name.empty() ? cfg.name : h.own_name;
+}
+
 std::string short_hostname() {
     char buf[256 + 1] = {};
     if (gethostname(buf, sizeof(buf) - 1) != 0) return {};
@@ -141,6 +146,9 @@ config_result load_config(const std::string& path) {
     auto read = read_config_bundle(path);
     if (auto* error = std::get_if<config_error>(&read)) return *error;
     auto result = parse_config_bundle(std::get<config_bundle>(read), short_hostname());
+    if (auto* cfg = std::get_if<config>(&result)) {
+        if (auto e = check_auditd_logs(*cfg, path)) return *e;
+    }
     if (auto* cfg = std::get_if<config>(&result); cfg != nullptr && !cfg->status_group.empty()) {
         cfg->status_gid = lookup_group(cfg->status_group);
         if (!cfg->status_gid) {

@@ -69,6 +69,13 @@ struct sender_host {
     int tls_min_version_line = 0; // (0: not given)
     // `min_protocol_version`: 1 refuses a receiver that speaks only version 0.
     int min_protocol_version = 0;
+    // Per-host `name`: this connection's name in the handshake ("" = the
+    // global `name`), so one machine can ship several streams.
+    std::string own_name;
+    // `auditd_log`: the Linux auditd log whose generations the supervisor
+    // links into `directory` ("" = none); inherited from the sender section.
+    std::string auditd_log;
+    int auditd_log_line = 0;
 };
 
 struct receiver_host {
@@ -131,6 +138,16 @@ config_result parse_config(std::string_view text, std::string_view file,
 // from the samples, host names and directories unique per role, the final
 // name usable. First problem wins.
 std::optional<config_error> validate_config(const config& cfg, std::string_view file);
+
+// The name this host's connection gives in the handshake: its own `name`,
+// else the global one.
+const std::string& handshake_name(const config& cfg, const sender_host& h);
+
+// For each host with an `auditd_log`: the log's directory exists and the
+// dist directory (or, while missing, its nearest existing parent) is on the
+// same filesystem (st_dev), since generations are hard-linked into it.
+// Looks at the filesystem: called by load_config(), not parse_config().
+std::optional<config_error> check_auditd_logs(const config& cfg, std::string_view file);
 
 // The warnings of -n about hosts that allow TLS below 1.2 (file:line of
 // each `tls_min_version`); the connections warn again each time.

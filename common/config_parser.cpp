@@ -173,6 +173,9 @@ bool parser::sender_statement(kw k, const token& t) {
         return directory_value(t, sender_directory_, true);
     case kw::min_protocol_version:
         return protocol_value(t, sender_min_protocol_);
+    case kw::auditd_log:
+        sender_auditd_log_line_ = t.line;
+        return auditd_log_value(t, sender_auditd_log_);
     case kw::host:
         sender_host_protocol_.emplace_back();
         cfg_.senders.emplace_back().line = t.line;
@@ -205,6 +208,11 @@ bool parser::sender_host_statement(kw k, const token& t) {
         return password_value(t, h.password);
     case kw::min_protocol_version:
         return protocol_value(t, sender_host_protocol_.back());
+    case kw::name:
+        return name_value(t, h.own_name);
+    case kw::auditd_log:
+        h.auditd_log_line = t.line;
+        return auditd_log_value(t, h.auditd_log);
     default:
         return not_allowed(t, "sender host section");
     }
@@ -274,6 +282,10 @@ void parser::finish_sender() {
         if (h.directory.empty()) h.directory = sender_directory_;
         if (!h.source) h.source = sender_source_;
         h.min_protocol_version = sender_host_protocol_[i].value_or(sender_min_protocol_.value_or(0));
+        if (h.auditd_log.empty()) {
+            h.auditd_log = sender_auditd_log_;
+            h.auditd_log_line = sender_auditd_log_line_;
+        }
     }
 }
 

@@ -21,15 +21,16 @@ enum class kw : unsigned {
     none, name, pidfile, timeout, sender, receiver, host, source,
     remote, directory, fingerprint, password, listen, certfile, keyfile,
     max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew, status_group,
-    include, tls_min_version, min_protocol_version
+    include, tls_min_version, min_protocol_version, auditd_log
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 23> keyword_names = {
+constexpr std::array<std::string_view, 24> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
     "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
     "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew",
-    "status_group", "include", "tls_min_version", "min_protocol_version"};
+    "status_group", "include", "tls_min_version", "min_protocol_version",
+    "auditd_log"};
 
 class parser {
   public:
@@ -68,6 +69,7 @@ class parser {
     bool address_value(const token& key, endpoint_spec& out, bool allow_empty_host);
     bool password_value(const token& key, std::string& out);
     bool name_value(const token& key, std::string& out);
+    bool auditd_log_value(const token& key, std::string& out);
     bool timeout_value(const token& key);
     bool max_clock_skew_value(const token& key);
     bool fingerprint_value(const token& key);
@@ -90,6 +92,8 @@ class parser {
     std::optional<config_error> error_;
     std::optional<endpoint_spec> sender_source_;
     std::string sender_directory_;
+    std::string sender_auditd_log_;
+    int sender_auditd_log_line_ = 0;
     limit_overrides section_limits_;
     // min_protocol_version of the sender and receiver sections and of each
     // host (nothing: inherited), applied at section close.

@@ -101,6 +101,21 @@ bool parser::name_value(const token& key, std::string& out) {
     return true;
 }
 
+// `auditd_log`: an absolute path to a file directly in a directory (the
+// supervisor watches that directory), normalized like a directory.
+bool parser::auditd_log_value(const token& key, std::string& out) {
+    if (!string_value(key, out)) return false;
+    bool dotdot = false;
+    out = normalize_directory(out, &dotdot);
+    if (out.empty() || out.front() != '/')
+        return fail(key.line, "auditd_log must be an absolute path to auditd's log file");
+    if (dotdot) return fail(key.line, "auditd_log must not contain \"..\"");
+    if (out.rfind('/') == 0)
+        return fail(key.line, "auditd_log must not be directly in \"/\" (give e.g. "
+                              "/var/log/audit/audit.log)");
+    return true;
+}
+
 bool parser::timeout_value(const token& key) {
     std::string text;
     if (!string_value(key, text)) return false;

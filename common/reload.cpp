@@ -40,6 +40,24 @@ void append(std::string& out, const char* what, const std::vector<std::string>& 
     for (std::size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
 }
 
+// The supervisor starts the auditd_log linkers once (privileged/
+// audit_log_linker.hpp): a change to what they watch needs a restart.
+void auditd_log_changes(const config& running, const config& next, reload_plan& p) {
+    auto log_of = [](const config& c, const std::string& dir) {
+        for (const auto& h : c.senders)
+            if (h.directory == dir) return h.auditd_log;
+        return std::string();
+    };
+    for (const auto* c : {&running, &next}) {
+        for (const auto& h : c->senders) {
+            if (log_of(running, h.directory) != log_of(next, h.directory) &&
+                !lists(p.needs_restart, "auditd_log of dist directory " + h.directory)) {
+                p.needs_restart.push_back("auditd_log of dist directory " + h.directory);
+            }
+        }
+    }
+}
+
 } // namespace
 
 reload_plan plan_reload(const config& running, const config& next) {
@@ -81,9 +99,11 @@ reload_plan plan_reload(const config& running, const config& next) {
                    return same_endpoint(a.remote, b.remote) && same_source &&
                           a.directory == b.directory && a.fingerprint == b.fingerprint &&
                           a.password == b.password && a.tls_min_version == b.tls_min_version &&
-                          a.min_protocol_version == b.min_protocol_version;
+                          a.min_protocol_version == b.min_protocol_version &&
+                          a.own_name == b.own_name;
                },
                p.sender_hosts_added, p.sender_hosts_removed, p.sender_hosts_changed);
+    auditd_log_changes(running, next, p);
     return p;
 }
 

@@ -70,6 +70,13 @@ std::optional<start_problem> preflight(const daemon_options& o, const common::co
     }
     auto user = resolve_drop_user(o);
     if (user.problem) return user.problem;
+    for (const auto& h : cfg.senders) {
+        if (!h.auditd_log.empty() && ::geteuid() != 0) {
+            return start_problem{EX_NOPERM, "host " + h.name +
+                                                ": auditd_log needs the root supervisor, which links "
+                                                "auditd's log: start the daemon as root"};
+        }
+    }
     if (cfg.has_receiver && has_tls_listener(cfg)) {
         // Loads and checks exactly what the receiver's setup loads.
         try {

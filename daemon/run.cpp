@@ -10,6 +10,7 @@
 #include "daemon/preflight.hpp"
 #include "daemon/sandbox_spec.hpp"
 #include "daemon/serve.hpp"
+#include "privileged/audit_log_state.hpp"
 #include "privileged/privilege_drop.hpp"
 #include "privileged/supervisor.hpp"
 #include "receiver/receiver.hpp"
@@ -94,6 +95,14 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
     return std::nullopt;
 }
 
+// Linux auditd_log: the supervisor links the log's generations (the worker
+// could not: the log's directory is root's, and the worker never writes).
+void add_audit_logs(const common::config& cfg, privileged::supervisor_options& so) {
+    so.audit_log_state_dir = privileged::default_audit_log_state_dir;
+    for (const auto& h : cfg.senders)
+        if (!h.auditd_log.empty()) so.audit_logs.push_back({h.auditd_log, h.directory});
+}
+
 // Daemonizes (unless -F/-l), writes the pidfile and, when privileges will be
 // dropped, splits off the root supervisor that removes the pidfile at exit
 // and reads the configuration for reloads.
@@ -126,6 +135,7 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
     // receiver's trails append-only and immutable.
     if (!drop) return std::nullopt;
     privileged::supervisor_options so;
+    add_audit_logs(cfg, so);
     so.pid = pid ? &*pid : nullptr;
     so.config_path = o.config_path;
     so.socket_path = r.control ? r.control->path() : std::string();

@@ -104,7 +104,11 @@ std::string sender_rule_path(const common::config& cfg, const std::string& dir,
 void add_sender(const common::config& cfg, privileged::sandbox_spec& spec,
                 std::vector<std::string>* notes) {
     for (const auto& h : cfg.senders) {
-        auto granted = sender_rule_path(cfg, h.directory, notes);
+        // auditd_log: the parent is the log's filesystem, often auditd's own
+        // directory; the rule goes on the dist directory itself.
+        auto granted = h.auditd_log.empty()
+                           ? sender_rule_path(cfg, h.directory, notes)
+                           : std::filesystem::path(h.directory).lexically_normal().string();
         // Only a narrowed rule can name a directory that does not exist yet.
         std::error_code ec;
         bool missing = !std::filesystem::exists(granted, ec);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -215,6 +216,55 @@ void log_worker_end(int status) {
     }
 }
 
+// The auditd_log linkers, started once the descriptors of the worker's
+// setup are closed. Their poll() entries follow the supervisor's own; each
+// also syncs at least once a second (an event inotify cannot give: a
+// truncation by a writer that keeps the file open).
+class linkers {
+  public:
+    bool start(const supervisor_options& o) {
+        for (const auto& src : o.audit_logs) {
+            auto& l = all_.emplace_back(std::make_unique<audit_log_linker>(src, o.audit_log_state_dir));
+            std::string error;
+            if (!l->start(&error)) {
+                log::error("auditd_log ", src.log_path, ": ", error);
+                return false;
+            }
+        }
+        return true;
+    }
+    void add_to(std::vector<pollfd>& fds) const {
+        for (const auto& l : all_) fds.push_back({l->fd(), POLLIN, 0});
+    }
+    int timeout_ms(int other) const {
+        if (all_.empty()) return other;
+        int mine = 1000;
+        for (const auto& l : all_)
+            if (l->unrecorded()) mine = static_cast<int>(audit_log_linker::record_interval.count());
+        return other < 0 ? mine : std::min(other, mine);
+    }
+    void serve(const std::vector<pollfd>& fds, std::size_t first) {
+        for (std::size_t i = 0; i < all_.size(); ++i) {
+            if (fds[first + i].revents != 0) all_[i]->on_readable();
+            all_[i]->record_if_due();
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (all_.empty() || now < next_tick_) return;
+        next_tick_ = now + std::chrono::seconds(1);
+        for (auto& l : all_) l->sync();
+    }
+
+    // At the end: what a storm left unrecorded.
+    ~linkers() {
+        for (auto& l : all_)
+            l->record_if_due(true);
+    }
+
+  private:
+    std::vector<std::unique_ptr<audit_log_linker>> all_;
+    std::chrono::steady_clock::time_point next_tick_{};
+};
+
 } // namespace
 
 int run_supervisor(const supervisor_options& o, worker_channels* channels) {
@@ -257,8 +307,9 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
     unique_fd control(pair[0]);
     unique_fd guard(guard_pair[0]);
     unique_fd signals(::signalfd(-1, &set, SFD_CLOEXEC));
-    if (!signals) {
-        log::error("cannot watch signals: ", errno_text(errno), "; stopping the worker");
+    linkers links;
+    if (!signals || !links.start(o)) {
+        if (!signals) log::error("cannot watch signals: ", errno_text(errno), "; stopping the worker");
         ::kill(child, SIGKILL);
         ::waitpid(child, nullptr, 0);
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
@@ -267,11 +318,13 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
     supervisor sup(o, child);
     bool worker_speaks = true; // until it closes its end of the control channel
     for (;;) {
-        pollfd fds[3] = {{signals.get(), POLLIN, 0},
-                         {worker_speaks && control ? control.get() : -1, POLLIN, 0},
-                         {guard ? guard.get() : -1, POLLIN, 0}};
-        int ready = ::poll(fds, 3, sup.poll_timeout_ms());
+        std::vector<pollfd> fds = {{signals.get(), POLLIN, 0},
+                                   {worker_speaks && control ? control.get() : -1, POLLIN, 0},
+                                   {guard ? guard.get() : -1, POLLIN, 0}};
+        links.add_to(fds);
+        int ready = ::poll(fds.data(), fds.size(), links.timeout_ms(sup.poll_timeout_ms()));
         sup.report_due();
+        links.serve(fds, 3);
         if (ready <= 0) continue;
         if (fds[1].revents != 0) worker_speaks = sup.serve_worker_message(control);
         if (fds[2].revents != 0) sup.serve_guard(guard);

@@ -7,9 +7,11 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 #include "common/daemon_util.hpp"
+#include "privileged/audit_log_linker.hpp"
 #include "privileged/guard_executor.hpp"
 
 namespace adist::privileged {
@@ -22,6 +24,11 @@ struct supervisor_options {
     // Receiver: serve the worker's append-only/immutable requests
     // (privileged/guard_executor.hpp) within these directories.
     std::optional<guard_policy> guard;
+    // Linux auditd_log: the logs whose generations the supervisor links into
+    // their dist directories (privileged/audit_log_linker.hpp), recording
+    // what it linked in `audit_log_state_dir`.
+    std::vector<audit_log_source> audit_logs;
+    std::string audit_log_state_dir;
     // Called in the supervisor right after the split: let go of what the
     // worker's setup opened and loaded (listening sockets, directories, the
     // TLS contexts with the private key), which the supervisor never needs.

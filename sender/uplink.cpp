@@ -304,7 +304,7 @@ asio::awaitable<bool> uplink::handshake(common::stream& s, resume_point& result)
 sender_role::sender_role(asio::io_context& io, const common::config& cfg, uplink_options options)
     : io_(io), tls_(common::make_client_context()) {
     for (const auto& h : cfg.senders) {
-        uplinks_.push_back(std::make_shared<uplink>(io, cfg.name, h, tls_, options));
+        uplinks_.push_back(std::make_shared<uplink>(io, common::handshake_name(cfg, h), h, tls_, options));
     }
 }
 
@@ -369,7 +369,7 @@ void sender_role::reload(const common::config& next, const common::reload_plan& 
             !common::lists(plan.sender_hosts_changed, h.name)) {
             continue;
         }
-        auto u = std::make_shared<uplink>(io_, next.name, h, tls_, options);
+        auto u = std::make_shared<uplink>(io_, common::handshake_name(next, h), h, tls_, options);
         for (const auto& old : retired_) {
             if (old->name() == h.name) u->carry_over(*old); // the latest wins
         }

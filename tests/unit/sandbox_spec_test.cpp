@@ -116,3 +116,18 @@ TEST_CASE("sandbox spec: both roles: the sender's rule never covers the receiver
     CHECK(notes[0].find("re-creating it needs a restart") != std::string::npos);
     std::filesystem::remove_all(tmp);
 }
+
+TEST_CASE("sandbox spec: with auditd_log, the rule is the dist directory, not auditd's") {
+    auto tmp = std::filesystem::temp_directory_path().string();
+    auto cfg = parse("sender {\n directory \"" + tmp + "/log/dist\"\n"
+                     " host \"a\" {\n  remote \"tls://192.0.2.1:7000\"\n  fingerprint \"" + fp +
+                     "\"\n  password \"p\"\n  auditd_log \"" + tmp + "/log/audit.log\"\n }\n}\n");
+    daemon_options o;
+    std::vector<std::string> notes;
+    auto s = daemon::worker_sandbox_spec(o, cfg, {true, ""}, &notes);
+    CHECK(find(s, tmp + "/log") == nullptr); // auditd's directory: never
+    auto* dist = find(s, tmp + "/log/dist");
+    REQUIRE(dist != nullptr);
+    CHECK(dist->access == (fs_access::read_file | fs_access::read_dir | fs_access::remove_file));
+    CHECK(notes.empty());
+}
