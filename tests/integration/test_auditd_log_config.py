@@ -19,7 +19,9 @@ def conf_text(dist, log):
 
 
 def run(binary, args):
-    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=30)
+    # As root -n checks the daemon user too, as the start does: nobody.
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    return subprocess.run([binary, *args, *user], capture_output=True, text=True, timeout=30)
 
 
 def body(sc):
