@@ -20,15 +20,16 @@ namespace adist::common::config_detail {
 enum class kw : unsigned {
     none, name, pidfile, timeout, sender, receiver, host, source,
     remote, directory, fingerprint, password, listen, certfile, keyfile,
-    max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew, status_group
+    max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew, status_group,
+    collector
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 20> keyword_names = {
+constexpr std::array<std::string_view, 21> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
     "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
     "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew",
-    "status_group"};
+    "status_group", "collector"};
 
 class parser {
   public:
@@ -54,6 +55,9 @@ class parser {
     bool receiver_host_statement(kw k, const token& t);
     bool section(const token& key, bool& present, std::string_view name, handler h);
     bool host(const token& key, std::string& name, std::string_view section, handler h);
+    // config_collector.cpp: the collector section, with its own keywords.
+    bool collector_section(const token& key);
+    bool collector_statement(const token& t, std::uint32_t& seen);
 
     bool string_value(const token& key, std::string& out);
     bool path_value(const token& key, std::string& out, bool allow_none);

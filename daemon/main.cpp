@@ -19,6 +19,7 @@
 #include "common/daemon_util.hpp"
 #include "common/log.hpp"
 #include "common/status_check.hpp"
+#include "daemon/log_client.hpp"
 #include "common/tls.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
@@ -212,6 +213,10 @@ int print_status(const daemon_options& o) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // `auditdistd log` runs in every shell for every command: no option
+    // parsing, no configuration, 200 ms at most (daemon/log_client.cpp).
+    if (argc >= 2 && std::string_view(argv[1]) == "log")
+        return adist::daemon::run_log_client(argc - 2, argv + 2);
     daemon_options o;
     if (auto code = parse_options(argc, argv, o)) return *code;
     if (!o.command.empty()) {
@@ -227,8 +232,9 @@ int main(int argc, char** argv) {
         return EX_CONFIG;
     }
     auto& cfg = std::get<common::config>(result);
-    if (!cfg.has_sender && !cfg.has_receiver) {
-        std::cerr << o.config_path << ": neither a sender nor a receiver section: nothing to do\n";
+    if (!cfg.has_sender && !cfg.has_receiver && !cfg.collector) {
+        std::cerr << o.config_path
+                  << ": neither a sender, a receiver nor a collector section: nothing to do\n";
         return EX_CONFIG;
     }
     // -n also checks files that are not (yet) the live one, such as the

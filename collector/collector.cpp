@@ -1,0 +1,255 @@
+// The collector role (collector.hpp): the socket, one coroutine per client,
+// the periodic sync / tamper check / heartbeat / suppressed counts. Runs on
+// the worker's io_context thread; every file operation is record_file's.
+#include "collector/collector.hpp"
+
+#include <cerrno>
+#include <filesystem>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "collector/peer_info.hpp"
+#include "collector/setup.hpp"
+#include "common/fd.hpp"
+#include "common/log.hpp"
+
+namespace adist::collector {
+
+using namespace std::chrono_literals;
+namespace {
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+// A client that has not sent its request by then is dropped: the shell's
+// client gives up after 200 ms anyway.
+constexpr auto request_deadline = 2s;
+constexpr int max_clients = 4096;
+} // namespace
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+collector_role::collector_role(asio::io_context& io, const common::config& cfg)
+    : io_(io), cfg_(*cfg.collector), host_(cfg.name), acceptor_(io), limit_(cfg_.rate_limit) {}
+
+std::optional<startup_error> collector_role::setup(const std::string& user_name,
+                                                  std::optional<common::user_ids> user) {
+    for (const auto* dir : {&cfg_.directory, &cfg_.dist}) {
+        if (auto problem = prepare_directory(*dir, user_name, user))
+            return startup_error{*problem, EX_NOPERM};
+    }
+    auto parent = std::filesystem::path(cfg_.socket).parent_path().string();
+    if (int err = common::make_directories(parent, 0755); err != 0)
+        return startup_error{"cannot create " + parent + ": " + common::errno_text(err), EX_CANTCREAT};
+    struct stat st {};
+    if (::lstat(cfg_.socket.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return startup_error{"collector socket " + cfg_.socket + " exists and is not a socket",
+                                 EX_CANTCREAT};
+        ::unlink(cfg_.socket.c_str()); // left by a collector that was killed (the pidfile is locked)
+    }
+    boost::system::error_code ec;
+    acceptor_.open(local(), ec);
+    if (!ec) acceptor_.bind(local::endpoint(cfg_.socket), ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    // Every local user sends commands; the kernel tells us who.
+    if (!ec && ::chmod(cfg_.socket.c_str(), 0666) != 0)
+        ec.assign(errno, boost::system::system_category());
+    if (ec)
+        return startup_error{"cannot create collector socket " + cfg_.socket + ": " + ec.message(),
+                             EX_CANTCREAT};
+    record_file::options o{cfg_.directory, cfg_.dist, cfg_.rotate, cfg_.rotate_size, host_,
+                           read_boot_id()};
+    // Opened as root so that the files of a previous run can be closed;
+    // the new file is created after the drop (start) so that it is the
+    // daemon user's.
+    file_.emplace(o);
+    return std::nullopt;
+}
+
+void collector_role::start() {
+    auto t = now_ns();
+    if (auto e = file_->open(t)) {
+        log::error("collector: ", *e, "; not collecting");
+        failed_ = true;
+        ::kill(::getpid(), SIGTERM);
+        return;
+    }
+    last_heartbeat_ = std::chrono::steady_clock::now();
+    log::info("collector: listening on ", cfg_.socket, ", writing ", cfg_.directory, "/",
+              file_->file_name());
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+    asio::co_spawn(io_, tick_loop(), asio::detached);
+}
+
+void collector_role::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    // A clean stop closes the file: the sender ships it as finished.
+    if (file_ && !failed_) {
+        if (auto e = file_->close(now_ns())) log::error("collector: ", *e);
+    }
+}
+
+void collector_role::reload(const common::config& next) {
+    if (!next.collector) {
+        log::warning("collector: removing the collector section needs a restart");
+        return;
+    }
+    const auto& n = *next.collector;
+    if (n.socket != cfg_.socket || n.directory != cfg_.directory || n.dist != cfg_.dist)
+        log::warning("collector: a new socket, directory or dist needs a restart; keeping ",
+                     cfg_.socket, " and ", cfg_.directory);
+    auto keep = cfg_;
+    cfg_ = n;
+    cfg_.socket = keep.socket;
+    cfg_.directory = keep.directory;
+    cfg_.dist = keep.dist;
+    limit_.set_rate(cfg_.rate_limit);
+    if (failed_ || stopped_) return;
+    // logrotate moved the files away or wants a new one: a new file.
+    if (auto e = file_->reopen(now_ns())) {
+        log::error("collector: reopening after SIGHUP: ", *e);
+        failed_ = true;
+    }
+}
+
+asio::awaitable<void> collector_role::accept_loop() {
+    while (!stopped_) {
+        auto [ec, socket] = co_await acceptor_.async_accept(tuple_awaitable);
+        if (ec) {
+            if (stopped_ || ec == asio::error::operation_aborted) break;
+            log::error("collector: accept failed: ", ec.message());
+            asio::steady_timer t(io_, 100ms);
+            co_await t.async_wait(tuple_awaitable);
+            continue;
+        }
+        if (active_ >= max_clients) continue; // closed: the client gives up quietly
+        asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+    }
+}
+
+asio::awaitable<void> collector_role::serve(local::socket accepted) {
+    ++active_;
+    auto sock = std::make_shared<local::socket>(std::move(accepted));
+    asio::steady_timer deadline(io_, request_deadline);
+    deadline.async_wait([sock](boost::system::error_code ec) {
+        if (!ec) sock->close(ec);
+    });
+    std::string header(request_header_size, '\0');
+    auto [ec, n] = co_await asio::async_read(*sock, asio::buffer(header), tuple_awaitable);
+    std::optional<std::uint32_t> length;
+    if (!ec) length = decode_request_header(header);
+    std::string payload;
+    if (length) {
+        payload.resize(*length);
+        std::tie(ec, n) = co_await asio::async_read(*sock, asio::buffer(payload), tuple_awaitable);
+    }
+    std::optional<claimed_info> claimed;
+    if (length && !ec) claimed = decode_request(payload, cfg_.max_record_size);
+    if (claimed && sock->is_open()) {
+        // The client is blocked on its reply: its pid and /proc are read now.
+        char r = char(take(*claimed, sock->native_handle()));
+        co_await asio::async_write(*sock, asio::buffer(&r, 1), tuple_awaitable);
+    }
+    deadline.cancel();
+    --active_;
+}
+
+reply collector_role::take(const claimed_info& claimed, int fd) {
+    if (failed_ || stopped_) return reply::failed;
+    trusted_info t = read_peer(fd);
+    if (!limit_.allow(t.uid, std::chrono::steady_clock::now())) return reply::suppressed;
+    auto now = now_ns();
+    if (file_->unsynced() == 0) check_tamper(now); // a new batch
+    if (failed_) return reply::failed;
+    std::string line = encode_command(file_->base(now), t, claimed);
+    if (!write_record(line, now)) return reply::failed;
+    replicate(line, &t);
+    if (file_->unsynced() >= cfg_.sync_records) sync_now();
+    return reply::written;
+}
+
+bool collector_role::write_record(const std::string& line, std::int64_t now) {
+    std::string error;
+    if (file_->write(line, now, &error)) return true;
+    log::error("collector: ", error);
+    return false;
+}
+
+// Before each batch and at each tick: is the open file still what we wrote?
+void collector_role::check_tamper(std::int64_t now) {
+    auto problem = file_->check();
+    if (!problem) return;
+    std::string name = file_->file_name();
+    log::error("ALERT: collector: ", cfg_.directory, "/", name, " was tampered with: ", *problem);
+    ::syslog(LOG_AUTHPRIV | LOG_ALERT, "collector: %s/%s was tampered with: %s",
+             cfg_.directory.c_str(), name.c_str(), problem->c_str());
+    if (cfg_.on_tamper == common::collector_tamper::abort) {
+        failed_ = true;
+        log::error("collector: on_tamper abort: stopping the daemon");
+        ::kill(::getpid(), SIGTERM);
+        return;
+    }
+    if (auto e = file_->rotate(now)) {
+        log::error("collector: cannot start a new file after tampering: ", *e);
+        failed_ = true;
+        return;
+    }
+    write_record(encode_tamper(file_->base(now), name, *problem), now);
+    sync_now();
+}
+
+void collector_role::sync_now() {
+    std::string error;
+    if (file_ && !file_->sync(&error)) log::error("collector: ", error);
+}
+
+void collector_role::write_suppressed(std::int64_t now) {
+    for (const auto& c : limit_.take_counts()) {
+        std::string line =
+            encode_suppressed(file_->base(now), c.uid, user_name(c.uid), c.suppressed);
+        log::warning("collector: uid ", c.uid, " over its rate limit: ", c.suppressed,
+                     " records suppressed");
+        if (write_record(line, now)) replicate(line, nullptr);
+    }
+}
+
+void collector_role::replicate(const std::string& line, const trusted_info* t) {
+    std::string_view text(line.data(), line.size() - 1); // without the newline
+    if (cfg_.replicate == common::collector_replicate::syslog) {
+        ::syslog(LOG_AUTHPRIV | LOG_INFO, "%.*s", int(text.size()), text.data());
+    } else if (cfg_.replicate == common::collector_replicate::journal) {
+        sd_journal_send("MESSAGE=%.*s", int(text.size()), text.data(), "PRIORITY=6",
+                        "SYSLOG_FACILITY=10", "SYSLOG_IDENTIFIER=auditdistd-collector",
+                        "ADIST_UID=%u", t ? t->uid : 0u, nullptr);
+    }
+}
+
+asio::awaitable<void> collector_role::tick_loop() {
+    asio::steady_timer timer(io_);
+    while (!stopped_ && !failed_) {
+        timer.expires_after(std::chrono::seconds(cfg_.sync_interval));
+        co_await timer.async_wait(tuple_awaitable);
+        if (stopped_ || failed_) break;
+        auto now = now_ns();
+        check_tamper(now);
+        if (failed_) break;
+        write_suppressed(now);
+        auto steady = std::chrono::steady_clock::now();
+        if (steady - last_heartbeat_ >= std::chrono::seconds(cfg_.heartbeat)) {
+            last_heartbeat_ = steady;
+            write_record(encode_heartbeat(file_->base(now)), now);
+        }
+        sync_now();
+    }
+}
+
+} // namespace adist::collector

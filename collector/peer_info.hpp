@@ -1,0 +1,40 @@
+// The trusted block of a command record: what the kernel says about the
+// peer of an accepted socket (SO_PEERCRED, SO_PEERPIDFD) and about that
+// process in /proc, read while the client waits for its ack. Run by the
+// collector's server; docs/collector.md says what /proc can vouch for.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "collector/record.hpp"
+
+namespace adist::collector {
+
+// "pts/3", "tty1", "ttyS0" for a stat tty_nr; "" for none (0); otherwise
+// "dev:<major>:<minor>". Pure.
+std::string tty_name(unsigned long tty_nr);
+
+// The fields of /proc/<pid>/stat after the command name: state is [0], so
+// ppid is [1], session [3], tty_nr [4], starttime [19]. Pure; empty when
+// the text has no ")".
+struct stat_fields {
+    std::string comm;
+    std::int64_t ppid = 0, session = 0;
+    unsigned long tty_nr = 0;
+    unsigned long long starttime = 0;
+    bool ok = false;
+};
+stat_fields parse_proc_stat(std::string_view text);
+
+// The user database's name of `uid` ("" when it has none).
+std::string user_name(std::uint32_t uid);
+
+// Everything the kernel tells about the peer of `fd` (a connected unix
+// stream socket). Reads /proc/<pid> through a directory descriptor opened
+// first, then checks with the peer's pidfd that the process is still alive:
+// only then is `verified` set (the pid cannot have been reused while it
+// lived). Names come from the user and group databases.
+trusted_info read_peer(int fd, std::size_t max_parents = 8);
+
+} // namespace adist::collector
