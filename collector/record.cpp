@@ -126,9 +126,9 @@ std::string encode_command(const record_base& b, const trusted_info& t, const cl
     o.open("trusted");
     o.num("pid", t.pid);
     o.num("uid", t.uid);
-    o.str("user", t.user);
+    o.opt("user", t.user.empty() ? std::nullopt : std::optional(t.user));
     o.num("gid", t.gid);
-    o.str("group", t.group);
+    o.opt("group", t.group.empty() ? std::nullopt : std::optional(t.group));
     o.opt("tty", t.tty);
     o.opt_num("session", t.session);
     o.opt_num("loginuid", t.loginuid);

@@ -31,7 +31,7 @@ struct record_base {
 struct trusted_info {
     std::int64_t pid = 0;
     std::uint32_t uid = 0, gid = 0;
-    std::string user, group;       // "" when the id has no name
+    std::string user, group;       // "" (written as null) when the id has no name
     std::optional<std::string> tty; // "pts/3"; nullopt: no controlling terminal
     std::optional<std::int64_t> session;   // session id (stat field 6)
     std::optional<std::uint32_t> loginuid; // nullopt: unset (4294967295) or unreadable
