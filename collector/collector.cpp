@@ -77,6 +77,7 @@ void collector_role::start() {
     if (auto e = file_->open(t)) {
         log::error("collector: ", *e, "; not collecting");
         failed_ = true;
+        exit_code_ = EX_CANTCREAT;
         ::kill(::getpid(), SIGTERM);
         return;
     }
@@ -194,6 +195,7 @@ void collector_role::check_tamper(std::int64_t now) {
              cfg_.directory.c_str(), name.c_str(), problem->c_str());
     if (cfg_.on_tamper == common::collector_tamper::abort) {
         failed_ = true;
+        exit_code_ = EX_DATAERR;
         log::error("collector: on_tamper abort: stopping the daemon");
         ::kill(::getpid(), SIGTERM);
         return;

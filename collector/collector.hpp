@@ -39,6 +39,9 @@ class collector_role {
     void start();
     void stop();
     bool idle() const { return active_ == 0; }
+    // on_tamper abort fired, or the files could not be opened: the daemon
+    // exits non-zero (EX_DATAERR, EX_CANTCREAT).
+    int exit_code() const { return exit_code_; }
     // SIGHUP: new limits and policies; reopens the directories and starts a
     // new file (logrotate). A changed socket or directory needs a restart.
     void reload(const common::config& next);
@@ -65,6 +68,7 @@ class collector_role {
     bool stopped_ = false;
     bool failed_ = false;  // on_tamper abort fired, or the files cannot be written
     int active_ = 0;
+    int exit_code_ = 0;
 };
 
 // UTC now in nanoseconds.

@@ -186,7 +186,7 @@ int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, ro
     tell_ready(control_fd);
     io.run();
     log::info("auditdistd stopped");
-    return 0;
+    return r.coll ? r.coll->exit_code() : 0;
 }
 
 } // namespace adist::daemon

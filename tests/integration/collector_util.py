@@ -78,12 +78,13 @@ def receiver_for(sc, password="s3cret"):
     return sc.daemon("receiver", conf, "receiver"), url, fp, os.path.join(remote, "cmdhost")
 
 
-def records(directory):
-    """Every record of every trail-named file in `directory`, in name order."""
+def records(directory, prefix=""):
+    """Every record of every trail-named file in `directory` (whose name
+    starts with `prefix`), in name order."""
     out = []
     for name in sorted(os.listdir(directory)):
         path = os.path.join(directory, name)
-        if len(name) != 29 or not os.path.isfile(path):
+        if len(name) != 29 or not os.path.isfile(path) or not name.startswith(prefix):
             continue
         with open(path, "rb") as f:
             for line in f.read().split(b"\n"):
