@@ -15,6 +15,8 @@ if [ -n "${BASH_VERSION-}" ] && [ -z "${__adist_hooked-}" ]; then
         # Runs in PS0's subshell: nothing it sets reaches the shell.
         __adist_send() {
             local line
+            # No collector on this host: nothing to send, no process started.
+            [ -S "${ADIST_LOG_SOCKET:-/run/auditdistd/collect.sock}" ] || return 0
             line=$(HISTTIMEFORMAT= builtin history 1)
             if [ -z "$line" ] || [ "$line" = "${__adist_seen-}" ]; then
                 line='# auditdistd: a command that did not enter the shell history'

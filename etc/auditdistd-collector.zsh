@@ -9,6 +9,7 @@ if [[ -o interactive && -z ${__adist_hooked-} ]]; then
     __adist_bin=${ADIST_LOG_BIN:-/usr/sbin/auditdistd}
     __adist_preexec() {
         # $1: the line as typed (empty when history is off); $3: in full.
+        [[ -S ${ADIST_LOG_SOCKET:-/run/auditdistd/collect.sock} ]] || return 0
         local line=${1:-$3}
         local -a socket
         [[ -n ${ADIST_LOG_SOCKET-} ]] && socket=(-s "$ADIST_LOG_SOCKET")
