@@ -1,14 +1,15 @@
 # auditdistd collector hook for bash: sends each command line to the
 # collector with `auditdistd log` as it starts (PS0 is expanded after a
 # line is read, before it runs). Installed as
-# /etc/profile.d/auditdistd-collector.sh (login shells); source it from
-# /etc/bash.bashrc for the others. A user can start a shell without it:
+# /usr/share/auditdistd/auditdistd-collector.sh, linked from /etc/profile.d
+# (login shells); source it from /etc/bash.bashrc for the others. A user can start a shell without it:
 # auditd's execve rules are the authoritative record (docs/collector.md).
 if [ -n "${BASH_VERSION-}" ] && [ -z "${__adist_hooked-}" ]; then
     case $- in
     *i*)
         __adist_hooked=1
         __adist_bin=${ADIST_LOG_BIN:-/usr/sbin/auditdistd}
+        [ -x "$__adist_bin" ] || __adist_bin=/usr/local/sbin/auditdistd
         # The history number at the last prompt: a line that did not enter
         # the history (HISTCONTROL=ignorespace, HISTIGNORE) keeps it.
         __adist_mark() { __adist_seen=$(HISTTIMEFORMAT= builtin history 1); }

@@ -1,12 +1,14 @@
 # auditdistd collector hook for zsh: sends each command line to the
-# collector with `auditdistd log` before it runs (preexec). Debian's zsh
-# reads no drop-in directory: add to /etc/zsh/zshrc
-#   [[ -r /etc/zsh/auditdistd-collector.zsh ]] && source /etc/zsh/auditdistd-collector.zsh
+# collector with `auditdistd log` before it runs (preexec). Installed as
+# /usr/share/auditdistd/auditdistd-collector.zsh. Debian's zsh reads no
+# drop-in directory: add to /etc/zsh/zshrc
+#   [[ -r /usr/share/auditdistd/auditdistd-collector.zsh ]] && source /usr/share/auditdistd/auditdistd-collector.zsh
 # A user can start a shell without it: auditd's execve rules are the
 # authoritative record (docs/collector.md).
 if [[ -o interactive && -z ${__adist_hooked-} ]]; then
     __adist_hooked=1
     __adist_bin=${ADIST_LOG_BIN:-/usr/sbin/auditdistd}
+    [[ -x $__adist_bin ]] || __adist_bin=/usr/local/sbin/auditdistd
     __adist_preexec() {
         # $1: the line as typed (empty when history is off); $3: in full.
         [[ -S ${ADIST_LOG_SOCKET:-/run/auditdistd/collect.sock} ]] || return 0
