@@ -82,6 +82,7 @@ void collector_role::start() {
         return;
     }
     last_heartbeat_ = std::chrono::steady_clock::now();
+    sync_pool_ = std::make_unique<asio::thread_pool>(1);
     log::info("collector: listening on ", cfg_.socket, ", writing ", cfg_.directory, "/",
               file_->file_name());
     asio::co_spawn(io_, accept_loop(), asio::detached);
@@ -93,6 +94,7 @@ void collector_role::stop() {
     stopped_ = true;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    if (sync_pool_) sync_pool_->join(); // a sync in flight finishes
     // A clean stop closes the file: the sender ships it as finished.
     if (file_ && !failed_) {
         if (auto e = file_->close(now_ns())) log::error("collector: ", *e);
@@ -166,7 +168,7 @@ asio::awaitable<void> collector_role::serve(local::socket accepted) {
 
 reply collector_role::take(const claimed_info& claimed, int fd) {
     if (failed_ || stopped_) return reply::failed;
-    trusted_info t = read_peer(fd);
+    trusted_info t = read_peer(fd, names_);
     if (!limit_.allow(t.uid, std::chrono::steady_clock::now())) return reply::suppressed;
     auto now = now_ns();
     if (file_->unsynced() == 0) check_tamper(now); // a new batch
@@ -209,15 +211,35 @@ void collector_role::check_tamper(std::int64_t now) {
     sync_now();
 }
 
+// The sync runs on sync_pool_ with a duplicate descriptor (a rotation may
+// close the file meanwhile); one at a time: records written during it wait
+// for the next. Synchronous when stopping or before the pool exists.
 void collector_role::sync_now() {
-    std::string error;
-    if (file_ && !file_->sync(&error)) log::error("collector: ", error);
+    if (!file_) return;
+    if (!sync_pool_ || stopped_) {
+        std::string error;
+        if (!file_->sync(&error)) log::error("collector: ", error);
+        return;
+    }
+    if (sync_running_) return;
+    auto fd = std::make_shared<common::unique_fd>(file_->take_for_sync());
+    if (!*fd) return;
+    sync_running_ = true;
+    asio::post(*sync_pool_, [this, fd] {
+        int err = ::fdatasync(fd->get()) == 0 ? 0 : errno;
+        asio::post(io_, [this, err] {
+            sync_running_ = false;
+            if (err != 0) log::error("collector: cannot sync ", cfg_.directory, "/",
+                                     file_->file_name(), ": ", common::errno_text(err));
+        });
+    });
 }
 
 void collector_role::write_suppressed(std::int64_t now) {
     for (const auto& c : limit_.take_counts()) {
-        std::string line =
-            encode_suppressed(file_->base(now), c.uid, user_name(c.uid), c.suppressed);
+        std::string line = encode_suppressed(file_->base(now), c.uid,
+                                             names_.user(c.uid, std::chrono::steady_clock::now()),
+                                             c.suppressed);
         log::warning("collector: uid ", c.uid, " over its rate limit: ", c.suppressed,
                      " records suppressed");
         if (write_record(line, now)) replicate(line, nullptr);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "collector/peer_info.hpp"
 #include "collector/record_file.hpp"
 #include "collector/request.hpp"
 #include "collector/uid_limit.hpp"
@@ -64,6 +65,11 @@ class collector_role {
     local::acceptor acceptor_;
     std::optional<record_file> file_;
     uid_limit limit_;
+    name_cache names_;
+    // fdatasync runs here, off the thread that answers clients (made at
+    // start(), after the sandbox: threads inherit it).
+    std::unique_ptr<asio::thread_pool> sync_pool_;
+    bool sync_running_ = false;
     std::chrono::steady_clock::time_point last_heartbeat_;
     bool stopped_ = false;
     bool failed_ = false;  // on_tamper abort fired, or the files cannot be written

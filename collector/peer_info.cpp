@@ -124,7 +124,30 @@ stat_fields parse_proc_stat(std::string_view text) {
     return f;
 }
 
-trusted_info read_peer(int fd, std::size_t max_parents) {
+namespace {
+
+template <typename Lookup>
+std::string cached(std::unordered_map<std::uint32_t, name_cache::entry>& map, std::uint32_t id,
+                   std::chrono::steady_clock::time_point now, Lookup lookup) {
+    auto it = map.find(id);
+    if (it != map.end() && now - it->second.at < std::chrono::minutes(1)) return it->second.name;
+    if (map.size() >= 65536) map.clear();
+    auto& e = map[id];
+    e = {lookup(id), now};
+    return e.name;
+}
+
+} // namespace
+
+std::string name_cache::user(std::uint32_t uid, std::chrono::steady_clock::time_point now) {
+    return cached(users_, uid, now, [](std::uint32_t id) { return user_name(id); });
+}
+
+std::string name_cache::group(std::uint32_t gid, std::chrono::steady_clock::time_point now) {
+    return cached(groups_, gid, now, [](std::uint32_t id) { return group_name(id); });
+}
+
+trusted_info read_peer(int fd, name_cache& names, std::size_t max_parents) {
     trusted_info t;
     ucred cred{};
     socklen_t len = sizeof cred;
@@ -132,8 +155,9 @@ trusted_info read_peer(int fd, std::size_t max_parents) {
     t.pid = cred.pid;
     t.uid = cred.uid;
     t.gid = cred.gid;
-    t.user = user_name(cred.uid);
-    t.group = group_name(cred.gid);
+    auto now = std::chrono::steady_clock::now();
+    t.user = names.user(cred.uid, now);
+    t.group = names.group(cred.gid, now);
     int pidfd_raw = -1;
     len = sizeof pidfd_raw;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd_raw, &len) != 0) pidfd_raw = -1;

@@ -4,8 +4,10 @@
 // collector's server; docs/collector.md says what /proc can vouch for.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "collector/record.hpp"
 
@@ -30,11 +32,25 @@ stat_fields parse_proc_stat(std::string_view text);
 // The user database's name of `uid` ("" when it has none).
 std::string user_name(std::uint32_t uid);
 
+// User and group names looked up at most once a minute per id (the user
+// database is a file parsed on each lookup). Bounded: cleared when full.
+class name_cache {
+  public:
+    std::string user(std::uint32_t uid, std::chrono::steady_clock::time_point now);
+    std::string group(std::uint32_t gid, std::chrono::steady_clock::time_point now);
+
+    struct entry {
+        std::string name;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::unordered_map<std::uint32_t, entry> users_, groups_;
+};
+
 // Everything the kernel tells about the peer of `fd` (a connected unix
 // stream socket). Reads /proc/<pid> through a directory descriptor opened
 // first, then checks with the peer's pidfd that the process is still alive:
 // only then is `verified` set (the pid cannot have been reused while it
 // lived). Names come from the user and group databases.
-trusted_info read_peer(int fd, std::size_t max_parents = 8);
+trusted_info read_peer(int fd, name_cache& names, std::size_t max_parents = 8);
 
 } // namespace adist::collector

@@ -237,6 +237,12 @@ bool record_file::sync(std::string* error) {
     return true;
 }
 
+common::unique_fd record_file::take_for_sync() {
+    if (!file_ || unsynced_ == 0) return {};
+    unsynced_ = 0;
+    return common::unique_fd(::fcntl(file_.get(), F_DUPFD_CLOEXEC, 0));
+}
+
 std::optional<std::string> record_file::check() const {
     if (!file_) return std::nullopt;
     struct stat st {}, by_name {};

@@ -63,6 +63,11 @@ class record_file {
     // fdatasync of the open file; false with *error on failure.
     bool sync(std::string* error);
 
+    // For a sync on another thread: a duplicate of the open file's
+    // descriptor (invalid when nothing is unsynced), and the unsynced
+    // count reset, as what was written is what that sync covers.
+    common::unique_fd take_for_sync();
+
     // The tamper check of the open file (tamper_problem on fstat).
     std::optional<std::string> check() const;
 
