@@ -1,6 +1,7 @@
 // Unit tests for the collector section of auditdistd.conf (common/config_collector.cpp):
 // defaults, every statement, and file:line errors.
 #include "common/config.hpp"
+#include "common/reload.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -83,4 +84,18 @@ TEST_CASE("collector: errors name their line") {
     CHECK(error_of("collector {\n sync_records 5\n") ==
           "t.conf:1: collector section is not closed (missing \"}\")");
     CHECK(error_of("sender {\n socket /x\n}").starts_with("t.conf:2:"));
+}
+
+TEST_CASE("collector: a reload may change policies, not the socket or directories") {
+    auto base = std::get<config>(parse("collector {\n directory /a\n}\n"));
+    auto same = std::get<config>(parse("collector {\n directory /a\n rate_limit 9\n heartbeat 5\n}\n"));
+    CHECK(plan_reload(base, same).needs_restart.empty());
+    auto moved = std::get<config>(parse("collector {\n directory /b\n}\n"));
+    CHECK(plan_reload(base, moved).needs_restart ==
+          std::vector<std::string>{"the collector's socket, directory or dist"});
+    auto none = std::get<config>(parse("name a\n"));
+    CHECK(plan_reload(base, none).needs_restart ==
+          std::vector<std::string>{"the collector section removed"});
+    CHECK(plan_reload(none, base).needs_restart ==
+          std::vector<std::string>{"a collector section added"});
 }
