@@ -148,22 +148,33 @@ asio::awaitable<void> collector_role::serve(local::socket accepted) {
     });
     std::string header(request_header_size, '\0');
     auto [ec, n] = co_await asio::async_read(*sock, asio::buffer(header), tuple_awaitable);
-    std::optional<std::uint32_t> length;
-    if (!ec) length = decode_request_header(header);
+    std::optional<request_header> head;
+    if (!ec) head = decode_request_header(header);
     std::string payload;
-    if (length) {
-        payload.resize(*length);
+    if (head) {
+        payload.resize(head->length);
         std::tie(ec, n) = co_await asio::async_read(*sock, asio::buffer(payload), tuple_awaitable);
     }
-    std::optional<claimed_info> claimed;
-    if (length && !ec) claimed = decode_request(payload, cfg_.max_record_size);
-    if (claimed && sock->is_open()) {
-        // The client is blocked on its reply: its pid and /proc are read now.
-        char r = char(take(*claimed, sock->native_handle()));
-        co_await asio::async_write(*sock, asio::buffer(&r, 1), tuple_awaitable);
+    std::optional<reply> r;
+    // The client is blocked on its reply: its pid and /proc are read now.
+    if (head && !ec && sock->is_open()) r = handle(head->kind, payload, sock->native_handle());
+    if (r) {
+        char byte = char(*r);
+        co_await asio::async_write(*sock, asio::buffer(&byte, 1), tuple_awaitable);
     }
     deadline.cancel();
     --active_;
+}
+
+// One request of a known kind: the reply, or nullopt (malformed: the
+// connection is closed without one).
+std::optional<reply> collector_role::handle(request_kind kind, std::string_view payload, int fd) {
+    switch (kind) {
+    case request_kind::command:
+        if (auto claimed = decode_request(payload, cfg_.max_record_size)) return take(*claimed, fd);
+        return std::nullopt;
+    }
+    return std::nullopt;
 }
 
 reply collector_role::take(const claimed_info& claimed, int fd) {

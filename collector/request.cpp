@@ -41,11 +41,11 @@ std::string encode_request(const claimed_info& c) {
     return out + payload;
 }
 
-std::optional<std::uint32_t> decode_request_header(std::string_view header) {
+std::optional<request_header> decode_request_header(std::string_view header) {
     if (header.size() != request_header_size || !header.starts_with("ADL1")) return std::nullopt;
     auto n = std::uint32_t(get_be(header.substr(4)));
     if (n > max_request_payload) return std::nullopt;
-    return n;
+    return request_header{request_kind::command, n};
 }
 
 std::optional<claimed_info> decode_request(std::string_view payload, std::size_t max_command) {

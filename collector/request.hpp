@@ -34,8 +34,18 @@ enum class reply : char {
 // The whole request for `c` (command cut to fit max_request_payload).
 std::string encode_request(const claimed_info& c);
 
-// The payload length of a header, or nullopt (bad magic, too long).
-std::optional<std::uint32_t> decode_request_header(std::string_view header);
+// What a request carries, from its header's magic: "ADL1" a command line.
+// A second kind of record (the sudo I/O plugin) adds a magic and a value
+// here, its fields to field_tag and a handler to collector_role::serve().
+enum class request_kind { command };
+
+struct request_header {
+    request_kind kind;
+    std::uint32_t length; // of the payload
+};
+
+// The kind and payload length of a header, or nullopt (unknown magic, too long).
+std::optional<request_header> decode_request_header(std::string_view header);
 
 // The fields of a payload, or nullopt (truncated field, unknown tag, no
 // command). `max_command` cuts the command and marks it truncated.
