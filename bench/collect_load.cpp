@@ -4,6 +4,8 @@
 // does; or, for the baseline, sends the same JSON as a syslog datagram to
 // rsyslog's imuxsock socket (no reply exists there). Prints one line:
 // records, seconds, records/s, p50 and p99 latency in microseconds.
+#include "collector/request.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -15,8 +17,6 @@
 #include <thread>
 #include <unistd.h>
 #include <vector>
-
-#include "collector/request.hpp"
 
 namespace {
 
@@ -58,14 +58,17 @@ void client(int id, bool syslog, const std::string& path, clock_type::time_point
         auto t0 = clock_type::now();
         bool ok = false;
         if (syslog) {
-            std::string msg = "<86>bench: {\"command\":\"" + c.command + "\",\"pwd\":\"/home/bench\"}";
+            std::string msg =
+                "<86>bench: {\"command\":\"" + c.command + "\",\"pwd\":\"/home/bench\"}";
             ok = dgram >= 0 && ::send(dgram, msg.data(), msg.size(), 0) == ssize_t(msg.size());
         } else {
             ok = one_request(path, adist::collector::encode_request(c));
         }
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - t0);
-        if (ok) out.micros.push_back(std::uint32_t(us.count()));
-        else ++out.failed;
+        if (ok)
+            out.micros.push_back(std::uint32_t(us.count()));
+        else
+            ++out.failed;
     }
     if (dgram >= 0) ::close(dgram);
 }
@@ -74,7 +77,9 @@ void client(int id, bool syslog, const std::string& path, clock_type::time_point
 
 int main(int argc, char** argv) {
     if (argc != 6) {
-        std::fprintf(stderr, "usage: adist_collect_load collector|syslog SOCKET CLIENTS SECONDS MAX_PER_CLIENT\n");
+        std::fprintf(
+            stderr,
+            "usage: adist_collect_load collector|syslog SOCKET CLIENTS SECONDS MAX_PER_CLIENT\n");
         return 64;
     }
     bool syslog = std::strcmp(argv[1], "syslog") == 0;
@@ -90,7 +95,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < clients; ++i)
         threads.emplace_back(client, i, syslog, std::cref(path), until, max_records,
                              std::ref(results[std::size_t(i)]));
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
     std::vector<std::uint32_t> all;
     unsigned failed = 0;
@@ -99,7 +105,9 @@ int main(int argc, char** argv) {
         failed += r.failed;
     }
     std::sort(all.begin(), all.end());
-    auto pct = [&](double p) { return all.empty() ? 0u : all[std::size_t(p * double(all.size() - 1))]; };
+    auto pct = [&](double p) {
+        return all.empty() ? 0u : all[std::size_t(p * double(all.size() - 1))];
+    };
     std::printf("records %zu failed %u seconds %.3f rate %.0f p50_us %u p99_us %u\n", all.size(),
                 failed, elapsed, double(all.size()) / elapsed, pct(0.50), pct(0.99));
     return 0;

@@ -3,6 +3,11 @@
 // the worker's io_context thread; every file operation is record_file's.
 #include "collector/collector.hpp"
 
+#include "collector/peer_info.hpp"
+#include "collector/setup.hpp"
+#include "common/fd.hpp"
+#include "common/log.hpp"
+
 #include <cerrno>
 #include <filesystem>
 #include <signal.h>
@@ -11,11 +16,6 @@
 #include <syslog.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
-
-#include "collector/peer_info.hpp"
-#include "collector/setup.hpp"
-#include "common/fd.hpp"
-#include "common/log.hpp"
 
 namespace adist::collector {
 
@@ -38,20 +38,22 @@ collector_role::collector_role(asio::io_context& io, const common::config& cfg)
     : io_(io), cfg_(*cfg.collector), host_(cfg.name), acceptor_(io), limit_(cfg_.rate_limit) {}
 
 std::optional<startup_error> collector_role::setup(const std::string& user_name,
-                                                  std::optional<common::user_ids> user) {
+                                                   std::optional<common::user_ids> user) {
     for (const auto* dir : {&cfg_.directory, &cfg_.dist}) {
         if (auto problem = prepare_directory(*dir, user_name, user))
             return startup_error{*problem, EX_NOPERM};
     }
     auto parent = std::filesystem::path(cfg_.socket).parent_path().string();
     if (int err = common::make_directories(parent, 0755); err != 0)
-        return startup_error{"cannot create " + parent + ": " + common::errno_text(err), EX_CANTCREAT};
+        return startup_error{"cannot create " + parent + ": " + common::errno_text(err),
+                             EX_CANTCREAT};
     struct stat st {};
     if (::lstat(cfg_.socket.c_str(), &st) == 0) {
         if (!S_ISSOCK(st.st_mode))
             return startup_error{"collector socket " + cfg_.socket + " exists and is not a socket",
                                  EX_CANTCREAT};
-        ::unlink(cfg_.socket.c_str()); // left by a collector that was killed (the pidfile is locked)
+        ::unlink(
+            cfg_.socket.c_str()); // left by a collector that was killed (the pidfile is locked)
     }
     boost::system::error_code ec;
     acceptor_.open(local(), ec);
@@ -63,8 +65,8 @@ std::optional<startup_error> collector_role::setup(const std::string& user_name,
     if (ec)
         return startup_error{"cannot create collector socket " + cfg_.socket + ": " + ec.message(),
                              EX_CANTCREAT};
-    record_file::options o{cfg_.directory, cfg_.dist, cfg_.rotate, cfg_.rotate_size, host_,
-                           read_boot_id()};
+    record_file::options o{cfg_.directory,   cfg_.dist, cfg_.rotate,
+                           cfg_.rotate_size, host_,     read_boot_id()};
     // Opened as root so that the files of a previous run can be closed;
     // the new file is created after the drop (start) so that it is the
     // daemon user's.
@@ -240,17 +242,18 @@ void collector_role::sync_now() {
         int err = ::fdatasync(fd->get()) == 0 ? 0 : errno;
         asio::post(io_, [this, err] {
             sync_running_ = false;
-            if (err != 0) log::error("collector: cannot sync ", cfg_.directory, "/",
-                                     file_->file_name(), ": ", common::errno_text(err));
+            if (err != 0)
+                log::error("collector: cannot sync ", cfg_.directory, "/", file_->file_name(), ": ",
+                           common::errno_text(err));
         });
     });
 }
 
 void collector_role::write_suppressed(std::int64_t now) {
     for (const auto& c : limit_.take_counts()) {
-        std::string line = encode_suppressed(file_->base(now), c.uid,
-                                             names_.user(c.uid, std::chrono::steady_clock::now()),
-                                             c.suppressed);
+        std::string line =
+            encode_suppressed(file_->base(now), c.uid,
+                              names_.user(c.uid, std::chrono::steady_clock::now()), c.suppressed);
         log::warning("collector: uid ", c.uid, " over its rate limit: ", c.suppressed,
                      " records suppressed");
         if (write_record(line, now)) replicate(line, nullptr);

@@ -6,18 +6,18 @@
 // daemon/run.cpp when the configuration has a collector section.
 #pragma once
 
-#include <boost/asio.hpp>
-#include <chrono>
-#include <memory>
-#include <optional>
-#include <string>
-
 #include "collector/peer_info.hpp"
 #include "collector/record_file.hpp"
 #include "collector/request.hpp"
 #include "collector/uid_limit.hpp"
 #include "common/config.hpp"
 #include "common/daemon_util.hpp"
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
 
 namespace adist::collector {
 
@@ -73,7 +73,7 @@ class collector_role {
     bool sync_running_ = false;
     std::chrono::steady_clock::time_point last_heartbeat_;
     bool stopped_ = false;
-    bool failed_ = false;  // on_tamper abort fired, or the files cannot be written
+    bool failed_ = false; // on_tamper abort fired, or the files cannot be written
     int active_ = 0;
     int exit_code_ = 0;
 };

@@ -3,6 +3,8 @@
 // request, while its client is blocked waiting for the reply.
 #include "collector/peer_info.hpp"
 
+#include "common/fd.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <fcntl.h>
@@ -12,8 +14,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
-
-#include "common/fd.hpp"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77 // Linux 6.5
@@ -32,7 +32,8 @@ std::string read_small(int dirfd, const char* name, std::size_t max = 4096) {
 }
 
 std::optional<std::uint32_t> parse_u32(std::string_view s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+        s.remove_suffix(1);
     std::uint32_t v = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;

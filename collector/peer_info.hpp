@@ -4,12 +4,12 @@
 // collector's server; docs/collector.md says what /proc can vouch for.
 #pragma once
 
+#include "collector/record.hpp"
+
 #include <chrono>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-
-#include "collector/record.hpp"
 
 namespace adist::collector {
 

@@ -19,13 +19,13 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
     if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
     if (c >= 0xE0 && c <= 0xEF) {
         if (!cont(1) || !cont(2)) return 0;
-        if (c == 0xE0 && b(1) < 0xA0) return 0; // overlong
+        if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
         if (c == 0xED && b(1) >= 0xA0) return 0; // surrogate
         return 3;
     }
     if (c >= 0xF0 && c <= 0xF4) {
         if (!cont(1) || !cont(2) || !cont(3)) return 0;
-        if (c == 0xF0 && b(1) < 0x90) return 0; // overlong
+        if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
         if (c == 0xF4 && b(1) >= 0x90) return 0; // beyond U+10FFFF
         return 4;
     }
@@ -34,7 +34,8 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
 
 void add_u(std::string& out, unsigned v) {
     out += "\\u";
-    for (int shift = 12; shift >= 0; shift -= 4) out += hex[(v >> shift) & 0xF];
+    for (int shift = 12; shift >= 0; shift -= 4)
+        out += hex[(v >> shift) & 0xF];
 }
 
 // Builds one record: {"type":"..","seq":N,"time_ns":..,"host":..,"boot_id":..
@@ -56,13 +57,17 @@ class object {
     }
     bool str(std::string_view k, std::string_view v) { return append_json_string(key(k).out_, v); }
     void opt(std::string_view k, const std::optional<std::string>& v) {
-        if (v) str(k, *v);
-        else key(k).out_ += "null";
+        if (v)
+            str(k, *v);
+        else
+            key(k).out_ += "null";
     }
     template <typename T> void num(std::string_view k, T v) { key(k).out_ += std::to_string(v); }
     template <typename T> void opt_num(std::string_view k, const std::optional<T>& v) {
-        if (v) num(k, *v);
-        else key(k).out_ += "null";
+        if (v)
+            num(k, *v);
+        else
+            key(k).out_ += "null";
     }
     void boolean(std::string_view k, bool v) { key(k).out_ += v ? "true" : "false"; }
     void open(std::string_view k) { key(k).out_ += '{'; }
@@ -113,7 +118,8 @@ bool append_json_string(std::string& out, std::string_view s) {
     return clean;
 }
 
-std::string encode_header(const record_base& b, std::uint64_t first_seq, std::string_view previous) {
+std::string encode_header(const record_base& b, std::uint64_t first_seq,
+                          std::string_view previous) {
     object o("header", b);
     o.num("first_seq", first_seq);
     o.str("previous_file", previous);

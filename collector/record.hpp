@@ -21,8 +21,8 @@ bool append_json_string(std::string& out, std::string_view s);
 
 // What every record carries.
 struct record_base {
-    std::uint64_t seq = 0;        // per-file sequence, continued across files
-    std::int64_t time_ns = 0;     // UTC, nanoseconds since the epoch
+    std::uint64_t seq = 0;    // per-file sequence, continued across files
+    std::int64_t time_ns = 0; // UTC, nanoseconds since the epoch
     std::string host;
     std::string boot_id;
 };
@@ -31,19 +31,19 @@ struct record_base {
 struct trusted_info {
     std::int64_t pid = 0;
     std::uint32_t uid = 0, gid = 0;
-    std::string user, group;       // "" (written as null) when the id has no name
-    std::optional<std::string> tty; // "pts/3"; nullopt: no controlling terminal
+    std::string user, group;               // "" (written as null) when the id has no name
+    std::optional<std::string> tty;        // "pts/3"; nullopt: no controlling terminal
     std::optional<std::int64_t> session;   // session id (stat field 6)
     std::optional<std::uint32_t> loginuid; // nullopt: unset (4294967295) or unreadable
     std::optional<std::uint32_t> audit_session;
-    std::optional<std::string> exe;        // nullopt: not readable by the collector
+    std::optional<std::string> exe; // nullopt: not readable by the collector
     struct parent {
         std::int64_t pid = 0;
         std::uint32_t uid = 0;
         std::string comm; // the process's own name: settable by it, not vouched for
     };
-    std::vector<parent> parents;  // nearest first
-    bool verified = false;        // the process was still the peer after /proc was read
+    std::vector<parent> parents; // nearest first
+    bool verified = false;       // the process was still the peer after /proc was read
 };
 
 // What the client says.

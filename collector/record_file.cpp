@@ -3,15 +3,15 @@
 // killed collector left open. Runs on the collector role's thread.
 #include "collector/record_file.hpp"
 
+#include "common/dir_list.hpp"
+#include "proto/trail_name.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "common/dir_list.hpp"
-#include "proto/trail_name.hpp"
 
 namespace adist::collector {
 namespace {
@@ -120,7 +120,8 @@ record_base record_file::base(std::int64_t now_ns) const {
 // (first in dist, so a crash in between leaves the dist name final).
 std::optional<std::string> record_file::recover(std::int64_t now_ns) {
     auto listing = common::list_directory(dir_.get());
-    if (!listing.ok()) return "cannot list " + o_.directory + ": " + common::errno_text(listing.error);
+    if (!listing.ok())
+        return "cannot list " + o_.directory + ": " + common::errno_text(listing.error);
     std::sort(listing.names.begin(), listing.names.end());
     for (const auto& n : listing.names) {
         auto kind = proto::classify_trail_name(n);
@@ -137,13 +138,13 @@ std::optional<std::string> record_file::recover(std::int64_t now_ns) {
         if (!tail.partial) line.erase(0, 1);
         std::string error;
         if (!append(line, &error)) return error;
-        if (auto e = close_file(std::max<std::int64_t>(tail.mtime, now_ns / 1000000000)))
-            return e;
+        if (auto e = close_file(std::max<std::int64_t>(tail.mtime, now_ns / 1000000000))) return e;
     }
     return std::nullopt;
 }
 
-std::optional<std::string> record_file::start_file(std::int64_t now_ns, const std::string& previous) {
+std::optional<std::string> record_file::start_file(std::int64_t now_ns,
+                                                   const std::string& previous) {
     std::int64_t now = now_ns / 1000000000;
     std::int64_t start = std::max(now, start_ + 1); // names increase, one file per second
     std::string name = trail_time_text(start) + ".not_terminated";
@@ -172,8 +173,8 @@ std::optional<std::string> record_file::close_file(std::int64_t now) {
     std::string ignored;
     sync(&ignored);
     file_.reset();
-    std::string done = name_.substr(0, proto::trail_prefix_length) +
-                       trail_time_text(std::max(now, start_));
+    std::string done =
+        name_.substr(0, proto::trail_prefix_length) + trail_time_text(std::max(now, start_));
     if (::renameat(dist_.get(), name_.c_str(), dist_.get(), done.c_str()) != 0 && errno != ENOENT)
         return errno_at("cannot rename " + o_.dist + "/" + name_);
     if (::renameat(dir_.get(), name_.c_str(), dir_.get(), done.c_str()) != 0 && errno != ENOENT)
@@ -245,7 +246,8 @@ common::unique_fd record_file::take_for_sync() {
 
 std::optional<std::string> record_file::check() const {
     if (!file_) return std::nullopt;
-    struct stat st {}, by_name {};
+    struct stat st {
+    }, by_name{};
     if (::fstat(file_.get(), &st) != 0) return errno_at("cannot examine the open file");
     bool named = ::fstatat(dir_.get(), name_.c_str(), &by_name, AT_SYMLINK_NOFOLLOW) == 0 &&
                  by_name.st_ino == ino_ && by_name.st_dev == st.st_dev;

@@ -5,15 +5,15 @@
 // record kind goes through write().
 #pragma once
 
+#include "collector/record.hpp"
+#include "common/config_collector.hpp"
+#include "common/fd.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <sys/types.h>
-
-#include "collector/record.hpp"
-#include "common/config_collector.hpp"
-#include "common/fd.hpp"
 
 namespace adist::collector {
 
@@ -23,7 +23,7 @@ std::string trail_time_text(std::int64_t seconds);
 // What fstat says about the open file, and what the writer expects.
 struct file_facts {
     uid_t owner = 0;
-    mode_t mode = 0;         // permission bits only
+    mode_t mode = 0; // permission bits only
     nlink_t links = 0;
     std::uint64_t size = 0;
     bool name_is_file = true; // the directory entry still leads to this inode
@@ -94,8 +94,8 @@ class record_file {
 
     options o_;
     common::unique_fd dir_, dist_, file_;
-    std::string name_;        // the open file's name
-    std::int64_t start_ = 0;  // its start time (seconds)
+    std::string name_;       // the open file's name
+    std::int64_t start_ = 0; // its start time (seconds)
     std::uint64_t written_ = 0;
     std::uint64_t next_seq_ = 0;
     std::uint64_t unsynced_ = 0;

@@ -5,12 +5,14 @@ namespace adist::collector {
 namespace {
 
 void put32(std::string& out, std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) out += char((v >> shift) & 0xFF);
+    for (int shift = 24; shift >= 0; shift -= 8)
+        out += char((v >> shift) & 0xFF);
 }
 
 std::uint64_t get_be(std::string_view s) {
     std::uint64_t v = 0;
-    for (char c : s) v = (v << 8) | static_cast<unsigned char>(c);
+    for (char c : s)
+        v = (v << 8) | static_cast<unsigned char>(c);
     return v;
 }
 
@@ -33,7 +35,8 @@ std::string encode_request(const claimed_info& c) {
     if (c.pwd) field(payload, field_tag::pwd, cut(c.pwd));
     std::string length;
     std::uint64_t n = c.command.size();
-    for (int shift = 56; shift >= 0; shift -= 8) length += char((n >> shift) & 0xFF);
+    for (int shift = 56; shift >= 0; shift -= 8)
+        length += char((n >> shift) & 0xFF);
     field(payload, field_tag::command_length, length);
     field(payload, field_tag::command, std::string_view(c.command).substr(0, room));
     std::string out = "ADL1";
@@ -60,15 +63,25 @@ std::optional<claimed_info> decode_request(std::string_view payload, std::size_t
         std::string_view value = payload.substr(5, n);
         payload.remove_prefix(5 + n);
         switch (tag) {
-        case field_tag::command: command = true; c.command = std::string(value); break;
-        case field_tag::ssh_tty: c.ssh_tty = std::string(value); break;
-        case field_tag::ssh_connection: c.ssh_connection = std::string(value); break;
-        case field_tag::pwd: c.pwd = std::string(value); break;
+        case field_tag::command:
+            command = true;
+            c.command = std::string(value);
+            break;
+        case field_tag::ssh_tty:
+            c.ssh_tty = std::string(value);
+            break;
+        case field_tag::ssh_connection:
+            c.ssh_connection = std::string(value);
+            break;
+        case field_tag::pwd:
+            c.pwd = std::string(value);
+            break;
         case field_tag::command_length:
             if (n != 8) return std::nullopt;
             length = get_be(value);
             break;
-        default: return std::nullopt;
+        default:
+            return std::nullopt;
         }
     }
     if (!command) return std::nullopt;

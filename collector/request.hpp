@@ -4,12 +4,12 @@
 // (collector/server.cpp); the sudo I/O plugin would use new tags.
 #pragma once
 
+#include "collector/record.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "collector/record.hpp"
 
 namespace adist::collector {
 

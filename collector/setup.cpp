@@ -2,13 +2,13 @@
 // boot id. Run as root by daemon/run.cpp before the privilege drop.
 #include "collector/setup.hpp"
 
+#include "common/fd.hpp"
+
 #include <cerrno>
 #include <fcntl.h>
 #include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "common/fd.hpp"
 
 namespace adist::collector {
 
@@ -29,8 +29,8 @@ std::optional<std::string> directory_problem(const std::string& path, const comm
             return path + " is not writable by group " + user_name + fix;
         return std::nullopt;
     }
-    std::string fix = " (chown " + std::to_string(self.uid) + " " + path + " && chmod 0700 " +
-                      path + ")";
+    std::string fix =
+        " (chown " + std::to_string(self.uid) + " " + path + " && chmod 0700 " + path + ")";
     if (f.owner != self.uid)
         return path + " belongs to uid " + std::to_string(f.owner) + ", not to us" + fix;
     if ((f.mode & (S_IWGRP | S_IWOTH)) != 0) return path + " is writable by others" + fix;
@@ -63,7 +63,8 @@ std::string read_boot_id() {
     char buf[64] = {};
     ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf - 1) : -1;
     std::string id(buf, n > 0 ? std::size_t(n) : 0);
-    while (!id.empty() && id.back() == '\n') id.pop_back();
+    while (!id.empty() && id.back() == '\n')
+        id.pop_back();
     return id;
 }
 

@@ -5,12 +5,12 @@
 // privilege drop.
 #pragma once
 
+#include "common/daemon_util.hpp"
+#include "common/dir_check.hpp"
+
 #include <optional>
 #include <string>
 #include <sys/types.h>
-
-#include "common/daemon_util.hpp"
-#include "common/dir_check.hpp"
 
 namespace adist::collector {
 

@@ -42,8 +42,10 @@ void uid_limit::trim(clock::time_point now) {
     for (auto it = buckets_.begin(); it != buckets_.end();) {
         double elapsed = std::chrono::duration<double>(now - it->second.last).count();
         bool full = it->second.tokens + elapsed * rate_ >= rate_;
-        if (full && it->second.suppressed == 0) it = buckets_.erase(it);
-        else ++it;
+        if (full && it->second.suppressed == 0)
+            it = buckets_.erase(it);
+        else
+            ++it;
     }
 }
 

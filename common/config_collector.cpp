@@ -35,7 +35,8 @@ bool parser::collector_section(const token& key) {
     bool dist_given = false;
     for (;;) {
         const token& t = peek();
-        if (t.kind == tok::end) return fail(key.line, "collector section is not closed (missing \"}\")");
+        if (t.kind == tok::end)
+            return fail(key.line, "collector section is not closed (missing \"}\")");
         if (t.kind == tok::close) {
             ++pos_;
             break;
@@ -57,7 +58,8 @@ bool parser::collector_statement(const token& t, std::uint32_t& seen) {
         return fail(t.line, quoted(t.text) + " is not allowed in the collector section");
     ++pos_;
     auto bit = std::uint32_t{1} << unsigned(k);
-    if (seen & bit) return fail(t.line, quoted(t.text) + " is given twice in the collector section");
+    if (seen & bit)
+        return fail(t.line, quoted(t.text) + " is given twice in the collector section");
     seen |= bit;
     auto& c = *cfg_.collector;
     std::string v;
@@ -88,7 +90,9 @@ bool parser::collector_statement(const token& t, std::uint32_t& seen) {
             if (!string_value(t, n)) return false;
             auto size = parse_size(n);
             if (!size || *size < 4096 || *size > (std::uint64_t{1} << 40))
-                return fail(t.line, "rotate size must be from 4096 bytes to 1T (a number with K, M, G or T)");
+                return fail(
+                    t.line,
+                    "rotate size must be from 4096 bytes to 1T (a number with K, M, G or T)");
             c.rotate = collector_rotate::size;
             c.rotate_size = *size;
             return true;
@@ -106,16 +110,23 @@ bool parser::collector_statement(const token& t, std::uint32_t& seen) {
         return number(c.max_record_size, 256, 1048576, "bytes");
     case ckw::on_tamper:
         if (!string_value(t, v)) return false;
-        if (v == "continue") c.on_tamper = collector_tamper::continue_new_file;
-        else if (v == "abort") c.on_tamper = collector_tamper::abort;
-        else return fail(t.line, "on_tamper must be \"continue\" or \"abort\"");
+        if (v == "continue")
+            c.on_tamper = collector_tamper::continue_new_file;
+        else if (v == "abort")
+            c.on_tamper = collector_tamper::abort;
+        else
+            return fail(t.line, "on_tamper must be \"continue\" or \"abort\"");
         return true;
     case ckw::replicate:
         if (!string_value(t, v)) return false;
-        if (v == "none") c.replicate = collector_replicate::none;
-        else if (v == "syslog") c.replicate = collector_replicate::syslog;
-        else if (v == "journal") c.replicate = collector_replicate::journal;
-        else return fail(t.line, "replicate must be \"none\", \"syslog\" or \"journal\"");
+        if (v == "none")
+            c.replicate = collector_replicate::none;
+        else if (v == "syslog")
+            c.replicate = collector_replicate::syslog;
+        else if (v == "journal")
+            c.replicate = collector_replicate::journal;
+        else
+            return fail(t.line, "replicate must be \"none\", \"syslog\" or \"journal\"");
         return true;
     case ckw::none:
         break;

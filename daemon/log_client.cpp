@@ -3,6 +3,9 @@
 // socket with a single 200 ms budget for connect, send and reply.
 #include "daemon/log_client.hpp"
 
+#include "collector/request.hpp"
+#include "common/config_collector.hpp"
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -15,9 +18,6 @@
 #include <sys/un.h>
 #include <sysexits.h>
 #include <unistd.h>
-
-#include "collector/request.hpp"
-#include "common/config_collector.hpp"
 
 namespace adist::daemon {
 namespace {
@@ -73,7 +73,8 @@ std::optional<std::string> env(const char* name) {
 
 // Milliseconds left of the budget (0 when spent).
 int left(clock::time_point deadline) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
     return ms > 0 ? int(ms) : 0;
 }
 
@@ -114,7 +115,8 @@ std::string send_request(const std::string& path, const std::string& request,
             sent += std::size_t(n);
             continue;
         }
-        if (n < 0 && errno != EAGAIN && errno != EINTR) return std::string("send: ") + std::strerror(errno);
+        if (n < 0 && errno != EAGAIN && errno != EINTR)
+            return std::string("send: ") + std::strerror(errno);
         if (!wait_for(fd, POLLOUT, deadline)) return "send: timed out";
     }
     for (;;) {

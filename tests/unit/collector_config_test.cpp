@@ -37,9 +37,10 @@ TEST_CASE("collector: defaults, dist under the directory") {
 }
 
 TEST_CASE("collector: every statement") {
-    auto r = parse("collector {\n socket \"/run/x.sock\"\n directory /srv/cmd/\n dist /srv/dist\n"
-                   " rotate size 1M\n sync_records 10\n sync_interval 2\n heartbeat 60\n"
-                   " on_tamper abort\n replicate journal\n rate_limit 7\n max_record_size 4096\n}\n");
+    auto r =
+        parse("collector {\n socket \"/run/x.sock\"\n directory /srv/cmd/\n dist /srv/dist\n"
+              " rotate size 1M\n sync_records 10\n sync_interval 2\n heartbeat 60\n"
+              " on_tamper abort\n replicate journal\n rate_limit 7\n max_record_size 4096\n}\n");
     REQUIRE(std::holds_alternative<config>(r));
     const auto& c = *std::get<config>(r).collector;
     CHECK(c.socket == "/run/x.sock");
@@ -88,7 +89,8 @@ TEST_CASE("collector: errors name their line") {
 
 TEST_CASE("collector: a reload may change policies, not the socket or directories") {
     auto base = std::get<config>(parse("collector {\n directory /a\n}\n"));
-    auto same = std::get<config>(parse("collector {\n directory /a\n rate_limit 9\n heartbeat 5\n}\n"));
+    auto same =
+        std::get<config>(parse("collector {\n directory /a\n rate_limit 9\n heartbeat 5\n}\n"));
     CHECK(plan_reload(base, same).needs_restart.empty());
     auto moved = std::get<config>(parse("collector {\n directory /b\n}\n"));
     CHECK(plan_reload(base, moved).needs_restart ==

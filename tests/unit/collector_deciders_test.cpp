@@ -57,18 +57,20 @@ TEST_CASE("uid limit: one uid's flood is cut and counted, others pass") {
     uid_limit l(3);
     auto t = uid_limit::clock::time_point{} + std::chrono::hours(1);
     int passed = 0;
-    for (int i = 0; i < 100; ++i) passed += l.allow(1000, t);
+    for (int i = 0; i < 100; ++i)
+        passed += l.allow(1000, t);
     CHECK(passed == 3);
     CHECK(l.allow(1001, t));
     auto counts = l.take_counts();
     REQUIRE(counts.size() == 1);
     CHECK(counts[0].uid == 1000);
     CHECK(counts[0].suppressed == 97);
-    CHECK(l.take_counts().empty()); // reported once
+    CHECK(l.take_counts().empty());                           // reported once
     CHECK(l.allow(1000, t + std::chrono::milliseconds(400))); // refilled 1.2 tokens
     CHECK_FALSE(l.allow(1000, t + std::chrono::milliseconds(400)));
     uid_limit none(0);
-    for (int i = 0; i < 1000; ++i) REQUIRE(none.allow(5, t));
+    for (int i = 0; i < 1000; ++i)
+        REQUIRE(none.allow(5, t));
 }
 
 TEST_CASE("uid limit: the table is bounded but never drops a count") {
@@ -78,7 +80,8 @@ TEST_CASE("uid limit: the table is bounded but never drops a count") {
         l.allow(uid, t);
         l.allow(uid, t); // suppressed: kept
     }
-    for (std::uint32_t uid = 10; uid < 20; ++uid) l.allow(uid, t + std::chrono::seconds(5));
+    for (std::uint32_t uid = 10; uid < 20; ++uid)
+        l.allow(uid, t + std::chrono::seconds(5));
     CHECK(l.take_counts().size() == 4);
 }
 
@@ -117,18 +120,21 @@ TEST_CASE("collector directory: root-owned, daemon group, nobody else; the fix i
           "/d belongs to uid 1000, not root (chown root:auditdistd /d && chmod 0770 /d)");
     f = good;
     f.mode = S_IFDIR | 0773;
-    CHECK(directory_problem("/d", f, "auditdistd", daemon, self)->starts_with("/d is open to others"));
+    CHECK(directory_problem("/d", f, "auditdistd", daemon, self)
+              ->starts_with("/d is open to others"));
     f = good;
     f.group = 5;
     CHECK(directory_problem("/d", f, "auditdistd", daemon, self)->starts_with("/d has group 5"));
     f = good;
     f.mode = S_IFDIR | 0750;
-    CHECK(directory_problem("/d", f, "auditdistd", daemon, self)->starts_with("/d is not writable"));
+    CHECK(
+        directory_problem("/d", f, "auditdistd", daemon, self)->starts_with("/d is not writable"));
     f.is_directory = false;
     CHECK(*directory_problem("/d", f, "auditdistd", daemon, self) == "/d is not a directory");
     // Without a privilege drop: ours, writable by nobody else.
     adist::common::dir_facts own{true, 0, 0, S_IFDIR | 0700};
     CHECK_FALSE(directory_problem("/d", own, "x", std::nullopt, self));
     own.mode = S_IFDIR | 0722;
-    CHECK(directory_problem("/d", own, "x", std::nullopt, self)->starts_with("/d is writable by others"));
+    CHECK(directory_problem("/d", own, "x", std::nullopt, self)
+              ->starts_with("/d is writable by others"));
 }

@@ -32,12 +32,14 @@ TEST_CASE("record: JSON strings escape quotes, backslashes and every control") {
 
 TEST_CASE("record: bytes that are not UTF-8 become \\udcXX, one per byte") {
     bool clean = true;
-    CHECK(json("a\xff" "b", &clean) == R"("a\udcffb")");
+    CHECK(json("a\xff"
+               "b",
+               &clean) == R"("a\udcffb")");
     CHECK_FALSE(clean);
-    CHECK(json("\xc0\xaf") == R"("\udcc0\udcaf")");         // overlong "/"
-    CHECK(json("\xed\xa0\x80") == R"("\udced\udca0\udc80")"); // a surrogate in UTF-8
+    CHECK(json("\xc0\xaf") == R"("\udcc0\udcaf")");                     // overlong "/"
+    CHECK(json("\xed\xa0\x80") == R"("\udced\udca0\udc80")");           // a surrogate in UTF-8
     CHECK(json("\xf4\x90\x80\x80") == R"("\udcf4\udc90\udc80\udc80")"); // > U+10FFFF
-    CHECK(json("\xe2\x82") == R"("\udce2\udc82")");         // cut sequence
+    CHECK(json("\xe2\x82") == R"("\udce2\udc82")");                     // cut sequence
     CHECK(json("\xe2\x82\xac") == "\"€\"");
 }
 
@@ -56,22 +58,25 @@ TEST_CASE("record: command record has trusted and claimed blocks apart") {
     std::string line = encode_command(base(), t, c);
     CHECK(line.back() == '\n');
     CHECK(line.find('\n') == line.size() - 1);
-    CHECK(line.starts_with(R"({"type":"command","seq":42,"time_ns":1700000000123456789,"host":"h\"ost","boot_id":"boot","trusted":{"pid":7,"uid":1001,"user":"alice")"));
+    CHECK(line.starts_with(
+        R"({"type":"command","seq":42,"time_ns":1700000000123456789,"host":"h\"ost","boot_id":"boot","trusted":{"pid":7,"uid":1001,"user":"alice")"));
     CHECK(line.find(R"("tty":"pts/3")") != std::string::npos);
     CHECK(line.find(R"("exe":null)") != std::string::npos);
     CHECK(line.find(R"("parents":[{"pid":6,"uid":1001,"comm":"ba\"sh"}],"verified":true})") !=
           std::string::npos);
-    CHECK(line.find(R"("claimed":{"command":"ls\n-l","ssh_tty":null,"ssh_connection":"10.0.0.1 1 10.0.0.2 22")") !=
-          std::string::npos);
+    CHECK(
+        line.find(
+            R"("claimed":{"command":"ls\n-l","ssh_tty":null,"ssh_connection":"10.0.0.1 1 10.0.0.2 22")") !=
+        std::string::npos);
     CHECK(line.find(R"("invalid_utf8":false)") != std::string::npos);
 }
 
 TEST_CASE("record: every kind starts with its type and seq, read back by record_seq") {
     auto b = base();
-    for (const auto& line : {encode_header(b, 42, "x"), encode_heartbeat(b),
-                             encode_tamper(b, "f", "p"), encode_suppressed(b, 5, "u", 9),
-                             encode_recovery(b, "f", true),
-                             encode_command(b, trusted_info{}, claimed_info{})}) {
+    for (const auto& line :
+         {encode_header(b, 42, "x"), encode_heartbeat(b), encode_tamper(b, "f", "p"),
+          encode_suppressed(b, 5, "u", 9), encode_recovery(b, "f", true),
+          encode_command(b, trusted_info{}, claimed_info{})}) {
         auto seq = record_seq(std::string_view(line).substr(0, line.size() - 1));
         REQUIRE(seq);
         CHECK(*seq == 42);
@@ -116,7 +121,7 @@ TEST_CASE("request: round trip, truncation marked, malformed refused") {
         if (r) CHECK(r->command.size() <= i);
     }
     CHECK_FALSE(decode_request(std::string("\x09\0\0\0\0", 5), 10)); // unknown tag
-    CHECK_FALSE(decode_request("", 10));                              // no command
+    CHECK_FALSE(decode_request("", 10));                             // no command
 }
 
 TEST_CASE("request: a command longer than the payload limit is cut by the client") {
