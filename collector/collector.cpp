@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <syslog.h>
@@ -26,6 +27,9 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 // client gives up after 200 ms anyway.
 constexpr auto request_deadline = 2s;
 constexpr int max_clients = 4096;
+// One uid's share: a user opening connections without sending cannot take
+// the others' places.
+constexpr int max_clients_per_uid = 256;
 } // namespace
 
 std::int64_t now_ns() {
@@ -42,6 +46,12 @@ std::optional<startup_error> collector_role::setup(const std::string& user_name,
     for (const auto* dir : {&cfg_.directory, &cfg_.dist}) {
         if (auto problem = prepare_directory(*dir, user_name, user))
             return startup_error{*problem, EX_NOPERM};
+    }
+    // Room for max_clients connections besides the other roles' descriptors.
+    rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 8192) {
+        nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 8192);
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
     }
     auto parent = std::filesystem::path(cfg_.socket).parent_path().string();
     if (int err = common::make_directories(parent, 0755); err != 0)
@@ -136,13 +146,17 @@ asio::awaitable<void> collector_role::accept_loop() {
             co_await t.async_wait(tuple_awaitable);
             continue;
         }
-        if (active_ >= max_clients) continue; // closed: the client gives up quietly
-        asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+        // Closed unanswered when full, or when this uid holds its share of
+        // the clients already: the client gives up quietly, the others pass.
+        auto uid = peer_uid(socket.native_handle());
+        if (active_ >= max_clients || !uid || per_uid_[*uid] >= max_clients_per_uid) continue;
+        asio::co_spawn(io_, serve(std::move(socket), *uid), asio::detached);
     }
 }
 
-asio::awaitable<void> collector_role::serve(local::socket accepted) {
+asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_t uid) {
     ++active_;
+    ++per_uid_[uid];
     auto sock = std::make_shared<local::socket>(std::move(accepted));
     asio::steady_timer deadline(io_, request_deadline);
     deadline.async_wait([sock](boost::system::error_code ec) {
@@ -159,18 +173,23 @@ asio::awaitable<void> collector_role::serve(local::socket accepted) {
     }
     std::optional<reply> r;
     // The client is blocked on its reply: its pid and /proc are read now.
-    if (head && !ec && sock->is_open()) r = handle(head->kind, payload, sock->native_handle());
+    if (head && !ec && sock->is_open()) r = handle(head->kind, payload, sock->native_handle(), uid);
     if (r) {
         char byte = char(*r);
         co_await asio::async_write(*sock, asio::buffer(&byte, 1), tuple_awaitable);
     }
     deadline.cancel();
     --active_;
+    if (--per_uid_[uid] == 0) per_uid_.erase(uid);
 }
 
 // One request of a known kind: the reply, or nullopt (malformed: the
 // connection is closed without one).
-std::optional<reply> collector_role::handle(request_kind kind, std::string_view payload, int fd) {
+std::optional<reply> collector_role::handle(request_kind kind, std::string_view payload, int fd,
+                                            std::uint32_t uid) {
+    if (failed_ || stopped_) return reply::failed;
+    // The rate limit before the /proc work: a flood costs little.
+    if (!limit_.allow(uid, std::chrono::steady_clock::now())) return reply::suppressed;
     switch (kind) {
     case request_kind::command:
         if (auto claimed = decode_request(payload, cfg_.max_record_size)) return take(*claimed, fd);
@@ -180,9 +199,7 @@ std::optional<reply> collector_role::handle(request_kind kind, std::string_view 
 }
 
 reply collector_role::take(const claimed_info& claimed, int fd) {
-    if (failed_ || stopped_) return reply::failed;
     trusted_info t = read_peer(fd, names_);
-    if (!limit_.allow(t.uid, std::chrono::steady_clock::now())) return reply::suppressed;
     auto now = now_ns();
     if (file_->unsynced() == 0) check_tamper(now); // a new batch
     if (failed_) return reply::failed;

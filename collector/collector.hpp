@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 namespace adist::collector {
 
@@ -50,9 +51,10 @@ class collector_role {
   private:
     using local = asio::local::stream_protocol;
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> serve(local::socket socket);
+    asio::awaitable<void> serve(local::socket socket, std::uint32_t uid);
     asio::awaitable<void> tick_loop();
-    std::optional<reply> handle(request_kind kind, std::string_view payload, int fd);
+    std::optional<reply> handle(request_kind kind, std::string_view payload, int fd,
+                                std::uint32_t uid);
     reply take(const claimed_info& claimed, int fd);
     bool write_record(const std::string& line, std::int64_t now_ns);
     void check_tamper(std::int64_t now_ns);
@@ -75,6 +77,7 @@ class collector_role {
     bool stopped_ = false;
     bool failed_ = false; // on_tamper abort fired, or the files cannot be written
     int active_ = 0;
+    std::unordered_map<std::uint32_t, int> per_uid_; // clients being served, by uid
     int exit_code_ = 0;
 };
 

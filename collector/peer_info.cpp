@@ -89,6 +89,13 @@ void read_parents(trusted_info& t, std::int64_t ppid, std::size_t max) {
 
 } // namespace
 
+std::optional<std::uint32_t> peer_uid(int fd) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return std::nullopt;
+    return cred.uid;
+}
+
 std::string tty_name(unsigned long tty_nr) {
     if (tty_nr == 0) return {};
     unsigned long major = (tty_nr >> 8) & 0xfff;

@@ -7,6 +7,7 @@
 #include "collector/record.hpp"
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,6 +29,9 @@ struct stat_fields {
     bool ok = false;
 };
 stat_fields parse_proc_stat(std::string_view text);
+
+// The uid SO_PEERCRED gives for a connected unix socket, or nullopt.
+std::optional<std::uint32_t> peer_uid(int fd);
 
 // The user database's name of `uid` ("" when it has none).
 std::string user_name(std::uint32_t uid);

@@ -4,6 +4,8 @@ work (issue 14):
   - with no collector, a stopped collector (SIGSTOP) or a socket nobody
     accepts on, `auditdistd log` returns within 200 ms plus its start,
     exits 0 and prints nothing; with -v it says why and exits 75;
+  - one uid holding 600 idle connections gets all but 256 closed at once,
+    and another uid is still served;
   - one uid flooding past rate_limit is cut and counted in a `suppressed`
     record while another uid's commands all pass;
   - a command longer than max_record_size is cut and marked, bytes that are
@@ -22,6 +24,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Skip, check, check_equal, run_scenario, wait_until  # noqa: E402
 from collector_util import collector_config, commands, records  # noqa: E402
 
+# Opens 600 connections, sends nothing, prints how many the server closed
+# within a second, then holds the rest until killed.
+HOLDER = """
+import socket, sys, time, select
+conns = []
+for _ in range(600):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    conns.append(s)
+time.sleep(1)
+closed = 0
+for s in conns:
+    r, _, _ = select.select([s], [], [], 0)
+    if r and s.recv(1) == b"":
+        closed += 1
+print(len(conns), closed, flush=True)
+time.sleep(60)
+"""
 LIMIT = 0.2 + 0.15  # the client's budget, plus exec and dynamic linking on a busy machine
 
 
@@ -73,6 +93,23 @@ def scenario(sc):
     finally:
         os.kill(worker[0], signal.SIGCONT)
     sc.note(f"a stopped collector: quiet, within {LIMIT * 1000:.0f} ms; -v: {why}")
+
+    # One uid holding many idle connections does not take the others' places.
+    python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    holder = subprocess.Popen([python, "-c", HOLDER, socket_path], user="nobody",
+                              group="nogroup", extra_groups=[], stdout=subprocess.PIPE, text=True)
+    try:
+        counts = holder.stdout.readline().split()
+        check(len(counts) == 2, f"holder said {counts}")
+        opened, closed = int(counts[0]), int(counts[1])
+        check(opened == 600 and closed >= 600 - 256, f"{closed} of {opened} idle connections closed")
+        p, took = client(sc, socket_path, "while-held", verbose=True)
+        check_equal(p.returncode, 0, "root's command while nobody holds 256 connections")
+        check(took < LIMIT, f"root's command took {took * 1000:.0f} ms")
+    finally:
+        holder.kill()
+        holder.wait()
+    sc.note(f"nobody opened {opened} idle connections: {closed} closed at once, root still served")
 
     # Rate limit: root floods (the burst is 5), nobody sends 3 meanwhile.
     results = [client(sc, socket_path, f"flood-{i}", verbose=True)[0].returncode for i in range(40)]
