@@ -75,6 +75,7 @@ std::optional<startup_error> collector_role::setup(const std::string& user_name,
     if (ec)
         return startup_error{"cannot create collector socket " + cfg_.socket + ": " + ec.message(),
                              EX_CANTCREAT};
+    names_.preload(); // as root, before the sandbox
     record_file::options o{cfg_.directory,   cfg_.dist, cfg_.rotate,
                            cfg_.rotate_size, host_,     read_boot_id()};
     // Opened as root so that the files of a previous run can be closed;

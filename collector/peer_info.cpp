@@ -139,13 +139,33 @@ std::string cached(std::unordered_map<std::uint32_t, name_cache::entry>& map, st
                    std::chrono::steady_clock::time_point now, Lookup lookup) {
     auto it = map.find(id);
     if (it != map.end() && now - it->second.at < std::chrono::minutes(1)) return it->second.name;
-    if (map.size() >= 65536) map.clear();
-    auto& e = map[id];
-    e = {lookup(id), now};
-    return e.name;
+    std::string name = lookup(id);
+    if (it != map.end()) {
+        if (!name.empty()) it->second.name = name; // else: the database is out of reach now
+        it->second.at = now;
+        return it->second.name;
+    }
+    if (map.size() < name_cache::max_entries) map[id] = {name, now};
+    return name;
 }
 
 } // namespace
+
+void name_cache::preload() {
+    auto now = std::chrono::steady_clock::now();
+    ::setpwent();
+    while (struct passwd* pw = ::getpwent()) {
+        if (users_.size() >= max_entries) break;
+        users_.emplace(pw->pw_uid, entry{pw->pw_name, now});
+    }
+    ::endpwent();
+    ::setgrent();
+    while (struct group* gr = ::getgrent()) {
+        if (groups_.size() >= max_entries) break;
+        groups_.emplace(gr->gr_gid, entry{gr->gr_name, now});
+    }
+    ::endgrent();
+}
 
 std::string name_cache::user(std::uint32_t uid, std::chrono::steady_clock::time_point now) {
     return cached(users_, uid, now, [](std::uint32_t id) { return user_name(id); });

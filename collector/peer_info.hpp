@@ -38,10 +38,18 @@ std::string user_name(std::uint32_t uid);
 
 // User and group names looked up at most once a minute per id (the user
 // database is a file parsed on each lookup). Bounded: cleared when full.
+// A name that cannot be looked up any more keeps the one known before:
+// once sandboxed, the worker reads only the /etc/passwd and /etc/group it
+// found at the start (Landlock's rule follows the file, and every change
+// of the database replaces it), so preload() reads both whole, as root,
+// before the sandbox.
 class name_cache {
   public:
+    // Every user and group of the databases (at most max_entries each).
+    void preload();
     std::string user(std::uint32_t uid, std::chrono::steady_clock::time_point now);
     std::string group(std::uint32_t gid, std::chrono::steady_clock::time_point now);
+    static constexpr std::size_t max_entries = 200000;
 
     struct entry {
         std::string name;

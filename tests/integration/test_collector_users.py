@@ -8,10 +8,13 @@ receiver (issue 14):
   - every command arrives on the receiver exactly once with the user's uid,
     name and terminal in `trusted`, the forged SSH_CONNECTION only under
     `claimed`;
+  - the names stay right after /etc/passwd is replaced (usermod) while the
+    collector runs;
   - none of the users can append to, truncate, rename or remove the
     collector's files, in its directory or in dist, nor hard-link them."""
 import errno
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -117,11 +120,16 @@ def scenario(sc):
     coll = sc.daemon("collector", conf, "collector")
     hooks = hook_dir(sc, SOURCE_DIR)
     # The users exist before the start: Landlock's rule on /etc/passwd
-    # follows the file that was there (useradd replaces it), see
-    # docs/collector.md.
+    # follows the file that was there, so a user added later has no name
+    # (docs/collector.md). A change of the database after the start (here
+    # usermod, which replaces /etc/passwd) must not lose the names known.
     with test_users(count) as users:
         recv.start()
         coll.start()
+        before = os.stat("/etc/passwd").st_ino
+        subprocess.run(["usermod", "-c", "changed after the start", users[0].pw_name],
+                       check=True, timeout=30)
+        check(os.stat("/etc/passwd").st_ino != before, "usermod did not replace /etc/passwd")
         expected = run_sessions(sc, users, hooks, socket_path)
         sc.note(f"{count} users typed {len(expected)} commands")
         assert_records(sc, host_dir, expected)
