@@ -94,6 +94,12 @@ void collector_role::start() {
         ::kill(::getpid(), SIGTERM);
         return;
     }
+    // hidepid, or systemd's ProtectProc=invisible: other users' /proc/<pid>
+    // is hidden from us (pid 1 is root's).
+    if (::access("/proc/1/stat", F_OK) != 0)
+        log::warning("collector: /proc hides other users' processes (hidepid, or systemd's "
+                     "ProtectProc=invisible): records will lack tty, session, loginuid and "
+                     "parents; see docs/collector.md");
     last_heartbeat_ = std::chrono::steady_clock::now();
     sync_pool_ = std::make_unique<asio::thread_pool>(1);
     log::info("collector: listening on ", cfg_.socket, ", writing ", cfg_.directory, "/",
