@@ -173,14 +173,27 @@ asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_
     auto [ec, n] = co_await asio::async_read(*sock, asio::buffer(header), tuple_awaitable);
     std::optional<request_header> head;
     if (!ec) head = decode_request_header(header);
+    // What is kept is read; the rest of a longer payload is read and dropped
+    // (memory per client stays bounded).
     std::string payload;
+    bool cut = false;
     if (head) {
-        payload.resize(head->length);
+        std::size_t keep = std::min<std::size_t>(head->length, kept_payload(cfg_.max_record_size));
+        cut = keep < head->length;
+        payload.resize(keep);
         std::tie(ec, n) = co_await asio::async_read(*sock, asio::buffer(payload), tuple_awaitable);
+        std::size_t left = head->length - keep;
+        char scratch[65536];
+        while (!ec && left > 0) {
+            std::tie(ec, n) = co_await asio::async_read(
+                *sock, asio::buffer(scratch, std::min(left, sizeof scratch)), tuple_awaitable);
+            left -= n;
+        }
     }
     std::optional<reply> r;
     // The client is blocked on its reply: its pid and /proc are read now.
-    if (head && !ec && sock->is_open()) r = handle(head->kind, payload, sock->native_handle(), uid);
+    if (head && !ec && sock->is_open())
+        r = handle(head->kind, payload, cut, sock->native_handle(), uid);
     if (r) {
         char byte = char(*r);
         co_await asio::async_write(*sock, asio::buffer(&byte, 1), tuple_awaitable);
@@ -192,14 +205,15 @@ asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_
 
 // One request of a known kind: the reply, or nullopt (malformed: the
 // connection is closed without one).
-std::optional<reply> collector_role::handle(request_kind kind, std::string_view payload, int fd,
-                                            std::uint32_t uid) {
+std::optional<reply> collector_role::handle(request_kind kind, std::string_view payload, bool cut,
+                                            int fd, std::uint32_t uid) {
     if (failed_ || stopped_) return reply::failed;
     // The rate limit before the /proc work: a flood costs little.
     if (!limit_.allow(uid, std::chrono::steady_clock::now())) return reply::suppressed;
     switch (kind) {
     case request_kind::command:
-        if (auto claimed = decode_request(payload, cfg_.max_record_size)) return take(*claimed, fd);
+        if (auto claimed = decode_request(payload, cfg_.max_record_size, cut))
+            return take(*claimed, fd);
         return std::nullopt;
     }
     return std::nullopt;

@@ -53,7 +53,7 @@ class collector_role {
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(local::socket socket, std::uint32_t uid);
     asio::awaitable<void> tick_loop();
-    std::optional<reply> handle(request_kind kind, std::string_view payload, int fd,
+    std::optional<reply> handle(request_kind kind, std::string_view payload, bool cut, int fd,
                                 std::uint32_t uid);
     reply take(const claimed_info& claimed, int fd);
     bool write_record(const std::string& line, std::int64_t now_ns);

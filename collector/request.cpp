@@ -51,7 +51,8 @@ std::optional<request_header> decode_request_header(std::string_view header) {
     return request_header{request_kind::command, n};
 }
 
-std::optional<claimed_info> decode_request(std::string_view payload, std::size_t max_command) {
+std::optional<claimed_info> decode_request(std::string_view payload, std::size_t max_command,
+                                           bool cut) {
     claimed_info c;
     bool command = false;
     std::optional<std::uint64_t> length;
@@ -59,6 +60,9 @@ std::optional<claimed_info> decode_request(std::string_view payload, std::size_t
         if (payload.size() < 5) return std::nullopt;
         auto tag = field_tag(payload[0]);
         auto n = get_be(payload.substr(1, 4));
+        // Only the command, the last field, may go past a payload the
+        // server read in part.
+        if (payload.size() - 5 < n && cut && tag == field_tag::command) n = payload.size() - 5;
         if (payload.size() - 5 < n) return std::nullopt;
         std::string_view value = payload.substr(5, n);
         payload.remove_prefix(5 + n);

@@ -48,7 +48,16 @@ struct request_header {
 std::optional<request_header> decode_request_header(std::string_view header);
 
 // The fields of a payload, or nullopt (truncated field, unknown tag, no
-// command). `max_command` cuts the command and marks it truncated.
-std::optional<claimed_info> decode_request(std::string_view payload, std::size_t max_command);
+// command). `max_command` cuts the command and marks it truncated. `cut`:
+// the payload is only the start of a longer one (the server reads no more
+// than it keeps), so the command field may end early.
+std::optional<claimed_info> decode_request(std::string_view payload, std::size_t max_command,
+                                           bool cut = false);
+
+// How much of a payload the server reads for a command kept up to
+// `max_command` bytes (the other fields are cut at 1 KiB each by the client).
+inline std::size_t kept_payload(std::size_t max_command) {
+    return max_command + 4096 + 64;
+}
 
 } // namespace adist::collector

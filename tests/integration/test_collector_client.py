@@ -135,6 +135,13 @@ def scenario(sc):
     check_equal(c["command"].encode("utf-8", "surrogateescape"), raw[:300], "cut bytes")
     check(c["invalid_utf8"], "invalid_utf8 mark")
     sc.note("a 805-byte command: first 300 bytes kept exactly, truncated and length marked")
+    # 100 KB: the server reads what it keeps and drops the rest.
+    p, took = client(sc, socket_path, "huge-" + "h" * 99995, verbose=True)
+    check_equal(p.returncode, 0, "a 100 KB command")
+    c = [c for c in commands(directory) if c["claimed"]["command"].startswith("huge-")][-1]["claimed"]
+    check_equal((len(c["command"]), c["command_length"], c["truncated"]), (300, 100000, True),
+                "the 100 KB command's record")
+    sc.note(f"a 100 KB command: answered in {took * 1000:.0f} ms, 300 bytes kept")
 
     wait_until(lambda: any(r["type"] == "heartbeat" for _, r in records(directory)), timeout=5,
                what="a heartbeat record")

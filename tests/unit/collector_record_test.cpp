@@ -124,6 +124,26 @@ TEST_CASE("request: round trip, truncation marked, malformed refused") {
     CHECK_FALSE(decode_request("", 10));                             // no command
 }
 
+TEST_CASE("request: the server reads only what it keeps; the command may end early") {
+    claimed_info c;
+    c.command = std::string(100000, 'b');
+    c.pwd = "/p";
+    std::string wire = encode_request(c);
+    auto payload = std::string_view(wire).substr(request_header_size);
+    auto keep = kept_payload(300);
+    REQUIRE(keep < payload.size());
+    CHECK_FALSE(decode_request(payload.substr(0, keep), 300)); // not told it is cut
+    auto r = decode_request(payload.substr(0, keep), 300, true);
+    REQUIRE(r);
+    CHECK(r->command == std::string(300, 'b'));
+    CHECK(r->truncated);
+    CHECK(r->command_length == 100000);
+    CHECK(r->pwd == "/p");
+    // A cut other field is still refused.
+    std::string bad = std::string("\x04\0\0\0\x09/ab", 8);
+    CHECK_FALSE(decode_request(bad, 300, true));
+}
+
 TEST_CASE("request: a command longer than the payload limit is cut by the client") {
     claimed_info c;
     c.command = std::string(max_request_payload + 10, 'a');
