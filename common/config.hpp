@@ -13,6 +13,7 @@
 
 #include "common/address.hpp"
 #include "common/tls_version.hpp"
+#include "common/config_collector.hpp"
 #include "proto/fingerprint.hpp"
 
 namespace adist::common {
@@ -114,6 +115,9 @@ struct config {
     long max_clock_skew = default_max_clock_skew; // seconds
     std::vector<receiver_host> receivers;
     receiver_limits limits;            // the receiver section's (hosts inherit them)
+
+    // A `collector { }` section: the command-history collector role runs.
+    std::optional<collector_config> collector;
 };
 
 struct config_error {

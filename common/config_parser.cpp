@@ -130,6 +130,8 @@ bool parser::global_statement(kw k, const token& t) {
         if (!section(t, cfg_.has_sender, "sender", &parser::sender_statement)) return false;
         finish_sender();
         return true;
+    case kw::collector:
+        return collector_section(t);
     case kw::receiver:
         if (!section(t, cfg_.has_receiver, "receiver", &parser::receiver_statement)) return false;
         finish_receiver();

@@ -71,6 +71,16 @@ reload_plan plan_reload(const config& running, const config& next) {
         p.needs_restart.push_back(next.has_receiver ? "a receiver section added"
                                                     : "the receiver section removed");
     }
+    // The collector's socket and directories are opened as root at the start.
+    if (running.collector.has_value() != next.collector.has_value()) {
+        p.needs_restart.push_back(next.collector ? "a collector section added"
+                                                 : "the collector section removed");
+    } else if (running.collector &&
+               (running.collector->socket != next.collector->socket ||
+                running.collector->directory != next.collector->directory ||
+                running.collector->dist != next.collector->dist)) {
+        p.needs_restart.push_back("the collector's socket, directory or dist");
+    }
     p.timeout_changed = running.timeout != next.timeout;
 
     std::vector<std::string> old_listen, new_listen;

@@ -19,6 +19,7 @@
 #include "common/daemon_util.hpp"
 #include "common/log.hpp"
 #include "common/status_check.hpp"
+#include "daemon/log_client.hpp"
 #include "common/tls.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
@@ -219,6 +220,10 @@ int print_status(const daemon_options& o) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // `auditdistd log` runs in every shell for every command: no option
+    // parsing, no configuration, 200 ms at most (daemon/log_client.cpp).
+    if (argc >= 2 && std::string_view(argv[1]) == "log")
+        return adist::daemon::run_log_client(argc - 2, argv + 2);
     daemon_options o;
     if (auto code = parse_options(argc, argv, o)) return *code;
     if (!o.command.empty()) {

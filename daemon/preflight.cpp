@@ -61,9 +61,9 @@ bool has_tls_listener(const common::config& cfg) {
 } // namespace
 
 std::optional<start_problem> preflight(const daemon_options& o, const common::config& cfg) {
-    if (!cfg.has_sender && !cfg.has_receiver) {
-        return start_problem{EX_CONFIG,
-                             o.config_path + ": neither a sender nor a receiver section: nothing to do"};
+    if (!cfg.has_sender && !cfg.has_receiver && !cfg.collector) {
+        return start_problem{EX_CONFIG, o.config_path + ": neither a sender, a receiver nor a "
+                                                         "collector section: nothing to do"};
     }
     if (auto problem = common::unsafe_config_file(o.config_path)) {
         return start_problem{EX_CONFIG, *problem};

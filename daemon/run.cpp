@@ -68,6 +68,13 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
             if (o.no_sync)
                 log::warning("--no-sync: acknowledging data that is not on stable storage");
         }
+        if (cfg.collector) {
+            r.coll.emplace(io, cfg);
+            if (auto e = r.coll->setup(o.user, user)) {
+                log::error(e->message);
+                return e->code;
+            }
+        }
         // Again, now that the receiver made its host directories.
         if (auto problem = daemon::check_directories(o, cfg, user)) {
             log::error(problem->message);
@@ -155,6 +162,7 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
     // is one more thing to get at.
     so.forget_worker_state = [&r] {
         r.control.reset();
+        r.coll.reset();
         r.snd.reset();
         r.recv.reset();
     };

@@ -126,6 +126,24 @@ void add_sender(const common::config& cfg, privileged::sandbox_spec& spec,
     spec.remove_files = true;
 }
 
+// The collector: its directory (create, append, rename its own files, link
+// them into dist) and dist; /proc (the peers' stat, status, loginuid,
+// sessionid; exe only where the kernel lets us) and the user and group
+// databases for names. No truncation, no removal (seccomp: unlink EPERM
+// unless the sender's remove_files allows it in its own dist rule).
+void add_collector(const common::config& cfg, privileged::sandbox_spec& spec) {
+    const auto& c = *cfg.collector;
+    spec.paths.push_back({c.directory, fsa::read_file | fsa::write_file | fsa::read_dir |
+                                           fsa::make_reg | fsa::remove_file | fsa::refer,
+                          false});
+    spec.paths.push_back({c.dist, fsa::read_dir | fsa::make_reg | fsa::remove_file | fsa::refer,
+                          false});
+    spec.paths.push_back({"/proc", fsa::read_file | fsa::read_dir, false});
+    for (const char* f : {"/etc/passwd", "/etc/group"})
+        spec.paths.push_back({f, fsa::read_file, true});
+    spec.collector = true;
+}
+
 } // namespace
 
 privileged::sandbox_spec worker_sandbox_spec(const daemon_options& o, const common::config& cfg,
@@ -135,6 +153,7 @@ privileged::sandbox_spec worker_sandbox_spec(const daemon_options& o, const comm
     limits_ = {};
     if (cfg.has_receiver) add_receiver(cfg, facts.supervised, spec);
     if (cfg.has_sender) add_sender(cfg, spec, notes);
+    if (cfg.collector) add_collector(cfg, spec);
     for (const char* f : resolver_files) spec.paths.push_back({f, fsa::read_file, true});
     if (!facts.supervised) {
         // Nobody else removes the pidfile and the status socket at exit, and

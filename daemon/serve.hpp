@@ -14,6 +14,7 @@
 #include "common/status.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
+#include "collector/collector.hpp"
 #include "receiver/receiver.hpp"
 #include "sender/uplink.hpp"
 
@@ -23,6 +24,7 @@ struct roles {
     std::optional<receiver::receiver> recv;
     std::optional<sender::sender_role> snd;
     std::unique_ptr<daemon::control_server> control;
+    std::optional<collector::collector_role> coll;
 
     std::vector<common::host_status> status() const {
         std::vector<common::host_status> out;

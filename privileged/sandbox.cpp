@@ -90,6 +90,7 @@ std::uint64_t landlock_rights(unsigned access) {
     if (access & fs_access::remove_file) r |= LANDLOCK_ACCESS_FS_REMOVE_FILE;
     if (access & fs_access::make_reg) r |= LANDLOCK_ACCESS_FS_MAKE_REG;
     if (access & fs_access::make_dir) r |= LANDLOCK_ACCESS_FS_MAKE_DIR;
+    if (access & fs_access::refer) r |= LANDLOCK_ACCESS_FS_REFER;
     return r;
 }
 

@@ -22,6 +22,7 @@ inline constexpr unsigned read_dir = 1u << 2;    // list a directory
 inline constexpr unsigned remove_file = 1u << 3; // unlink, or rename away from a directory
 inline constexpr unsigned make_reg = 1u << 4;    // create a regular file (or rename into)
 inline constexpr unsigned make_dir = 1u << 5;    // create a directory
+inline constexpr unsigned refer = 1u << 6;       // link or rename into another directory (ABI >= 2)
 } // namespace fs_access
 
 struct path_rule {
@@ -44,6 +45,9 @@ struct sandbox_spec {
     // status socket at exit when there is no supervisor). Otherwise unlink
     // fails with EPERM.
     bool remove_files = false;
+    // seccomp: the collector's calls (linkat into dist, renameat of its own
+    // files, fdatasync).
+    bool collector = false;
 };
 
 // Enters the sandbox for good: umask 077, PR_SET_NO_NEW_PRIVS,

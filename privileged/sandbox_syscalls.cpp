@@ -74,6 +74,11 @@ const char* const sender_calls[] = {"inotify_init1", "inotify_add_watch", "inoti
 // socket at exit when no supervisor does it.
 const char* const remove_calls[] = {"unlink", "unlinkat"};
 
+// The collector links each new file into dist and renames its own files at
+// rotation (Landlock confines both to its two directories).
+const char* const collector_calls[] = {"linkat", "link", "fdatasync", "fsync",
+                                       "renameat2", "renameat", "rename"};
+
 // Sanitizer builds only: LeakSanitizer's check at exit clones a tracer
 // (clone without CLONE_THREAD, allowed below) that ptraces every thread,
 // lists /proc/PID/task with getdents and is waited for; it calls prctl to
@@ -201,6 +206,7 @@ int enter_seccomp(const sandbox_spec& spec, std::string* error) {
     if (spec.rename_files) f.allow(rename_calls);
     if (spec.sender) f.allow(sender_calls);
     if (spec.remove_files) f.allow(remove_calls);
+    if (spec.collector) f.allow(collector_calls);
     if (ADIST_SANITIZER_BUILD) f.allow(sanitizer_calls);
     add_conditional(f, spec);
     if (!f.ok()) {

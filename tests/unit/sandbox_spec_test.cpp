@@ -131,3 +131,26 @@ TEST_CASE("sandbox spec: with auditd_log, the rule is the dist directory, not au
     CHECK(dist->access == (fs_access::read_file | fs_access::read_dir | fs_access::remove_file));
     CHECK(notes.empty());
 }
+
+TEST_CASE("sandbox spec: the collector's directories, /proc, the user database, its calls") {
+    auto cfg = parse("pidfile \"/run/a.pid\"\ncollector {\n directory \"/var/audit/commands\"\n}\n");
+    daemon_options o;
+    std::vector<std::string> notes;
+    auto s = daemon::worker_sandbox_spec(o, cfg, {true, "/run/a.sock"}, &notes);
+    CHECK(s.collector);
+    CHECK_FALSE(s.sender);
+    CHECK_FALSE(s.receiver);
+    CHECK_FALSE(s.remove_files); // seccomp: unlink EPERM
+    CHECK(s.connect_ports.empty());
+    auto* dir = find(s, "/var/audit/commands");
+    REQUIRE(dir != nullptr);
+    CHECK(dir->access == (fs_access::read_file | fs_access::write_file | fs_access::read_dir |
+                          fs_access::make_reg | fs_access::remove_file | fs_access::refer));
+    auto* dist = find(s, "/var/audit/commands/dist");
+    REQUIRE(dist != nullptr);
+    CHECK((dist->access & (fs_access::write_file | fs_access::read_file)) == 0);
+    REQUIRE(find(s, "/proc") != nullptr);
+    CHECK(find(s, "/proc")->access == (fs_access::read_file | fs_access::read_dir));
+    REQUIRE(find(s, "/etc/passwd") != nullptr);
+    CHECK(find(s, "/etc/passwd")->access == fs_access::read_file);
+}

@@ -1,0 +1,331 @@
+// The collector role (collector.hpp): the socket, one coroutine per client,
+// the periodic sync / tamper check / heartbeat / suppressed counts. Runs on
+// the worker's io_context thread; every file operation is record_file's.
+#include "collector/collector.hpp"
+
+#include "collector/peer_info.hpp"
+#include "collector/setup.hpp"
+#include "common/fd.hpp"
+#include "common/log.hpp"
+
+#include <cerrno>
+#include <filesystem>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+namespace adist::collector {
+
+using namespace std::chrono_literals;
+namespace {
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+// A client that has not sent its request by then is dropped: the shell's
+// client gives up after 200 ms anyway.
+constexpr auto request_deadline = 2s;
+constexpr int max_clients = 4096;
+// One uid's share: a user opening connections without sending cannot take
+// the others' places.
+constexpr int max_clients_per_uid = 256;
+} // namespace
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+collector_role::collector_role(asio::io_context& io, const common::config& cfg)
+    : io_(io), cfg_(*cfg.collector), host_(cfg.name), acceptor_(io), limit_(cfg_.rate_limit) {}
+
+std::optional<startup_error> collector_role::setup(const std::string& user_name,
+                                                   std::optional<common::user_ids> user) {
+    for (const auto* dir : {&cfg_.directory, &cfg_.dist}) {
+        if (auto problem = prepare_directory(*dir, user_name, user))
+            return startup_error{*problem, EX_NOPERM};
+    }
+    // Room for max_clients connections besides the other roles' descriptors.
+    rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 8192) {
+        nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 8192);
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    auto parent = std::filesystem::path(cfg_.socket).parent_path().string();
+    if (int err = common::make_directories(parent, 0755); err != 0)
+        return startup_error{"cannot create " + parent + ": " + common::errno_text(err),
+                             EX_CANTCREAT};
+    struct stat st {};
+    if (::lstat(cfg_.socket.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return startup_error{"collector socket " + cfg_.socket + " exists and is not a socket",
+                                 EX_CANTCREAT};
+        ::unlink(
+            cfg_.socket.c_str()); // left by a collector that was killed (the pidfile is locked)
+    }
+    boost::system::error_code ec;
+    acceptor_.open(local(), ec);
+    if (!ec) acceptor_.bind(local::endpoint(cfg_.socket), ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    // Every local user sends commands; the kernel tells us who.
+    if (!ec && ::chmod(cfg_.socket.c_str(), 0666) != 0)
+        ec.assign(errno, boost::system::system_category());
+    if (ec)
+        return startup_error{"cannot create collector socket " + cfg_.socket + ": " + ec.message(),
+                             EX_CANTCREAT};
+    names_.preload(); // as root, before the sandbox
+    record_file::options o{cfg_.directory,   cfg_.dist, cfg_.rotate,
+                           cfg_.rotate_size, host_,     read_boot_id()};
+    // Opened as root so that the files of a previous run can be closed;
+    // the new file is created after the drop (start) so that it is the
+    // daemon user's.
+    file_.emplace(o);
+    return std::nullopt;
+}
+
+void collector_role::start() {
+    auto t = now_ns();
+    if (auto e = file_->open(t)) {
+        log::error("collector: ", *e, "; not collecting");
+        failed_ = true;
+        exit_code_ = EX_CANTCREAT;
+        ::kill(::getpid(), SIGTERM);
+        return;
+    }
+    // hidepid, or systemd's ProtectProc=invisible: other users' /proc/<pid>
+    // is hidden from us (pid 1 is root's).
+    if (::access("/proc/1/stat", F_OK) != 0)
+        log::warning("collector: /proc hides other users' processes (hidepid, or systemd's "
+                     "ProtectProc=invisible): records will lack tty, session, loginuid and "
+                     "parents; see docs/collector.md");
+    last_heartbeat_ = std::chrono::steady_clock::now();
+    sync_pool_ = std::make_unique<asio::thread_pool>(1);
+    log::info("collector: listening on ", cfg_.socket, ", writing ", cfg_.directory, "/",
+              file_->file_name());
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+    asio::co_spawn(io_, tick_loop(), asio::detached);
+}
+
+void collector_role::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    if (sync_pool_) sync_pool_->join(); // a sync in flight finishes
+    // A clean stop closes the file: the sender ships it as finished.
+    if (file_ && !failed_) {
+        if (auto e = file_->close(now_ns())) log::error("collector: ", *e);
+    }
+}
+
+void collector_role::reload(const common::config& next) {
+    if (!next.collector) {
+        log::warning("collector: removing the collector section needs a restart");
+        return;
+    }
+    const auto& n = *next.collector;
+    if (n.socket != cfg_.socket || n.directory != cfg_.directory || n.dist != cfg_.dist)
+        log::warning("collector: a new socket, directory or dist needs a restart; keeping ",
+                     cfg_.socket, " and ", cfg_.directory);
+    auto keep = cfg_;
+    cfg_ = n;
+    cfg_.socket = keep.socket;
+    cfg_.directory = keep.directory;
+    cfg_.dist = keep.dist;
+    limit_.set_rate(cfg_.rate_limit);
+    if (failed_ || stopped_) return;
+    // logrotate moved the files away or wants a new one: a new file.
+    if (auto e = file_->reopen(now_ns())) {
+        log::error("collector: reopening after SIGHUP: ", *e);
+        failed_ = true;
+    }
+}
+
+asio::awaitable<void> collector_role::accept_loop() {
+    while (!stopped_) {
+        auto [ec, socket] = co_await acceptor_.async_accept(tuple_awaitable);
+        if (ec) {
+            if (stopped_ || ec == asio::error::operation_aborted) break;
+            log::error("collector: accept failed: ", ec.message());
+            asio::steady_timer t(io_, 100ms);
+            co_await t.async_wait(tuple_awaitable);
+            continue;
+        }
+        // Closed unanswered when full, or when this uid holds its share of
+        // the clients already: the client gives up quietly, the others pass.
+        auto uid = peer_uid(socket.native_handle());
+        if (active_ >= max_clients || !uid || per_uid_[*uid] >= max_clients_per_uid) continue;
+        asio::co_spawn(io_, serve(std::move(socket), *uid), asio::detached);
+    }
+}
+
+asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_t uid) {
+    ++active_;
+    ++per_uid_[uid];
+    auto sock = std::make_shared<local::socket>(std::move(accepted));
+    asio::steady_timer deadline(io_, request_deadline);
+    deadline.async_wait([sock](boost::system::error_code ec) {
+        if (!ec) sock->close(ec);
+    });
+    std::string header(request_header_size, '\0');
+    auto [ec, n] = co_await asio::async_read(*sock, asio::buffer(header), tuple_awaitable);
+    std::optional<request_header> head;
+    if (!ec) head = decode_request_header(header);
+    // What is kept is read; the rest of a longer payload is read and dropped
+    // (memory per client stays bounded).
+    std::string payload;
+    bool cut = false;
+    if (head) {
+        std::size_t keep = std::min<std::size_t>(head->length, kept_payload(cfg_.max_record_size));
+        cut = keep < head->length;
+        payload.resize(keep);
+        std::tie(ec, n) = co_await asio::async_read(*sock, asio::buffer(payload), tuple_awaitable);
+        std::size_t left = head->length - keep;
+        char scratch[65536];
+        while (!ec && left > 0) {
+            std::tie(ec, n) = co_await asio::async_read(
+                *sock, asio::buffer(scratch, std::min(left, sizeof scratch)), tuple_awaitable);
+            left -= n;
+        }
+    }
+    std::optional<reply> r;
+    // The client is blocked on its reply: its pid and /proc are read now.
+    if (head && !ec && sock->is_open())
+        r = handle(head->kind, payload, cut, sock->native_handle(), uid);
+    if (r) {
+        char byte = char(*r);
+        co_await asio::async_write(*sock, asio::buffer(&byte, 1), tuple_awaitable);
+    }
+    deadline.cancel();
+    --active_;
+    if (--per_uid_[uid] == 0) per_uid_.erase(uid);
+}
+
+// One request of a known kind: the reply, or nullopt (malformed: the
+// connection is closed without one).
+std::optional<reply> collector_role::handle(request_kind kind, std::string_view payload, bool cut,
+                                            int fd, std::uint32_t uid) {
+    if (failed_ || stopped_) return reply::failed;
+    // The rate limit before the /proc work: a flood costs little.
+    if (!limit_.allow(uid, std::chrono::steady_clock::now())) return reply::suppressed;
+    switch (kind) {
+    case request_kind::command:
+        if (auto claimed = decode_request(payload, cfg_.max_record_size, cut))
+            return take(*claimed, fd);
+        return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+reply collector_role::take(const claimed_info& claimed, int fd) {
+    trusted_info t = read_peer(fd, names_);
+    auto now = now_ns();
+    if (file_->unsynced() == 0) check_tamper(now); // a new batch
+    if (failed_) return reply::failed;
+    std::string line = encode_command(file_->base(now), t, claimed);
+    if (!write_record(line, now)) return reply::failed;
+    replicate(line, &t);
+    if (file_->unsynced() >= cfg_.sync_records) sync_now();
+    return reply::written;
+}
+
+bool collector_role::write_record(const std::string& line, std::int64_t now) {
+    std::string error;
+    if (file_->write(line, now, &error)) return true;
+    log::error("collector: ", error);
+    return false;
+}
+
+// Before each batch and at each tick: is the open file still what we wrote?
+void collector_role::check_tamper(std::int64_t now) {
+    auto problem = file_->check();
+    if (!problem) return;
+    std::string name = file_->file_name();
+    log::error("ALERT: collector: ", cfg_.directory, "/", name, " was tampered with: ", *problem);
+    ::syslog(LOG_AUTHPRIV | LOG_ALERT, "collector: %s/%s was tampered with: %s",
+             cfg_.directory.c_str(), name.c_str(), problem->c_str());
+    if (cfg_.on_tamper == common::collector_tamper::abort) {
+        failed_ = true;
+        exit_code_ = EX_DATAERR;
+        log::error("collector: on_tamper abort: stopping the daemon");
+        ::kill(::getpid(), SIGTERM);
+        return;
+    }
+    if (auto e = file_->rotate(now)) {
+        log::error("collector: cannot start a new file after tampering: ", *e);
+        failed_ = true;
+        return;
+    }
+    write_record(encode_tamper(file_->base(now), name, *problem), now);
+    sync_now();
+}
+
+// The sync runs on sync_pool_ with a duplicate descriptor (a rotation may
+// close the file meanwhile); one at a time: records written during it wait
+// for the next. Synchronous when stopping or before the pool exists.
+void collector_role::sync_now() {
+    if (!file_) return;
+    if (!sync_pool_ || stopped_) {
+        std::string error;
+        if (!file_->sync(&error)) log::error("collector: ", error);
+        return;
+    }
+    if (sync_running_) return;
+    auto fd = std::make_shared<common::unique_fd>(file_->take_for_sync());
+    if (!*fd) return;
+    sync_running_ = true;
+    asio::post(*sync_pool_, [this, fd] {
+        int err = ::fdatasync(fd->get()) == 0 ? 0 : errno;
+        asio::post(io_, [this, err] {
+            sync_running_ = false;
+            if (err != 0)
+                log::error("collector: cannot sync ", cfg_.directory, "/", file_->file_name(), ": ",
+                           common::errno_text(err));
+        });
+    });
+}
+
+void collector_role::write_suppressed(std::int64_t now) {
+    for (const auto& c : limit_.take_counts()) {
+        std::string line =
+            encode_suppressed(file_->base(now), c.uid,
+                              names_.user(c.uid, std::chrono::steady_clock::now()), c.suppressed);
+        log::warning("collector: uid ", c.uid, " over its rate limit: ", c.suppressed,
+                     " records suppressed");
+        if (write_record(line, now)) replicate(line, nullptr);
+    }
+}
+
+void collector_role::replicate(const std::string& line, const trusted_info* t) {
+    std::string_view text(line.data(), line.size() - 1); // without the newline
+    if (cfg_.replicate == common::collector_replicate::syslog) {
+        ::syslog(LOG_AUTHPRIV | LOG_INFO, "%.*s", int(text.size()), text.data());
+    } else if (cfg_.replicate == common::collector_replicate::journal) {
+        sd_journal_send("MESSAGE=%.*s", int(text.size()), text.data(), "PRIORITY=6",
+                        "SYSLOG_FACILITY=10", "SYSLOG_IDENTIFIER=auditdistd-collector",
+                        "ADIST_UID=%u", t ? t->uid : 0u, nullptr);
+    }
+}
+
+asio::awaitable<void> collector_role::tick_loop() {
+    asio::steady_timer timer(io_);
+    while (!stopped_ && !failed_) {
+        timer.expires_after(std::chrono::seconds(cfg_.sync_interval));
+        co_await timer.async_wait(tuple_awaitable);
+        if (stopped_ || failed_) break;
+        auto now = now_ns();
+        check_tamper(now);
+        if (failed_) break;
+        write_suppressed(now);
+        auto steady = std::chrono::steady_clock::now();
+        if (steady - last_heartbeat_ >= std::chrono::seconds(cfg_.heartbeat)) {
+            last_heartbeat_ = steady;
+            write_record(encode_heartbeat(file_->base(now)), now);
+        }
+        sync_now();
+    }
+}
+
+} // namespace adist::collector

@@ -1,0 +1,87 @@
+// The collector role: a unix socket server inside the daemon's worker that
+// takes one command per connection from `auditdistd log`, adds what the
+// kernel says about the sender (peer_info), writes the record
+// (record_file) and replies after write(); a timer syncs, checks for
+// tampering, writes heartbeats and suppressed counts. Started by
+// daemon/run.cpp when the configuration has a collector section.
+#pragma once
+
+#include "collector/peer_info.hpp"
+#include "collector/record_file.hpp"
+#include "collector/request.hpp"
+#include "collector/uid_limit.hpp"
+#include "common/config.hpp"
+#include "common/daemon_util.hpp"
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace adist::collector {
+
+namespace asio = boost::asio;
+
+// A startup failure: the message and the sysexits code to exit with.
+struct startup_error {
+    std::string message;
+    int code;
+};
+
+class collector_role {
+  public:
+    collector_role(asio::io_context& io, const common::config& cfg);
+
+    // As root: directories, boot id, the socket, the files. `user` is the
+    // daemon user when privileges will be dropped.
+    std::optional<startup_error> setup(const std::string& user_name,
+                                       std::optional<common::user_ids> user);
+    void start();
+    void stop();
+    bool idle() const { return active_ == 0; }
+    // on_tamper abort fired, or the files could not be opened: the daemon
+    // exits non-zero (EX_DATAERR, EX_CANTCREAT).
+    int exit_code() const { return exit_code_; }
+    // SIGHUP: new limits and policies; reopens the directories and starts a
+    // new file (logrotate). A changed socket or directory needs a restart.
+    void reload(const common::config& next);
+
+  private:
+    using local = asio::local::stream_protocol;
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> serve(local::socket socket, std::uint32_t uid);
+    asio::awaitable<void> tick_loop();
+    std::optional<reply> handle(request_kind kind, std::string_view payload, bool cut, int fd,
+                                std::uint32_t uid);
+    reply take(const claimed_info& claimed, int fd);
+    bool write_record(const std::string& line, std::int64_t now_ns);
+    void check_tamper(std::int64_t now_ns);
+    void sync_now();
+    void write_suppressed(std::int64_t now_ns);
+    void replicate(const std::string& line, const trusted_info* t);
+
+    asio::io_context& io_;
+    common::collector_config cfg_;
+    std::string host_;
+    local::acceptor acceptor_;
+    std::optional<record_file> file_;
+    uid_limit limit_;
+    name_cache names_;
+    // fdatasync runs here, off the thread that answers clients (made at
+    // start(), after the sandbox: threads inherit it).
+    std::unique_ptr<asio::thread_pool> sync_pool_;
+    bool sync_running_ = false;
+    std::chrono::steady_clock::time_point last_heartbeat_;
+    bool stopped_ = false;
+    bool failed_ = false; // on_tamper abort fired, or the files cannot be written
+    int active_ = 0;
+    std::unordered_map<std::uint32_t, int> per_uid_; // clients being served, by uid
+    int exit_code_ = 0;
+};
+
+// UTC now in nanoseconds.
+std::int64_t now_ns();
+
+} // namespace adist::collector

@@ -1,0 +1,217 @@
+// The peer's identity from the kernel (peer_info.hpp): SO_PEERCRED,
+// SO_PEERPIDFD and /proc/<pid>. Run on the collector's thread for each
+// request, while its client is blocked waiting for the reply.
+#include "collector/peer_info.hpp"
+
+#include "common/fd.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <vector>
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 // Linux 6.5
+#endif
+
+namespace adist::collector {
+namespace {
+
+std::string read_small(int dirfd, const char* name, std::size_t max = 4096) {
+    common::unique_fd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) return {};
+    std::string out(max, '\0');
+    ssize_t n = ::read(fd.get(), out.data(), out.size());
+    out.resize(n > 0 ? std::size_t(n) : 0);
+    return out;
+}
+
+std::optional<std::uint32_t> parse_u32(std::string_view s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+        s.remove_suffix(1);
+    std::uint32_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+    return v;
+}
+
+} // namespace
+
+std::string user_name(std::uint32_t uid) {
+    std::vector<char> buf(16384);
+    passwd pw{}, *res = nullptr;
+    if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &res) != 0 || !res) return {};
+    return pw.pw_name;
+}
+
+namespace {
+
+std::string group_name(gid_t gid) {
+    std::vector<char> buf(16384);
+    group gr{}, *res = nullptr;
+    if (::getgrgid_r(gid, &gr, buf.data(), buf.size(), &res) != 0 || !res) return {};
+    return gr.gr_name;
+}
+
+// The effective uid (the second on the "Uid:" line of /proc/<pid>/status),
+// the one SO_PEERCRED reports.
+std::uint32_t status_uid(int dirfd) {
+    std::string s = read_small(dirfd, "status", 8192);
+    auto pos = s.find("\nUid:\t");
+    if (pos == std::string::npos) return std::uint32_t(-1);
+    pos = s.find('\t', pos + 6);
+    if (pos == std::string::npos) return std::uint32_t(-1);
+    auto begin = pos + 1;
+    auto end = s.find('\t', begin);
+    return parse_u32(std::string_view(s).substr(begin, end - begin)).value_or(std::uint32_t(-1));
+}
+
+common::unique_fd open_proc(std::int64_t pid) {
+    auto path = "/proc/" + std::to_string(pid);
+    return common::unique_fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+}
+
+void read_parents(trusted_info& t, std::int64_t ppid, std::size_t max) {
+    for (std::size_t i = 0; i < max && ppid > 0; ++i) {
+        auto dir = open_proc(ppid);
+        if (!dir) return;
+        auto st = parse_proc_stat(read_small(dir.get(), "stat"));
+        if (!st.ok) return;
+        t.parents.push_back({ppid, status_uid(dir.get()), st.comm});
+        ppid = st.ppid;
+    }
+}
+
+} // namespace
+
+std::optional<std::uint32_t> peer_uid(int fd) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return std::nullopt;
+    return cred.uid;
+}
+
+std::string tty_name(unsigned long tty_nr) {
+    if (tty_nr == 0) return {};
+    unsigned long major = (tty_nr >> 8) & 0xfff;
+    unsigned long minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
+    if (major >= 136 && major <= 143) return "pts/" + std::to_string((major - 136) * 256 + minor);
+    if (major == 4 && minor < 64) return "tty" + std::to_string(minor);
+    if (major == 4) return "ttyS" + std::to_string(minor - 64);
+    return "dev:" + std::to_string(major) + ":" + std::to_string(minor);
+}
+
+stat_fields parse_proc_stat(std::string_view text) {
+    stat_fields f;
+    auto open = text.find('(');
+    auto close = text.rfind(')'); // the name may hold ")" itself
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open) return f;
+    f.comm = std::string(text.substr(open + 1, close - open - 1));
+    std::vector<std::string_view> fields;
+    std::string_view rest = text.substr(close + 1);
+    while (!rest.empty() && fields.size() < 21) {
+        auto start = rest.find_first_not_of(' ');
+        if (start == std::string_view::npos) break;
+        rest.remove_prefix(start);
+        auto end = rest.find_first_of(" \n");
+        fields.push_back(rest.substr(0, end));
+        rest.remove_prefix(end == std::string_view::npos ? rest.size() : end);
+    }
+    if (fields.size() < 20) return f;
+    auto num = [](std::string_view s, auto& out) {
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+        return ec == std::errc() && end == s.data() + s.size();
+    };
+    f.ok = num(fields[1], f.ppid) && num(fields[3], f.session) && num(fields[4], f.tty_nr) &&
+           num(fields[19], f.starttime);
+    return f;
+}
+
+namespace {
+
+template <typename Lookup>
+std::string cached(std::unordered_map<std::uint32_t, name_cache::entry>& map, std::uint32_t id,
+                   std::chrono::steady_clock::time_point now, Lookup lookup) {
+    auto it = map.find(id);
+    if (it != map.end() && now - it->second.at < std::chrono::minutes(1)) return it->second.name;
+    std::string name = lookup(id);
+    if (it != map.end()) {
+        if (!name.empty()) it->second.name = name; // else: the database is out of reach now
+        it->second.at = now;
+        return it->second.name;
+    }
+    if (map.size() < name_cache::max_entries) map[id] = {name, now};
+    return name;
+}
+
+} // namespace
+
+void name_cache::preload() {
+    auto now = std::chrono::steady_clock::now();
+    ::setpwent();
+    while (struct passwd* pw = ::getpwent()) {
+        if (users_.size() >= max_entries) break;
+        users_.emplace(pw->pw_uid, entry{pw->pw_name, now});
+    }
+    ::endpwent();
+    ::setgrent();
+    while (struct group* gr = ::getgrent()) {
+        if (groups_.size() >= max_entries) break;
+        groups_.emplace(gr->gr_gid, entry{gr->gr_name, now});
+    }
+    ::endgrent();
+}
+
+std::string name_cache::user(std::uint32_t uid, std::chrono::steady_clock::time_point now) {
+    return cached(users_, uid, now, [](std::uint32_t id) { return user_name(id); });
+}
+
+std::string name_cache::group(std::uint32_t gid, std::chrono::steady_clock::time_point now) {
+    return cached(groups_, gid, now, [](std::uint32_t id) { return group_name(id); });
+}
+
+trusted_info read_peer(int fd, name_cache& names, std::size_t max_parents) {
+    trusted_info t;
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return t;
+    t.pid = cred.pid;
+    t.uid = cred.uid;
+    t.gid = cred.gid;
+    auto now = std::chrono::steady_clock::now();
+    t.user = names.user(cred.uid, now);
+    t.group = names.group(cred.gid, now);
+    int pidfd_raw = -1;
+    len = sizeof pidfd_raw;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd_raw, &len) != 0) pidfd_raw = -1;
+    common::unique_fd pidfd(pidfd_raw);
+    auto dir = open_proc(cred.pid);
+    if (!dir) return t;
+    auto st = parse_proc_stat(read_small(dir.get(), "stat"));
+    if (st.ok) {
+        if (auto name = tty_name(st.tty_nr); !name.empty()) t.tty = name;
+        t.session = st.session;
+    }
+    auto loginuid = parse_u32(read_small(dir.get(), "loginuid"));
+    if (loginuid && *loginuid != std::uint32_t(-1)) t.loginuid = loginuid;
+    auto sessionid = parse_u32(read_small(dir.get(), "sessionid"));
+    if (sessionid && *sessionid != std::uint32_t(-1)) t.audit_session = sessionid;
+    char exe[4096];
+    ssize_t n = ::readlinkat(dir.get(), "exe", exe, sizeof exe);
+    if (n > 0) t.exe = std::string(exe, std::size_t(n));
+    if (st.ok) read_parents(t, st.ppid, max_parents);
+    // The peer's pidfd still names a live process, and /proc/<pid> was
+    // opened while it lived: the directory was that process's, and what was
+    // read through it too (a dead process's directory reads nothing).
+    pollfd p{pidfd.get(), POLLIN, 0};
+    bool alive = pidfd && ::poll(&p, 1, 0) == 0;
+    t.verified = st.ok && alive && status_uid(dir.get()) == cred.uid;
+    return t;
+}
+
+} // namespace adist::collector

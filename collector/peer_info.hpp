@@ -1,0 +1,68 @@
+// The trusted block of a command record: what the kernel says about the
+// peer of an accepted socket (SO_PEERCRED, SO_PEERPIDFD) and about that
+// process in /proc, read while the client waits for its ack. Run by the
+// collector's server; docs/collector.md says what /proc can vouch for.
+#pragma once
+
+#include "collector/record.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace adist::collector {
+
+// "pts/3", "tty1", "ttyS0" for a stat tty_nr; "" for none (0); otherwise
+// "dev:<major>:<minor>". Pure.
+std::string tty_name(unsigned long tty_nr);
+
+// The fields of /proc/<pid>/stat after the command name: state is [0], so
+// ppid is [1], session [3], tty_nr [4], starttime [19]. Pure; empty when
+// the text has no ")".
+struct stat_fields {
+    std::string comm;
+    std::int64_t ppid = 0, session = 0;
+    unsigned long tty_nr = 0;
+    unsigned long long starttime = 0;
+    bool ok = false;
+};
+stat_fields parse_proc_stat(std::string_view text);
+
+// The uid SO_PEERCRED gives for a connected unix socket, or nullopt.
+std::optional<std::uint32_t> peer_uid(int fd);
+
+// The user database's name of `uid` ("" when it has none).
+std::string user_name(std::uint32_t uid);
+
+// User and group names looked up at most once a minute per id (the user
+// database is a file parsed on each lookup). Bounded: cleared when full.
+// A name that cannot be looked up any more keeps the one known before:
+// once sandboxed, the worker reads only the /etc/passwd and /etc/group it
+// found at the start (Landlock's rule follows the file, and every change
+// of the database replaces it), so preload() reads both whole, as root,
+// before the sandbox.
+class name_cache {
+  public:
+    // Every user and group of the databases (at most max_entries each).
+    void preload();
+    std::string user(std::uint32_t uid, std::chrono::steady_clock::time_point now);
+    std::string group(std::uint32_t gid, std::chrono::steady_clock::time_point now);
+    static constexpr std::size_t max_entries = 200000;
+
+    struct entry {
+        std::string name;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::unordered_map<std::uint32_t, entry> users_, groups_;
+};
+
+// Everything the kernel tells about the peer of `fd` (a connected unix
+// stream socket). Reads /proc/<pid> through a directory descriptor opened
+// first, then checks with the peer's pidfd that the process is still alive:
+// only then is `verified` set (the pid cannot have been reused while it
+// lived). Names come from the user and group databases.
+trusted_info read_peer(int fd, name_cache& names, std::size_t max_parents = 8);
+
+} // namespace adist::collector

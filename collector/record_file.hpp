@@ -1,0 +1,105 @@
+// The collector's files: trail-named JSON-lines files in a directory, each
+// hard-linked into the dist directory for the sender, appended with
+// O_APPEND, renamed to <start>.<end> at rotation, checked for tampering.
+// Run by the collector role on its thread (collector/server.cpp); any
+// record kind goes through write().
+#pragma once
+
+#include "collector/record.hpp"
+#include "common/config_collector.hpp"
+#include "common/fd.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+namespace adist::collector {
+
+// "YYYYMMDDhhmmss" of a UTC time (seconds since the epoch). Pure.
+std::string trail_time_text(std::int64_t seconds);
+
+// What fstat says about the open file, and what the writer expects.
+struct file_facts {
+    uid_t owner = 0;
+    mode_t mode = 0; // permission bits only
+    nlink_t links = 0;
+    std::uint64_t size = 0;
+    bool name_is_file = true; // the directory entry still leads to this inode
+};
+
+// Why the open file is not the one we wrote (owner, mode, links, size,
+// name), or nullopt. Pure: the tamper decider.
+std::optional<std::string> tamper_problem(const file_facts& expected, const file_facts& seen);
+
+// When the open file must be closed for a new one: `daily` at a new UTC
+// day, `size` once `size` plus the next line passes the limit. Pure.
+bool rotation_due(common::collector_rotate rotate, std::uint64_t limit, std::int64_t start,
+                  std::int64_t now, std::uint64_t size, std::size_t next);
+
+class record_file {
+  public:
+    struct options {
+        std::string directory, dist;
+        common::collector_rotate rotate = common::collector_rotate::daily;
+        std::uint64_t rotate_size = 0;
+        std::string host, boot_id;
+    };
+    explicit record_file(options o) : o_(std::move(o)) {}
+    ~record_file();
+
+    // Opens both directories (they exist), closes files a previous run left
+    // open, continues their sequence and starts a new file. Returns an error.
+    std::optional<std::string> open(std::int64_t now_ns);
+
+    // The fields of the next record at `now_ns`.
+    record_base base(std::int64_t now_ns) const;
+
+    // Appends one encoded line (rotating first when due). Returns false
+    // with *error set when the line is not (entirely) in the file.
+    bool write(const std::string& line, std::int64_t now_ns, std::string* error);
+
+    // fdatasync of the open file; false with *error on failure.
+    bool sync(std::string* error);
+
+    // For a sync on another thread: a duplicate of the open file's
+    // descriptor (invalid when nothing is unsynced), and the unsynced
+    // count reset, as what was written is what that sync covers.
+    common::unique_fd take_for_sync();
+
+    // The tamper check of the open file (tamper_problem on fstat).
+    std::optional<std::string> check() const;
+
+    // Closes the open file (renamed to <start>.<end>) and starts a new one.
+    std::optional<std::string> rotate(std::int64_t now_ns);
+
+    // Closes the open file for good (renamed to <start>.<end>): a clean stop.
+    std::optional<std::string> close(std::int64_t now_ns) {
+        return file_ ? close_file(now_ns / 1000000000) : std::nullopt;
+    }
+
+    // Reopens both directories (SIGHUP: logrotate may have moved them).
+    std::optional<std::string> reopen(std::int64_t now_ns);
+
+    const std::string& file_name() const { return name_; }
+    std::uint64_t unsynced() const { return unsynced_; }
+
+  private:
+    std::optional<std::string> open_directories();
+    std::optional<std::string> start_file(std::int64_t now_ns, const std::string& previous);
+    std::optional<std::string> close_file(std::int64_t now_ns);
+    std::optional<std::string> recover(std::int64_t now_ns);
+    bool append(const std::string& line, std::string* error);
+
+    options o_;
+    common::unique_fd dir_, dist_, file_;
+    std::string name_;       // the open file's name
+    std::int64_t start_ = 0; // its start time (seconds)
+    std::uint64_t written_ = 0;
+    std::uint64_t next_seq_ = 0;
+    std::uint64_t unsynced_ = 0;
+    ino_t ino_ = 0;
+};
+
+} // namespace adist::collector

@@ -1,0 +1,71 @@
+// The collector's privileged start (setup.hpp): its directories and the
+// boot id. Run as root by daemon/run.cpp before the privilege drop.
+#include "collector/setup.hpp"
+
+#include "common/fd.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace adist::collector {
+
+std::optional<std::string> directory_problem(const std::string& path, const common::dir_facts& f,
+                                             const std::string& user_name,
+                                             std::optional<common::user_ids> user,
+                                             common::user_ids self) {
+    if (!f.is_directory) return path + " is not a directory";
+    if (user) {
+        std::string fix = " (chown root:" + user_name + " " + path + " && chmod 0770 " + path + ")";
+        if (f.owner != 0)
+            return path + " belongs to uid " + std::to_string(f.owner) + ", not root" + fix;
+        if (f.group != user->gid)
+            return path + " has group " + std::to_string(f.group) + ", not " + user_name +
+                   "'s, which writes there" + fix;
+        if ((f.mode & S_IRWXO) != 0) return path + " is open to others" + fix;
+        if ((f.mode & (S_IWGRP | S_IXGRP)) != (S_IWGRP | S_IXGRP))
+            return path + " is not writable by group " + user_name + fix;
+        return std::nullopt;
+    }
+    std::string fix =
+        " (chown " + std::to_string(self.uid) + " " + path + " && chmod 0700 " + path + ")";
+    if (f.owner != self.uid)
+        return path + " belongs to uid " + std::to_string(f.owner) + ", not to us" + fix;
+    if ((f.mode & (S_IWGRP | S_IWOTH)) != 0) return path + " is writable by others" + fix;
+    return std::nullopt;
+}
+
+std::optional<std::string> prepare_directory(const std::string& path, const std::string& user_name,
+                                             std::optional<common::user_ids> user) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+        if (errno != ENOENT) return "cannot examine " + path + ": " + common::errno_text(errno);
+        auto parent = std::filesystem::path(path).parent_path().string();
+        if (int err = common::make_directories(parent, 0755); err != 0)
+            return "cannot create " + parent + ": " + common::errno_text(err);
+        if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+            return "cannot create " + path + ": " + common::errno_text(errno);
+        // Group and mode after the owner: never open to a wrong group.
+        if (user && (::chown(path.c_str(), 0, user->gid) != 0 || ::chmod(path.c_str(), 0770) != 0))
+            return "cannot set the owner of " + path + ": " + common::errno_text(errno);
+        if (::lstat(path.c_str(), &st) != 0)
+            return "cannot examine " + path + ": " + common::errno_text(errno);
+    }
+    if (S_ISLNK(st.st_mode)) return path + " is a symbolic link: name the directory itself";
+    common::dir_facts f{S_ISDIR(st.st_mode), st.st_uid, st.st_gid, st.st_mode};
+    return directory_problem(path, f, user_name, user, {::geteuid(), ::getegid()});
+}
+
+std::string read_boot_id() {
+    common::unique_fd fd(::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
+    char buf[64] = {};
+    ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf - 1) : -1;
+    std::string id(buf, n > 0 ? std::size_t(n) : 0);
+    while (!id.empty() && id.back() == '\n')
+        id.pop_back();
+    return id;
+}
+
+} // namespace adist::collector
