@@ -240,7 +240,7 @@ class linkers {
         if (all_.empty()) return other;
         int mine = 1000;
         for (const auto& l : all_)
-            if (l->unrecorded()) mine = static_cast<int>(audit_log_linker::record_interval.count());
+            if (int due = l->record_due_in_ms(); due >= 0) mine = std::min(mine, due);
         return other < 0 ? mine : std::min(other, mine);
     }
     void serve(const std::vector<pollfd>& fds, std::size_t first) {
