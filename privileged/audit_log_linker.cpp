@@ -256,9 +256,11 @@ void audit_log_linker::sync() {
     // and after a failed step. Not at every sync: a backlog of thousands of
     // unsent links would make each look slow, and a slow linker misses
     // generations in a storm of rotations.
-    if (!scan_log(s) || (dist_unknown_ && !scan_dist(dist_fd.get(), dist))) return;
+    bool listed = dist_unknown_;
+    if (!scan_log(s) || (listed && !scan_dist(dist_fd.get(), dist))) return;
     dist_unknown_ = false;
-    auto d = decide_links(state_, s.seen, dist, static_cast<std::int64_t>(std::time(nullptr)));
+    auto d = decide_links(state_, s.seen, dist, static_cast<std::int64_t>(std::time(nullptr)),
+                          listed);
     for (const auto& w : d.warnings)
         log::error("auditd_log ", source_.log_path, ": ", w);
     // A failed step stops here; the next sync finds what was done in the
