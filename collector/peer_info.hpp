@@ -4,6 +4,7 @@
 // collector's server; docs/collector.md says what /proc can vouch for.
 #pragma once
 
+#include "collector/ancestry_cache.hpp"
 #include "collector/record.hpp"
 
 #include <chrono>
@@ -29,6 +30,14 @@ struct stat_fields {
     bool ok = false;
 };
 stat_fields parse_proc_stat(std::string_view text);
+
+// One process's stat fields and effective uid through /proc/<pid>
+// (stat.ok false when unreadable).
+struct proc_process {
+    stat_fields stat;
+    std::uint32_t euid = std::uint32_t(-1);
+};
+proc_process read_proc_process(std::int64_t pid);
 
 // The uid SO_PEERCRED gives for a connected unix socket, or nullopt.
 std::optional<std::uint32_t> peer_uid(int fd);
@@ -62,7 +71,9 @@ class name_cache {
 // stream socket). Reads /proc/<pid> through a directory descriptor opened
 // first, then checks with the peer's pidfd that the process is still alive:
 // only then is `verified` set (the pid cannot have been reused while it
-// lived). Names come from the user and group databases.
-trusted_info read_peer(int fd, name_cache& names, std::size_t max_parents = 8);
+// lived). Names come from the user and group databases, the parents from
+// `parents` (read again when older than its ttl).
+trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
+                       std::size_t max_parents = 8);
 
 } // namespace adist::collector
