@@ -11,6 +11,7 @@
 #include "collector/peer_info.hpp"
 #include "common/fd.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <sys/socket.h>
 #include <vector>
@@ -19,8 +20,9 @@ namespace adist::collector {
 namespace {
 
 // Connections taken per round: the other handlers (slow clients, the
-// tick) get their turn between rounds.
-constexpr int round_max = 256;
+// tick) get their turn between rounds. At most sync_records of them, so
+// that the sync policy still bounds what one sync covers.
+constexpr std::uint64_t round_max = 256;
 // A request up to this size is read by the fast path.
 constexpr std::size_t fast_request_max = 16384;
 
@@ -41,8 +43,9 @@ collector_role::accepted collector_role::accept_ready() {
     std::vector<waiting> staged;
     accepted result;
     char buf[fast_request_max];
-    for (int i = 0; !stopped_; ++i) {
-        if (i == round_max) {
+    const std::uint64_t round = std::clamp<std::uint64_t>(cfg_.sync_records, 1, round_max);
+    for (std::uint64_t i = 0; !stopped_; ++i) {
+        if (i == round) {
             result.more = true;
             break;
         }
@@ -56,7 +59,9 @@ collector_role::accepted collector_role::accept_ready() {
         // Closed unanswered when full, or when this uid holds its share of
         // the clients already: the client gives up quietly, the others pass.
         auto uid = peer_uid(conn.get());
-        if (active_ >= max_clients || !uid || per_uid_[*uid] >= max_clients_per_uid) continue;
+        if (!uid || active_ >= max_clients) continue;
+        if (auto it = per_uid_.find(*uid); it != per_uid_.end() && it->second >= max_clients_per_uid)
+            continue;
         ssize_t n = ::recv(conn.get(), buf, sizeof buf, MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) continue; // gone
         std::string_view got(buf, n > 0 ? std::size_t(n) : 0);

@@ -65,7 +65,7 @@ class collector_role {
     accepted accept_ready();
     // One client, its request read in whole or in part (`prefix`, what
     // accept_ready() read).
-    asio::awaitable<void> serve(local::socket socket, std::uint32_t uid, std::string prefix);
+    asio::awaitable<void> serve(local::socket socket, std::uint32_t uid, std::string prefix = {});
     asio::awaitable<void> tick_loop();
     std::optional<reply> handle(request_kind kind, std::string_view payload, bool cut, int fd,
                                 std::uint32_t uid);
