@@ -58,8 +58,9 @@ collector_role::accepted collector_role::accept_ready() {
         }
         // Closed unanswered when full, or when this uid holds its share of
         // the clients already: the client gives up quietly, the others pass.
-        auto uid = peer_uid(conn.get());
-        if (!uid || active_ >= max_clients) continue;
+        auto cred = peer_cred(conn.get());
+        if (!cred || active_ >= max_clients) continue;
+        std::optional<std::uint32_t> uid = cred->uid;
         if (auto it = per_uid_.find(*uid); it != per_uid_.end() && it->second >= max_clients_per_uid)
             continue;
         ssize_t n = ::recv(conn.get(), buf, sizeof buf, MSG_DONTWAIT);
@@ -79,7 +80,9 @@ collector_role::accepted collector_role::accept_ready() {
             asio::co_spawn(io_, serve(std::move(sock), *uid, std::string(got)), asio::detached);
             continue;
         }
+        accepted_cred_ = &*cred;
         auto r = handle(head->kind, got.substr(request_header_size), false, conn.get(), *uid);
+        accepted_cred_ = nullptr;
         auto b = std::exchange(last_staged_, nullptr);
         if (!r) continue; // malformed: closed without an answer
         if (*r == reply::written && b)

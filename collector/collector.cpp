@@ -258,7 +258,7 @@ std::optional<reply> collector_role::handle(request_kind kind, std::string_view 
 }
 
 reply collector_role::take(const claimed_info& claimed, int fd) {
-    trusted_info t = read_peer(fd, names_, parents_);
+    trusted_info t = read_peer(fd, names_, parents_, 8, accepted_cred_);
     auto now = now_ns();
     if (file_->unsynced() == 0 && file_->staged() == 0) check_tamper(now); // a new batch
     if (failed_) return reply::failed;

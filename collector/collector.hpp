@@ -97,6 +97,9 @@ class collector_role {
     };
     std::shared_ptr<batch> batch_;       // the records staged since the last write
     std::shared_ptr<batch> last_staged_; // set by take(): the batch its record joined
+    // SO_PEERCRED of the connection handle() works on, when the fast path
+    // asked already (read_peer asks again otherwise).
+    const ucred* accepted_cred_ = nullptr;
     std::chrono::steady_clock::time_point last_heartbeat_;
     bool stopped_ = false;
     bool failed_ = false; // on_tamper abort fired, or the files cannot be written

@@ -114,11 +114,17 @@ proc_process read_proc_process(std::int64_t pid) {
     return p;
 }
 
-std::optional<std::uint32_t> peer_uid(int fd) {
+std::optional<ucred> peer_cred(int fd) {
     ucred cred{};
     socklen_t len = sizeof cred;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return std::nullopt;
-    return cred.uid;
+    return cred;
+}
+
+std::optional<std::uint32_t> peer_uid(int fd) {
+    auto cred = peer_cred(fd);
+    if (!cred) return std::nullopt;
+    return cred->uid;
 }
 
 std::string tty_name(unsigned long tty_nr) {
@@ -201,11 +207,11 @@ std::string name_cache::group(std::uint32_t gid, std::chrono::steady_clock::time
 }
 
 trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
-                       std::size_t max_parents) {
+                       std::size_t max_parents, const ucred* known) {
     trusted_info t;
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return t;
+    auto asked = known ? std::optional<ucred>(*known) : peer_cred(fd);
+    if (!asked) return t;
+    const ucred cred = *asked;
     t.pid = cred.pid;
     t.uid = cred.uid;
     t.gid = cred.gid;
@@ -213,7 +219,7 @@ trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
     t.user = names.user(cred.uid, now);
     t.group = names.group(cred.gid, now);
     int pidfd_raw = -1;
-    len = sizeof pidfd_raw;
+    socklen_t len = sizeof pidfd_raw;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd_raw, &len) != 0) pidfd_raw = -1;
     common::unique_fd pidfd(pidfd_raw);
     peer_dir d;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/socket.h>
 #include <unordered_map>
 
 namespace adist::collector {
@@ -41,6 +42,8 @@ proc_process read_proc_process(std::int64_t pid);
 
 // The uid SO_PEERCRED gives for a connected unix socket, or nullopt.
 std::optional<std::uint32_t> peer_uid(int fd);
+// SO_PEERCRED whole (pid, uid, gid), or nullopt.
+std::optional<ucred> peer_cred(int fd);
 
 // The user database's name of `uid` ("" when it has none).
 std::string user_name(std::uint32_t uid);
@@ -73,7 +76,9 @@ class name_cache {
 // only then is `verified` set (the pid cannot have been reused while it
 // lived). Names come from the user and group databases, the parents from
 // `parents` (read again when older than its ttl).
+// `known`: SO_PEERCRED of `fd` when the caller asked already (one system
+// call less).
 trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
-                       std::size_t max_parents = 8);
+                       std::size_t max_parents = 8, const ucred* known = nullptr);
 
 } // namespace adist::collector
