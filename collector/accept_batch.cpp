@@ -36,13 +36,8 @@ void answer(int fd, reply r) {
 } // namespace
 
 collector_role::accepted collector_role::accept_ready() {
-    struct waiting {
-        common::unique_fd fd;
-        std::shared_ptr<batch> b;
-    };
     std::vector<waiting> staged;
     accepted result;
-    char buf[fast_request_max];
     const std::uint64_t round = std::clamp<std::uint64_t>(cfg_.sync_records, 1, round_max);
     for (std::uint64_t i = 0; !stopped_; ++i) {
         if (i == round) {
@@ -56,45 +51,53 @@ collector_role::accepted collector_role::accept_ready() {
             if (errno != EAGAIN && errno != EWOULDBLOCK) result.error = errno;
             break;
         }
-        // Closed unanswered when full, or when this uid holds its share of
-        // the clients already: the client gives up quietly, the others pass.
-        auto cred = peer_cred(conn.get());
-        if (!cred || active_ >= max_clients) continue;
-        std::optional<std::uint32_t> uid = cred->uid;
-        if (auto it = per_uid_.find(*uid); it != per_uid_.end() && it->second >= max_clients_per_uid)
-            continue;
-        ssize_t n = ::recv(conn.get(), buf, sizeof buf, MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) continue; // gone
-        std::string_view got(buf, n > 0 ? std::size_t(n) : 0);
-        std::optional<request_header> head;
-        if (got.size() >= request_header_size)
-            head = decode_request_header(got.substr(0, request_header_size));
-        if (got.size() >= request_header_size && !head) continue; // malformed: no answer
-        if (!head || got.size() != request_header_size + head->length ||
-            head->length > kept_payload(cfg_.max_record_size)) {
-            boost::system::error_code ec;
-            local::socket sock(io_);
-            sock.assign(local(), conn.get(), ec);
-            if (ec) continue;
-            (void)conn.release();
-            asio::co_spawn(io_, serve(std::move(sock), *uid, std::string(got)), asio::detached);
-            continue;
-        }
-        accepted_cred_ = &*cred;
-        auto r = handle(head->kind, got.substr(request_header_size), false, conn.get(), *uid);
-        accepted_cred_ = nullptr;
-        auto b = std::exchange(last_staged_, nullptr);
-        if (!r) continue; // malformed: closed without an answer
-        if (*r == reply::written && b)
-            staged.push_back({std::move(conn), std::move(b)});
-        else
-            answer(conn.get(), *r);
+        take_connection(std::move(conn), staged);
     }
     if (staged.empty()) return result;
     flush_batch(); // the round's records, with one write()
     for (auto& w : staged)
         answer(w.fd.get(), w.b->done && w.b->ok ? reply::written : reply::failed);
     return result;
+}
+
+// One accepted client: refused, answered at once, staged (its answer after
+// the round's write) or handed to serve().
+void collector_role::take_connection(common::unique_fd conn, std::vector<waiting>& staged) {
+    // Closed unanswered when full, or when this uid holds its share of the
+    // clients already: the client gives up quietly, the others pass.
+    auto cred = peer_cred(conn.get());
+    if (!cred || active_ >= max_clients) return;
+    std::uint32_t uid = cred->uid;
+    if (auto it = per_uid_.find(uid); it != per_uid_.end() && it->second >= max_clients_per_uid)
+        return;
+    char buf[fast_request_max];
+    ssize_t n = ::recv(conn.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return; // gone
+    std::string_view got(buf, n > 0 ? std::size_t(n) : 0);
+    std::optional<request_header> head;
+    if (got.size() >= request_header_size) {
+        head = decode_request_header(got.substr(0, request_header_size));
+        if (!head) return; // malformed: closed without an answer
+    }
+    if (!head || got.size() != request_header_size + head->length ||
+        head->length > kept_payload(cfg_.max_record_size)) {
+        boost::system::error_code ec;
+        local::socket sock(io_);
+        sock.assign(local(), conn.get(), ec);
+        if (ec) return;
+        (void)conn.release();
+        asio::co_spawn(io_, serve(std::move(sock), uid, std::string(got)), asio::detached);
+        return;
+    }
+    accepted_cred_ = &*cred;
+    auto r = handle(head->kind, got.substr(request_header_size), false, conn.get(), uid);
+    accepted_cred_ = nullptr;
+    auto b = std::exchange(last_staged_, nullptr);
+    if (!r) return; // malformed: closed without an answer
+    if (*r == reply::written && b)
+        staged.push_back({std::move(conn), std::move(b)});
+    else
+        answer(conn.get(), *r);
 }
 
 } // namespace adist::collector

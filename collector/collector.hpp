@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace adist::collector {
 
@@ -100,6 +101,11 @@ class collector_role {
     // SO_PEERCRED of the connection handle() works on, when the fast path
     // asked already (read_peer asks again otherwise).
     const ucred* accepted_cred_ = nullptr;
+    struct waiting { // a client whose record waits for its batch's write
+        common::unique_fd fd;
+        std::shared_ptr<batch> b;
+    };
+    void take_connection(common::unique_fd conn, std::vector<waiting>& staged);
     std::chrono::steady_clock::time_point last_heartbeat_;
     bool stopped_ = false;
     bool failed_ = false; // on_tamper abort fired, or the files cannot be written
