@@ -9,6 +9,7 @@
 #include "common/log.hpp"
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <signal.h>
 #include <sys/resource.h>
@@ -26,10 +27,6 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 // A client that has not sent its request by then is dropped: the shell's
 // client gives up after 200 ms anyway.
 constexpr auto request_deadline = 2s;
-constexpr int max_clients = 4096;
-// One uid's share: a user opening connections without sending cannot take
-// the others' places.
-constexpr int max_clients_per_uid = 256;
 } // namespace
 
 std::int64_t now_ns() {
@@ -143,25 +140,50 @@ void collector_role::reload(const common::config& next) {
     }
 }
 
+// Waits for connections; accept_ready() takes them (accept_batch.cpp).
 asio::awaitable<void> collector_role::accept_loop() {
+    boost::system::error_code ignored;
+    acceptor_.non_blocking(true, ignored);
+    bool wait = true;
     while (!stopped_) {
-        auto [ec, socket] = co_await acceptor_.async_accept(tuple_awaitable);
-        if (ec) {
+        if (wait) {
+            auto [ec] = co_await acceptor_.async_wait(local::acceptor::wait_read, tuple_awaitable);
             if (stopped_ || ec == asio::error::operation_aborted) break;
-            log::error("collector: accept failed: ", ec.message());
+        }
+        auto [err, more] = accept_ready();
+        // Not drained (more): again after the others had their turn; an
+        // error (EMFILE): after a pause. Either way, no wait for an edge
+        // that came already.
+        wait = err == 0 && !more;
+        if (err != 0) {
+            log::error("collector: accept failed: ", common::errno_text(err));
             asio::steady_timer t(io_, 100ms);
             co_await t.async_wait(tuple_awaitable);
-            continue;
+        } else if (more) {
+            co_await asio::post(io_, asio::use_awaitable);
         }
-        // Closed unanswered when full, or when this uid holds its share of
-        // the clients already: the client gives up quietly, the others pass.
-        auto uid = peer_uid(socket.native_handle());
-        if (active_ >= max_clients || !uid || per_uid_[*uid] >= max_clients_per_uid) continue;
-        asio::co_spawn(io_, serve(std::move(socket), *uid), asio::detached);
     }
 }
 
-asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_t uid) {
+namespace {
+
+// Copies into `out` what accept_ready() read already (`prefix`, consumed);
+// returns how many bytes. The socket gives the rest.
+std::size_t take_prefix(char* out, std::size_t n, std::string& prefix) {
+    std::size_t had = std::min(n, prefix.size());
+    std::memcpy(out, prefix.data(), had);
+    prefix.erase(0, had);
+    return had;
+}
+
+} // namespace
+
+// GCC 12 warns wrongly about Asio's coroutine frame (its operator new takes
+// the coroutine's arguments: GCC bug 109224) once serve() grew its prefix.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_t uid,
+                                            std::string prefix) {
     ++active_;
     ++per_uid_[uid];
     auto sock = std::make_shared<local::socket>(std::move(accepted));
@@ -170,7 +192,11 @@ asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_
         if (!ec) sock->close(ec);
     });
     std::string header(request_header_size, '\0');
-    auto [ec, n] = co_await asio::async_read(*sock, asio::buffer(header), tuple_awaitable);
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (auto had = take_prefix(header.data(), header.size(), prefix); had < header.size())
+        std::tie(ec, n) = co_await asio::async_read(
+            *sock, asio::buffer(header.data() + had, header.size() - had), tuple_awaitable);
     std::optional<request_header> head;
     if (!ec) head = decode_request_header(header);
     // What is kept is read; the rest of a longer payload is read and dropped
@@ -181,19 +207,30 @@ asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_
         std::size_t keep = std::min<std::size_t>(head->length, kept_payload(cfg_.max_record_size));
         cut = keep < head->length;
         payload.resize(keep);
-        std::tie(ec, n) = co_await asio::async_read(*sock, asio::buffer(payload), tuple_awaitable);
+        if (auto had = take_prefix(payload.data(), payload.size(), prefix); had < keep)
+            std::tie(ec, n) = co_await asio::async_read(
+                *sock, asio::buffer(payload.data() + had, keep - had), tuple_awaitable);
         std::size_t left = head->length - keep;
         char scratch[65536];
         while (!ec && left > 0) {
-            std::tie(ec, n) = co_await asio::async_read(
-                *sock, asio::buffer(scratch, std::min(left, sizeof scratch)), tuple_awaitable);
-            left -= n;
+            std::size_t chunk = std::min(left, sizeof scratch);
+            if (auto had = take_prefix(scratch, chunk, prefix); had < chunk)
+                std::tie(ec, n) = co_await asio::async_read(
+                    *sock, asio::buffer(scratch + had, chunk - had), tuple_awaitable);
+            left -= chunk;
         }
     }
     std::optional<reply> r;
     // The client is blocked on its reply: its pid and /proc are read now.
-    if (head && !ec && sock->is_open())
+    if (head && !ec && sock->is_open()) {
         r = handle(head->kind, payload, cut, sock->native_handle(), uid);
+        if (auto b = std::exchange(last_staged_, nullptr); b && r == reply::written) {
+            // Behind the batch's flush, posted when it began.
+            co_await asio::post(io_, asio::use_awaitable);
+            if (!b->done) flush_batch(); // b is then the oldest, open batch
+            if (!b->ok) r = reply::failed;
+        }
+    }
     if (r) {
         char byte = char(*r);
         co_await asio::async_write(*sock, asio::buffer(&byte, 1), tuple_awaitable);
@@ -202,6 +239,7 @@ asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_
     --active_;
     if (--per_uid_[uid] == 0) per_uid_.erase(uid);
 }
+#pragma GCC diagnostic pop
 
 // One request of a known kind: the reply, or nullopt (malformed: the
 // connection is closed without one).
@@ -220,22 +258,48 @@ std::optional<reply> collector_role::handle(request_kind kind, std::string_view 
 }
 
 reply collector_role::take(const claimed_info& claimed, int fd) {
-    trusted_info t = read_peer(fd, names_);
+    trusted_info t = read_peer(fd, names_, parents_, 8, accepted_cred_);
     auto now = now_ns();
-    if (file_->unsynced() == 0) check_tamper(now); // a new batch
+    if (file_->unsynced() == 0 && file_->staged() == 0) check_tamper(now); // a new batch
     if (failed_) return reply::failed;
     std::string line = encode_command(file_->base(now), t, claimed);
-    if (!write_record(line, now)) return reply::failed;
+    std::string error;
+    if (!file_->stage(line, now, &error)) {
+        log::error("collector: ", error);
+        return reply::failed;
+    }
     replicate(line, &t);
-    if (file_->unsynced() >= cfg_.sync_records) sync_now();
+    if (!batch_) {
+        batch_ = std::make_shared<batch>();
+        asio::post(io_, [this] { flush_batch(); });
+    }
+    last_staged_ = batch_;
     return reply::written;
 }
 
+// One write() for every command staged since the last one; their clients
+// are answered after it (serve()).
+void collector_role::flush_batch() {
+    auto b = std::exchange(batch_, nullptr);
+    if (!b || b->done || !file_) return;
+    std::string error;
+    b->ok = file_->flush(now_ns(), &error);
+    b->done = true;
+    if (!b->ok) log::error("collector: ", error);
+    if (file_->unsynced() >= cfg_.sync_records) sync_now();
+}
+
+// Any other record: written at once, with the staged commands before it
+// (whose batch then has its answer).
 bool collector_role::write_record(const std::string& line, std::int64_t now) {
     std::string error;
-    if (file_->write(line, now, &error)) return true;
-    log::error("collector: ", error);
-    return false;
+    bool ok = file_->write(line, now, &error);
+    if (auto b = std::exchange(batch_, nullptr)) {
+        b->done = true;
+        b->ok = ok;
+    }
+    if (!ok) log::error("collector: ", error);
+    return ok;
 }
 
 // Before each batch and at each tick: is the open file still what we wrote?

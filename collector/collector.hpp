@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace adist::collector {
 
@@ -50,13 +51,28 @@ class collector_role {
 
   private:
     using local = asio::local::stream_protocol;
+    static constexpr int max_clients = 4096;
+    // One uid's share: a user opening connections without sending cannot
+    // take the others' places.
+    static constexpr int max_clients_per_uid = 256;
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> serve(local::socket socket, std::uint32_t uid);
+    // The fast path (accept_batch.cpp): accepts what waits, handles each
+    // whole request at once, writes their records with one write(), then
+    // answers; the others go to serve(). An errno, and whether more may wait.
+    struct accepted {
+        int error = 0;
+        bool more = false;
+    };
+    accepted accept_ready();
+    // One client, its request read in whole or in part (`prefix`, what
+    // accept_ready() read).
+    asio::awaitable<void> serve(local::socket socket, std::uint32_t uid, std::string prefix = {});
     asio::awaitable<void> tick_loop();
     std::optional<reply> handle(request_kind kind, std::string_view payload, bool cut, int fd,
                                 std::uint32_t uid);
     reply take(const claimed_info& claimed, int fd);
     bool write_record(const std::string& line, std::int64_t now_ns);
+    void flush_batch();
     void check_tamper(std::int64_t now_ns);
     void sync_now();
     void write_suppressed(std::int64_t now_ns);
@@ -69,10 +85,27 @@ class collector_role {
     std::optional<record_file> file_;
     uid_limit limit_;
     name_cache names_;
+    ancestry_cache parents_; // the clients' parent chains
     // fdatasync runs here, off the thread that answers clients (made at
     // start(), after the sandbox: threads inherit it).
     std::unique_ptr<asio::thread_pool> sync_pool_;
     bool sync_running_ = false;
+    // Commands are staged in the file and written together, one write()
+    // per turn of the event loop: each client waits for its batch's write
+    // before its ack (serve()).
+    struct batch {
+        bool done = false, ok = false;
+    };
+    std::shared_ptr<batch> batch_;       // the records staged since the last write
+    std::shared_ptr<batch> last_staged_; // set by take(): the batch its record joined
+    // SO_PEERCRED of the connection handle() works on, when the fast path
+    // asked already (read_peer asks again otherwise).
+    const ucred* accepted_cred_ = nullptr;
+    struct waiting { // a client whose record waits for its batch's write
+        common::unique_fd fd;
+        std::shared_ptr<batch> b;
+    };
+    void take_connection(common::unique_fd conn, std::vector<waiting>& staged);
     std::chrono::steady_clock::time_point last_heartbeat_;
     bool stopped_ = false;
     bool failed_ = false; // on_tamper abort fired, or the files cannot be written

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -58,10 +59,9 @@ std::string group_name(gid_t gid) {
     return gr.gr_name;
 }
 
-// The effective uid (the second on the "Uid:" line of /proc/<pid>/status),
-// the one SO_PEERCRED reports.
-std::uint32_t status_uid(int dirfd) {
-    std::string s = read_small(dirfd, "status", 8192);
+// The effective uid (the second on the "Uid:" line of a /proc/<pid>/status
+// text), the one SO_PEERCRED reports.
+std::uint32_t status_uid_of(const std::string& s) {
     auto pos = s.find("\nUid:\t");
     if (pos == std::string::npos) return std::uint32_t(-1);
     pos = s.find('\t', pos + 6);
@@ -71,29 +71,60 @@ std::uint32_t status_uid(int dirfd) {
     return parse_u32(std::string_view(s).substr(begin, end - begin)).value_or(std::uint32_t(-1));
 }
 
+std::uint32_t status_uid(int dirfd) {
+    return status_uid_of(read_small(dirfd, "status", 8192));
+}
+
 common::unique_fd open_proc(std::int64_t pid) {
     auto path = "/proc/" + std::to_string(pid);
     return common::unique_fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 }
 
-void read_parents(trusted_info& t, std::int64_t ppid, std::size_t max) {
-    for (std::size_t i = 0; i < max && ppid > 0; ++i) {
-        auto dir = open_proc(ppid);
-        if (!dir) return;
-        auto st = parse_proc_stat(read_small(dir.get(), "stat"));
-        if (!st.ok) return;
-        t.parents.push_back({ppid, status_uid(dir.get()), st.comm});
-        ppid = st.ppid;
+// Where the peer's /proc files are read: by path when the peer's pidfd
+// will tell afterwards that the pid was still that process's (no directory
+// descriptor to open and close), else through a directory descriptor
+// opened first (a dead process's directory reads nothing).
+struct peer_dir {
+    common::unique_fd dir;
+    int at = AT_FDCWD;
+    std::string prefix; // "/proc/<pid>/", or "" with `dir`
+
+    std::string path(const char* name) const { return prefix + name; }
+    std::string read(const char* name) const { return read_small(at, path(name).c_str()); }
+    // The effective uid is `uid`: the owner of /proc/<pid> (one stat),
+    // unless the process is not dumpable (then root owns it): its status.
+    bool euid_is(std::uint32_t uid) const {
+        struct stat st {};
+        std::string self = prefix.empty() ? std::string() : prefix.substr(0, prefix.size() - 1);
+        if (::fstatat(at, self.c_str(), &st, self.empty() ? AT_EMPTY_PATH : 0) == 0 && st.st_uid == uid)
+            return true;
+        std::string s = read_small(at, path("status").c_str(), 8192);
+        return status_uid_of(s) == uid;
     }
-}
+};
 
 } // namespace
 
-std::optional<std::uint32_t> peer_uid(int fd) {
+proc_process read_proc_process(std::int64_t pid) {
+    proc_process p;
+    auto dir = open_proc(pid);
+    if (!dir) return p;
+    p.stat = parse_proc_stat(read_small(dir.get(), "stat"));
+    if (p.stat.ok) p.euid = status_uid(dir.get());
+    return p;
+}
+
+std::optional<ucred> peer_cred(int fd) {
     ucred cred{};
     socklen_t len = sizeof cred;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return std::nullopt;
-    return cred.uid;
+    return cred;
+}
+
+std::optional<std::uint32_t> peer_uid(int fd) {
+    auto cred = peer_cred(fd);
+    if (!cred) return std::nullopt;
+    return cred->uid;
 }
 
 std::string tty_name(unsigned long tty_nr) {
@@ -175,11 +206,12 @@ std::string name_cache::group(std::uint32_t gid, std::chrono::steady_clock::time
     return cached(groups_, gid, now, [](std::uint32_t id) { return group_name(id); });
 }
 
-trusted_info read_peer(int fd, name_cache& names, std::size_t max_parents) {
+trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
+                       std::size_t max_parents, const ucred* known) {
     trusted_info t;
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return t;
+    auto asked = known ? std::optional<ucred>(*known) : peer_cred(fd);
+    if (!asked) return t;
+    const ucred cred = *asked;
     t.pid = cred.pid;
     t.uid = cred.uid;
     t.gid = cred.gid;
@@ -187,30 +219,42 @@ trusted_info read_peer(int fd, name_cache& names, std::size_t max_parents) {
     t.user = names.user(cred.uid, now);
     t.group = names.group(cred.gid, now);
     int pidfd_raw = -1;
-    len = sizeof pidfd_raw;
+    socklen_t len = sizeof pidfd_raw;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd_raw, &len) != 0) pidfd_raw = -1;
     common::unique_fd pidfd(pidfd_raw);
-    auto dir = open_proc(cred.pid);
-    if (!dir) return t;
-    auto st = parse_proc_stat(read_small(dir.get(), "stat"));
+    peer_dir d;
+    if (pidfd) {
+        d.prefix = "/proc/" + std::to_string(cred.pid) + "/";
+    } else {
+        d.dir = open_proc(cred.pid);
+        if (!d.dir) return t;
+        d.at = d.dir.get();
+    }
+    auto st = parse_proc_stat(d.read("stat"));
     if (st.ok) {
         if (auto name = tty_name(st.tty_nr); !name.empty()) t.tty = name;
         t.session = st.session;
     }
-    auto loginuid = parse_u32(read_small(dir.get(), "loginuid"));
+    auto loginuid = parse_u32(d.read("loginuid"));
     if (loginuid && *loginuid != std::uint32_t(-1)) t.loginuid = loginuid;
-    auto sessionid = parse_u32(read_small(dir.get(), "sessionid"));
+    auto sessionid = parse_u32(d.read("sessionid"));
     if (sessionid && *sessionid != std::uint32_t(-1)) t.audit_session = sessionid;
-    char exe[4096];
-    ssize_t n = ::readlinkat(dir.get(), "exe", exe, sizeof exe);
-    if (n > 0) t.exe = std::string(exe, std::size_t(n));
-    if (st.ok) read_parents(t, st.ppid, max_parents);
-    // The peer's pidfd still names a live process, and /proc/<pid> was
-    // opened while it lived: the directory was that process's, and what was
-    // read through it too (a dead process's directory reads nothing).
+    // exe needs ptrace access: only root or the peer's own uid has it (the
+    // collector keeps no capability), so the others are not asked. Our
+    // euid is read once: the first request comes after the privilege drop.
+    static const uid_t self = ::geteuid();
+    if (self == 0 || self == cred.uid) {
+        char exe[4096];
+        ssize_t n = ::readlinkat(d.at, d.path("exe").c_str(), exe, sizeof exe);
+        if (n > 0) t.exe = std::string(exe, std::size_t(n));
+    }
+    if (st.ok) parents.parents_of(st.ppid, max_parents, t.parents, now);
+    // The peer's pidfd still names a live process: /proc/<pid> was that
+    // process's all along (a pid is reused only after its process was
+    // reaped), and so was what was read there.
     pollfd p{pidfd.get(), POLLIN, 0};
     bool alive = pidfd && ::poll(&p, 1, 0) == 0;
-    t.verified = st.ok && alive && status_uid(dir.get()) == cred.uid;
+    t.verified = st.ok && alive && d.euid_is(cred.uid);
     return t;
 }
 

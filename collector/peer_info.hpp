@@ -4,12 +4,14 @@
 // collector's server; docs/collector.md says what /proc can vouch for.
 #pragma once
 
+#include "collector/ancestry_cache.hpp"
 #include "collector/record.hpp"
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/socket.h>
 #include <unordered_map>
 
 namespace adist::collector {
@@ -30,8 +32,18 @@ struct stat_fields {
 };
 stat_fields parse_proc_stat(std::string_view text);
 
+// One process's stat fields and effective uid through /proc/<pid>
+// (stat.ok false when unreadable).
+struct proc_process {
+    stat_fields stat;
+    std::uint32_t euid = std::uint32_t(-1);
+};
+proc_process read_proc_process(std::int64_t pid);
+
 // The uid SO_PEERCRED gives for a connected unix socket, or nullopt.
 std::optional<std::uint32_t> peer_uid(int fd);
+// SO_PEERCRED whole (pid, uid, gid), or nullopt.
+std::optional<ucred> peer_cred(int fd);
 
 // The user database's name of `uid` ("" when it has none).
 std::string user_name(std::uint32_t uid);
@@ -62,7 +74,11 @@ class name_cache {
 // stream socket). Reads /proc/<pid> through a directory descriptor opened
 // first, then checks with the peer's pidfd that the process is still alive:
 // only then is `verified` set (the pid cannot have been reused while it
-// lived). Names come from the user and group databases.
-trusted_info read_peer(int fd, name_cache& names, std::size_t max_parents = 8);
+// lived). Names come from the user and group databases, the parents from
+// `parents` (read again when older than its ttl).
+// `known`: SO_PEERCRED of `fd` when the caller asked already (one system
+// call less).
+trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
+                       std::size_t max_parents = 8, const ucred* known = nullptr);
 
 } // namespace adist::collector

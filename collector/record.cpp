@@ -205,4 +205,13 @@ std::optional<std::uint64_t> record_seq(std::string_view line) {
     return seq;
 }
 
+bool restamp_seq(std::string& line, std::uint64_t seq) {
+    auto old = record_seq(line);
+    if (!old) return false;
+    auto pos = line.find("\",\"seq\":") + 8;
+    auto end = line.find(',', pos); // record_seq saw digits, then ','
+    line.replace(pos, end - pos, std::to_string(seq));
+    return true;
+}
+
 } // namespace adist::collector

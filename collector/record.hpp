@@ -66,4 +66,9 @@ std::string encode_recovery(const record_base& b, std::string_view file, bool pa
 // a file, or nullopt (used to continue the sequence after a restart).
 std::optional<std::uint64_t> record_seq(std::string_view line);
 
+// `line` with its seq replaced by `seq` (a line encoded before a rotation
+// wrote the new file's header, which took the number). False, line
+// unchanged, when record_seq finds none.
+bool restamp_seq(std::string& line, std::uint64_t seq);
+
 } // namespace adist::collector

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 
 namespace adist::collector {
 namespace {
@@ -137,7 +138,7 @@ std::optional<std::string> record_file::recover(std::int64_t now_ns) {
         std::string line = "\n" + encode_recovery(base(now_ns), n, tail.partial);
         if (!tail.partial) line.erase(0, 1);
         std::string error;
-        if (!append(line, &error)) return error;
+        if (!append_record(line, &error)) return error;
         if (auto e = close_file(std::max<std::int64_t>(tail.mtime, now_ns / 1000000000))) return e;
     }
     return std::nullopt;
@@ -165,12 +166,21 @@ std::optional<std::string> record_file::start_file(std::int64_t now_ns,
     written_ = 0;
     ino_ = st.st_ino;
     std::string error;
-    if (!append(encode_header(base(now_ns), next_seq_, previous), &error)) return error;
+    if (!append_record(encode_header(base(now_ns), next_seq_, previous), &error)) return error;
     return std::nullopt;
 }
 
 std::optional<std::string> record_file::close_file(std::int64_t now) {
     std::string ignored;
+    if (staged_count_ > 0 && file_) {
+        std::string data = std::move(staged_);
+        staged_.clear();
+        if (append(data, &staged_lost_))
+            unsynced_ += staged_count_;
+        else if (staged_lost_.empty())
+            staged_lost_ = "cannot write " + o_.directory + "/" + name_;
+        staged_count_ = 0;
+    }
     sync(&ignored);
     file_.reset();
     std::string done =
@@ -185,10 +195,11 @@ std::optional<std::string> record_file::close_file(std::int64_t now) {
     return std::nullopt;
 }
 
-bool record_file::append(const std::string& line, std::string* error) {
+// Writes `data` whole (bounded retries); written_ counts what went in.
+bool record_file::append(const std::string& data, std::string* error) {
     std::size_t done = 0;
-    for (int tries = 0; done < line.size() && tries < 8; ++tries) {
-        ssize_t n = ::write(file_.get(), line.data() + done, line.size() - done);
+    for (int tries = 0; done < data.size() && tries < 8; ++tries) {
+        ssize_t n = ::write(file_.get(), data.data() + done, data.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             *error = errno_at("cannot write " + o_.directory + "/" + name_);
@@ -198,34 +209,65 @@ bool record_file::append(const std::string& line, std::string* error) {
         done += std::size_t(n);
     }
     written_ += done;
-    if (done < line.size()) {
+    if (done < data.size()) {
         *error = "short write to " + o_.directory + "/" + name_;
         return false;
     }
+    return true;
+}
+
+// One record of our own (header, recovery) straight into the file.
+bool record_file::append_record(const std::string& line, std::string* error) {
+    if (!append(line, error)) return false;
     ++next_seq_;
     ++unsynced_;
     return true;
 }
 
-bool record_file::write(const std::string& line, std::int64_t now_ns, std::string* error) {
-    if (file_ && rotation_due(o_.rotate, o_.rotate_size, start_, now_ns / 1000000000, written_,
-                              line.size())) {
-        if (auto e = rotate(now_ns)) {
+bool record_file::stage(std::string& line, std::int64_t now_ns, std::string* error) {
+    bool due = file_ && rotation_due(o_.rotate, o_.rotate_size, start_, now_ns / 1000000000,
+                                     written_ + staged_.size(), line.size());
+    if (due || !file_) {
+        // A rotation (or a file started after a failure) writes a header,
+        // which takes the next seq.
+        auto e = due ? rotate(now_ns) : start_file(now_ns, name_);
+        if (e) {
             *error = *e;
             return false;
         }
+        restamp_seq(line, next_seq_);
     }
-    if (!file_) {
-        // A previous failure closed the file: start a new one.
-        if (auto e = start_file(now_ns, name_)) {
-            *error = *e;
-            return false;
-        }
+    staged_ += line;
+    ++staged_count_;
+    ++next_seq_;
+    return true;
+}
+
+bool record_file::flush(std::int64_t now_ns, std::string* error) {
+    if (!staged_lost_.empty()) {
+        // Lines staged before a rotation, written by close_file, failed.
+        *error = std::exchange(staged_lost_, {});
+        staged_.clear();
+        staged_count_ = 0;
+        return false;
     }
-    if (append(line, error)) return true;
+    if (staged_count_ == 0) return true;
+    std::string data = std::move(staged_);
+    auto count = staged_count_;
+    staged_.clear();
+    staged_count_ = 0;
+    if (file_ && append(data, error)) {
+        unsynced_ += count;
+        return true;
+    }
+    if (!file_) *error = "no open file in " + o_.directory;
     // A line that is not whole must not be followed by another: new file.
-    close_file(now_ns / 1000000000);
+    if (file_) close_file(now_ns / 1000000000);
     return false;
+}
+
+bool record_file::write(std::string line, std::int64_t now_ns, std::string* error) {
+    return stage(line, now_ns, error) && flush(now_ns, error);
 }
 
 bool record_file::sync(std::string* error) {

@@ -56,9 +56,20 @@ class record_file {
     // The fields of the next record at `now_ns`.
     record_base base(std::int64_t now_ns) const;
 
-    // Appends one encoded line (rotating first when due). Returns false
-    // with *error set when the line is not (entirely) in the file.
-    bool write(const std::string& line, std::int64_t now_ns, std::string* error);
+    // Appends one encoded line (rotating first when due; the line then
+    // takes the seq after the new file's header). Returns false with
+    // *error set when the line is not (entirely) in the file. Staged lines
+    // are written first.
+    bool write(std::string line, std::int64_t now_ns, std::string* error);
+
+    // Batching: stage() puts a line after those staged before (rotating
+    // first when due, as write() does: the staged lines go to the old
+    // file, `line` takes its new seq), flush() writes all staged lines with one write(). A failed
+    // flush loses the whole batch (their seqs stay unused: a visible gap)
+    // and closes the file, as a failed write() does.
+    bool stage(std::string& line, std::int64_t now_ns, std::string* error);
+    bool flush(std::int64_t now_ns, std::string* error);
+    std::size_t staged() const { return staged_count_; }
 
     // fdatasync of the open file; false with *error on failure.
     bool sync(std::string* error);
@@ -90,7 +101,8 @@ class record_file {
     std::optional<std::string> start_file(std::int64_t now_ns, const std::string& previous);
     std::optional<std::string> close_file(std::int64_t now_ns);
     std::optional<std::string> recover(std::int64_t now_ns);
-    bool append(const std::string& line, std::string* error);
+    bool append(const std::string& data, std::string* error);
+    bool append_record(const std::string& line, std::string* error);
 
     options o_;
     common::unique_fd dir_, dist_, file_;
@@ -100,6 +112,9 @@ class record_file {
     std::uint64_t next_seq_ = 0;
     std::uint64_t unsynced_ = 0;
     ino_t ino_ = 0;
+    std::string staged_; // lines staged, not yet written
+    std::size_t staged_count_ = 0;
+    std::string staged_lost_; // why lines staged before a rotation were not written
 };
 
 } // namespace adist::collector

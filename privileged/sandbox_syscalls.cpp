@@ -75,9 +75,10 @@ const char* const sender_calls[] = {"inotify_init1", "inotify_add_watch", "inoti
 const char* const remove_calls[] = {"unlink", "unlinkat"};
 
 // The collector links each new file into dist and renames its own files at
-// rotation (Landlock confines both to its two directories).
-const char* const collector_calls[] = {"linkat", "link", "fdatasync", "fsync",
-                                       "renameat2", "renameat", "rename"};
+// rotation (Landlock confines both to its two directories); pidfd_open
+// tells whether a cached parent of a client still lives (it signals nothing).
+const char* const collector_calls[] = {"linkat",   "link",     "fdatasync", "fsync",
+                                       "renameat2", "renameat", "rename",    "pidfd_open"};
 
 // Sanitizer builds only: LeakSanitizer's check at exit clones a tracer
 // (clone without CLONE_THREAD, allowed below) that ptraces every thread,

@@ -220,6 +220,15 @@ dpkg_run -i "$deb" || { cat "$tmp/dpkg.log"; fail "dpkg -i failed"; }
 grep -q "^usage: auditdistd" "$tmp/help.txt" || fail "auditdistd -h printed: $(cat "$tmp/help.txt")"
 ls /usr/share/man/man8/auditdistd.8* >/dev/null 2>&1 || fail "no /usr/share/man/man8/auditdistd.8*"
 ls /usr/share/man/man5/auditdistd.conf.5* >/dev/null 2>&1 || fail "no /usr/share/man/man5/auditdistd.conf.5*"
+# The collector's shell hooks (docs/collector.md): bash via /etc/profile.d,
+# zsh via one marked line in /etc/zsh/zshrc.
+[ "$(readlink /etc/profile.d/auditdistd-collector.sh)" = /usr/share/auditdistd/auditdistd-collector.sh ] ||
+	[ ! -d /etc/profile.d ] || fail "no /etc/profile.d/auditdistd-collector.sh link"
+zsh_hook='source /usr/share/auditdistd/auditdistd-collector.zsh # auditdistd: collector hook'
+if [ -f /etc/zsh/zshrc ]; then
+	[ "$(grep -cF "$zsh_hook" /etc/zsh/zshrc)" = 1 ] || fail "/etc/zsh/zshrc lacks the collector hook line"
+	! command -v zsh >/dev/null || zsh -n /etc/zsh/zshrc || fail "/etc/zsh/zshrc no longer parses"
+fi
 unit=/lib/systemd/system/auditdistd.service
 [ -f "$unit" ] || fail "no $unit"
 grep -q '^ExecStart=/usr/sbin/auditdistd -F ' "$unit" || fail "$unit: $(grep '^ExecStart=' "$unit")"
@@ -300,6 +309,8 @@ setpriv --reuid=nobody --regid=nogroup --clear-groups ls /var/audit/dist >/dev/n
 dpkg_run -i "$deb" || { cat "$tmp/dpkg.log"; fail "second dpkg -i failed"; }
 [ "$(getent passwd auditdistd)" = "$pw" ] || fail "second install changed the user: $(getent passwd auditdistd)"
 check_dirs
+[ ! -f /etc/zsh/zshrc ] || [ "$(grep -cF "$zsh_hook" /etc/zsh/zshrc)" = 1 ] ||
+	fail "the second install changed the collector hook lines in /etc/zsh/zshrc"
 
 # Enabling the unit as an administrator would (systemctl works offline).
 enabled=""
@@ -444,6 +455,8 @@ grep -q "could not remove the system" "$tmp/dpkg.log" && fail "postrm could not 
 status=$(dpkg-query -W -f='${db:Status-Status}' auditdistd 2>/dev/null)
 case "$status" in "" | not-installed) ;; *) fail "status after purge: $status" ;; esac
 getent passwd auditdistd >/dev/null && fail "user auditdistd left after purge"
+[ ! -f /etc/zsh/zshrc ] || ! grep -qF "$zsh_hook" /etc/zsh/zshrc || fail "purge left the zsh hook line"
+[ ! -L /etc/profile.d/auditdistd-collector.sh ] || fail "purge left /etc/profile.d/auditdistd-collector.sh"
 getent group auditdistd >/dev/null && fail "group auditdistd left after purge"
 [ -z "$enabled" ] || [ ! -L "$enabled" ] || fail "enablement link $enabled left after purge"
 # Received trails are evidence: purging the package must never delete them.

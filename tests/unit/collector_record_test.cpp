@@ -155,3 +155,17 @@ TEST_CASE("request: a command longer than the payload limit is cut by the client
     CHECK(back->command_length == c.command.size());
     CHECK(back->command.size() == 16384);
 }
+
+TEST_CASE("record: restamp_seq gives a line encoded before a rotation the seq after the header") {
+    record_base b{41, 1, "h", "boot"};
+    std::string line = encode_heartbeat(b);
+    REQUIRE(restamp_seq(line, 1000));
+    CHECK(record_seq(std::string_view(line).substr(0, line.size() - 1)) == 1000u);
+    record_base moved{1000, 1, "h", "boot"};
+    CHECK(line == encode_heartbeat(moved)); // nothing else changed
+    REQUIRE(restamp_seq(line, 7));
+    CHECK(line == encode_heartbeat(record_base{7, 1, "h", "boot"}));
+    std::string bad = "garbage\n";
+    CHECK_FALSE(restamp_seq(bad, 3));
+    CHECK(bad == "garbage\n");
+}
