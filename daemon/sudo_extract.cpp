@@ -135,9 +135,7 @@ int run_sudo_extract(int argc, char** argv) {
         }
         read_trail(host.get(), n, state, tree);
     }
-    for (const auto& [id, s] : state.sessions)
-        std::cout << "gap: session " << id
-                  << " has no close yet (still running, or its host or collector died)\n";
+    tree.report_open(state);
     if (!save_state(out.get(), state)) {
         std::cerr << "sudo-extract: cannot save " << args[1] << "/" << state_name << ": "
                   << std::strerror(errno) << "\n";

@@ -4,7 +4,8 @@
 
 #include "collector/sudo_text.hpp"
 
-#include <boost/json/src.hpp>
+// Boost.JSON is compiled once, in common/status.cpp (src.hpp).
+#include <boost/json.hpp>
 
 namespace adist::daemon {
 namespace {

@@ -53,6 +53,13 @@ bool sudo_tree::append(const std::string& session, const char* file, std::string
     return false;
 }
 
+void sudo_tree::report_open(const extract_state& state) {
+    for (const auto& [id, s] : state.sessions)
+        gap("session " + id,
+            "no close yet (still running, or its host or collector died); sseq " +
+                std::to_string(s.next_sseq) + " expected next");
+}
+
 void sudo_tree::finish(const std::string& session) {
     std::string path = session + "/timing";
     ::fchmodat(out_, path.c_str(), 0400, 0);

@@ -20,6 +20,9 @@ class sudo_tree {
     void apply(const std::string& file, std::uint64_t offset, std::string_view line,
                extract_state& state);
 
+    // At the end of a run: every session still without a close is a gap.
+    void report_open(const extract_state& state);
+
     std::uint64_t records() const { return records_; }
     std::uint64_t opened() const { return opened_; }
     std::uint64_t closed() const { return closed_; }

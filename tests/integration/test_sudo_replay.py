@@ -20,6 +20,8 @@ from sudo_util import (Pty, plugin_path, replay, require_sudo, run_on_pty, sessi
                        stream_records, sudo_config, sudo_setup)
 
 SUDO = ["sudo", "-u", "nobody"]
+EXPECTED = {"output": b"2999\r\n3000\r\noutput-done", "pipe": b"PIPED-DATA",
+            "resize": b"33 111", "password": b"length 14"}
 
 
 def sessions(sc, iolog_dir):
@@ -90,6 +92,7 @@ def scenario(sc):
         theirs = replay(iolog_dir, os.path.relpath(sudoers_path, iolog_dir))
         ours = replay(out, o["session"])
         check_equal(ours, theirs, f"sudoreplay of the {name} session")
+        check(EXPECTED[name] in ours, f"the {name} replay shows {EXPECTED[name]!r}: {ours[-200:]!r}")
     check(not any(b"hunter2" in open(os.path.join(d, f), "rb").read()
                   for d, _, fs in os.walk(out) for f in fs), "no password in the rebuilt tree")
     again = subprocess.run([sc.binary, "sudo-extract", "--heartbeat", "5", host_dir, out],
