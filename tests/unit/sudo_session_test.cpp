@@ -147,7 +147,8 @@ TEST_CASE("sudo records: a changed byte breaks the seal") {
 }
 
 TEST_CASE("sudo records: base64 both ways, bad text refused") {
-    for (std::string s : {"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)})
+    std::vector<std::string> samples{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)};
+    for (const auto& s : samples)
         CHECK(base64_decode(base64_encode(s)) == s);
     CHECK(base64_encode("hello") == "aGVsbG8=");
     CHECK_FALSE(base64_decode("aGVsbG8"));
