@@ -156,6 +156,20 @@ def session_bytes(records, session, stream):
                     if r["type"] == "io" and r["session"] == session and r["stream"] == stream)
 
 
+def extract(binary, host_dir, out, heartbeat):
+    """`auditdistd sudo-extract` as nobody (it needs no privilege: the
+    receiver's files are the daemon user's, nobody here). Returns stdout."""
+    if not os.path.isdir(out):
+        os.mkdir(out, 0o700)
+        os.chown(out, 65534, 65534)
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary,
+                        "sudo-extract", "--heartbeat", str(heartbeat), host_dir, out],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    check(p.returncode == 0, f"sudo-extract exited {p.returncode}: {p.stderr.decode()}")
+    check(b"running as root" not in p.stderr, "sudo-extract ran unprivileged")
+    return p.stdout.decode()
+
+
 def replay(iolog_dir, session_id):
     p = subprocess.run(["sudoreplay", "-d", iolog_dir, "-m", "0", session_id],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """sudo sessions through our I/O plugin (issue 15), with the real sudo on a
 pty and sudoers' own log_output alongside: a command with a lot of output,
-stdin from a pipe, a window resize, a password typed with echo off. The
+stdin from a pipe, a window resize, a password typed with echo off, Ctrl-Z. The
 sudo stream reaches the receiver; `auditdistd sudo-extract` rebuilds a tree
 that `sudoreplay` lists and replays to exactly what it replays from
 sudoers' own log of the same session; the password is nowhere in the
 stream; a second extract run adds nothing and reports no gap."""
 import fcntl
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -16,16 +17,16 @@ import termios
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import check, check_equal, run_scenario, wait_until  # noqa: E402
 from collector_util import receiver_for  # noqa: E402
-from sudo_util import (Pty, plugin_path, replay, require_sudo, run_on_pty, session_bytes,  # noqa: E402
+from sudo_util import (Pty, extract, plugin_path, replay, require_sudo, run_on_pty, session_bytes,  # noqa: E402
                        stream_records, sudo_config, sudo_setup)
 
 SUDO = ["sudo", "-u", "nobody"]
 EXPECTED = {"output": b"2999\r\n3000\r\noutput-done", "pipe": b"PIPED-DATA",
-            "resize": b"33 111", "password": b"length 14"}
+            "resize": b"33 111", "password": b"length 14", "ctrl-z": b"after-go"}
 
 
 def sessions(sc, iolog_dir):
-    """Runs the four sessions; returns their names in order."""
+    """Runs the sessions; returns their names in order."""
     p = run_on_pty(SUDO + ["sh", "-c", "seq 1 3000; echo output-done"])
     check_equal(p.status, 0, f"sudo seq: {p.out[-300:]!r}")
     check(b"output-done" in p.out, "the output came through")
@@ -43,7 +44,16 @@ def sessions(sc, iolog_dir):
     p.write(b"hunter2-secret\n")
     p.wait()
     check(b"length 14" in p.out, f"the password prompt: {p.out[-300:]!r}")
-    return ["output", "pipe", "resize", "password"]
+    # Ctrl-Z: the command stops, sudo logs the suspend; under a shell without
+    # job control sudo cannot stop itself and resumes the command at once.
+    p = Pty(["sh", "-c", "sudo -u nobody sh -c 'echo ready; read x; echo after-$x'"])
+    p.read_until(b"ready")
+    p.write(b"\x1a")
+    p.read_until(b"^Z")
+    p.write(b"go\n")
+    p.wait()
+    check(b"after-go" in p.out, f"the command resumed after Ctrl-Z: {p.out[-300:]!r}")
+    return ["output", "pipe", "resize", "password", "ctrl-z"]
 
 
 def scenario(sc):
@@ -74,13 +84,12 @@ def scenario(sc):
     check(any(r["type"] == "winsize" and (r["lines"], r["cols"]) == (33, 111) for r in recs),
           "the window change is recorded")
     check(session_bytes(recs, opens[1]["session"], "stdin") == b"piped-data\n", "stdin recorded")
+    suspends = [r["signal"] for r in recs if r["type"] == "suspend" and r["session"] == opens[4]["session"]]
+    check(suspends[:1] == [int(signal.SIGTSTP)], f"Ctrl-Z recorded as SIGTSTP: {suspends}")
 
     out = sc.path("rebuilt")
-    p = subprocess.run([sc.binary, "sudo-extract", "--heartbeat", "5", host_dir, out],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-    text = p.stdout.decode()
+    text = extract(sc.binary, host_dir, out, 5)
     sc.note(text.strip().splitlines()[-1])
-    check_equal(p.returncode, 0, f"sudo-extract: {p.stderr.decode()}")
     check(f"{len(names)} sessions opened, {len(names)} closed" in text, f"extract: {text}")
     check("gap:" not in text, f"no gap in a complete stream: {text}")
     listed = subprocess.run(["sudoreplay", "-d", out, "-l"], stdout=subprocess.PIPE,
@@ -95,8 +104,7 @@ def scenario(sc):
         check(EXPECTED[name] in ours, f"the {name} replay shows {EXPECTED[name]!r}: {ours[-200:]!r}")
     check(not any(b"hunter2" in open(os.path.join(d, f), "rb").read()
                   for d, _, fs in os.walk(out) for f in fs), "no password in the rebuilt tree")
-    again = subprocess.run([sc.binary, "sudo-extract", "--heartbeat", "5", host_dir, out],
-                           stdout=subprocess.PIPE, timeout=60).stdout.decode()
+    again = extract(sc.binary, host_dir, out, 5)
     check("0 sessions opened" in again and "gap:" not in again, f"second run: {again}")
     sc.note(f"{len(names)} sessions replay as sudoers' own; second run: {again.strip()}")
 
