@@ -52,8 +52,12 @@ def scenario(sc):
     def acked_on_receiver():
         recs = stream_records(host_dir)
         opens = [r["session"] for r in recs if r["type"] == "open"]
-        return opens and b"got line2" in session_bytes(recs, opens[-1], "ttyout")
-    wait_until(acked_on_receiver, timeout=60, what="the acknowledged output on the receiver")
+        return (opens and b"got line2" in session_bytes(recs, opens[-1], "ttyout")
+                and any(r["type"] == "recovery" for r in recs))
+    # The output may have been shipped before the kill: wait for the
+    # restarted collector's recovery record too.
+    wait_until(acked_on_receiver, timeout=60,
+               what="the acknowledged output and the recovery record on the receiver")
     recs = stream_records(host_dir)
     session = [r for r in recs if r["type"] == "open"][-1]["session"]
     check(b"after-kill" not in session_bytes(recs, session, "ttyin"), "nothing after the kill")

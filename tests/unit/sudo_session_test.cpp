@@ -57,7 +57,7 @@ record_base base(std::uint64_t seq) {
 
 } // namespace
 
-TEST_CASE("sudo frames: an open decodes its fields; every cut is refused") {
+TEST_CASE("sudo frames: an open decodes its fields, every cut is refused") {
     auto p = open_payload();
     auto f = frame(ADIST_SUDO_OPEN, p, 0);
     const auto& o = std::get<sudo_open>(f.body);
@@ -104,7 +104,7 @@ TEST_CASE("sudo frames: data whose count does not match its bytes is refused") {
     CHECK(std::holds_alternative<std::string>(decode_sudo_payload(h, p)));
 }
 
-TEST_CASE("sudo session: records in order, sealed; gaps and disorder refused") {
+TEST_CASE("sudo session: records in order and sealed, gaps and disorder refused") {
     sudo_session s("0123456789abcdef0123456789abcdef", {42, 0});
     auto first = s.step(frame(ADIST_SUDO_DATA, data_payload(4, 0, "x"), 0), base(1));
     CHECK(first.error == "the first frame is not an open");
