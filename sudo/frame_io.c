@@ -1,15 +1,16 @@
 /* The collector connection of the sudo I/O plugin (frame_io.h): framing,
- * bounded blocking I/O with MSG_NOSIGNAL (a dead collector must not kill
- * sudo with SIGPIPE), one acknowledgement byte per frame. libc only. */
+ * blocking I/O bounded by SO_SNDTIMEO/SO_RCVTIMEO, MSG_NOSIGNAL (a dead
+ * collector must not kill sudo with SIGPIPE), one acknowledgement byte per
+ * frame. libc only. */
 #define _GNU_SOURCE
 #include "frame_io.h"
 #include "sudo_frames.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -70,18 +71,6 @@ uint64_t adist_monotonic_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Waits until `fd` is ready for `events`, at most timeout_ms; 0 when ready. */
-static int wait_ready(int fd, short events, int timeout_ms) {
-    struct pollfd p = {fd, events, 0};
-    for (int tries = 0; tries < 1000; tries++) {
-        int n = poll(&p, 1, timeout_ms);
-        if (n > 0) return 0;
-        if (n == 0) return -1;
-        if (errno != EINTR) return -1;
-    }
-    return -1;
-}
-
 const char *adist_link_open(struct adist_link *l, const char *path) {
     struct sockaddr_un sa;
     if (strlen(path) >= sizeof sa.sun_path) return "the socket path is too long";
@@ -101,22 +90,30 @@ const char *adist_link_open(struct adist_link *l, const char *path) {
         adist_link_close(l);
         return "the collector socket is not served by root";
     }
+    /* Every send and every wait for an acknowledgement is bounded by the
+     * kernel (EAGAIN after the timeout): no poll() before each call. */
+    struct timeval tv = {l->timeout_ms / 1000, (l->timeout_ms % 1000) * 1000};
+    if (setsockopt(l->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
+        setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
+        adist_link_close(l);
+        return "cannot set the socket's timeouts";
+    }
     l->next_seq = 0;
     l->start_mono = adist_monotonic_ns();
     return NULL;
 }
 
-/* Writes the whole iovec array (updated in place), bounded in time. */
+/* Writes the whole iovec array (updated in place); each sendmsg waits at
+ * most the timeout (SO_SNDTIMEO), EINTR retried a bounded number of times. */
 static int send_all(struct adist_link *l, struct iovec *iov, int count) {
     for (int rounds = 0; count > 0 && rounds < 100000; rounds++) {
-        if (wait_ready(l->fd, POLLOUT, l->timeout_ms) != 0) return -1;
         struct msghdr m;
         memset(&m, 0, sizeof m);
         m.msg_iov = iov;
         m.msg_iovlen = (size_t)count;
         ssize_t n = sendmsg(l->fd, &m, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (n < 0) return -1;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1; /* EAGAIN: the timeout passed */
         while (count > 0 && (size_t)n >= iov->iov_len) {
             n -= (ssize_t)iov->iov_len;
             iov++;
@@ -157,9 +154,8 @@ const char *adist_link_send(struct adist_link *l, unsigned type, const void *hea
     char ack = 0;
     ssize_t n = -1;
     for (int tries = 0; tries < 100 && n < 0; tries++) {
-        if (wait_ready(l->fd, POLLIN, l->timeout_ms) != 0) break;
-        n = recv(l->fd, &ack, 1, 0);
-        if (n < 0 && errno != EINTR && errno != EAGAIN) break;
+        n = recv(l->fd, &ack, 1, 0); /* waits at most the timeout (SO_RCVTIMEO) */
+        if (n < 0 && errno != EINTR) break;
     }
     if (n != 1 || ack != ADIST_SUDO_ACK_WRITTEN) {
         adist_link_close(l);
