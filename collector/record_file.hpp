@@ -60,6 +60,11 @@ class record_file {
     // with *error set when the line is not (entirely) in the file.
     bool write(const std::string& line, std::int64_t now_ns, std::string* error);
 
+    // Rotates now if a line of about `next` bytes would: a record encoded
+    // after this call carries the sequence that follows the new header
+    // (write() rotating would put the header before a line already numbered).
+    std::optional<std::string> rotate_if_due(std::int64_t now_ns, std::size_t next);
+
     // fdatasync of the open file; false with *error on failure.
     bool sync(std::string* error);
 

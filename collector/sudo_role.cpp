@@ -188,6 +188,12 @@ asio::awaitable<void> sudo_role::serve(local::socket accepted, sudo_peer peer) {
             break;
         }
         auto now = now_ns();
+        // A rotation first, so that the record is numbered after the new
+        // header (base64 makes the data 4/3 larger; 4 KiB for the fields).
+        if (auto e = file_->rotate_if_due(now, std::size_t(h.length) / 3 * 4 + 4096)) {
+            log::error("sudo: ", *e);
+            failed_ = true;
+        }
         auto step = session.step(std::get<sudo_frame>(frame), file_->base(now));
         if (!step.error.empty()) {
             ending = "bad frame: " + step.error;

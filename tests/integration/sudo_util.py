@@ -65,11 +65,11 @@ def write_sudo_conf(plugin, socket_path, options=""):
                 f"Plugin sudo_auditdistd {plugin} socket={socket_path} timeout=5 {options}\n")
 
 
-def sudo_config(sc, directory, socket_path, sender):
+def sudo_config(sc, directory, socket_path, sender, rotate=""):
     url, fp, password = sender
     lines = ['name "cmdhost"', f'pidfile "{sc.path("sudo.pid")}"', "timeout 5",
              "sudo {", f'    socket "{socket_path}"', f'    directory "{directory}"',
-             "    sync_interval 1", "    heartbeat 1", "}",
+             "    sync_interval 1", "    heartbeat 1", f"    {rotate}", "}",
              "sender {", f'    directory "{directory}/dist"', '    host "collector" {',
              f'        remote "{url}"', f'        fingerprint "{fp}"',
              f'        password "{password}"', "    }", "}"]

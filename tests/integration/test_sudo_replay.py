@@ -32,10 +32,12 @@ def sessions(sc, iolog_dir):
     check(b"output-done" in p.out, "the output came through")
     p = run_on_pty(["sh", "-c", "printf 'piped-data\\n' | sudo -u nobody tr a-z A-Z"])
     check(b"PIPED-DATA" in p.out, f"stdin from a pipe: {p.out[-300:]!r}")
-    p = Pty(SUDO + ["sh", "-c", "echo ready; read x; stty size"])
+    # sudo passes a resize on when it handles its SIGWINCH: the command
+    # waits (bounded) until its own terminal has the new size.
+    p = Pty(SUDO + ["sh", "-c", "echo ready; i=0; while [ \"$(stty size)\" != '33 111' ] && "
+                    "[ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; stty size"])
     p.read_until(b"ready")
     fcntl.ioctl(p.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
-    p.write(b"\n")
     p.wait()
     check(b"33 111" in p.out, f"the resize reached the command: {p.out[-300:]!r}")
     p = Pty(SUDO + ["python3", "-c",
@@ -62,7 +64,9 @@ def scenario(sc):
     directory = sc.path("sudo-trails")
     socket_path = sc.path("run", "sudo.sock")
     iolog_dir = sc.path("sudoers-io")
-    conf = sudo_config(sc, directory, socket_path, (url, fp, "s3cret"))
+    # Small files: the sessions span several trails, and a record written
+    # right after a rotation must follow the new header's sequence.
+    conf = sudo_config(sc, directory, socket_path, (url, fp, "s3cret"), rotate="rotate size 16K")
     daemon = sc.daemon("sudo", conf, "collector")
     recv.start()
     daemon.start()
@@ -73,6 +77,10 @@ def scenario(sc):
     closes = lambda: [r for r in stream_records(host_dir) if r["type"] == "close"]  # noqa: E731
     wait_until(lambda: len(closes()) == len(names), timeout=60, what="every close on the receiver")
     recs = stream_records(host_dir)
+    headers = [r for r in recs if r["type"] == "header"]
+    check(len(headers) >= 3, f"the stream spans several files ({len(headers)})")
+    seqs = [r["seq"] for r in recs]
+    check(seqs == list(range(seqs[0], seqs[0] + len(seqs))), "one record per seq, none twice")
     opens = [r for r in recs if r["type"] == "open"]
     check_equal(len(opens), len(names), "open records")
     for r in recs:
