@@ -25,8 +25,8 @@ std::string prefix_of(const std::string& name) {
 class decider {
   public:
     decider(const linker_state& s, const std::vector<log_generation>& seen,
-            const std::vector<dist_trail>& dist, std::int64_t now)
-        : seen_(seen), dist_(dist), now_(now) {
+            const std::vector<dist_trail>& dist, std::int64_t now, bool dist_listed)
+        : seen_(seen), dist_(dist), now_(now), dist_listed_(dist_listed) {
         out_.next = s;
         for (const auto& t : dist) {
             if (auto start = proto::trail_start_time(t.name))
@@ -100,6 +100,7 @@ class decider {
             rename(l, prefix_of(l.name) + "crash_recovery");
             return false;
         }
+        if (dist_listed_ && !in_dist(l) && (g != nullptr || forgotten)) return closed_elsewhere(l, g);
         if (g != nullptr && g->current) {
             l.size = std::max(l.size, g->size);
             return true;
@@ -113,6 +114,32 @@ class decider {
         }
         auto start = proto::trail_start_time(l.name).value_or(now_);
         rename(l, prefix_of(l.name) + trail_time(std::max(now_, start)));
+        return g != nullptr;
+    }
+
+    bool in_dist(const linked_generation& l) const {
+        return std::any_of(dist_.begin(), dist_.end(),
+                           [&](const auto& t) { return t.name == l.name && same_file(t, l); });
+    }
+
+    // The open link `l` is missing from the dist directory (see the header).
+    bool closed_elsewhere(linked_generation& l, const log_generation* g) {
+        if (g != nullptr && g->current) {
+            out_.warnings.push_back(l.name + " was removed from the dist directory while " +
+                                    g->file + " is still written (by hand, or by someone with "
+                                    "the daemon's rights: possible tampering); linked again "
+                                    "under the same name, the sender resumes where the "
+                                    "receiver stopped");
+            out_.actions.push_back({link_action::kind::link, g->file, g->dev, g->ino, {}, l.name});
+            l.size = std::max(l.size, g->size);
+            return true;
+        }
+        out_.warnings.push_back(l.name + " is no longer in the dist directory: taken as renamed, "
+                                "shipped and removed before a crash let its rename be "
+                                "recorded (if it was removed by hand, what it held past the "
+                                "receiver's copy was not shipped)");
+        auto start = proto::trail_start_time(l.name).value_or(now_);
+        l.name = prefix_of(l.name) + trail_time(std::max(now_, start));
         return g != nullptr;
     }
 
@@ -142,6 +169,7 @@ class decider {
     const std::vector<log_generation>& seen_;
     const std::vector<dist_trail>& dist_;
     std::int64_t now_;
+    bool dist_listed_;
     bool waiting_ = false; // for a generation that is not settled
     link_decision out_;
 };
@@ -158,8 +186,9 @@ std::string trail_time(std::int64_t t) {
 }
 
 link_decision decide_links(const linker_state& state, const std::vector<log_generation>& seen,
-                           const std::vector<dist_trail>& dist, std::int64_t now) {
-    return decider(state, seen, dist, now).run();
+                           const std::vector<dist_trail>& dist, std::int64_t now,
+                           bool dist_listed) {
+    return decider(state, seen, dist, now, dist_listed).run();
 }
 
 } // namespace adist::privileged

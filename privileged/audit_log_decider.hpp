@@ -88,8 +88,16 @@ inline constexpr std::int64_t forget_after_s = 5;
 //    as <start>.not_terminated, a rotated one as <start>.<start>; every
 //    start is later than every name given or found before (strictly);
 //  - the open generation unseen for forget_after_s is closed as it is;
-//  - records of files unseen for forget_after_s are dropped.
+//  - records of files unseen for forget_after_s are dropped;
+//  - with `dist_listed` (`dist` is the whole dist directory, not nothing),
+//    an open link missing from it: of a rotated generation, it was renamed
+//    and then shipped and removed before its record (a crash after the
+//    sender's fast work): recorded as closed, with a warning, never renamed
+//    or linked again; of the current log, someone removed it (the sender
+//    never removes an open trail): linked again under the same name, so the
+//    sender resumes where the receiver stopped, with a warning.
 link_decision decide_links(const linker_state& state, const std::vector<log_generation>& seen,
-                           const std::vector<dist_trail>& dist, std::int64_t now);
+                           const std::vector<dist_trail>& dist, std::int64_t now,
+                           bool dist_listed = false);
 
 } // namespace adist::privileged

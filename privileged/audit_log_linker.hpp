@@ -48,11 +48,13 @@ class audit_log_linker {
     bool execute(const link_action& a, int dist_fd, const scanned& s);
     void report(const std::string& problem);
     bool note_size();
+    std::chrono::steady_clock::time_point record_due() const;
 
   public:
-    static constexpr std::chrono::milliseconds record_interval{100};
-    // A change not recorded yet (record_if_due() writes it once due).
-    bool unrecorded() const { return unrecorded_; }
+    static constexpr std::chrono::milliseconds record_interval{100}; // the longest wait
+    // Milliseconds until record_if_due() writes the change not recorded
+    // yet (at least 1), or -1 when everything is recorded.
+    int record_due_in_ms() const;
     // `now_or_never`: at the supervisor's end, whatever the interval.
     void record_if_due(bool now_or_never = false);
 
@@ -65,6 +67,7 @@ class audit_log_linker {
     bool dist_unknown_ = true; // the next sync lists the dist directory
     bool unrecorded_ = false;
     std::chrono::steady_clock::time_point last_record_{};
+    std::chrono::steady_clock::duration record_cost_{}; // what the last record took
 };
 
 } // namespace adist::privileged

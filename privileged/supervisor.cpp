@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -29,6 +30,8 @@ namespace adist::privileged {
 using namespace adist::common;
 
 namespace {
+
+constexpr int linker_nice = -4; // see linkers::start
 
 // The supervisor's side of a reload: the configuration and the files it
 // includes, encoded for the worker; or why they are unreadable (`ok` false).
@@ -223,6 +226,13 @@ void log_worker_end(int status) {
 class linkers {
   public:
     bool start(const supervisor_options& o) {
+        // auditd renames a generation over the oldest after num_logs
+        // rotations: one the linker has not linked by then is gone. On a
+        // busy machine the linker must not wait behind ordinary work, so
+        // the supervisor (which does little else) runs at a higher
+        // priority, as auditd does (priority_boost 4).
+        if (!o.audit_logs.empty() && ::setpriority(PRIO_PROCESS, 0, linker_nice) != 0)
+            log::warning("auditd_log: cannot raise the linker's priority: ", std::strerror(errno));
         for (const auto& src : o.audit_logs) {
             auto& l = all_.emplace_back(std::make_unique<audit_log_linker>(src, o.audit_log_state_dir));
             std::string error;
@@ -240,7 +250,7 @@ class linkers {
         if (all_.empty()) return other;
         int mine = 1000;
         for (const auto& l : all_)
-            if (l->unrecorded()) mine = static_cast<int>(audit_log_linker::record_interval.count());
+            if (int due = l->record_due_in_ms(); due >= 0) mine = std::min(mine, due);
         return other < 0 ? mine : std::min(other, mine);
     }
     void serve(const std::vector<pollfd>& fds, std::size_t first) {

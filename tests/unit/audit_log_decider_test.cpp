@@ -227,3 +227,44 @@ TEST_CASE("audit_log: a rotated file still being written waits, and what follows
     CHECK(d.actions[0].ino == 11);
     CHECK(d.actions[1].ino == 10);
 }
+
+TEST_CASE("audit_log: a rename shipped and removed before its record is not done again",
+          "[audit_log]") {
+    // Recorded: the open link. Then, unrecorded, auditd rotated, the linker
+    // renamed the link, the sender shipped the trail and removed it, and the
+    // daemon was killed. The restart lists the dist directory: no link.
+    std::vector<dist_trail> dist;
+    auto d = decide_links({}, {gen("audit.log", 10, 5)}, dist, t0);
+    carry_out(d, dist);
+    dist.clear();
+    auto r = decide_links(d.next, {gen("audit.log.1", 10, 80), gen("audit.log", 11, 0)}, dist,
+                          t0 + 9, true);
+    REQUIRE(r.actions.size() == 1); // only the new log: no rename of what is gone
+    CHECK(r.actions[0].what == kind::link);
+    CHECK(r.actions[0].file == "audit.log");
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].find("no longer in the dist directory") != std::string::npos);
+    // Still recorded, closed: never linked again while it is audit.log.1.
+    carry_out(r, dist);
+    auto later = decide_links(r.next, {gen("audit.log.1", 10, 80), gen("audit.log", 11, 3)}, dist,
+                              t0 + 10, true);
+    CHECK(later.actions.empty());
+    CHECK(later.warnings.empty());
+    // Without a listing (an ordinary look), a missing link proves nothing.
+    auto unlisted = decide_links(d.next, {gen("audit.log", 10, 6)}, {}, t0 + 1);
+    CHECK(unlisted.actions.empty());
+}
+
+TEST_CASE("audit_log: the open link removed by someone else is linked again, same name",
+          "[audit_log]") {
+    std::vector<dist_trail> dist;
+    auto d = decide_links({}, {gen("audit.log", 10, 5)}, dist, t0);
+    carry_out(d, dist);
+    dist.clear(); // a hand, or a compromised worker, removed the open link
+    auto r = decide_links(d.next, {gen("audit.log", 10, 9)}, dist, t0 + 3, true);
+    REQUIRE(r.actions.size() == 1);
+    CHECK(r.actions[0] == link_action{kind::link, "audit.log", 1, 10, "", s0 + ".not_terminated"});
+    REQUIRE(r.warnings.size() == 1);
+    CHECK(r.warnings[0].find("possible tampering") != std::string::npos);
+    CHECK(r.next.last_start == d.next.last_start);
+}
