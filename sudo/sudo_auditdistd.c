@@ -27,6 +27,11 @@ static sudo_printf_t print_;
 static uint64_t offsets_[ADIST_SUDO_STREAMS];
 static int ended_;   /* the collector went away mid-session */
 static int pty_fd_ = -2; /* the pty leader sudo reads the command from; -2: not looked up */
+static int has_errstr_;  /* sudo's API is 1.15 or later: errstr may be set */
+
+static void set_error(const char **errstr, const char *error) {
+    if (has_errstr_ && errstr != NULL) *errstr = error;
+}
 
 static const char *option(char *const list[], const char *name) {
     size_t n = strlen(name);
@@ -70,7 +75,7 @@ static const char *send_open(char *const user_info[], char *const command_info[]
         if (b.size + n + 5 > ADIST_SUDO_MAX_PAYLOAD) break;
         adist_buf_field(&b, ADIST_SUDO_TAG_ENV, user_env[i], n);
     }
-    const char *error = b.failed ? "out of memory" : NULL;
+    const char *error = b.failed ? "the session start does not fit in a frame" : NULL;
     if (error == NULL) error = adist_link_send(&link_, ADIST_SUDO_OPEN, b.data, b.size, NULL, 0);
     adist_buf_free(&b);
     return error;
@@ -80,8 +85,8 @@ static int io_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t
                    char *const settings[], char *const user_info[], char *const command_info[],
                    int argc, char *const argv[], char *const user_env[],
                    char *const plugin_options[], const char **errstr) {
-    (void)version;
     (void)conversation;
+    has_errstr_ = SUDO_API_VERSION_GET_MAJOR(version) == 1 && SUDO_API_VERSION_GET_MINOR(version) >= 15;
     (void)settings;
     print_ = printf_fn;
     if (command_info == NULL || argc == 0) return 1; /* sudo -V: no session */
@@ -99,7 +104,7 @@ static int io_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t
         return 0; /* no I/O comes to us; the command runs */
     }
     if (print_) print_(SUDO_CONV_ERROR_MSG, "sudo_auditdistd: %s; refusing to run the command\n", error);
-    if (errstr != NULL) *errstr = error;
+    set_error(errstr, error);
     return -1;
 }
 
@@ -157,7 +162,7 @@ static int send_data(unsigned stream, const char *buf, unsigned int len, int wit
         if (error != NULL) {
             ended_ = 1;
             if (print_) print_(SUDO_CONV_ERROR_MSG, "\r\nsudo_auditdistd: %s; ending the command\r\n", error);
-            if (errstr != NULL) *errstr = error;
+            set_error(errstr, error);
             return -1;
         }
         offsets_[stream] += n;
@@ -192,7 +197,7 @@ static int send_pair(unsigned type, uint32_t a, uint32_t b, size_t size, const c
     const char *error = adist_link_send(&link_, type, p, size, NULL, 0);
     if (error == NULL) return 1;
     ended_ = 1;
-    if (errstr != NULL) *errstr = error;
+    set_error(errstr, error);
     return -1;
 }
 
