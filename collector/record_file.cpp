@@ -270,6 +270,13 @@ bool record_file::write(std::string line, std::int64_t now_ns, std::string* erro
     return stage(line, now_ns, error) && flush(now_ns, error);
 }
 
+std::optional<std::string> record_file::rotate_if_due(std::int64_t now_ns, std::size_t next) {
+    if (!file_ ||
+        !rotation_due(o_.rotate, o_.rotate_size, start_, now_ns / 1000000000, written_, next))
+        return std::nullopt;
+    return rotate(now_ns);
+}
+
 bool record_file::sync(std::string* error) {
     if (!file_ || unsynced_ == 0) return true;
     if (::fdatasync(file_.get()) != 0) {

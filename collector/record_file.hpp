@@ -71,6 +71,11 @@ class record_file {
     bool flush(std::int64_t now_ns, std::string* error);
     std::size_t staged() const { return staged_count_; }
 
+    // Rotates now if a line of about `next` bytes would: a record encoded
+    // after this call carries the sequence that follows the new header
+    // (write() rotating would put the header before a line already numbered).
+    std::optional<std::string> rotate_if_due(std::int64_t now_ns, std::size_t next);
+
     // fdatasync of the open file; false with *error on failure.
     bool sync(std::string* error);
 

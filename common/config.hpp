@@ -118,6 +118,9 @@ struct config {
 
     // A `collector { }` section: the command-history collector role runs.
     std::optional<collector_config> collector;
+    // A `sudo { }` section: the collector also takes sudo I/O sessions
+    // (sudo/ plugin) on its own socket, into its own stream.
+    std::optional<collector_config> sudo;
 };
 
 struct config_error {

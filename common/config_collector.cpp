@@ -26,42 +26,53 @@ ckw lookup(std::string_view word) {
 
 } // namespace
 
-bool parser::collector_section(const token& key) {
-    if (cfg_.collector) return fail(key.line, "\"collector\" is given twice");
-    auto& c = cfg_.collector.emplace();
+bool parser::collector_section(const token& key, bool sudo) {
+    auto& slot = sudo ? cfg_.sudo : cfg_.collector;
+    std::string name = sudo ? "sudo" : "collector";
+    if (slot) return fail(key.line, "\"" + name + "\" is given twice");
+    auto& c = slot.emplace();
     c.line = key.line;
-    if (!expect_open(key, "\"collector\"")) return false;
+    if (sudo) {
+        c.socket = std::string(default_sudo_socket);
+        c.directory = std::string(default_sudo_directory);
+    }
+    if (!expect_open(key, "\"" + name + "\"")) return false;
     std::uint32_t seen = 0;
     bool dist_given = false;
     for (;;) {
         const token& t = peek();
         if (t.kind == tok::end)
-            return fail(key.line, "collector section is not closed (missing \"}\")");
+            return fail(key.line, name + " section is not closed (missing \"}\")");
         if (t.kind == tok::close) {
             ++pos_;
             break;
         }
         if (lookup(t.text) == ckw::dist) dist_given = true;
-        if (!collector_statement(t, seen)) return false;
+        if (!collector_statement(t, seen, c, sudo)) return false;
     }
     if (!dist_given) c.dist = c.directory + "/dist";
     if (c.dist == c.directory)
-        return fail(key.line, "collector: dist must be another directory than directory");
+        return fail(key.line, name + ": dist must be another directory than directory");
+    if (cfg_.sudo && cfg_.collector && (cfg_.sudo->socket == cfg_.collector->socket ||
+                                        cfg_.sudo->directory == cfg_.collector->directory))
+        return fail(key.line, "sudo: socket and directory must differ from the collector's");
     return true;
 }
 
-bool parser::collector_statement(const token& t, std::uint32_t& seen) {
+bool parser::collector_statement(const token& t, std::uint32_t& seen, collector_config& c,
+                                 bool sudo) {
+    std::string section = sudo ? "the sudo section" : "the collector section";
     if (t.kind == tok::error) return fail(t.line, t.text);
-    if (t.kind != tok::word) return fail(t.line, "expected a keyword of the collector section");
+    if (t.kind != tok::word) return fail(t.line, "expected a keyword of " + section);
     ckw k = lookup(t.text);
-    if (k == ckw::none)
-        return fail(t.line, quoted(t.text) + " is not allowed in the collector section");
+    // Sessions are not rate limited or cut, nor copied to syslog.
+    if (k == ckw::none ||
+        (sudo && (k == ckw::rate_limit || k == ckw::max_record_size || k == ckw::replicate)))
+        return fail(t.line, quoted(t.text) + " is not allowed in " + section);
     ++pos_;
     auto bit = std::uint32_t{1} << unsigned(k);
-    if (seen & bit)
-        return fail(t.line, quoted(t.text) + " is given twice in the collector section");
+    if (seen & bit) return fail(t.line, quoted(t.text) + " is given twice in " + section);
     seen |= bit;
-    auto& c = *cfg_.collector;
     std::string v;
     auto number = [&](unsigned& out, std::uint64_t lo, std::uint64_t hi, std::string_view unit) {
         if (!string_value(t, v)) return false;

@@ -12,6 +12,9 @@ namespace adist::common {
 
 inline constexpr std::string_view default_collector_socket = "/run/auditdistd/collect.sock";
 inline constexpr std::string_view default_collector_directory = "/var/audit/commands";
+// The sudo section's: a socket only root reaches (the plugin runs in sudo).
+inline constexpr std::string_view default_sudo_socket = "/run/auditdistd/sudo.sock";
+inline constexpr std::string_view default_sudo_directory = "/var/audit/sudo";
 
 enum class collector_rotate { daily, size };
 enum class collector_tamper { continue_new_file, abort };

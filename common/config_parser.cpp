@@ -132,6 +132,8 @@ bool parser::global_statement(kw k, const token& t) {
         return true;
     case kw::collector:
         return collector_section(t);
+    case kw::sudo:
+        return collector_section(t, true);
     case kw::receiver:
         if (!section(t, cfg_.has_receiver, "receiver", &parser::receiver_statement)) return false;
         finish_receiver();

@@ -22,16 +22,18 @@ enum class kw : unsigned {
     remote, directory, fingerprint, password, listen, certfile, keyfile,
     max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew, status_group,
     include, tls_min_version, min_protocol_version, auditd_log,
-    collector
+    collector,
+    sudo
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 25> keyword_names = {
+constexpr std::array<std::string_view, 26> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
     "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
     "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew",
     "status_group", "include", "tls_min_version", "min_protocol_version",
-    "auditd_log", "collector"};
+    "auditd_log", "collector",
+    "sudo"};
 
 class parser {
   public:
@@ -62,9 +64,12 @@ class parser {
     bool host(const token& key, std::string& name, std::string_view section, handler h);
     bool include(const token& key, std::string_view section, handler h); // config_include.cpp
     std::string host_file() const { return file_ == main_file_ ? std::string() : file_; }
-    // config_collector.cpp: the collector section, with its own keywords.
-    bool collector_section(const token& key);
-    bool collector_statement(const token& t, std::uint32_t& seen);
+    // config_collector.cpp: the collector section, with its own keywords;
+    // the sudo section (`sudo` true) takes the same socket, directory, file
+    // and sync keywords.
+    bool collector_section(const token& key, bool sudo = false);
+    bool collector_statement(const token& t, std::uint32_t& seen, collector_config& c,
+                             bool sudo);
 
     bool string_value(const token& key, std::string& out);
     bool path_value(const token& key, std::string& out, bool allow_none);

@@ -81,6 +81,14 @@ reload_plan plan_reload(const config& running, const config& next) {
                 running.collector->dist != next.collector->dist)) {
         p.needs_restart.push_back("the collector's socket, directory or dist");
     }
+    if (running.sudo.has_value() != next.sudo.has_value()) {
+        p.needs_restart.push_back(next.sudo ? "a sudo section added" : "the sudo section removed");
+    } else if (running.sudo &&
+               (running.sudo->socket != next.sudo->socket ||
+                running.sudo->directory != next.sudo->directory ||
+                running.sudo->dist != next.sudo->dist)) {
+        p.needs_restart.push_back("the sudo section's socket, directory or dist");
+    }
     p.timeout_changed = running.timeout != next.timeout;
 
     std::vector<std::string> old_listen, new_listen;

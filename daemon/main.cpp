@@ -20,6 +20,7 @@
 #include "common/log.hpp"
 #include "common/status_check.hpp"
 #include "daemon/log_client.hpp"
+#include "daemon/sudo_extract.hpp"
 #include "common/tls.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
@@ -224,6 +225,9 @@ int main(int argc, char** argv) {
     // parsing, no configuration, 200 ms at most (daemon/log_client.cpp).
     if (argc >= 2 && std::string_view(argv[1]) == "log")
         return adist::daemon::run_log_client(argc - 2, argv + 2);
+    // Unprivileged, no configuration: rebuilds sudo I/O logs (docs/sudo.md).
+    if (argc >= 2 && std::string_view(argv[1]) == "sudo-extract")
+        return adist::daemon::run_sudo_extract(argc - 2, argv + 2);
     daemon_options o;
     if (auto code = parse_options(argc, argv, o)) return *code;
     if (!o.command.empty()) {

@@ -61,7 +61,7 @@ bool has_tls_listener(const common::config& cfg) {
 } // namespace
 
 std::optional<start_problem> preflight(const daemon_options& o, const common::config& cfg) {
-    if (!cfg.has_sender && !cfg.has_receiver && !cfg.collector) {
+    if (!cfg.has_sender && !cfg.has_receiver && !cfg.collector && !cfg.sudo) {
         return start_problem{EX_CONFIG, o.config_path + ": neither a sender, a receiver nor a "
                                                          "collector section: nothing to do"};
     }

@@ -75,6 +75,13 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
                 return e->code;
             }
         }
+        if (cfg.sudo) {
+            r.sudo.emplace(io, cfg);
+            if (auto e = r.sudo->setup(o.user, user)) {
+                log::error(e->message);
+                return e->code;
+            }
+        }
         // Again, now that the receiver made its host directories.
         if (auto problem = daemon::check_directories(o, cfg, user)) {
             log::error(problem->message);

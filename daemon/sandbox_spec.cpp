@@ -132,6 +132,17 @@ void add_sender(const common::config& cfg, privileged::sandbox_spec& spec,
 // databases for names. No truncation, no removal (seccomp: unlink EPERM
 // unless the sender's remove_files allows it in its own dist rule).
 void add_collector(const common::config& cfg, privileged::sandbox_spec& spec) {
+    if (cfg.sudo) {
+        // The sudo stream's files: the same rights as the commands' files.
+        spec.paths.push_back({cfg.sudo->directory, fsa::read_file | fsa::write_file |
+                                                       fsa::read_dir | fsa::make_reg |
+                                                       fsa::remove_file | fsa::refer,
+                              false});
+        spec.paths.push_back({cfg.sudo->dist,
+                              fsa::read_dir | fsa::make_reg | fsa::remove_file | fsa::refer, false});
+        spec.collector = true;
+    }
+    if (!cfg.collector) return;
     const auto& c = *cfg.collector;
     spec.paths.push_back({c.directory, fsa::read_file | fsa::write_file | fsa::read_dir |
                                            fsa::make_reg | fsa::remove_file | fsa::refer,
@@ -153,7 +164,7 @@ privileged::sandbox_spec worker_sandbox_spec(const daemon_options& o, const comm
     limits_ = {};
     if (cfg.has_receiver) add_receiver(cfg, facts.supervised, spec);
     if (cfg.has_sender) add_sender(cfg, spec, notes);
-    if (cfg.collector) add_collector(cfg, spec);
+    if (cfg.collector || cfg.sudo) add_collector(cfg, spec);
     for (const char* f : resolver_files) spec.paths.push_back({f, fsa::read_file, true});
     if (!facts.supervised) {
         // Nobody else removes the pidfile and the status socket at exit, and

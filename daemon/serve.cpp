@@ -82,6 +82,7 @@ void apply_reload(reload_context& ctx, const common::config_result& result) {
     }
     if (ctx.r.snd) ctx.r.snd->reload(next, plan, sender_options(ctx.options, next));
     if (ctx.r.coll) ctx.r.coll->reload(next);
+    if (ctx.r.sudo) ctx.r.sudo->reload(next);
     ctx.current = next;
     log::info("configuration reloaded from ", ctx.options.config_path, ": ", plan.summary());
 }
@@ -161,6 +162,7 @@ void handle_signals(asio::io_context& io, asio::signal_set& signals, reload_cont
         if (ctx.r.recv) ctx.r.recv->stop();
         if (ctx.r.snd) ctx.r.snd->stop();
         if (ctx.r.coll) ctx.r.coll->stop();
+        if (ctx.r.sudo) ctx.r.sudo->stop();
         signals.cancel();
         asio::co_spawn(io, wait_for_roles(io, ctx.r.recv, ctx.r.snd, grace), asio::detached);
     });
@@ -183,14 +185,17 @@ int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, ro
     if (r.snd) r.snd->start();
     if (r.control) r.control->start();
     if (r.coll) r.coll->start();
+    if (r.sudo) r.sudo->start();
     log::info("auditdistd started (", cfg.has_sender ? "sender" : "",
               cfg.has_sender && cfg.has_receiver ? " and " : "", cfg.has_receiver ? "receiver" : "",
               cfg.collector ? (cfg.has_sender || cfg.has_receiver ? ", collector" : "collector") : "",
+              cfg.sudo ? ", sudo" : "",
               "), version ", ADIST_VERSION);
     tell_ready(control_fd);
     io.run();
     log::info("auditdistd stopped");
-    return r.coll ? r.coll->exit_code() : 0;
+    if (r.coll && r.coll->exit_code() != 0) return r.coll->exit_code();
+    return r.sudo ? r.sudo->exit_code() : 0;
 }
 
 } // namespace adist::daemon

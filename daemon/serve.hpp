@@ -15,6 +15,7 @@
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
 #include "collector/collector.hpp"
+#include "collector/sudo_role.hpp"
 #include "receiver/receiver.hpp"
 #include "sender/uplink.hpp"
 
@@ -25,6 +26,7 @@ struct roles {
     std::optional<sender::sender_role> snd;
     std::unique_ptr<daemon::control_server> control;
     std::optional<collector::collector_role> coll;
+    std::optional<collector::sudo_role> sudo;
 
     std::vector<common::host_status> status() const {
         std::vector<common::host_status> out;

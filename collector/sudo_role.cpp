@@ -1,0 +1,290 @@
+// The collector's sudo socket (sudo_role.hpp): one coroutine per sudo
+// session reads frames, writes their records and acknowledges each after
+// write(); the tick syncs, checks the file and writes heartbeats. Runs on
+// the worker's io_context thread.
+#include "collector/sudo_role.hpp"
+
+#include "collector/setup.hpp"
+#include "common/fd.hpp"
+#include "common/log.hpp"
+#include "sudo/sudo_frames.h"
+
+#include <filesystem>
+#include <random>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <syslog.h>
+#include <unistd.h>
+
+namespace adist::collector {
+
+using namespace std::chrono_literals;
+namespace {
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+// Sessions at once (each holds a sudo waiting on us).
+constexpr int max_sessions = 1024;
+// A frame whose header arrived must be whole by then; between frames a
+// session may be idle for as long as the command runs.
+constexpr auto payload_deadline = 10s;
+
+std::optional<sudo_peer> peer_of(int fd) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return std::nullopt;
+    return sudo_peer{cred.pid, cred.uid};
+}
+} // namespace
+
+std::string new_session_id() {
+    std::random_device rd;
+    std::string id;
+    for (int i = 0; i < 4; ++i) {
+        char buf[9];
+        std::snprintf(buf, sizeof buf, "%08x", unsigned(rd()));
+        id += buf;
+    }
+    return id;
+}
+
+sudo_role::sudo_role(asio::io_context& io, const common::config& cfg)
+    : io_(io), cfg_(*cfg.sudo), host_(cfg.name), acceptor_(io) {}
+
+std::optional<startup_error> sudo_role::setup(const std::string& user_name,
+                                              std::optional<common::user_ids> user) {
+    for (const auto* dir : {&cfg_.directory, &cfg_.dist}) {
+        if (auto problem = prepare_directory(*dir, user_name, user))
+            return startup_error{"sudo: " + *problem, EX_NOPERM};
+    }
+    auto parent = std::filesystem::path(cfg_.socket).parent_path().string();
+    if (int err = common::make_directories(parent, 0755); err != 0)
+        return startup_error{"cannot create " + parent + ": " + common::errno_text(err),
+                             EX_CANTCREAT};
+    struct stat st {};
+    if (::lstat(cfg_.socket.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return startup_error{"sudo socket " + cfg_.socket + " exists and is not a socket",
+                                 EX_CANTCREAT};
+        ::unlink(cfg_.socket.c_str());
+    }
+    // Bound and listening as root, mode 0600: only root connects (sudo), and
+    // the plugin sees uid 0 as the listener's SO_PEERCRED after our drop.
+    mode_t old = ::umask(0177);
+    boost::system::error_code ec;
+    acceptor_.open(local(), ec);
+    if (!ec) acceptor_.bind(local::endpoint(cfg_.socket), ec);
+    ::umask(old);
+    if (!ec && ::chmod(cfg_.socket.c_str(), 0600) != 0)
+        ec.assign(errno, boost::system::system_category());
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        return startup_error{"cannot create sudo socket " + cfg_.socket + ": " + ec.message(),
+                             EX_CANTCREAT};
+    record_file::options o{cfg_.directory,   cfg_.dist, cfg_.rotate,
+                           cfg_.rotate_size, host_,     read_boot_id()};
+    file_.emplace(o);
+    return std::nullopt;
+}
+
+void sudo_role::start() {
+    if (auto e = file_->open(now_ns())) {
+        log::error("sudo: ", *e, "; not collecting");
+        failed_ = true;
+        exit_code_ = EX_CANTCREAT;
+        ::kill(::getpid(), SIGTERM);
+        return;
+    }
+    last_heartbeat_ = std::chrono::steady_clock::now();
+    sync_pool_ = std::make_unique<asio::thread_pool>(1);
+    log::info("sudo: listening on ", cfg_.socket, ", writing ", cfg_.directory, "/",
+              file_->file_name());
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+    asio::co_spawn(io_, tick_loop(), asio::detached);
+}
+
+void sudo_role::stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    if (sync_pool_) sync_pool_->join();
+    if (file_ && !failed_) {
+        if (auto e = file_->close(now_ns())) log::error("sudo: ", *e);
+    }
+}
+
+void sudo_role::reload(const common::config& next) {
+    if (!next.sudo) {
+        log::warning("sudo: removing the sudo section needs a restart");
+        return;
+    }
+    auto keep = cfg_;
+    cfg_ = *next.sudo;
+    cfg_.socket = keep.socket;
+    cfg_.directory = keep.directory;
+    cfg_.dist = keep.dist;
+    if (failed_ || stopped_) return;
+    if (auto e = file_->reopen(now_ns())) {
+        log::error("sudo: reopening after SIGHUP: ", *e);
+        failed_ = true;
+    }
+}
+
+asio::awaitable<void> sudo_role::accept_loop() {
+    while (!stopped_) {
+        auto [ec, socket] = co_await acceptor_.async_accept(tuple_awaitable);
+        if (ec) {
+            if (stopped_ || ec == asio::error::operation_aborted) break;
+            log::error("sudo: accept failed: ", ec.message());
+            asio::steady_timer t(io_, 100ms);
+            co_await t.async_wait(tuple_awaitable);
+            continue;
+        }
+        // The socket is root's, 0600; the kernel's word is checked anyway.
+        auto peer = peer_of(socket.native_handle());
+        if (!peer || peer->uid != 0) {
+            log::warning("sudo: refused a connection from uid ", peer ? peer->uid : -1u);
+            continue;
+        }
+        if (active_ >= max_sessions) continue;
+        asio::co_spawn(io_, serve(std::move(socket), *peer), asio::detached);
+    }
+}
+
+// g++ 12 at -O2 reports Asio's coroutine frame delete as mismatched with
+// its new in this coroutine (a false positive: both are the frame's own
+// operators, awaitable_frame_base); silenced for this function only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+asio::awaitable<void> sudo_role::serve(local::socket accepted, sudo_peer peer) {
+    ++active_;
+    auto sock = std::make_shared<local::socket>(std::move(accepted));
+    sudo_session session(new_session_id(), peer);
+    std::string ending = "disconnected";
+    std::string header(ADIST_SUDO_HEADER_SIZE, '\0'), payload;
+    for (std::uint64_t frames = 0; !stopped_ && frames < (std::uint64_t{1} << 62); ++frames) {
+        auto [ec, n] = co_await asio::async_read(*sock, asio::buffer(header), tuple_awaitable);
+        if (ec) break;
+        auto head = decode_sudo_header(header);
+        if (auto* why = std::get_if<std::string>(&head)) {
+            ending = "bad frame: " + *why;
+            break;
+        }
+        const auto& h = std::get<sudo_frame_header>(head);
+        payload.resize(h.length);
+        asio::steady_timer deadline(io_, payload_deadline);
+        deadline.async_wait([sock](boost::system::error_code e) {
+            if (!e) sock->close(e);
+        });
+        std::tie(ec, n) = co_await asio::async_read(*sock, asio::buffer(payload), tuple_awaitable);
+        deadline.cancel();
+        if (ec) break;
+        auto frame = decode_sudo_payload(h, payload);
+        if (auto* why = std::get_if<std::string>(&frame)) {
+            ending = "bad frame: " + *why;
+            break;
+        }
+        auto now = now_ns();
+        // A rotation first, so that the record is numbered after the new
+        // header (base64 makes the data 4/3 larger; 4 KiB for the fields).
+        if (auto e = file_->rotate_if_due(now, std::size_t(h.length) / 3 * 4 + 4096)) {
+            log::error("sudo: ", *e);
+            failed_ = true;
+        }
+        auto step = session.step(std::get<sudo_frame>(frame), file_->base(now));
+        if (!step.error.empty()) {
+            ending = "bad frame: " + step.error;
+            break;
+        }
+        if (file_->unsynced() == 0) check_tamper(now);
+        bool written = !failed_ && !stopped_ && write_record(step.line, now);
+        if (written && file_->unsynced() >= cfg_.sync_records) sync_now();
+        char ack = written ? ADIST_SUDO_ACK_WRITTEN : ADIST_SUDO_ACK_FAILED;
+        std::tie(ec, n) = co_await asio::async_write(*sock, asio::buffer(&ack, 1), tuple_awaitable);
+        if (ec || !written || session.closed()) break;
+    }
+    if (session.opened() && !session.closed()) {
+        log::warning("sudo: session ", session.id(), " of pid ", peer.pid, " ended: ", ending);
+        if (!failed_ && !stopped_) {
+            auto now = now_ns();
+            write_record(session.lost(file_->base(now), ending), now);
+        }
+    }
+    --active_;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+bool sudo_role::write_record(const std::string& line, std::int64_t now) {
+    std::string error;
+    if (file_->write(line, now, &error)) return true;
+    log::error("sudo: ", error);
+    return false;
+}
+
+void sudo_role::check_tamper(std::int64_t now) {
+    auto problem = file_->check();
+    if (!problem) return;
+    std::string name = file_->file_name();
+    log::error("ALERT: sudo: ", cfg_.directory, "/", name, " was tampered with: ", *problem);
+    ::syslog(LOG_AUTHPRIV | LOG_ALERT, "sudo: %s/%s was tampered with: %s",
+             cfg_.directory.c_str(), name.c_str(), problem->c_str());
+    if (cfg_.on_tamper == common::collector_tamper::abort) {
+        failed_ = true;
+        exit_code_ = EX_DATAERR;
+        ::kill(::getpid(), SIGTERM);
+        return;
+    }
+    if (auto e = file_->rotate(now)) {
+        log::error("sudo: cannot start a new file after tampering: ", *e);
+        failed_ = true;
+        return;
+    }
+    write_record(encode_tamper(file_->base(now), name, *problem), now);
+    sync_now();
+}
+
+// As the collector's: fdatasync on a pool thread, one at a time.
+void sudo_role::sync_now() {
+    if (!file_) return;
+    if (!sync_pool_ || stopped_) {
+        std::string error;
+        if (!file_->sync(&error)) log::error("sudo: ", error);
+        return;
+    }
+    if (sync_running_) return;
+    auto fd = std::make_shared<common::unique_fd>(file_->take_for_sync());
+    if (!*fd) return;
+    sync_running_ = true;
+    asio::post(*sync_pool_, [this, fd] {
+        int err = ::fdatasync(fd->get()) == 0 ? 0 : errno;
+        asio::post(io_, [this, err] {
+            sync_running_ = false;
+            if (err != 0) log::error("sudo: cannot sync: ", common::errno_text(err));
+        });
+    });
+}
+
+asio::awaitable<void> sudo_role::tick_loop() {
+    asio::steady_timer timer(io_);
+    while (!stopped_ && !failed_) {
+        timer.expires_after(std::chrono::seconds(cfg_.sync_interval));
+        co_await timer.async_wait(tuple_awaitable);
+        if (stopped_ || failed_) break;
+        auto now = now_ns();
+        check_tamper(now);
+        if (failed_) break;
+        auto steady = std::chrono::steady_clock::now();
+        if (steady - last_heartbeat_ >= std::chrono::seconds(cfg_.heartbeat)) {
+            last_heartbeat_ = steady;
+            write_record(encode_heartbeat(file_->base(now)), now);
+        }
+        sync_now();
+    }
+}
+
+} // namespace adist::collector
