@@ -77,6 +77,13 @@ struct sender_host {
     // links into `directory` ("" = none); inherited from the sender section.
     std::string auditd_log;
     int auditd_log_line = 0;
+    // Fan-out (several hosts with one `directory`): `optional yes` never
+    // holds a dist link; the others each must acknowledge a trail's CLOSE
+    // before its link is removed. `max_lag_bytes`: more bytes than this in
+    // the dist directory not acknowledged by this receiver is an error in
+    // `status` (0: no limit).
+    bool optional = false;
+    std::uint64_t max_lag_bytes = 0;
 };
 
 struct receiver_host {

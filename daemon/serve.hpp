@@ -16,7 +16,7 @@
 #include "daemon/options.hpp"
 #include "collector/collector.hpp"
 #include "receiver/receiver.hpp"
-#include "sender/uplink.hpp"
+#include "sender/sender_role.hpp"
 
 namespace adist::daemon {
 

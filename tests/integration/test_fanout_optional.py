@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Fan-out with an optional receiver that never comes back: c1 is required,
+c2 (`optional yes`, `max_lag_bytes 1K`) points at a port where nothing
+listens. Every trail's link goes as soon as c1 acknowledged its CLOSE (c2
+never holds one); c1 holds byte-identical trails; `status` shows c2 lagging
+by the bytes removed before it got them, and `status --check` is CRITICAL
+for c2 only. The optional receiver is only ever connected to, never
+waited for."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (check, check_equal, file_size, free_port, run_scenario,  # noqa: E402
+                     sha256_file, trail_name, wait_until)
+from fanout_util import TRAIL_SIZE, receiver, sender, status  # noqa: E402
+
+
+def body(sc):
+    if os.geteuid() != 0:
+        from harness import Skip
+        raise Skip("needs root (the status socket is root-only)")
+    cert, key, fp = sc.make_cert("receiver")
+    r1, url1, dir1 = receiver(sc, "receiver1", cert, key)
+    gone = f"tls://127.0.0.1:{free_port()}"  # nothing ever listens there
+    sc.pair_dirs()
+    sc.mkdir("run")
+    sock = sc.path("run", "sender.sock")
+    send = sender(sc, sc.dist, fp, [("c1", url1, []),
+                                    ("c2", gone, ["optional yes", "max_lag_bytes 1K"])],
+                  ["--control-socket", sock])
+    r1.start()
+    send.start()
+    names = [trail_name(20 + i) for i in range(3)]
+    expected = {n: sc.add_trail(n, TRAIL_SIZE * (i + 1)) for i, n in enumerate(names)}
+    daemons = [r1, send]
+
+    wait_until(lambda: os.listdir(sc.dist) == [], timeout=60,
+               what="the links to go once c1 has the trails", alive=daemons)
+    check_equal(sorted(os.listdir(dir1)), names, "trails on c1")
+    for n, (size, digest) in expected.items():
+        check_equal(file_size(os.path.join(dir1, n)), size, f"size of {n} on c1")
+        check_equal(sha256_file(os.path.join(dir1, n)), digest, f"sha256 of {n} on c1")
+    check_equal(send.count_log(r"its link stays until"), 0, "links held for the optional c2")
+    total = sum(size for size, _ in expected.values())
+
+    st = status(sc, sock)
+    check(st["c1"]["lagging"] is None and st["c1"]["unacked_bytes"] == 0, f"c1: {st['c1']}")
+    c2 = st["c2"]
+    check(not c2["connected"], f"c2 connected? {c2}")
+    check(c2["lagging"] and f"{total} removed before it got them" in c2["lagging"],
+          f"c2 lagging by the {total} bytes removed: {c2}")
+    code, line = status(sc, sock, check=True)
+    check(code == 2 and "sender c2: lagging: " in line and "sender c1" not in line,
+          f"status --check: {code} {line}")
+    sc.note(f"optional c2 never back: links gone after c1, {line[:100]}...")
+
+
+if __name__ == "__main__":
+    run_scenario("fanout_optional", body)
