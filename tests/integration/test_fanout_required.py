@@ -4,8 +4,9 @@ and c2 (two `host` blocks with one `directory`). c2 speaks protocol 0, as
 FreeBSD's receiver does, and is down at first: c1 receives every trail, but
 every link stays (the log says it waits for c2), c2 lags past its
 max_lag_bytes (an error in `status`, `status --check` CRITICAL), and c1's
-own backlog is zero. Once c2 is started it catches up from its own resume
-point; the links go only then, and both receivers hold byte-identical
+own backlog is zero, also after a restart of the sender (it keeps no
+state: c1's resume point proves what it holds). Once c2 is started it
+catches up from its own resume point; the links go only then, and both receivers hold byte-identical
 trails."""
 import os
 import re
@@ -50,6 +51,16 @@ def body(sc):
     code, line = status(sc, sock, check=True)
     check(code == 2 and "sender c2: lagging: " in line, f"status --check: {code} {line}")
     sc.note(f"c2 down: links kept, status --check: {line[:90]}...")
+
+    # A restart of the sender keeps no state: c1's resume point (its newest
+    # trail) proves it holds the older ones, which stay only for c2.
+    mark = send.mark()
+    send.stop()
+    send.start()
+    send.wait_log(r"\[c1\] connected to ", since=mark)
+    wait_until(lambda: status(sc, sock)["c1"]["unacked_bytes"] == 0, timeout=30,
+               what="c1's backlog after the sender's restart to be zero", alive=daemons)
+    check_equal(sorted(os.listdir(sc.dist)), names, "dist links after the sender's restart")
 
     r2.start()
     daemons.append(r2)
