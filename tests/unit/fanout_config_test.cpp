@@ -48,6 +48,14 @@ TEST_CASE("fanout config: refusals", "[config][fanout]") {
                Catch::Contains("max_lag_bytes must be a size in bytes"));
     CHECK_THAT(error_of("receiver {\n host a {\n  optional yes\n").message,
                Catch::Contains("\"optional\" is not allowed in the receiver host section"));
+    // One linker feeds a directory: its hosts share one auditd_log.
+    auto logs = error_of("sender {\n directory /d\n auditd_log /var/log/audit/audit.log\n" +
+                         host("a") + host("b", "  auditd_log /var/log/other/audit.log\n") + "}\n");
+    CHECK_THAT(logs.message, Catch::Contains("sender host \"b\": auditd_log \"/var/log/other/audit.log\" "
+                                             "differs from host \"a\"'s"));
+    auto same = test::parse("sender {\n directory /d\n auditd_log /var/log/audit/audit.log\n" +
+                            host("a") + host("b") + "}\n");
+    CHECK(same.senders[1].auditd_log == "/var/log/audit/audit.log");
     // Receiver hosts still need a directory each.
     auto recv = error_of("receiver {\n host a { remote 10.0.0.1 password p directory x }\n"
                          " host b { remote 10.0.0.2 password p directory x }\n}\n");
