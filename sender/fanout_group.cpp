@@ -34,6 +34,7 @@ void fanout_group::forget_absent(std::size_t i, const std::vector<std::string>& 
     auto absent = [&](const std::string& key) { return present.count(key) == 0; };
     std::erase_if(members_[i].has, absent);
     std::erase_if(extras_[i].close_sent, absent);
+    std::erase_if(held_, [&](const auto& h) { return absent(h.first); });
 }
 
 void fanout_group::resumed(const std::string& host, const std::string& cursor,
@@ -82,7 +83,8 @@ std::string fanout_group::report_gaps(std::size_t i, const std::string& before_k
            directory_ + " has them); it continues with what still exists";
 }
 
-fanout_group::close_outcome fanout_group::closed(const std::string& host, const std::string& name) {
+fanout_group::close_outcome fanout_group::closed(const std::string& host, const std::string& name,
+                                                dev_t dev, ino_t ino) {
     close_outcome out;
     int found = find(host);
     if (found < 0) return out; // no longer configured here: holds nothing
@@ -93,7 +95,10 @@ fanout_group::close_outcome fanout_group::closed(const std::string& host, const 
     extras_[i].pending_gaps.erase(key);
     if (members_[i].optional) out.gap = report_gaps(i, key);
     out.remove = may_remove(members_, name);
-    if (!out.remove) out.waiting = needed_by(members_, name);
+    if (!out.remove) {
+        out.waiting = needed_by(members_, name);
+        if (dev != 0 || ino != 0) held_.emplace(key, held_link{name, dev, ino});
+    }
     return out;
 }
 
@@ -111,6 +116,15 @@ void fanout_group::removed(const std::string& name, std::uint64_t size) {
         members_[i].has.erase(key);
         extras_[i].close_sent.erase(key);
     }
+    held_.erase(key);
+}
+
+std::vector<fanout_group::held_link> fanout_group::settled() const {
+    std::vector<held_link> out;
+    for (const auto& [key, link] : held_) {
+        if (may_remove(members_, link.name)) out.push_back(link);
+    }
+    return out;
 }
 
 bool fanout_group::kept_for_others(const std::string& host, const std::string& name) const {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <sys/types.h>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,10 +47,21 @@ public:
         std::vector<std::string> waiting; // the required receivers that do not yet
         std::string gap;                 // trails an optional receiver will never get ("" none)
     };
-    // `host` acknowledged the CLOSE of `name`.
-    close_outcome closed(const std::string& host, const std::string& name);
+    // `host` acknowledged the CLOSE of `name`, the file (dev, ino) it sent.
+    close_outcome closed(const std::string& host, const std::string& name, dev_t dev = 0,
+                         ino_t ino = 0);
     // The link of `name` (`size` bytes) was removed (or found gone).
     void removed(const std::string& name, std::uint64_t size);
+
+    // Links acknowledged by a receiver in this run and kept for others that
+    // may go now (after a reload made a host optional or removed it): the
+    // name and the file that was acknowledged.
+    struct held_link {
+        std::string name;
+        dev_t dev = 0;
+        ino_t ino = 0;
+    };
+    std::vector<held_link> settled() const;
 
     // `host` holds `name` and its link stays only for another receiver: not
     // this host's backlog, nor an error of it.
@@ -74,6 +86,7 @@ private:
     std::string directory_;
     std::vector<fanout_member> members_; // members_[i] and extras_[i]: one host
     std::vector<extra> extras_;
+    std::map<std::string, held_link> held_; // by key: acknowledged, kept for others
 };
 
 } // namespace adist::sender

@@ -3,6 +3,10 @@
 #include "sender/sender_role.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.hpp"
 #include "common/tls.hpp"
@@ -40,6 +44,31 @@ void sender_role::configure_groups(const common::config& cfg) {
         it = groups_.erase(it);
     }
     for (const auto& [dir, list] : hosts) group(dir)->configure(list);
+    for (const auto& [dir, g] : groups_) remove_settled(*g);
+}
+
+// Links kept for a host that a reload made optional or removed: those every
+// required host now has go, if the name still leads to the file they
+// acknowledged (as in unlink_shipped.cpp).
+void sender_role::remove_settled(fanout_group& g) {
+    auto links = g.settled();
+    if (links.empty()) return;
+    common::unique_fd dir = common::open_directory(g.directory());
+    for (const auto& link : links) {
+        struct stat st {};
+        if (!dir || ::fstatat(dir.get(), link.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (dir && errno == ENOENT) g.removed(link.name, 0);
+            continue;
+        }
+        if (st.st_dev != link.dev || st.st_ino != link.ino) continue; // another file now: left alone
+        if (::unlinkat(dir.get(), link.name.c_str(), 0) != 0) {
+            log::error("cannot remove ", g.directory(), "/", link.name, ": ", common::errno_text(errno));
+            continue;
+        }
+        g.removed(link.name, static_cast<std::uint64_t>(st.st_size));
+        log::info("shipped ", g.directory(), "/", link.name,
+                  ": every required receiver has it after the reload");
+    }
 }
 
 void sender_role::start() {

@@ -36,6 +36,7 @@ private:
     // hosts (groups of directories no host takes any more are dropped).
     void configure_groups(const common::config& cfg);
     std::shared_ptr<fanout_group> group(const std::string& directory);
+    void remove_settled(fanout_group& g);
 
     asio::io_context& io_;
     asio::ssl::context tls_;

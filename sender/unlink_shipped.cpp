@@ -42,7 +42,7 @@ void transfer::unlink_shipped(const in_flight& close) {
 // is not optional and does not hold it yet.
 bool transfer::others_need(const in_flight& close) {
     if (dist_.fanout == nullptr) return false;
-    auto outcome = dist_.fanout->closed(dist_.host, close.name);
+    auto outcome = dist_.fanout->closed(dist_.host, close.name, close.dev, close.ino);
     if (!outcome.gap.empty()) {
         log::warning(prefix_, outcome.gap);
         dist_.status->error(outcome.gap);

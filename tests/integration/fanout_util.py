@@ -23,6 +23,11 @@ def receiver(sc, label, cert, key, extra_args=()):
 
 def sender(sc, dist, fp, hosts, extra_args=()):
     """The sender named web1; `hosts`: (name, url, extra lines) sharing `dist`."""
+    return sc.daemon("sender", sender_conf(sc, dist, fp, hosts), "sender", extra_args)
+
+
+def sender_conf(sc, dist, fp, hosts):
+    """Writes (again) the sender's configuration; returns its path."""
     lines = ['name "web1"', 'pidfile "none"', "timeout 5", "sender {",
              f'    directory "{dist}"']
     for name, url, extra in hosts:
@@ -31,8 +36,7 @@ def sender(sc, dist, fp, hosts, extra_args=()):
         lines += [f"        {x}" for x in extra]
         lines.append("    }")
     lines.append("}")
-    conf = sc.write_config("sender.conf", "\n".join(lines) + "\n")
-    return sc.daemon("sender", conf, "sender", extra_args)
+    return sc.write_config("sender.conf", "\n".join(lines) + "\n")
 
 
 def status(sc, sock, check=False):

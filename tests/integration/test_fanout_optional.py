@@ -5,14 +5,17 @@ listens. Every trail's link goes as soon as c1 acknowledged its CLOSE (c2
 never holds one); c1 holds byte-identical trails; `status` shows c2 lagging
 by the bytes removed before it got them, and `status --check` is CRITICAL
 for c2 only. The optional receiver is only ever connected to, never
-waited for."""
+waited for.
+Then reloads (SIGHUP): with c2 required, a new trail's link stays for it;
+made optional again, that link goes at the reload itself (c1 has it)."""
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (check, check_equal, file_size, free_port, run_scenario,  # noqa: E402
                      sha256_file, trail_name, wait_until)
-from fanout_util import TRAIL_SIZE, receiver, sender, status  # noqa: E402
+from fanout_util import TRAIL_SIZE, receiver, sender, sender_conf, status  # noqa: E402
 
 
 def body(sc):
@@ -53,6 +56,25 @@ def body(sc):
     check(code == 2 and "sender c2: lagging: " in line and "sender c1" not in line,
           f"status --check: {code} {line}")
     sc.note(f"optional c2 never back: links gone after c1, {line[:100]}...")
+
+    def reload(c2_extra):
+        sender_conf(sc, sc.dist, fp, [("c1", url1, []), ("c2", gone, c2_extra)])
+        mark = send.mark()
+        send.send_signal(signal.SIGHUP)
+        send.wait_log(r"configuration reloaded from .*sender hosts changed: c2", since=mark)
+        return mark
+
+    reload(["max_lag_bytes 1K"])  # c2 required now
+    late = trail_name(30)
+    size, digest = sc.add_trail(late, TRAIL_SIZE)
+    send.wait_log(rf"\[c1\] shipped {late}; its link stays until c2 has it too")
+    check_equal(os.listdir(sc.dist), [late], "the link kept for the required c2")
+    mark = reload(["optional yes", "max_lag_bytes 1K"])
+    send.wait_log(rf"shipped {sc.dist}/{late}: every required receiver has it after the reload",
+                  since=mark)
+    check_equal(os.listdir(sc.dist), [], "dist after c2 was made optional again")
+    check_equal(sha256_file(os.path.join(dir1, late)), digest, f"sha256 of {late} on c1")
+    sc.note("reloads: c2 required holds a new link; made optional, the link goes at the reload")
 
 
 if __name__ == "__main__":

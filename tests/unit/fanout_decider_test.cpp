@@ -145,3 +145,23 @@ TEST_CASE("fanout group: a reload keeps what hosts that stay hold", "[fanout]") 
     CHECK(g.closed("b", t1).waiting.empty()); // no longer here: holds nothing, decides nothing
     CHECK_FALSE(g.closed("b", t1).remove);
 }
+
+TEST_CASE("fanout group: links kept for a host a reload made optional are settled", "[fanout]") {
+    fanout_group g("/d");
+    g.configure({{"a", false}, {"b", false}});
+    g.resumed("a", "", {t1, t2});
+    CHECK_FALSE(g.closed("a", t1, 5, 100).remove);
+    CHECK_FALSE(g.closed("a", t2, 5, 200).remove);
+    CHECK(g.settled().empty()); // b still needs both
+    g.configure({{"a", false}, {"b", true}});
+    auto links = g.settled();
+    REQUIRE(links.size() == 2);
+    CHECK(links[0].name == t1);
+    CHECK(links[0].ino == 100);
+    CHECK(links[1].dev == 5);
+    g.removed(t1, 10);
+    REQUIRE(g.settled().size() == 1);
+    g.removed(t2, 10);
+    CHECK(g.settled().empty());
+    CHECK(g.missed_bytes("b") == 20); // b, optional now, never got them
+}
