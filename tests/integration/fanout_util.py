@@ -10,10 +10,10 @@ from harness import check_equal, free_port
 TRAIL_SIZE = 64 * 1024
 
 
-def receiver(sc, label, cert, key, extra_args=()):
+def receiver(sc, label, cert, key, extra_args=(), port=None):
     """A receiver daemon (not started) taking host "web1" from 127.0.0.1;
     returns (daemon, url, the host directory where web1's trails land)."""
-    port = free_port()
+    port = port or free_port()
     url = f"tls://127.0.0.1:{port}"
     remote = sc.path(label + "-remote")
     conf = sc.receiver_config(f"{label}.conf", url, remote, cert, key,

@@ -7,7 +7,10 @@ by the bytes removed before it got them, and `status --check` is CRITICAL
 for c2 only. The optional receiver is only ever connected to, never
 waited for.
 Then reloads (SIGHUP): with c2 required, a new trail's link stays for it;
-made optional again, that link goes at the reload itself (c1 has it)."""
+made optional again, that link goes at the reload itself (c1 has it).
+Last, a receiver appears at c2's address while c1's is stopped: c2 ships
+the one trail still there and reports the gap of the 4 it never got
+(warning, status error, missed_files 4, no longer lagging)."""
 import os
 import signal
 import sys
@@ -24,7 +27,8 @@ def body(sc):
         raise Skip("needs root (the status socket is root-only)")
     cert, key, fp = sc.make_cert("receiver")
     r1, url1, dir1 = receiver(sc, "receiver1", cert, key)
-    gone = f"tls://127.0.0.1:{free_port()}"  # nothing ever listens there
+    gone_port = free_port()
+    gone = f"tls://127.0.0.1:{gone_port}"  # nothing listens there until the end
     sc.pair_dirs()
     sc.mkdir("run")
     sock = sc.path("run", "sender.sock")
@@ -75,6 +79,25 @@ def body(sc):
     check_equal(os.listdir(sc.dist), [], "dist after c2 was made optional again")
     check_equal(sha256_file(os.path.join(dir1, late)), digest, f"sha256 of {late} on c1")
     sc.note("reloads: c2 required holds a new link; made optional, the link goes at the reload")
+
+    r1.stop()
+    r2, _, dir2 = receiver(sc, "receiver2", cert, key, port=gone_port)
+    r2.start()
+    daemons = [r2, send]
+    send.wait_log(r"\[c2\] connected to ", timeout=60)
+    last = trail_name(40)
+    sc.add_trail(last, TRAIL_SIZE)
+    gap = send.wait_log(r"\[c2\] optional receiver skipped (\d+) trail\(s\) \((\d+) bytes")
+    check_equal((int(gap.group(1)), int(gap.group(2))), (4, total + TRAIL_SIZE), "c2's gap")
+    check_equal(os.listdir(dir2), [last], "c2's trails: what still existed")
+    check_equal(os.listdir(sc.dist), [last], "the link kept for c1, stopped")
+    c2 = status(sc, sock)["c2"]
+    check(c2["counters"]["missed_files"] == 4 and c2["lagging"] is None and
+          "optional receiver skipped 4 trail(s)" in (c2["last_error"] or ""), f"c2 after its gap: {c2}")
+    r1.start()
+    wait_until(lambda: os.listdir(sc.dist) == [], timeout=60, what="the link to go once c1 has it",
+               alive=[r1, *daemons])
+    sc.note("c2 came back: 4 trails reported as its gap, the newest shipped")
 
 
 if __name__ == "__main__":
