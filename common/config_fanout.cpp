@@ -1,11 +1,11 @@
 // Fan-out in auditdistd.conf(5): several sender hosts with one `directory`.
 // The per-host `optional` and `max_lag_bytes` statements, and the
 // whole-config check of the hosts that share a dist directory.
-#include <map>
-#include <vector>
-
 #include "common/config_limits.hpp"
 #include "common/config_parser.hpp"
+
+#include <map>
+#include <vector>
 
 namespace adist::common::config_detail {
 
@@ -25,15 +25,17 @@ bool parser::max_lag_value(const token& key, std::optional<std::uint64_t>& out) 
     if (!string_value(key, text)) return false;
     out = parse_size(text);
     if (!out) {
-        return fail(key.line,
-                    "max_lag_bytes must be a size in bytes, optionally with K, M, G or T (0: no limit)");
+        return fail(
+            key.line,
+            "max_lag_bytes must be a size in bytes, optionally with K, M, G or T (0: no limit)");
     }
     return true;
 }
 
 std::optional<config_error> check_fanout(const config& cfg, std::string_view file) {
     std::map<std::string, std::vector<const sender_host*>> groups;
-    for (const auto& h : cfg.senders) groups[h.directory].push_back(&h);
+    for (const auto& h : cfg.senders)
+        groups[h.directory].push_back(&h);
     for (const auto& [dir, hosts] : groups) {
         const sender_host& first = *hosts.front();
         auto at = [&](const sender_host& h, std::string message) {

@@ -82,7 +82,7 @@ class parser {
     bool limit_value(const token& key, limit_overrides& out);
     bool tls_min_version_value(const token& key, tls_version& out, int& line); // config_tls.cpp
     bool protocol_value(const token& key, std::optional<int>& out);
-    bool optional_value(const token& key, bool& out);                 // config_fanout.cpp
+    bool optional_value(const token& key, bool& out);                        // config_fanout.cpp
     bool max_lag_value(const token& key, std::optional<std::uint64_t>& out); // config_fanout.cpp
 
     void finish_sender();

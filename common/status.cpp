@@ -98,7 +98,8 @@ std::string render_status_json(const std::vector<host_status>& hosts) {
         o["refused"] =
             h.refused.empty() ? boost::json::value(nullptr) : boost::json::value(h.refused);
         o["stalled"] = h.stalled;
-        o["lagging"] = h.lagging.empty() ? boost::json::value(nullptr) : boost::json::value(h.lagging);
+        o["lagging"] =
+            h.lagging.empty() ? boost::json::value(nullptr) : boost::json::value(h.lagging);
         o["counters"] = counters_json(h.counters);
         list.push_back(std::move(o));
     }

@@ -116,7 +116,8 @@ void add_sender(const common::config& cfg, privileged::sandbox_spec& spec,
         bool known = std::find(limits_.sender_dirs.begin(), limits_.sender_dirs.end(), granted) !=
                      limits_.sender_dirs.end();
         if (!known) {
-            spec.paths.push_back({granted, fsa::read_file | fsa::read_dir | fsa::remove_file, missing});
+            spec.paths.push_back(
+                {granted, fsa::read_file | fsa::read_dir | fsa::remove_file, missing});
             limits_.sender_dirs.push_back(granted);
         }
         spec.connect_ports.push_back(h.remote.port);

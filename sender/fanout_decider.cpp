@@ -1,9 +1,9 @@
 // Fan-out decisions (see fanout_decider.hpp).
 #include "sender/fanout_decider.hpp"
 
-#include <algorithm>
-
 #include "proto/trail_name.hpp"
+
+#include <algorithm>
 
 namespace adist::sender {
 
@@ -12,7 +12,9 @@ std::string trail_key(std::string_view name) {
 }
 
 namespace {
-bool holds(const fanout_member& m, const std::string& key) { return m.has.count(key) != 0; }
+bool holds(const fanout_member& m, const std::string& key) {
+    return m.has.count(key) != 0;
+}
 } // namespace
 
 std::vector<std::string> needed_by(const std::vector<fanout_member>& members,
@@ -69,8 +71,8 @@ std::string lag_problem(std::uint64_t unacked, std::uint64_t missed, std::uint64
     std::uint64_t lag = unacked + missed;
     if (lag < unacked) lag = UINT64_MAX; // cannot happen with real sizes; never wrap
     if (lag <= max_lag_bytes) return {};
-    std::string what = std::to_string(lag) + " bytes behind (" + std::to_string(unacked) +
-                       " not acknowledged";
+    std::string what =
+        std::to_string(lag) + " bytes behind (" + std::to_string(unacked) + " not acknowledged";
     if (missed != 0) what += ", " + std::to_string(missed) + " removed before it got them";
     return what + "), more than max_lag_bytes " + std::to_string(max_lag_bytes);
 }

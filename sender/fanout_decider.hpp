@@ -16,8 +16,8 @@ namespace adist::sender {
 // What the sender knows of one receiver of a shared dist directory.
 struct fanout_member {
     std::string host;
-    bool optional = false;         // `optional yes`: never holds a link
-    std::set<std::string> has;     // keys of trails it holds whole (CLOSE acknowledged)
+    bool optional = false;     // `optional yes`: never holds a link
+    std::set<std::string> has; // keys of trails it holds whole (CLOSE acknowledged)
 };
 
 // The key of trail `name` (its first 15 characters).

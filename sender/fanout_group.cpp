@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <set>
 
-
 namespace adist::sender {
 
 int fanout_group::find(const std::string& host) const {
@@ -30,7 +29,8 @@ void fanout_group::configure(const std::vector<std::pair<std::string, bool>>& ho
 // Keys of trails no longer in the directory are of no use any more.
 void fanout_group::forget_absent(std::size_t i, const std::vector<std::string>& listing) {
     std::set<std::string> present;
-    for (const auto& name : listing) present.insert(trail_key(name));
+    for (const auto& name : listing)
+        present.insert(trail_key(name));
     auto absent = [&](const std::string& key) { return present.count(key) == 0; };
     std::erase_if(members_[i].has, absent);
     std::erase_if(extras_[i].close_sent, absent);
@@ -78,13 +78,14 @@ std::string fanout_group::report_gaps(std::size_t i, const std::string& before_k
     x.pending_overflow_bytes = 0;
     x.missed_files += files;
     return "optional receiver skipped " + std::to_string(files) + " trail(s) (" +
-           std::to_string(bytes) + " bytes" + (first.empty() ? "" : ", " + first + "* to " + last + "*") +
+           std::to_string(bytes) + " bytes" +
+           (first.empty() ? "" : ", " + first + "* to " + last + "*") +
            ") whose links were removed before it got them (every required receiver of " +
            directory_ + " has them); it continues with what still exists";
 }
 
 fanout_group::close_outcome fanout_group::closed(const std::string& host, const std::string& name,
-                                                dev_t dev, ino_t ino) {
+                                                 dev_t dev, ino_t ino) {
     close_outcome out;
     int found = find(host);
     if (found < 0) return out; // no longer configured here: holds nothing
@@ -129,7 +130,8 @@ std::vector<fanout_group::held_link> fanout_group::settled() const {
 
 bool fanout_group::kept_for_others(const std::string& host, const std::string& name) const {
     int i = find(host);
-    if (i < 0 || members_[static_cast<std::size_t>(i)].has.count(trail_key(name)) == 0) return false;
+    if (i < 0 || members_[static_cast<std::size_t>(i)].has.count(trail_key(name)) == 0)
+        return false;
     return held_for_others(members_, host, name);
 }
 
@@ -138,7 +140,8 @@ std::uint64_t fanout_group::missed_bytes(const std::string& host) const {
     if (i < 0) return 0;
     const auto& x = extras_[static_cast<std::size_t>(i)];
     std::uint64_t total = x.pending_overflow_bytes;
-    for (const auto& g : x.pending_gaps) total += g.second;
+    for (const auto& g : x.pending_gaps)
+        total += g.second;
     return total;
 }
 

@@ -7,20 +7,20 @@
 // Lives on the sender's io_context thread only.
 #pragma once
 
+#include "sender/fanout_decider.hpp"
+
 #include <cstdint>
 #include <map>
 #include <set>
-#include <sys/types.h>
 #include <string>
+#include <sys/types.h>
 #include <utility>
 #include <vector>
-
-#include "sender/fanout_decider.hpp"
 
 namespace adist::sender {
 
 class fanout_group {
-public:
+  public:
     // Pending gaps kept per optional receiver; beyond, only counted.
     static constexpr std::size_t max_pending_gaps = 65536;
 
@@ -43,9 +43,9 @@ public:
     void close_sent(const std::string& host, const std::string& name);
 
     struct close_outcome {
-        bool remove = false;             // every required receiver holds it
+        bool remove = false;              // every required receiver holds it
         std::vector<std::string> waiting; // the required receivers that do not yet
-        std::string gap;                 // trails an optional receiver will never get ("" none)
+        std::string gap;                  // trails an optional receiver will never get ("" none)
     };
     // `host` acknowledged the CLOSE of `name`, the file (dev, ino) it sent.
     close_outcome closed(const std::string& host, const std::string& name, dev_t dev = 0,
@@ -70,14 +70,14 @@ public:
     std::uint64_t missed_bytes(const std::string& host) const;
     std::uint64_t missed_files(const std::string& host) const;
 
-private:
+  private:
     struct extra {
         bool resumed = false;
-        std::string cursor;                     // key of the newest trail known held
-        std::set<std::string> close_sent;       // keys
+        std::string cursor;                                // key of the newest trail known held
+        std::set<std::string> close_sent;                  // keys
         std::map<std::string, std::uint64_t> pending_gaps; // key -> bytes, not reported yet
         std::uint64_t pending_overflow_bytes = 0;
-        std::uint64_t missed_files = 0;         // reported gaps, since the start
+        std::uint64_t missed_files = 0; // reported gaps, since the start
     };
     int find(const std::string& host) const;
     void forget_absent(std::size_t i, const std::vector<std::string>& listing);

@@ -2,14 +2,14 @@
 // group of each dist directory, and reloads.
 #include "sender/sender_role.hpp"
 
+#include "common/log.hpp"
+#include "common/tls.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "common/log.hpp"
-#include "common/tls.hpp"
 
 namespace adist::sender {
 using namespace std::chrono_literals;
@@ -34,7 +34,8 @@ std::shared_ptr<fanout_group> sender_role::group(const std::string& directory) {
 
 void sender_role::configure_groups(const common::config& cfg) {
     std::map<std::string, std::vector<std::pair<std::string, bool>>> hosts;
-    for (const auto& h : cfg.senders) hosts[h.directory].emplace_back(h.name, h.optional);
+    for (const auto& h : cfg.senders)
+        hosts[h.directory].emplace_back(h.name, h.optional);
     for (auto it = groups_.begin(); it != groups_.end();) {
         if (hosts.count(it->first) != 0) {
             ++it;
@@ -43,8 +44,10 @@ void sender_role::configure_groups(const common::config& cfg) {
         it->second->configure({}); // its old uplinks may still hold it while they stop
         it = groups_.erase(it);
     }
-    for (const auto& [dir, list] : hosts) group(dir)->configure(list);
-    for (const auto& [dir, g] : groups_) remove_settled(*g);
+    for (const auto& [dir, list] : hosts)
+        group(dir)->configure(list);
+    for (const auto& [dir, g] : groups_)
+        remove_settled(*g);
 }
 
 // Links kept for a host that a reload made optional or removed: those every
@@ -60,9 +63,11 @@ void sender_role::remove_settled(fanout_group& g) {
             if (dir && errno == ENOENT) g.removed(link.name, 0);
             continue;
         }
-        if (st.st_dev != link.dev || st.st_ino != link.ino) continue; // another file now: left alone
+        if (st.st_dev != link.dev || st.st_ino != link.ino)
+            continue; // another file now: left alone
         if (::unlinkat(dir.get(), link.name.c_str(), 0) != 0) {
-            log::error("cannot remove ", g.directory(), "/", link.name, ": ", common::errno_text(errno));
+            log::error("cannot remove ", g.directory(), "/", link.name, ": ",
+                       common::errno_text(errno));
             continue;
         }
         g.removed(link.name, static_cast<std::uint64_t>(st.st_size));
@@ -72,12 +77,14 @@ void sender_role::remove_settled(fanout_group& g) {
 }
 
 void sender_role::start() {
-    for (auto& u : uplinks_) u->start();
+    for (auto& u : uplinks_)
+        u->start();
 }
 
 std::vector<common::host_status> sender_role::status() const {
     std::vector<common::host_status> out;
-    for (const auto& u : uplinks_) out.push_back(u->status());
+    for (const auto& u : uplinks_)
+        out.push_back(u->status());
     return out;
 }
 
@@ -89,8 +96,10 @@ bool sender_role::idle() const {
 
 void sender_role::stop() {
     stopping_ = true;
-    for (auto& u : uplinks_) u->stop();
-    for (auto& u : retired_) u->stop();
+    for (auto& u : uplinks_)
+        u->stop();
+    for (auto& u : retired_)
+        u->stop();
 }
 
 void sender_role::reload(const common::config& next, const common::reload_plan& plan,
@@ -100,7 +109,8 @@ void sender_role::reload(const common::config& next, const common::reload_plan& 
     for (auto it = uplinks_.begin(); it != uplinks_.end();) {
         const auto& name = (*it)->name();
         bool removed = common::lists(plan.sender_hosts_removed, name);
-        if (!removed && !plan.restart_all_uplinks && !common::lists(plan.sender_hosts_changed, name)) {
+        if (!removed && !plan.restart_all_uplinks &&
+            !common::lists(plan.sender_hosts_changed, name)) {
             ++it;
             continue;
         }
@@ -130,9 +140,8 @@ void sender_role::reload(const common::config& next, const common::reload_plan& 
 asio::awaitable<void> sender_role::start_after(std::shared_ptr<uplink> next) {
     asio::steady_timer poll(io_);
     auto still_running = [&] {
-        return std::any_of(retired_.begin(), retired_.end(), [&](auto& u) {
-            return u->name() == next->name() && u->running();
-        });
+        return std::any_of(retired_.begin(), retired_.end(),
+                           [&](auto& u) { return u->name() == next->name() && u->running(); });
     };
     while (!stopping_ && still_running()) {
         poll.expires_after(20ms);

@@ -3,21 +3,21 @@
 // directory that its hosts share (fanout_group.hpp).
 #pragma once
 
-#include <map>
-#include <memory>
-#include <string>
-#include <vector>
-
 #include "common/config.hpp"
 #include "common/reload.hpp"
 #include "common/status.hpp"
 #include "sender/fanout_group.hpp"
 #include "sender/uplink.hpp"
 
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
 namespace adist::sender {
 
 class sender_role {
-public:
+  public:
     sender_role(asio::io_context& io, const common::config& cfg, uplink_options options);
     void start();
     void stop();
@@ -27,10 +27,11 @@ public:
     // and changed hosts' uplinks stop; added and changed ones start, each
     // after the uplink it replaces has stopped (they share the dist
     // directory). Uplinks of unchanged hosts keep their connections.
-    void reload(const common::config& next, const common::reload_plan& plan, uplink_options options);
+    void reload(const common::config& next, const common::reload_plan& plan,
+                uplink_options options);
     std::vector<common::host_status> status() const;
 
-private:
+  private:
     asio::awaitable<void> start_after(std::shared_ptr<uplink> next);
     // The fan-out group of each dist directory of `cfg`, configured with its
     // hosts (groups of directories no host takes any more are dropped).
@@ -41,7 +42,7 @@ private:
     asio::io_context& io_;
     asio::ssl::context tls_;
     std::vector<std::shared_ptr<uplink>> uplinks_;
-    std::vector<std::shared_ptr<uplink>> retired_; // stopping after a reload
+    std::vector<std::shared_ptr<uplink>> retired_;                // stopping after a reload
     std::map<std::string, std::shared_ptr<fanout_group>> groups_; // by dist directory
     bool stopping_ = false;
 };

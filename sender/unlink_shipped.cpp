@@ -1,5 +1,7 @@
 // Removing a dist link once the receiver acknowledged its CLOSE, i.e. after
-// the receiver synced the whole file (see transfer.hpp). Never earlier.
+// the receiver synced the whole file (see transfer.hpp), and, when several
+// receivers take the directory, once every required one has (fan-out,
+// fanout_group.hpp). Never earlier.
 #include "sender/transfer.hpp"
 
 #include <fcntl.h>
@@ -33,7 +35,9 @@ void transfer::unlink_shipped(const in_flight& close) {
                                  : std::string());
         return;
     }
-    if (dist_.fanout != nullptr) dist_.fanout->removed(name, present ? static_cast<std::uint64_t>(st.st_size) : 0);
+    if (dist_.fanout != nullptr) {
+        dist_.fanout->removed(name, present ? static_cast<std::uint64_t>(st.st_size) : 0);
+    }
     log::info(prefix_, "shipped ", name);
 }
 

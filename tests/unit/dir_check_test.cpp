@@ -93,6 +93,7 @@ TEST_CASE("two hosts cannot share a directory under two spellings", "[dir_check]
     CHECK_FALSE(shared_directory({{"a", t + "/real/web1"}, {"b", t + "/real/web1"}}, true));
     auto alias = shared_directory({{"a", t + "/real/web1"}, {"b", t + "/alias/web1"}}, true);
     REQUIRE(alias);
-    CHECK_THAT(*alias, Catch::Contains("hosts a and b take one dist directory under two spellings"));
+    CHECK_THAT(*alias,
+               Catch::Contains("hosts a and b take one dist directory under two spellings"));
     std::filesystem::remove_all(tmp);
 }

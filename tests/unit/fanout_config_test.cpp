@@ -1,8 +1,7 @@
 // Fan-out in the configuration: several sender hosts on one dist directory,
 // `optional` and `max_lag_bytes` (common/config_fanout.cpp).
-#include "test_config.hpp"
-
 #include "common/reload.hpp"
+#include "test_config.hpp"
 
 using namespace adist;
 
@@ -25,7 +24,8 @@ TEST_CASE("fanout config: sender hosts may share a dist directory", "[config][fa
                            host("b", "  optional yes\n  max_lag_bytes 64M\n") +
                            host("c", "  optional no\n") + "}\n");
     REQUIRE(cfg.senders.size() == 3);
-    for (const auto& h : cfg.senders) CHECK(h.directory == "/d");
+    for (const auto& h : cfg.senders)
+        CHECK(h.directory == "/d");
     CHECK_FALSE(cfg.senders[0].optional);
     CHECK(cfg.senders[1].optional);
     CHECK_FALSE(cfg.senders[2].optional);
@@ -39,7 +39,8 @@ TEST_CASE("fanout config: sender hosts may share a dist directory", "[config][fa
 TEST_CASE("fanout config: refusals", "[config][fanout]") {
     auto all_optional = error_of("sender {\n" + host("a", "  optional yes\n") +
                                  host("b", "  optional yes\n") + "}\n");
-    CHECK_THAT(all_optional.message, Catch::Contains("is optional: nothing would remove its links"));
+    CHECK_THAT(all_optional.message,
+               Catch::Contains("is optional: nothing would remove its links"));
     auto alone = error_of("sender {\n" + host("a", "  optional yes\n") + "}\n");
     CHECK_THAT(alone.message, Catch::Contains("is optional"));
     CHECK_THAT(error_of("sender {\n" + host("a", "  optional maybe\n") + "}\n").message,
@@ -51,8 +52,9 @@ TEST_CASE("fanout config: refusals", "[config][fanout]") {
     // One linker feeds a directory: its hosts share one auditd_log.
     auto logs = error_of("sender {\n directory /d\n auditd_log /var/log/audit/audit.log\n" +
                          host("a") + host("b", "  auditd_log /var/log/other/audit.log\n") + "}\n");
-    CHECK_THAT(logs.message, Catch::Contains("sender host \"b\": auditd_log \"/var/log/other/audit.log\" "
-                                             "differs from host \"a\"'s"));
+    CHECK_THAT(logs.message,
+               Catch::Contains("sender host \"b\": auditd_log \"/var/log/other/audit.log\" "
+                               "differs from host \"a\"'s"));
     auto same = test::parse("sender {\n directory /d\n auditd_log /var/log/audit/audit.log\n" +
                             host("a") + host("b") + "}\n");
     CHECK(same.senders[1].auditd_log == "/var/log/audit/audit.log");
@@ -62,7 +64,8 @@ TEST_CASE("fanout config: refusals", "[config][fanout]") {
     CHECK_THAT(recv.message, Catch::Contains("is already used by host \"a\""));
 }
 
-TEST_CASE("fanout config: a changed optional or max_lag_bytes restarts that uplink", "[config][fanout]") {
+TEST_CASE("fanout config: a changed optional or max_lag_bytes restarts that uplink",
+          "[config][fanout]") {
     auto before = test::parse("sender {\n directory /d\n" + host("a") + host("b") + "}\n");
     auto after = test::parse("sender {\n directory /d\n" + host("a") +
                              host("b", "  optional yes\n") + "}\n");

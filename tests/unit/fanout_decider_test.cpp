@@ -1,9 +1,9 @@
 // Fan-out: who still needs a dist link (sender/fanout_decider.hpp) and the
 // group that keeps what each receiver holds (sender/fanout_group.hpp).
-#include <catch2/catch.hpp>
-
 #include "sender/fanout_decider.hpp"
 #include "sender/fanout_group.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace adist::sender;
 

@@ -126,7 +126,8 @@ TEST_CASE("status: a lagging fan-out receiver and its missed trails") {
     CHECK(text.find("  missed:      2 trail(s) removed before this optional receiver got them\n") !=
           std::string::npos);
     auto prom = render_status_prometheus({s});
-    CHECK(prom.find("auditdistd_lagging{role=\"sender\",host=\"archive\"} 1\n") != std::string::npos);
+    CHECK(prom.find("auditdistd_lagging{role=\"sender\",host=\"archive\"} 1\n") !=
+          std::string::npos);
     CHECK(prom.find("auditdistd_missed_files_total{role=\"sender\",host=\"archive\"} 2\n") !=
           std::string::npos);
 }
