@@ -164,6 +164,10 @@ std::optional<config_error> check_auditd_logs(const config& cfg, std::string_vie
 // each `tls_min_version`); the connections warn again each time.
 std::vector<config_error> tls_warnings(const config& cfg, std::string_view file);
 
+// For -n: one line per dist directory that several sender hosts take
+// (fan-out), naming its hosts and which of them a link waits for.
+std::vector<std::string> fanout_summary(const config& cfg);
+
 // `include "PATTERN"` (auditdistd.conf(5), INCLUDE): a configuration is its
 // file and the files its include statements name. Root reads them all once
 // (read_config_bundle); the bundle is what gets parsed, and what the root

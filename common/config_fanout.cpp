@@ -64,3 +64,24 @@ std::optional<config_error> check_fanout(const config& cfg, std::string_view fil
 }
 
 } // namespace adist::common::config_detail
+
+namespace adist::common {
+
+std::vector<std::string> fanout_summary(const config& cfg) {
+    std::map<std::string, std::vector<const sender_host*>> groups;
+    for (const auto& h : cfg.senders) groups[h.directory].push_back(&h);
+    std::vector<std::string> out;
+    for (const auto& [dir, hosts] : groups) {
+        if (hosts.size() < 2) continue;
+        std::string all, required;
+        for (const auto* h : hosts) {
+            all += (all.empty() ? "" : ", ") + h->name + (h->optional ? " (optional)" : "");
+            if (!h->optional) required += (required.empty() ? "" : ", ") + h->name;
+        }
+        out.push_back("fan-out: " + dir + " feeds " + all + "; a link goes once " + required +
+                      " acknowledged the trail");
+    }
+    return out;
+}
+
+} // namespace adist::common

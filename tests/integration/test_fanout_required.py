@@ -13,8 +13,8 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (check, check_equal, file_size, run_scenario, sha256_file,  # noqa: E402
-                     trail_name, wait_until)
+from harness import (check, check_equal, file_size, run_config_check, run_scenario,  # noqa: E402
+                     sha256_file, trail_name, wait_until)
 from fanout_util import TRAIL_SIZE, receiver, sender, status  # noqa: E402
 
 
@@ -30,6 +30,9 @@ def body(sc):
     sock = sc.path("run", "sender.sock")
     send = sender(sc, sc.dist, fp, [("c1", url1, []), ("c2", url2, ["max_lag_bytes 1K"])],
                   ["--control-socket", sock])
+    code, out, err = run_config_check(sc.binary, send.conf)
+    check(code == 0 and f"fan-out: {sc.dist} feeds c1, c2; a link goes once c1, c2 acknowledged"
+          in out, f"-n: {code} {out} {err}")
     r1.start()
     send.start()
     names = [trail_name(10 + i) for i in range(3)]

@@ -72,3 +72,12 @@ TEST_CASE("fanout config: a changed optional or max_lag_bytes restarts that upli
     auto plan = common::plan_reload(before, after);
     CHECK(plan.sender_hosts_changed == std::vector<std::string>{"b"});
 }
+
+TEST_CASE("fanout config: -n names each shared directory's hosts", "[config][fanout]") {
+    auto cfg = test::parse("sender {\n directory /d\n" + host("a") + host("b", "  optional yes\n") +
+                           host("c") + host("alone", "  directory /e\n") + "}\n");
+    auto lines = common::fanout_summary(cfg);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0] ==
+          "fan-out: /d feeds a, b (optional), c; a link goes once a, c acknowledged the trail");
+}
