@@ -30,11 +30,11 @@ def body(sc):
     sock = sc.path("run", "sender.sock")
     send = sender(sc, sc.dist, fp, [("c1", url1, []), ("c2", url2, ["max_lag_bytes 1K"])],
                   ["--control-socket", sock])
+    r1.start()
+    send.start()  # as root, gives the dist directory to the daemon's user first
     code, out, err = run_config_check(sc.binary, send.conf)
     check(code == 0 and f"fan-out: {sc.dist} feeds c1, c2; a link goes once c1, c2 acknowledged"
           in out, f"-n: {code} {out} {err}")
-    r1.start()
-    send.start()
     names = [trail_name(10 + i) for i in range(3)]
     expected = {n: sc.add_trail(n, TRAIL_SIZE * (i + 1)) for i, n in enumerate(names)}
     daemons = [r1, send]
