@@ -37,6 +37,7 @@ struct checker {
     std::optional<config_error> name(const config& cfg) const;
     template <typename Host> std::optional<config_error> common_host(const Host& h) const;
     std::optional<config_error> sender(const sender_host& h) const;
+    // Names appear once; with a `why`, directories too ("": not checked).
     template <typename Host>
     std::optional<config_error> unique(const std::vector<Host>& hosts, std::string_view role,
                                        std::string_view why) const;
@@ -101,6 +102,7 @@ std::optional<config_error> checker::unique(const std::vector<Host>& hosts, std:
         auto what = std::string(role) + " host " + quoted(h.name);
         if (!names.emplace(h.name, &h).second)
             return at(h, h.line, what + " is configured more than once");
+        if (why.empty()) continue; // sender hosts may share one (fan-out)
         auto [it, fresh] = dirs.emplace(h.directory, &h);
         if (!fresh)
             return at(h, h.line, what + ": directory " + quoted(h.directory) +
@@ -124,10 +126,12 @@ std::optional<config_error> validate_config(const config& cfg, std::string_view 
         if (auto e = c.sender(h)) return e;
     for (const auto& h : cfg.receivers)
         if (auto e = c.common_host(h)) return e;
-    if (auto e = c.unique(cfg.senders, "sender", "each receiver needs its own dist directory"))
-        return e;
+    // Several sender hosts may take one dist directory (fan-out): "" skips
+    // the directory check; check_fanout() checks those groups.
+    if (auto e = c.unique(cfg.senders, "sender", "")) return e;
     if (auto e = c.unique(cfg.receivers, "receiver", "each sender needs its own directory"))
         return e;
+    if (auto e = config_detail::check_fanout(cfg, file)) return e;
     return config_detail::check_tls_settings(cfg, file);
 }
 

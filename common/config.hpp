@@ -77,6 +77,13 @@ struct sender_host {
     // links into `directory` ("" = none); inherited from the sender section.
     std::string auditd_log;
     int auditd_log_line = 0;
+    // Fan-out (several hosts with one `directory`): `optional yes` never
+    // holds a dist link; the others each must acknowledge a trail's CLOSE
+    // before its link is removed. `max_lag_bytes`: more bytes than this in
+    // the dist directory not acknowledged by this receiver is an error in
+    // `status` (0: no limit).
+    bool optional = false;
+    std::uint64_t max_lag_bytes = 0;
 };
 
 struct receiver_host {
@@ -159,6 +166,10 @@ std::optional<config_error> check_auditd_logs(const config& cfg, std::string_vie
 // The warnings of -n about hosts that allow TLS below 1.2 (file:line of
 // each `tls_min_version`); the connections warn again each time.
 std::vector<config_error> tls_warnings(const config& cfg, std::string_view file);
+
+// For -n: one line per dist directory that several sender hosts take
+// (fan-out), naming its hosts and which of them a link waits for.
+std::vector<std::string> fanout_summary(const config& cfg);
 
 // `include "PATTERN"` (auditdistd.conf(5), INCLUDE): a configuration is its
 // file and the files its include statements name. Root reads them all once

@@ -180,8 +180,11 @@ bool parser::sender_statement(kw k, const token& t) {
     case kw::auditd_log:
         sender_auditd_log_line_ = t.line;
         return auditd_log_value(t, sender_auditd_log_);
+    case kw::max_lag_bytes:
+        return max_lag_value(t, sender_max_lag_);
     case kw::host:
         sender_host_protocol_.emplace_back();
+        sender_host_max_lag_.emplace_back();
         cfg_.senders.emplace_back().line = t.line;
         cfg_.senders.back().file = host_file();
         return host(t, cfg_.senders.back().name, "sender host section",
@@ -217,6 +220,10 @@ bool parser::sender_host_statement(kw k, const token& t) {
     case kw::auditd_log:
         h.auditd_log_line = t.line;
         return auditd_log_value(t, h.auditd_log);
+    case kw::optional:
+        return optional_value(t, h.optional);
+    case kw::max_lag_bytes:
+        return max_lag_value(t, sender_host_max_lag_.back());
     default:
         return not_allowed(t, "sender host section");
     }
@@ -286,6 +293,7 @@ void parser::finish_sender() {
         if (h.directory.empty()) h.directory = sender_directory_;
         if (!h.source) h.source = sender_source_;
         h.min_protocol_version = sender_host_protocol_[i].value_or(sender_min_protocol_.value_or(0));
+        h.max_lag_bytes = sender_host_max_lag_[i].value_or(sender_max_lag_.value_or(0));
         if (h.auditd_log.empty()) {
             h.auditd_log = sender_auditd_log_;
             h.auditd_log_line = sender_auditd_log_line_;

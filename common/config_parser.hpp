@@ -23,17 +23,18 @@ enum class kw : unsigned {
     max_files_per_minute, max_files_burst, max_host_bytes, max_clock_skew, status_group,
     include, tls_min_version, min_protocol_version, auditd_log,
     collector,
-    sudo
+    sudo,
+    optional, max_lag_bytes // fan-out (config_fanout.cpp)
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 26> keyword_names = {
+constexpr std::array<std::string_view, 28> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
     "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
     "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew",
     "status_group", "include", "tls_min_version", "min_protocol_version",
     "auditd_log", "collector",
-    "sudo"};
+    "sudo", "optional", "max_lag_bytes"};
 
 class parser {
   public:
@@ -85,6 +86,8 @@ class parser {
     bool limit_value(const token& key, limit_overrides& out);
     bool tls_min_version_value(const token& key, tls_version& out, int& line); // config_tls.cpp
     bool protocol_value(const token& key, std::optional<int>& out);
+    bool optional_value(const token& key, bool& out);                        // config_fanout.cpp
+    bool max_lag_value(const token& key, std::optional<std::uint64_t>& out); // config_fanout.cpp
 
     void finish_sender();
     void finish_receiver();
@@ -109,11 +112,18 @@ class parser {
     std::optional<int> sender_min_protocol_, receiver_min_protocol_;
     std::vector<std::optional<int>> sender_host_protocol_, receiver_host_protocol_;
     std::vector<limit_overrides> host_limits_; // one per receiver host
+    // max_lag_bytes of the sender section and of each sender host.
+    std::optional<std::uint64_t> sender_max_lag_;
+    std::vector<std::optional<std::uint64_t>> sender_host_max_lag_;
 };
 
 // One spelling per directory (see config_values.cpp); *dotdot is set when a
 // ".." was seen.
 std::string normalize_directory(const std::string& dir, bool* dotdot);
+
+// Whole-config checks of fan-out (config_fanout.cpp): hosts sharing a dist
+// directory need one that is not optional, and one auditd_log.
+std::optional<config_error> check_fanout(const config& cfg, std::string_view file);
 
 // Whole-config checks of tls_min_version (config_tls.cpp), run by validate_config().
 std::optional<config_error> check_tls_settings(const config& cfg, std::string_view file);

@@ -62,12 +62,19 @@ std::optional<std::string> check_directory_at(const std::string& path, dir_role 
 }
 
 std::optional<std::string> shared_directory(
-    const std::vector<std::pair<std::string, std::string>>& dirs) {
+    const std::vector<std::pair<std::string, std::string>>& dirs, bool fan_out) {
     std::map<std::pair<dev_t, ino_t>, const std::pair<std::string, std::string>*> seen;
     for (const auto& d : dirs) {
         struct stat st {};
         if (::stat(d.second.c_str(), &st) != 0) continue; // made later, by its user
         auto [it, fresh] = seen.emplace(std::pair{st.st_dev, st.st_ino}, &d);
+        if (!fresh && fan_out && it->second->second == d.second) continue;
+        if (!fresh && fan_out) {
+            return "hosts " + it->second->first + " and " + d.first + " take one dist directory "
+                   "under two spellings: " + it->second->second + " and " + d.second +
+                   " (a symbolic link or a bind mount); hosts that share a dist directory must "
+                   "name it the same way, so that a link stays until each of them has the trail";
+        }
         if (!fresh) {
             return "hosts " + it->second->first + " and " + d.first + " would share one directory: " +
                    it->second->second + " and " + d.second +

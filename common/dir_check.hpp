@@ -43,8 +43,10 @@ std::optional<std::string> check_directory_at(const std::string& path, dir_role 
 // Two hosts of one role whose directories are one directory under two
 // spellings (a symbolic link in a parent, a bind mount): compared by device
 // and inode, for the directories that exist. `dirs` is (host name, path).
+// With `fan_out` (sender hosts), hosts may share a directory spelled the
+// same way (they form one fan-out group), never under two spellings.
 // Returns the problem, naming both hosts, or nullopt.
 std::optional<std::string> shared_directory(
-    const std::vector<std::pair<std::string, std::string>>& dirs);
+    const std::vector<std::pair<std::string, std::string>>& dirs, bool fan_out = false);
 
 } // namespace adist::common

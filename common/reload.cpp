@@ -118,7 +118,8 @@ reload_plan plan_reload(const config& running, const config& next) {
                           a.directory == b.directory && a.fingerprint == b.fingerprint &&
                           a.password == b.password && a.tls_min_version == b.tls_min_version &&
                           a.min_protocol_version == b.min_protocol_version &&
-                          a.own_name == b.own_name;
+                          a.own_name == b.own_name && a.optional == b.optional &&
+                          a.max_lag_bytes == b.max_lag_bytes;
                },
                p.sender_hosts_added, p.sender_hosts_removed, p.sender_hosts_changed);
     auditd_log_changes(running, next, p);

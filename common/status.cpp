@@ -71,6 +71,7 @@ boost::json::object counters_json(const host_counters& c) {
     o["refusals"] = by_reason(c.refusals);
     o["fsyncs"] = c.fsyncs;
     o["fsync_seconds"] = static_cast<double>(c.fsync_ns) / 1e9;
+    o["missed_files"] = c.missed_files;
     return o;
 }
 
@@ -97,6 +98,8 @@ std::string render_status_json(const std::vector<host_status>& hosts) {
         o["refused"] =
             h.refused.empty() ? boost::json::value(nullptr) : boost::json::value(h.refused);
         o["stalled"] = h.stalled;
+        o["lagging"] =
+            h.lagging.empty() ? boost::json::value(nullptr) : boost::json::value(h.lagging);
         o["counters"] = counters_json(h.counters);
         list.push_back(std::move(o));
     }
@@ -126,6 +129,11 @@ std::string render_status_text(const std::vector<host_status>& hosts, wall_time 
         out << "\n";
         if (!h.refused.empty()) out << "  REFUSED:     " << h.refused << "\n";
         if (h.stalled) out << "  STALLED:     data waiting and none acknowledged for too long\n";
+        if (!h.lagging.empty()) out << "  LAGGING:     " << h.lagging << "\n";
+        if (h.counters.missed_files != 0) {
+            out << "  missed:      " << h.counters.missed_files
+                << " trail(s) removed before this optional receiver got them\n";
+        }
     }
     return out.str();
 }

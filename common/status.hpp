@@ -23,6 +23,9 @@ struct host_counters {
     std::map<std::string, std::uint64_t> refusals;           // by reason
     std::uint64_t fsyncs = 0;      // receiver: fdatasync calls
     std::uint64_t fsync_ns = 0;    // receiver: their total duration
+    // Sender, optional receiver of a shared dist directory: trails whose
+    // links were removed before it got them (gaps it skipped).
+    std::uint64_t missed_files = 0;
 };
 
 struct host_status {
@@ -47,6 +50,10 @@ struct host_status {
     // Sender: data waiting and no data acknowledged for the daemon's max lag
     // (see status_check.hpp); set when the status is collected.
     bool stalled = false;
+    // Sender: why this receiver lags past its host's max_lag_bytes (bytes in
+    // the dist directory it has not acknowledged, and for an optional one
+    // bytes removed before it got them), "" when it does not.
+    std::string lagging;
     host_counters counters;
 };
 

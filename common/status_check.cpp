@@ -25,6 +25,7 @@ finding judge(const host_status& h, wall_time now, std::chrono::seconds max_lag)
                                           " not acknowledged, no data acknowledged for " +
                                           std::to_string(age(*ref, now)) + " s"};
     }
+    if (!h.lagging.empty()) return {check_code::critical, "lagging: " + h.lagging};
     if (!h.connected) {
         if (!h.since || age(*h.since, now) > max_lag.count()) {
             return {check_code::critical,

@@ -29,7 +29,8 @@ bool is_stalled(const host_status& h, wall_time now, std::chrono::seconds max_la
 // Sets each record's `stalled` by is_stalled.
 void mark_stalled(std::vector<host_status>& hosts, wall_time now, std::chrono::seconds max_lag);
 
-// CRITICAL: a refused host; a stalled sender; a host not connected for
+// CRITICAL: a refused host; a stalled sender; a sender lagging past its
+// max_lag_bytes (fan-out); a host not connected for
 // longer than max_lag. WARNING: a host not connected for less; an error
 // within the last max_lag. UNKNOWN: no hosts. Otherwise OK.
 check_result decide_check(const std::vector<host_status>& hosts, wall_time now,

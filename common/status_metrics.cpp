@@ -100,6 +100,12 @@ void gauges(std::ostringstream& out, const std::vector<host_status>& hosts) {
              {"refused", "gauge", "1 when the receiver refuses the host until an operator acts"},
              [](hs h) { return h.refused.empty() ? 0.0 : 1.0; });
     per_host(out, hosts,
+             {"lagging", "gauge", "sender: 1 when the receiver lags past its max_lag_bytes"},
+             [](hs h) -> std::optional<double> {
+                 if (h.role != "sender") return std::nullopt;
+                 return h.lagging.empty() ? 0.0 : 1.0;
+             });
+    per_host(out, hosts,
              {"unacked_bytes", "gauge", "sender: bytes in the dist directory not acknowledged"},
              [](hs h) -> std::optional<double> {
                  if (!h.unacked) return std::nullopt;
@@ -125,6 +131,13 @@ void counters(std::ostringstream& out, const std::vector<host_status>& hosts) {
              [](hs h) { return static_cast<double>(h.counters.files); });
     per_host(out, hosts, {"connections_total", "counter", "connections that passed the handshake"},
              [](hs h) { return static_cast<double>(h.counters.connections); });
+    per_host(out, hosts,
+             {"missed_files_total", "counter",
+              "sender, optional receiver: trails removed before it got them"},
+             [](hs h) -> std::optional<double> {
+                 if (h.role != "sender") return std::nullopt;
+                 return static_cast<double>(h.counters.missed_files);
+             });
     per_reason(out, hosts, {"handshake_failures_total", "counter", "failed handshakes by reason"},
                &host_counters::handshake_failures);
     per_reason(out, hosts, {"refusals_total", "counter", "refused requests or sessions by reason"},

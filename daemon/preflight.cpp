@@ -45,8 +45,11 @@ std::optional<start_problem> check_directories(const daemon_options& o, const co
     std::vector<std::pair<std::string, std::string>> recv_dirs, dist_dirs;
     for (const auto& h : cfg.receivers) recv_dirs.emplace_back(h.name, h.directory);
     for (const auto& h : cfg.senders) dist_dirs.emplace_back(h.name, h.directory);
-    for (const auto* d : {&recv_dirs, &dist_dirs}) {
-        if (auto problem = common::shared_directory(*d)) return start_problem{EX_CONFIG, *problem};
+    if (auto problem = common::shared_directory(recv_dirs)) {
+        return start_problem{EX_CONFIG, *problem};
+    }
+    if (auto problem = common::shared_directory(dist_dirs, true)) {
+        return start_problem{EX_CONFIG, *problem};
     }
     return std::nullopt;
 }

@@ -14,7 +14,7 @@
 #include "privileged/privilege_drop.hpp"
 #include "privileged/supervisor.hpp"
 #include "receiver/receiver.hpp"
-#include "sender/uplink.hpp"
+#include "sender/sender_role.hpp"
 
 #include <algorithm>
 #include <boost/asio.hpp>
@@ -113,8 +113,14 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
 // could not: the log's directory is root's, and the worker never writes).
 void add_audit_logs(const common::config& cfg, privileged::supervisor_options& so) {
     so.audit_log_state_dir = privileged::default_audit_log_state_dir;
-    for (const auto& h : cfg.senders)
-        if (!h.auditd_log.empty()) so.audit_logs.push_back({h.auditd_log, h.directory});
+    for (const auto& h : cfg.senders) {
+        if (h.auditd_log.empty()) continue;
+        // Hosts that share a dist directory (fan-out) share one linker.
+        bool known = std::any_of(so.audit_logs.begin(), so.audit_logs.end(), [&](const auto& a) {
+            return a.log_path == h.auditd_log && a.dist_dir == h.directory;
+        });
+        if (!known) so.audit_logs.push_back({h.auditd_log, h.directory});
+    }
 }
 
 // Daemonizes (unless -F/-l), writes the pidfile and, when privileges will be

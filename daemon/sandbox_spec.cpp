@@ -112,8 +112,14 @@ void add_sender(const common::config& cfg, privileged::sandbox_spec& spec,
         // Only a narrowed rule can name a directory that does not exist yet.
         std::error_code ec;
         bool missing = !std::filesystem::exists(granted, ec);
-        spec.paths.push_back({granted, fsa::read_file | fsa::read_dir | fsa::remove_file, missing});
-        limits_.sender_dirs.push_back(granted);
+        // Hosts that share a dist directory (fan-out) need its rule once.
+        bool known = std::find(limits_.sender_dirs.begin(), limits_.sender_dirs.end(), granted) !=
+                     limits_.sender_dirs.end();
+        if (!known) {
+            spec.paths.push_back(
+                {granted, fsa::read_file | fsa::read_dir | fsa::remove_file, missing});
+            limits_.sender_dirs.push_back(granted);
+        }
         spec.connect_ports.push_back(h.remote.port);
         // A DNS answer too large for UDP is asked again over TCP.
         if (is_name(h.remote.host)) spec.connect_ports.push_back(53);

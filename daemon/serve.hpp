@@ -17,7 +17,7 @@
 #include "collector/collector.hpp"
 #include "collector/sudo_role.hpp"
 #include "receiver/receiver.hpp"
-#include "sender/uplink.hpp"
+#include "sender/sender_role.hpp"
 
 namespace adist::daemon {
 

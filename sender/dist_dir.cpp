@@ -179,13 +179,15 @@ asio::awaitable<void> dist_watch::run(unsigned generation) {
 
 namespace adist::sender {
 
-std::uint64_t unacked_bytes(int dir_fd, const std::string& dir_path, const link_status& s) {
+std::uint64_t unacked_bytes(int dir_fd, const std::string& dir_path, const link_status& s,
+                            const std::function<bool(const std::string&)>& kept_for_others) {
     auto prefix = [](std::string_view n) { return n.substr(0, proto::trail_prefix_length); };
     std::uint64_t total = 0;
     for (const auto& name : list_trails(dir_fd, dir_path)) {
         if (s.acked_file.empty() && !s.last_closed.empty() && prefix(name) == prefix(s.last_closed)) {
             continue; // acknowledged whole; its link is on its way out
         }
+        if (kept_for_others && kept_for_others(name)) continue;
         struct stat st {};
         if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
         auto size = static_cast<std::uint64_t>(st.st_size);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -41,7 +42,10 @@ struct link_status {
 // trail's remainder and every other trail in the directory, including those
 // that cannot be sent (older than the receiver's newest, refused, unreadable):
 // they are not on the receiver either. The trail acknowledged whole last is
-// left out (its link is on its way out).
-std::uint64_t unacked_bytes(int dir_fd, const std::string& dir_path, const link_status& s);
+// left out (its link is on its way out), and so are the trails for which
+// `kept_for_others` (when given) is true: fan-out, this receiver has them and
+// their links wait for another receiver.
+std::uint64_t unacked_bytes(int dir_fd, const std::string& dir_path, const link_status& s,
+                            const std::function<bool(const std::string&)>& kept_for_others = {});
 
 } // namespace adist::sender

@@ -66,6 +66,8 @@ void transfer::report_older(const std::vector<std::string>& local) {
             return r.cmd == command::close && r.name == name;
         });
         if (closing || (cur_ && cur_->local_name == name)) continue;
+        // Fan-out: this receiver has it; the link waits for another one.
+        if (dist_.fanout != nullptr && dist_.fanout->kept_for_others(dist_.host, name)) continue;
         if (dist_.repeats->due(key, now)) {
             std::string what = "not sending " + dist_.dir_path + "/" + name + ": " +
                                (why != nullptr ? *why

@@ -102,6 +102,7 @@ void transfer::queue_close(const std::string& name, bool unlink) {
     std::optional<proto::file_digest> digest;
     if (cur_->digest) digest = cur_->digest->current();
     queue_name(command::close, name, unlink, 0, digest ? &*digest : nullptr);
+    if (dist_.fanout != nullptr) dist_.fanout->close_sent(dist_.host, name);
     in_flight_.back().dev = cur_->dev;
     in_flight_.back().ino = cur_->ino;
 }

@@ -19,6 +19,7 @@
 #include "proto/frame_codec.hpp"
 #include "proto/digest.hpp"
 #include "sender/dist_dir.hpp"
+#include "sender/fanout_group.hpp"
 #include "sender/link_status.hpp"
 #include "sender/repeat_log.hpp"
 
@@ -41,6 +42,8 @@ struct dist_context {
     dist_notes* notes = nullptr;   // the uplink's memory of odd entries and failures
     link_status* status = nullptr; // what `auditdistd status` shows
     repeat_log* repeats = nullptr; // lasting conditions, logged again once per period
+    fanout_group* fanout = nullptr; // the receivers of this directory (one or more)
+    std::string host;               // this receiver's host name in `fanout`
 };
 
 class transfer : public std::enable_shared_from_this<transfer> {
@@ -116,6 +119,7 @@ private:
     asio::awaitable<bool> flush();
     asio::awaitable<void> wait(bool idle);
     void unlink_shipped(const in_flight& close);
+    bool others_need(const in_flight& close);
     void replaced_after_open(const std::string& name);
     bool dist_removed() const;
     void fail();

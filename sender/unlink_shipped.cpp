@@ -1,5 +1,7 @@
 // Removing a dist link once the receiver acknowledged its CLOSE, i.e. after
-// the receiver synced the whole file (see transfer.hpp). Never earlier.
+// the receiver synced the whole file (see transfer.hpp), and, when several
+// receivers take the directory, once every required one has (fan-out,
+// fanout_group.hpp). Never earlier.
 #include "sender/transfer.hpp"
 
 #include <fcntl.h>
@@ -17,9 +19,10 @@ namespace adist::sender {
 // the two calls are adjacent to keep that window as short as it can be.
 void transfer::unlink_shipped(const in_flight& close) {
     const auto& name = close.name;
+    if (others_need(close)) return;
     struct stat st {};
-    if (::fstatat(dist_.dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        (st.st_dev != close.dev || st.st_ino != close.ino)) {
+    bool present = ::fstatat(dist_.dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (present && (st.st_dev != close.dev || st.st_ino != close.ino)) {
         replaced_after_open(name);
         return;
     }
@@ -32,7 +35,28 @@ void transfer::unlink_shipped(const in_flight& close) {
                                  : std::string());
         return;
     }
+    if (dist_.fanout != nullptr) {
+        dist_.fanout->removed(name, present ? static_cast<std::uint64_t>(st.st_size) : 0);
+    }
     log::info(prefix_, "shipped ", name);
+}
+
+// Fan-out: records that this receiver holds the trail, reports an optional
+// receiver's gap, and says whether the link stays for another receiver that
+// is not optional and does not hold it yet.
+bool transfer::others_need(const in_flight& close) {
+    if (dist_.fanout == nullptr) return false;
+    auto outcome = dist_.fanout->closed(dist_.host, close.name, close.dev, close.ino);
+    if (!outcome.gap.empty()) {
+        log::warning(prefix_, outcome.gap);
+        dist_.status->error(outcome.gap);
+    }
+    if (outcome.remove) return false;
+    std::string waiting;
+    for (const auto& h : outcome.waiting) waiting += (waiting.empty() ? "" : ", ") + h;
+    log::info(prefix_, "shipped ", close.name, "; its link stays until ",
+              waiting.empty() ? std::string("a required receiver") : waiting, " has it too");
+    return true;
 }
 
 // The trail was shipped, but its name now leads to another file: that file

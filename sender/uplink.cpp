@@ -22,10 +22,12 @@ bool family_matches(const tcp::endpoint& ep, common::family f) {
 } // namespace
 
 uplink::uplink(asio::io_context& io, std::string own_name, common::sender_host host,
-               asio::ssl::context& tls, uplink_options options)
+               asio::ssl::context& tls, uplink_options options,
+               std::shared_ptr<fanout_group> fanout)
     : io_(io), own_name_(std::move(own_name)), host_(std::move(host)), tls_(tls),
       options_(options), prefix_("[" + host_.name + "] "), wake_(io.get_executor()),
-      watch_(io.get_executor(), wake_), repeats_(options_.transfer.repeat_interval) {}
+      watch_(io.get_executor(), wake_), repeats_(options_.transfer.repeat_interval),
+      fanout_(std::move(fanout)) {}
 
 uplink::~uplink() { stop(); }
 
@@ -127,8 +129,9 @@ asio::awaitable<void> uplink::run() {
             status_.connected = true;
             ++status_.counters.connections;
             status_.since = std::chrono::system_clock::now();
-            dist_context ctx{dist_fd_.get(), host_.directory, &watch_, &wake_,
-                             &notes_,         &status_,         &repeats_};
+            note_resume(resume.name);
+            dist_context ctx{dist_fd_.get(), host_.directory, &watch_,       &wake_,    &notes_,
+                             &status_,       &repeats_,       fanout_.get(), host_.name};
             auto t = std::make_shared<transfer>(stream_, ctx, options_.transfer, prefix_);
             t->set_protocol(resume.version, resume.prefix);
             co_await t->run(resume.name, resume.size);
@@ -149,6 +152,20 @@ asio::awaitable<void> uplink::run() {
         co_await pause(d);
     }
     running_ = false;
+}
+
+// Fan-out: the receiver's resume point tells the group what it holds.
+void uplink::note_resume(const std::string& cursor) {
+    bool ok = true;
+    auto listing = list_trails(dist_fd_.get(), host_.directory, &ok);
+    if (ok) fanout_->resumed(host_.name, cursor, listing);
+    if (!fanout_->shared()) return;
+    auto missed = fanout_->missed_bytes(host_.name);
+    if (missed != 0) {
+        log::warning(prefix_, missed, " bytes of trails were removed before this optional "
+                     "receiver got them (every required receiver has them); it continues with "
+                     "what still exists");
+    }
 }
 
 asio::awaitable<std::shared_ptr<common::stream>> uplink::connect() {
@@ -301,17 +318,6 @@ asio::awaitable<bool> uplink::handshake(common::stream& s, resume_point& result)
     co_return true;
 }
 
-sender_role::sender_role(asio::io_context& io, const common::config& cfg, uplink_options options)
-    : io_(io), tls_(common::make_client_context()) {
-    for (const auto& h : cfg.senders) {
-        uplinks_.push_back(std::make_shared<uplink>(io, common::handshake_name(cfg, h), h, tls_, options));
-    }
-}
-
-void sender_role::start() {
-    for (auto& u : uplinks_) u->start();
-}
-
 common::host_status uplink::status() const {
     common::host_status s;
     s.role = "sender";
@@ -321,77 +327,21 @@ common::host_status uplink::status() const {
     s.since = status_.since;
     s.file = status_.file;
     s.offset = status_.sent_offset;
-    if (dist_fd_) s.unacked = unacked_bytes(dist_fd_.get(), host_.directory, status_);
+    if (dist_fd_) {
+        auto kept = [this](const std::string& name) {
+            return fanout_->kept_for_others(host_.name, name);
+        };
+        s.unacked = unacked_bytes(dist_fd_.get(), host_.directory, status_, kept);
+    }
+    auto missed = fanout_->missed_bytes(host_.name);
+    s.lagging = lag_problem(s.unacked.value_or(0), missed, host_.max_lag_bytes);
     s.last_data_ack = status_.last_data_ack;
     s.last_heard = status_.last_heard;
     s.counters = status_.counters;
+    s.counters.missed_files = fanout_->missed_files(host_.name);
     s.last_error = status_.last_error;
     s.last_error_at = status_.last_error_at;
     return s;
-}
-
-std::vector<common::host_status> sender_role::status() const {
-    std::vector<common::host_status> out;
-    for (const auto& u : uplinks_) out.push_back(u->status());
-    return out;
-}
-
-bool sender_role::idle() const {
-    auto stopped = [](auto& u) { return !u->running(); };
-    return std::all_of(uplinks_.begin(), uplinks_.end(), stopped) &&
-           std::all_of(retired_.begin(), retired_.end(), stopped);
-}
-
-void sender_role::stop() {
-    stopping_ = true;
-    for (auto& u : uplinks_) u->stop();
-    for (auto& u : retired_) u->stop();
-}
-
-void sender_role::reload(const common::config& next, const common::reload_plan& plan,
-                         uplink_options options) {
-    std::erase_if(retired_, [](auto& u) { return !u->running(); });
-    for (auto it = uplinks_.begin(); it != uplinks_.end();) {
-        const auto& name = (*it)->name();
-        bool removed = common::lists(plan.sender_hosts_removed, name);
-        if (!removed && !plan.restart_all_uplinks && !common::lists(plan.sender_hosts_changed, name)) {
-            ++it;
-            continue;
-        }
-        log::info("[", name, "] ", removed ? "removed" : "changed",
-                  " by the new configuration: closing its connection");
-        (*it)->stop();
-        retired_.push_back(std::move(*it));
-        it = uplinks_.erase(it);
-    }
-    for (const auto& h : next.senders) {
-        if (!plan.restart_all_uplinks && !common::lists(plan.sender_hosts_added, h.name) &&
-            !common::lists(plan.sender_hosts_changed, h.name)) {
-            continue;
-        }
-        auto u = std::make_shared<uplink>(io_, common::handshake_name(next, h), h, tls_, options);
-        for (const auto& old : retired_) {
-            if (old->name() == h.name) u->carry_over(*old); // the latest wins
-        }
-        asio::co_spawn(io_, start_after(u), asio::detached);
-        uplinks_.push_back(std::move(u));
-    }
-}
-
-// Starts `next` once no retired uplink of the same host runs any more (they
-// share the dist directory). Each of their steps has a deadline, so this ends.
-asio::awaitable<void> sender_role::start_after(std::shared_ptr<uplink> next) {
-    asio::steady_timer poll(io_);
-    auto still_running = [&] {
-        return std::any_of(retired_.begin(), retired_.end(), [&](auto& u) {
-            return u->name() == next->name() && u->running();
-        });
-    };
-    while (!stopping_ && still_running()) {
-        poll.expires_after(20ms);
-        co_await poll.async_wait(tuple_awaitable);
-    }
-    if (!stopping_) next->start();
 }
 
 } // namespace adist::sender

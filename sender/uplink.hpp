@@ -8,6 +8,7 @@
 #include <boost/asio/ssl.hpp>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -17,6 +18,7 @@
 #include "common/reload.hpp"
 #include "common/fd.hpp"
 #include "sender/dist_dir.hpp"
+#include "sender/fanout_group.hpp"
 #include "sender/transfer.hpp"
 
 namespace adist::sender {
@@ -31,8 +33,9 @@ struct uplink_options {
 
 class uplink {
 public:
+    // `fanout`: the receivers of the host's directory, this one among them.
     uplink(asio::io_context& io, std::string own_name, common::sender_host host,
-           asio::ssl::context& tls, uplink_options options);
+           asio::ssl::context& tls, uplink_options options, std::shared_ptr<fanout_group> fanout);
     ~uplink();
 
     void start();
@@ -63,6 +66,7 @@ private:
         proto::sha256_digest prefix{};
     };
     asio::awaitable<bool> handshake(common::stream& s, resume_point& result);
+    void note_resume(const std::string& cursor);
     asio::awaitable<void> pause(std::chrono::milliseconds d);
     std::chrono::milliseconds next_backoff();
 
@@ -78,35 +82,12 @@ private:
     dist_notes notes_; // odd dist entries reported, unopenable trails retried
     repeat_log repeats_; // trails that cannot be sent and refusals, logged again per period
     link_status status_;
+    std::shared_ptr<fanout_group> fanout_;
     std::shared_ptr<common::stream> stream_;
     std::chrono::milliseconds backoff_{0};
     std::mt19937_64 rng_{std::random_device{}()};
     bool stopping_ = false;
     bool running_ = false;
-};
-
-class sender_role {
-public:
-    sender_role(asio::io_context& io, const common::config& cfg, uplink_options options);
-    void start();
-    void stop();
-    // True once every uplink has finished (after stop()).
-    bool idle() const;
-    // Applies a new configuration (SIGHUP) as planned by plan_reload: removed
-    // and changed hosts' uplinks stop; added and changed ones start, each
-    // after the uplink it replaces has stopped (they share the dist
-    // directory). Uplinks of unchanged hosts keep their connections.
-    void reload(const common::config& next, const common::reload_plan& plan, uplink_options options);
-    std::vector<common::host_status> status() const;
-
-private:
-    asio::awaitable<void> start_after(std::shared_ptr<uplink> next);
-
-    asio::io_context& io_;
-    asio::ssl::context tls_;
-    std::vector<std::shared_ptr<uplink>> uplinks_;
-    std::vector<std::shared_ptr<uplink>> retired_; // stopping after a reload
-    bool stopping_ = false;
 };
 
 } // namespace adist::sender

@@ -378,9 +378,6 @@ TEST_CASE("config: errors carry the offending line", "[config]") {
          "sender host \"a\" is configured more than once"},
         {r1 + " }\n host a {\n remote 1.2.3.5\n password p\n }\n}", 6,
          "receiver host \"a\" is configured more than once"},
-        {s1 + sender_block("b") + "}", 7,
-         "sender host \"b\": directory \"/var/audit/dist\" is already used by host \"a\" (each "
-         "receiver needs its own dist directory)"},
         {r1 + " }\n host b {\n remote 1.2.3.5\n password p\n directory /var/audit/remote/a/\n }\n}",
          6, "receiver host \"b\": directory \"/var/audit/remote/a\" is already used by host \"a\""},
         {"sender {\n host a {\n  remote 1.2.3.4:99999\n", 3, "remote: invalid port \"99999\""},

@@ -87,5 +87,13 @@ TEST_CASE("two hosts cannot share a directory under two spellings", "[dir_check]
     CHECK_THAT(*problem, Catch::Contains("hosts web1 and web2 would share one directory"));
     CHECK_FALSE(shared_directory({{"web1", t + "/real/web1"}, {"web2", t + "/real/web2"},
                                   {"web3", t + "/missing"}}));
+    // Receiver hosts never share one, even spelled the same way.
+    CHECK(shared_directory({{"web1", t + "/real/web1"}, {"web2", t + "/real/web1"}}));
+    // Sender hosts (fan-out) may, spelled the same way, never under two spellings.
+    CHECK_FALSE(shared_directory({{"a", t + "/real/web1"}, {"b", t + "/real/web1"}}, true));
+    auto alias = shared_directory({{"a", t + "/real/web1"}, {"b", t + "/alias/web1"}}, true);
+    REQUIRE(alias);
+    CHECK_THAT(*alias,
+               Catch::Contains("hosts a and b take one dist directory under two spellings"));
     std::filesystem::remove_all(tmp);
 }

@@ -154,3 +154,18 @@ TEST_CASE("sandbox spec: the collector's directories, /proc, the user database, 
     REQUIRE(find(s, "/etc/passwd") != nullptr);
     CHECK(find(s, "/etc/passwd")->access == fs_access::read_file);
 }
+
+TEST_CASE("sandbox spec: hosts sharing a dist directory (fan-out) get its rule once") {
+    auto cfg = parse("pidfile none\nsender {\n directory \"/srv/dist\"\n"
+                     " host \"a\" {\n  remote \"192.0.2.1:7001\"\n  password \"p\"\n }\n"
+                     " host \"b\" {\n  remote \"192.0.2.2:7002\"\n  password \"p\"\n }\n}\n");
+    daemon_options o;
+    std::vector<std::string> notes;
+    auto s = daemon::worker_sandbox_spec(o, cfg, {true, "/run/a.sock"}, &notes);
+    CHECK(s.remove_files);
+    auto rules = std::count_if(s.paths.begin(), s.paths.end(), [](const path_rule& r) {
+        return r.path == "/srv" || r.path == "/srv/dist";
+    });
+    CHECK(rules == 1);
+    CHECK(s.connect_ports == std::vector<std::uint16_t>{7001, 7002});
+}

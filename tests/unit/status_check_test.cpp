@@ -103,6 +103,15 @@ TEST_CASE("check: a refused host is CRITICAL and the worst host decides") {
                     "refused: refused until") == 0);
 }
 
+TEST_CASE("check: a sender lagging past max_lag_bytes is CRITICAL") {
+    auto lagging = shipping("sender", "archive");
+    lagging.lagging = "5000 bytes behind (5000 not acknowledged), more than max_lag_bytes 1024";
+    auto r = decide_check({shipping("sender", "c"), lagging}, at(10'000), 600s);
+    REQUIRE(r.code == check_code::critical);
+    CHECK(r.line.find("sender archive: lagging: 5000 bytes behind") != std::string::npos);
+    CHECK(r.line.find("sender c:") == std::string::npos);
+}
+
 TEST_CASE("status socket: root always, a member of status_group too, nobody else") {
     REQUIRE(may_read_status(0, 0, {}, std::nullopt));
     REQUIRE(may_read_status(0, 5, {}, 1234u));

@@ -41,16 +41,17 @@ TEST_CASE("status JSON: every field, nulls for what is unknown, strings escaped"
             "\"file\":\"20231114221320.not_terminated\",\"offset\":12345,\"unacked_bytes\":678,"
             "\"last_ack\":\"2023-11-14T22:13:30Z\",\"last_data_ack\":\"2023-11-14T22:13:30Z\","
             "\"last_heard\":\"2023-11-14T22:13:40Z\",\"last_error\":null,\"last_error_at\":null,"
-            "\"refused\":null,\"stalled\":false,\"counters\":{\"bytes\":5,\"files\":1,"
+            "\"refused\":null,\"stalled\":false,\"lagging\":null,\"counters\":{\"bytes\":5,\"files\":1,"
             "\"connections\":2,\"handshake_failures\":{},\"refusals\":{\"limit\":3},"
-            "\"fsyncs\":0,\"fsync_seconds\":0E0}},"
+            "\"fsyncs\":0,\"fsync_seconds\":0E0,\"missed_files\":0}},"
             "{\"role\":\"receiver\",\"host\":\"web1\",\"remote\":\"\",\"connected\":false,"
             "\"since\":null,\"file\":null,\"offset\":0,\"unacked_bytes\":null,\"last_ack\":null,"
             "\"last_data_ack\":null,\"last_heard\":null,"
             "\"last_error\":\"OPEN refused (cannot create trail file): \\u0001\","
             "\"last_error_at\":\"1970-01-01T00:00:00Z\",\"refused\":null,\"stalled\":true,"
-            "\"counters\":{\"bytes\":0,\"files\":0,\"connections\":0,\"handshake_failures\":"
-            "{\"bad password\":1},\"refusals\":{},\"fsyncs\":4,\"fsync_seconds\":1.5E0}}]}\n");
+            "\"lagging\":null,\"counters\":{\"bytes\":0,\"files\":0,\"connections\":0,"
+            "\"handshake_failures\":{\"bad password\":1},\"refusals\":{},\"fsyncs\":4,"
+            "\"fsync_seconds\":1.5E0,\"missed_files\":0}}]}\n");
 }
 
 TEST_CASE("status text: one block per host with ages") {
@@ -107,4 +108,26 @@ TEST_CASE("status text: data acknowledged and heard from are separate; a stalled
     REQUIRE(text.find("  data acked:  1970-01-01T00:01:40Z (15 min ago)\n") != std::string::npos);
     REQUIRE(text.find("  last heard:  1970-01-01T00:16:30Z (10 s ago)\n") != std::string::npos);
     REQUIRE(text.find("  STALLED:     ") != std::string::npos);
+}
+
+TEST_CASE("status: a lagging fan-out receiver and its missed trails") {
+    host_status s;
+    s.role = "sender";
+    s.host = "archive";
+    s.lagging = "2048 bytes behind (0 not acknowledged, 2048 removed before it got them), more "
+                "than max_lag_bytes 1024";
+    s.counters.missed_files = 2;
+    auto json = render_status_json({s});
+    CHECK(json.find("\"lagging\":\"2048 bytes behind (0 not acknowledged, 2048 removed") !=
+          std::string::npos);
+    CHECK(json.find("\"missed_files\":2}") != std::string::npos);
+    auto text = render_status_text({s}, at(0));
+    CHECK(text.find("  LAGGING:     2048 bytes behind") != std::string::npos);
+    CHECK(text.find("  missed:      2 trail(s) removed before this optional receiver got them\n") !=
+          std::string::npos);
+    auto prom = render_status_prometheus({s});
+    CHECK(prom.find("auditdistd_lagging{role=\"sender\",host=\"archive\"} 1\n") !=
+          std::string::npos);
+    CHECK(prom.find("auditdistd_missed_files_total{role=\"sender\",host=\"archive\"} 2\n") !=
+          std::string::npos);
 }

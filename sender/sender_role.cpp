@@ -1,0 +1,153 @@
+// The sender role (see sender_role.hpp): one uplink per host, the fan-out
+// group of each dist directory, and reloads.
+#include "sender/sender_role.hpp"
+
+#include "common/log.hpp"
+#include "common/tls.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace adist::sender {
+using namespace std::chrono_literals;
+namespace {
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+} // namespace
+
+sender_role::sender_role(asio::io_context& io, const common::config& cfg, uplink_options options)
+    : io_(io), tls_(common::make_client_context()) {
+    configure_groups(cfg);
+    for (const auto& h : cfg.senders) {
+        uplinks_.push_back(std::make_shared<uplink>(io, common::handshake_name(cfg, h), h, tls_,
+                                                    options, group(h.directory)));
+    }
+}
+
+std::shared_ptr<fanout_group> sender_role::group(const std::string& directory) {
+    auto& g = groups_[directory];
+    if (!g) g = std::make_shared<fanout_group>(directory);
+    return g;
+}
+
+void sender_role::configure_groups(const common::config& cfg) {
+    std::map<std::string, std::vector<std::pair<std::string, bool>>> hosts;
+    for (const auto& h : cfg.senders)
+        hosts[h.directory].emplace_back(h.name, h.optional);
+    for (auto it = groups_.begin(); it != groups_.end();) {
+        if (hosts.count(it->first) != 0) {
+            ++it;
+            continue;
+        }
+        it->second->configure({}); // its old uplinks may still hold it while they stop
+        it = groups_.erase(it);
+    }
+    for (const auto& [dir, list] : hosts)
+        group(dir)->configure(list);
+    for (const auto& [dir, g] : groups_)
+        remove_settled(*g);
+}
+
+// Links kept for a host that a reload made optional or removed: those every
+// required host now has go, if the name still leads to the file they
+// acknowledged (as in unlink_shipped.cpp).
+void sender_role::remove_settled(fanout_group& g) {
+    auto links = g.settled();
+    if (links.empty()) return;
+    common::unique_fd dir = common::open_directory(g.directory());
+    for (const auto& link : links) {
+        struct stat st {};
+        if (!dir || ::fstatat(dir.get(), link.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (dir && errno == ENOENT) g.removed(link.name, 0);
+            continue;
+        }
+        if (st.st_dev != link.dev || st.st_ino != link.ino)
+            continue; // another file now: left alone
+        if (::unlinkat(dir.get(), link.name.c_str(), 0) != 0) {
+            log::error("cannot remove ", g.directory(), "/", link.name, ": ",
+                       common::errno_text(errno));
+            continue;
+        }
+        g.removed(link.name, static_cast<std::uint64_t>(st.st_size));
+        log::info("shipped ", g.directory(), "/", link.name,
+                  ": every required receiver has it after the reload");
+    }
+}
+
+void sender_role::start() {
+    for (auto& u : uplinks_)
+        u->start();
+}
+
+std::vector<common::host_status> sender_role::status() const {
+    std::vector<common::host_status> out;
+    for (const auto& u : uplinks_)
+        out.push_back(u->status());
+    return out;
+}
+
+bool sender_role::idle() const {
+    auto stopped = [](auto& u) { return !u->running(); };
+    return std::all_of(uplinks_.begin(), uplinks_.end(), stopped) &&
+           std::all_of(retired_.begin(), retired_.end(), stopped);
+}
+
+void sender_role::stop() {
+    stopping_ = true;
+    for (auto& u : uplinks_)
+        u->stop();
+    for (auto& u : retired_)
+        u->stop();
+}
+
+void sender_role::reload(const common::config& next, const common::reload_plan& plan,
+                         uplink_options options) {
+    std::erase_if(retired_, [](auto& u) { return !u->running(); });
+    configure_groups(next);
+    for (auto it = uplinks_.begin(); it != uplinks_.end();) {
+        const auto& name = (*it)->name();
+        bool removed = common::lists(plan.sender_hosts_removed, name);
+        if (!removed && !plan.restart_all_uplinks &&
+            !common::lists(plan.sender_hosts_changed, name)) {
+            ++it;
+            continue;
+        }
+        log::info("[", name, "] ", removed ? "removed" : "changed",
+                  " by the new configuration: closing its connection");
+        (*it)->stop();
+        retired_.push_back(std::move(*it));
+        it = uplinks_.erase(it);
+    }
+    for (const auto& h : next.senders) {
+        if (!plan.restart_all_uplinks && !common::lists(plan.sender_hosts_added, h.name) &&
+            !common::lists(plan.sender_hosts_changed, h.name)) {
+            continue;
+        }
+        auto u = std::make_shared<uplink>(io_, common::handshake_name(next, h), h, tls_, options,
+                                          group(h.directory));
+        for (const auto& old : retired_) {
+            if (old->name() == h.name) u->carry_over(*old); // the latest wins
+        }
+        asio::co_spawn(io_, start_after(u), asio::detached);
+        uplinks_.push_back(std::move(u));
+    }
+}
+
+// Starts `next` once no retired uplink of the same host runs any more (they
+// share the dist directory). Each of their steps has a deadline, so this ends.
+asio::awaitable<void> sender_role::start_after(std::shared_ptr<uplink> next) {
+    asio::steady_timer poll(io_);
+    auto still_running = [&] {
+        return std::any_of(retired_.begin(), retired_.end(),
+                           [&](auto& u) { return u->name() == next->name() && u->running(); });
+    };
+    while (!stopping_ && still_running()) {
+        poll.expires_after(20ms);
+        co_await poll.async_wait(tuple_awaitable);
+    }
+    if (!stopping_) next->start();
+}
+
+} // namespace adist::sender
