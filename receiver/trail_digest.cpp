@@ -76,7 +76,7 @@ int trail_store::write_data(std::span<const std::byte> data) {
 }
 
 int trail_store::ledger_commit(std::uint64_t size) {
-    return ledger_ ? ledger_->commit(file_.get(), size) : 0;
+    return ledger_ ? ledger_->commit(dir_.get(), size) : 0;
 }
 
 // CLOSE in version 1, after the commit of every byte: the open trail as

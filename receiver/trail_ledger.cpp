@@ -229,7 +229,7 @@ int trail_ledger::append(int fd, std::span<const std::byte> data, std::size_t* w
     return 0;
 }
 
-int trail_ledger::commit(int fd, std::uint64_t size) {
+int trail_ledger::commit(int dir_fd, std::uint64_t size) {
     ledger_entry e;
     {
         std::lock_guard lock(state_mutex_);
@@ -243,12 +243,13 @@ int trail_ledger::commit(int fd, std::uint64_t size) {
             // the truth: read what this commit covers, and all written since.
             log::warning(path_, ": ", name_, " is ", size, " bytes where this receiver wrote ",
                          working_.size(), ": reading the new bytes back from the file");
+            unique_fd fd(::openat(dir_fd, name_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
             struct stat st {};
-            if (size < from || ::fstat(fd, &st) != 0) return size < from ? EIO : errno;
-            if (int err = read_into(fd, from, size, committed_); err != 0) return err;
+            if (!fd || size < from || ::fstat(fd.get(), &st) != 0) return !fd || size >= from ? errno : EIO;
+            if (int err = read_into(fd.get(), from, size, committed_); err != 0) return err;
             working_ = committed_;
             auto end = std::max<std::uint64_t>(size, static_cast<std::uint64_t>(st.st_size));
-            if (int err = read_into(fd, size, end, working_); err != 0) return err;
+            if (int err = read_into(fd.get(), size, end, working_); err != 0) return err;
             checkpoints_.clear();
             checkpoints_.push_back({working_.size(), working_});
         }

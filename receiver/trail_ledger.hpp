@@ -40,10 +40,10 @@ public:
     // Writes `data` at the end of the tracked trail's `fd` and hashes it.
     // Returns 0 or errno; *written says how much went in.
     int append(int fd, std::span<const std::byte> data, std::size_t* written);
-    // After an fdatasync that covered `size` bytes of the tracked trail
-    // (`fd`): its commit entry, synced. Bytes not written by append() (someone
-    // else's) are read from the file. Returns 0 or errno.
-    int commit(int fd, std::uint64_t size);
+    // After an fdatasync that covered `size` bytes of the tracked trail (in
+    // `dir_fd`): its commit entry, synced. Bytes not written by append()
+    // (someone else's) are read from the file. Returns 0 or errno.
+    int commit(int dir_fd, std::uint64_t size);
     // The tracked trail was renamed (OPEN) or closed (CLOSE): its entry, synced.
     int renamed(const std::string& to, bool close);
     // The tracked trail's size and digest at its last commit.
