@@ -39,7 +39,7 @@ const char* usage_text =
     "                  [--control-socket path] [--progress-interval seconds]\n"
     "                  [--repeat-interval seconds] [--protocol-version 0|1]\n"
     "       auditdistd fingerprint [certfile]\n"
-    "       auditdistd verify [--key ed25519:HEX | --key-file PATH] HOST_DIR\n"
+    "       auditdistd verify [--key ed25519:HEX | --key-file PATH] [--receipt FILE]... HOST_DIR\n"
     "       auditdistd ledger-key [--key-file PATH]\n"
     "       auditdistd status [--json | --prometheus | --check [--max-lag seconds]]\n"
     "                  [-c config] [-P pidfile] [--control-socket path]\n";

@@ -29,7 +29,7 @@ using proto::ledger_entry_size;
 using proto::ledger_head_size;
 
 const char* verify_usage =
-    "usage: auditdistd verify [--key ed25519:HEX | --key-file PATH] HOST_DIR\n"
+    "usage: auditdistd verify [--key ed25519:HEX | --key-file PATH] [--receipt FILE]... HOST_DIR\n"
     "       auditdistd ledger-key [--key-file PATH]\n";
 
 // What verify found: every line printed at once, failures counted.
@@ -91,6 +91,54 @@ bool walk_ledger(const std::string& path, proto::ledger_walker& walker, report& 
     return true;
 }
 
+// One signed head (from the heads file or a receipt) against the ledger:
+// its signature, the ledger it names, the entry it names still there and
+// unchanged. False (and FAIL lines) otherwise.
+bool check_head(const proto::ledger_head& h, const proto::ledger_walker& walker,
+                const std::optional<proto::ed25519_public>& key, const std::string& where, report& r) {
+    if (key && !proto::verify_ledger_head(h, *key)) {
+        r.fail(where + "bad signature (forged, or signed with another key)");
+        return false;
+    }
+    if (h.genesis != walker.genesis()) {
+        r.fail(where + "signed for another ledger");
+        return false;
+    }
+    auto at = walker.hash_at(h.seq);
+    if (!at) {
+        r.fail(where + "signed entry " + std::to_string(h.seq) + " but the ledger has only " +
+               std::to_string(walker.count()) + " entries: the ledger was cut");
+        return false;
+    }
+    if (*at != h.entry) {
+        r.fail(where + "entry " + std::to_string(h.seq) + " is not what was signed: rewritten");
+        return false;
+    }
+    return true;
+}
+
+// Receipts: signed heads kept away from the receiver (a copy of the heads
+// file, or of some of its records); each must still be in the ledger.
+void check_receipts(const std::vector<std::string>& files, const proto::ledger_walker& walker,
+                    const std::optional<proto::ed25519_public>& key, report& r) {
+    for (const auto& f : files) {
+        auto text = read_small_file(f);
+        if (!text || text->empty() || text->size() % ledger_head_size != 0) {
+            r.fail("receipt " + f + ": " + (text ? "not whole signed heads" : "cannot be read"));
+            continue;
+        }
+        std::size_t good = 0, count = text->size() / ledger_head_size;
+        for (std::size_t i = 0; i < count; ++i) {
+            std::string why, where = "receipt " + f + " head " + std::to_string(i) + ": ";
+            auto h = proto::decode_ledger_head(
+                std::as_bytes(std::span(text->data() + i * ledger_head_size, ledger_head_size)), &why);
+            if (!h) r.fail(where + why);
+            else if (check_head(*h, walker, key, where, r)) ++good;
+        }
+        if (good == count) report::ok("receipt " + f + ": " + std::to_string(count) + " signed heads still in the ledger");
+    }
+}
+
 // Every signed head: signature, the ledger it names, the entry it names
 // still there and unchanged, no entry number signed for two contents.
 void check_heads(const std::string& path, const proto::ledger_walker& walker,
@@ -113,21 +161,10 @@ void check_heads(const std::string& path, const proto::ledger_walker& walker,
             r.fail(where + why);
             continue;
         }
-        if (key && !proto::verify_ledger_head(*h, *key)) {
-            r.fail(where + "bad signature (forged, or signed with another key)");
-            continue;
-        }
+        if (!check_head(*h, walker, key, where, r)) continue;
         auto [it, fresh] = signed_for.emplace(h->seq, h->entry);
         if (!fresh && it->second != h->entry) {
             r.fail(where + "entry " + std::to_string(h->seq) + " signed twice for different contents");
-        }
-        if (h->genesis != walker.genesis()) r.fail(where + "signed for another ledger");
-        auto at = walker.hash_at(h->seq);
-        if (!at) {
-            r.fail(where + "signed entry " + std::to_string(h->seq) + " but the ledger has only " +
-                   std::to_string(walker.count()) + " entries: the ledger was cut");
-        } else if (*at != h->entry) {
-            r.fail(where + "entry " + std::to_string(h->seq) + " is not what was signed: rewritten");
         } else {
             ++good;
         }
@@ -206,10 +243,13 @@ void check_trails(const std::string& host_dir, const proto::ledger_walker& walke
 
 int run_verify(int argc, char** argv) {
     std::optional<std::string> key_text, key_file, host_dir;
+    std::vector<std::string> receipts;
     for (int i = 0; i < argc; ++i) {
         std::string a = argv[i];
         if ((a == "--key" || a == "--key-file") && i + 1 < argc) {
             (a == "--key" ? key_text : key_file) = argv[++i];
+        } else if (a == "--receipt" && i + 1 < argc) {
+            receipts.emplace_back(argv[++i]);
         } else if (!a.empty() && a[0] != '-' && !host_dir) {
             host_dir = a;
         } else {
@@ -237,6 +277,7 @@ int run_verify(int argc, char** argv) {
     proto::ledger_walker walker;
     if (walk_ledger(dir + "/" + std::string(proto::ledger_file_name), walker, r)) {
         check_heads(dir + "/" + std::string(proto::ledger_heads_name), walker, key, r);
+        check_receipts(receipts, walker, key, r);
         check_trails(*host_dir, walker, r);
     }
     if (r.failures != 0) {

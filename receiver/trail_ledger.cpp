@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <map>
 #include <vector>
 
 #include "common/dir_list.hpp"
@@ -64,10 +65,33 @@ std::unique_ptr<trail_ledger> trail_ledger::open(const std::string& host_dir, in
         return nullptr;
     }
     std::unique_ptr<trail_ledger> l(new trail_ledger(path, std::move(fd)));
-    *error = l->load_head();
-    if (error->empty() && l->seq_ == 0) *error = l->adopt_all(dir_fd);
+    *error = l->attach_head();
+    bool empty = false;
+    if (error->empty()) {
+        std::lock_guard lock(l->head_->mutex);
+        empty = l->head_->seq == 0;
+    }
+    if (error->empty() && empty) *error = l->adopt_all(dir_fd);
     if (!error->empty()) return nullptr;
     return l;
+}
+
+// The head state of this file: the one another trail_ledger of it in this
+// process keeps, else read from the file.
+std::string trail_ledger::attach_head() {
+    static std::mutex registry_mutex;
+    static std::map<std::string, std::weak_ptr<head_state>> registry;
+    std::lock_guard lock(registry_mutex);
+    for (auto it = registry.begin(); it != registry.end();) // bounded: one per host
+        it = it->second.expired() ? registry.erase(it) : std::next(it);
+    if (auto live = registry[path_].lock()) {
+        head_ = live;
+        return {};
+    }
+    head_ = std::make_shared<head_state>();
+    auto problem = load_head();
+    if (problem.empty()) registry[path_] = head_;
+    return problem;
 }
 
 // The next entry's number and the hash it chains to, from the last entry.
@@ -91,8 +115,8 @@ std::string trail_ledger::load_head() {
         return path_ + ": its last entry is damaged (" + (e ? "numbered wrong" : why) +
                "); run auditdistd verify on the host directory";
     }
-    seq_ = e->seq + 1;
-    prev_ = proto::ledger_hash(buf);
+    head_->seq = e->seq + 1;
+    head_->prev = proto::ledger_hash(buf);
     return {};
 }
 
@@ -115,9 +139,9 @@ std::string trail_ledger::adopt_all(int dir_fd) {
 }
 
 int trail_ledger::write_entry(ledger_entry e) {
-    std::lock_guard lock(entry_mutex_);
-    e.seq = seq_;
-    e.prev = prev_;
+    std::lock_guard lock(head_->mutex);
+    e.seq = head_->seq;
+    e.prev = head_->prev;
     e.time = static_cast<std::int64_t>(::time(nullptr));
     auto bytes = proto::encode_ledger_entry(e);
     ssize_t n = -1;
@@ -126,11 +150,11 @@ int trail_ledger::write_entry(ledger_entry e) {
         if (n >= 0 || errno != EINTR) break;
     }
     if (n < 0) return errno;
-    if (static_cast<std::size_t>(n) != bytes.size()) return EIO;
-    if (::fdatasync(fd_.get()) != 0) return errno;
-    ++seq_;
-    prev_ = proto::ledger_hash(bytes);
-    return 0;
+    if (static_cast<std::size_t>(n) != bytes.size()) return EIO; // a partial entry: verify says so
+    // Written: the next entry follows it, whether or not the sync succeeds.
+    ++head_->seq;
+    head_->prev = proto::ledger_hash(bytes);
+    return ::fdatasync(fd_.get()) == 0 ? 0 : errno;
 }
 
 // The newest entry about `name`, looking back at most max_entries_back
@@ -138,8 +162,8 @@ int trail_ledger::write_entry(ledger_entry e) {
 std::optional<ledger_entry> trail_ledger::last_entry_of(const std::string& name) {
     std::uint64_t count;
     {
-        std::lock_guard lock(entry_mutex_);
-        count = seq_;
+        std::lock_guard lock(head_->mutex);
+        count = head_->seq;
     }
     std::array<std::byte, ledger_entry_size> buf{};
     for (std::uint64_t i = count, seen = 0; i > 0 && seen < max_entries_back; --i, ++seen) {

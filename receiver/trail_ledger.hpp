@@ -51,7 +51,16 @@ public:
     std::uint64_t bytes_reread() const { return reread_; }
 
 private:
+    // The next entry's number and the hash it chains to, shared by every
+    // trail_ledger of one file in this process: a reload that changes a
+    // host opens a new one while the old store's session still commits.
+    struct head_state {
+        std::mutex mutex;
+        std::uint64_t seq = 0;
+        proto::sha256_digest prev{};
+    };
     trail_ledger(std::string path, common::unique_fd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+    std::string attach_head();
     std::string load_head();
     std::string adopt_all(int dir_fd);
     int write_entry(proto::ledger_entry e);
@@ -64,9 +73,7 @@ private:
     };
     std::string path_;
     common::unique_fd fd_;
-    std::mutex entry_mutex_; // seq_, prev_ and the file's end
-    std::uint64_t seq_ = 0;
-    proto::sha256_digest prev_{};
+    std::shared_ptr<head_state> head_;
     mutable std::mutex state_mutex_; // what follows
     std::string name_;               // the tracked trail ("" none)
     proto::sha256_state committed_;  // at the last entry

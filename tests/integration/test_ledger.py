@@ -11,7 +11,9 @@
     of the ledger edited, 2 bytes appended to a trail (as root could with
     +a), one byte of a trail edited, a trail removed, a forged head;
   - without the key, verify still proves the chain and the trails but says
-    that signatures were not checked."""
+    that signatures were not checked;
+  - a receipt (signed heads kept elsewhere) given to verify still matches;
+    with the ledger cut and the heads file emptied, the receipt fails."""
 import os
 import re
 import shutil
@@ -156,6 +158,23 @@ def body(sc):
     check_equal(code, 0, f"verify without a key:\n{out}")
     check("signatures NOT checked" in out, f"verify without a key does not say so:\n{out}")
     sc.note("verify --key: OK; without a key it says signatures were not checked")
+    # A receipt: the signed heads kept away from the receiver.
+    receipt = sc.path("receipt")
+    shutil.copy(os.path.join(sc.remote, ".auditdistd-ledger", "web1", "heads"), receipt)
+    code, out = run(sc, "verify", "--key", key, "--receipt", receipt, sc.host_dir)
+    check_equal(code, 0, f"verify with a receipt:\n{out}")
+    check(re.search(r"^ok: receipt .* still in the ledger", out, re.M), out)
+    # The ledger cut and the heads file cut with it: the receipt still knows.
+    root = sc.path("copy-receipt")
+    shutil.copytree(sc.remote, root)
+    led = os.path.join(root, ".auditdistd-ledger", "web1")
+    os.truncate(os.path.join(led, "ledger"), LEDGER_ENTRY)
+    os.truncate(os.path.join(led, "heads"), 0)
+    code, out = run(sc, "verify", "--key", key, "--receipt", receipt, os.path.join(root, "web1"))
+    check_equal(code, 1, f"verify of a cut ledger with its heads removed, with a receipt:\n{out}")
+    check(re.search(r"^FAIL: receipt .*the ledger was cut", out, re.M), out)
+    shutil.rmtree(root)
+    sc.note("a receipt kept elsewhere catches a ledger cut together with its heads")
     damaged_copies(sc, key)
 
 

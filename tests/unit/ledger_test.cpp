@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <vector>
 
 using namespace adist::proto;
@@ -58,6 +59,10 @@ std::vector<std::array<std::byte, ledger_entry_size>> chain(std::vector<ledger_e
         prev = ledger_hash(out.back());
     }
     return out;
+}
+
+std::string proto_ledger_path(const std::string& host) {
+    return ledger_directory(host) + "/" + std::string(ledger_file_name);
 }
 
 std::string walk(const std::vector<std::array<std::byte, ledger_entry_size>>& encoded) {
@@ -243,5 +248,42 @@ TEST_CASE("trail_ledger: a restarted store takes a trail's digest from the ledge
     CHECK(store->ledger()->bytes_reread() == 0);
     // Root appends two bytes to a closed trail behind the receiver's back:
     // a new store adopts nothing silently; the ledger walk still says closed.
+    std::filesystem::remove_all(root);
+}
+
+TEST_CASE("trail_ledger: two stores of one host directory (a reload) keep one unbroken chain") {
+    char tmpl[] = "/tmp/adist_ledger_XXXXXX";
+    std::string root = ::mkdtemp(tmpl);
+    std::string host = root + "/web1";
+    auto data = bytes_of(30000, 7);
+    std::string error;
+    auto old_store = adist::receiver::trail_store::open(host, std::nullopt, &error);
+    REQUIRE(old_store);
+    REQUIRE(old_store->scan_newest().refusal.empty());
+    REQUIRE(old_store->open(trail_a) == reply_error::ok);
+    REQUIRE(old_store->append(std::span(data).first(10000)) == reply_error::ok);
+    REQUIRE(old_store->sync_data() == 0);
+    // The reload's new store opens while the old session still commits.
+    auto new_store = adist::receiver::trail_store::open(host, std::nullopt, &error);
+    REQUIRE(new_store);
+    REQUIRE(old_store->append(std::span(data).subspan(10000, 10000)) == reply_error::ok);
+    REQUIRE(old_store->detach() == 0);
+    REQUIRE(new_store->scan_newest().newest.size == 20000);
+    REQUIRE(new_store->open(trail_a) == reply_error::ok);
+    REQUIRE(new_store->append(std::span(data).subspan(20000)) == reply_error::ok);
+    auto expected = stream_digest(data);
+    REQUIRE(new_store->close(trail_a_end, &expected) == reply_error::ok);
+    CHECK(new_store->ledger()->bytes_reread() == 0);
+
+    std::ifstream in(proto_ledger_path(host), std::ios::binary);
+    std::vector<char> all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(all.size() % ledger_entry_size == 0);
+    ledger_walker w;
+    for (std::size_t off = 0; off < all.size(); off += ledger_entry_size) {
+        CHECK(w.feed(std::as_bytes(std::span(all.data() + off, ledger_entry_size))) == "");
+    }
+    CHECK(w.count() == 4); // commit, commit, commit, close
+    CHECK(w.trails().at(trail_a_end).closed);
+    CHECK(w.trails().at(trail_a_end).prefix == expected.sha256);
     std::filesystem::remove_all(root);
 }
