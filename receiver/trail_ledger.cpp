@@ -257,34 +257,48 @@ int trail_ledger::commit(int dir_fd, std::uint64_t size) {
     ledger_entry e;
     {
         std::lock_guard lock(state_mutex_);
-        if (name_.empty() || size == committed_.size()) return 0;
-        while (!checkpoints_.empty() && checkpoints_.front().end < size) checkpoints_.pop_front();
+        if (name_.empty() || size <= committed_.size()) return 0;
         std::uint64_t from = committed_.size();
-        if (!checkpoints_.empty() && checkpoints_.front().end == size) {
-            committed_ = checkpoints_.front().state;
-        } else {
-            // Not what append() wrote: someone else's bytes. The file is
-            // the truth: read what this commit covers, and all written since.
-            log::warning(path_, ": ", name_, " is ", size, " bytes where this receiver wrote ",
-                         working_.size(), ": reading the new bytes back from the file");
-            unique_fd fd(::openat(dir_fd, name_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-            struct stat st {};
-            if (!fd || size < from || ::fstat(fd.get(), &st) != 0) return !fd || size >= from ? errno : EIO;
-            if (int err = read_into(fd.get(), from, size, committed_); err != 0) return err;
-            working_ = committed_;
-            auto end = std::max<std::uint64_t>(size, static_cast<std::uint64_t>(st.st_size));
-            if (int err = read_into(fd.get(), size, end, working_); err != 0) return err;
-            checkpoints_.clear();
-            checkpoints_.push_back({working_.size(), working_});
+        // No append() is writing while the lock is held: the file's size now
+        // is what append() wrote, unless someone else wrote to it too.
+        struct stat st {};
+        if (::fstatat(dir_fd, name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+        if (static_cast<std::uint64_t>(st.st_size) == working_.size()) {
+            // The last whole APPEND the sync covered (`size` may fall inside
+            // one that was being written: its bytes go with the next commit).
+            std::optional<proto::sha256_state> last;
+            while (!checkpoints_.empty() && checkpoints_.front().end <= size) {
+                last = checkpoints_.front().state;
+                checkpoints_.pop_front();
+            }
+            if (!last || last->size() <= from) return 0;
+            committed_ = *last;
+        } else if (int err = read_foreign(dir_fd, size, static_cast<std::uint64_t>(st.st_size)); err != 0) {
+            return err;
         }
         e.trail = name_;
         e.offset = from;
-        e.length = size - from;
+        e.length = committed_.size() - from;
         e.prefix = committed_.current().sha256;
         e.state = committed_.midstate();
     }
     e.kind = ledger_kind::commit;
     return write_entry(e);
+}
+
+// The file is not what append() wrote (someone else's bytes): the file is
+// the truth. Reads what this commit covers, then the rest written since.
+int trail_ledger::read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now) {
+    log::warning(path_, ": ", name_, " is ", now, " bytes where this receiver wrote ", working_.size(),
+                 ": reading the bytes past the last commit back from the file");
+    unique_fd fd(::openat(dir_fd, name_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return errno;
+    if (int err = read_into(fd.get(), committed_.size(), size, committed_); err != 0) return err;
+    working_ = committed_;
+    if (int err = read_into(fd.get(), size, std::max(size, now), working_); err != 0) return err;
+    checkpoints_.clear();
+    checkpoints_.push_back({working_.size(), working_});
+    return 0;
 }
 
 int trail_ledger::renamed(const std::string& to, bool close) {

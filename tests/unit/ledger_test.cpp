@@ -287,3 +287,34 @@ TEST_CASE("trail_ledger: two stores of one host directory (a reload) keep one un
     CHECK(w.trails().at(trail_a_end).prefix == expected.sha256);
     std::filesystem::remove_all(root);
 }
+
+TEST_CASE("trail_ledger: bytes someone else appends are read from the file into the digest") {
+    char tmpl[] = "/tmp/adist_ledger_XXXXXX";
+    std::string root = ::mkdtemp(tmpl);
+    std::string host = root + "/web1";
+    auto data = bytes_of(20000, 8);
+    std::string error;
+    auto store = adist::receiver::trail_store::open(host, std::nullopt, &error);
+    REQUIRE(store);
+    REQUIRE(store->scan_newest().refusal.empty());
+    REQUIRE(store->open(trail_a) == reply_error::ok);
+    REQUIRE(store->append(std::span(data).first(10000)) == reply_error::ok);
+    REQUIRE(store->sync_data() == 0);
+    {
+        std::ofstream other(host + "/" + trail_a, std::ios::binary | std::ios::app);
+        other << "!!"; // root, with +a allowing appends
+    }
+    REQUIRE(store->append(std::span(data).subspan(10000)) == reply_error::ok);
+    REQUIRE(store->sync_data() == 0);
+    std::vector<std::byte> file(data.begin(), data.begin() + 10000);
+    file.push_back(std::byte{'!'});
+    file.push_back(std::byte{'!'});
+    file.insert(file.end(), data.begin() + 10000, data.end());
+    auto stored = store->stored_digest(trail_a);
+    REQUIRE(stored);
+    CHECK(*stored == stream_digest(file));
+    CHECK(store->ledger()->bytes_reread() == 10002);
+    auto sender = stream_digest(data);
+    CHECK(store->close(trail_a_end, &sender) == reply_error::digest_mismatch);
+    std::filesystem::remove_all(root);
+}
