@@ -161,13 +161,14 @@ void check_heads(const std::string& path, const proto::ledger_walker& walker,
             r.fail(where + why);
             continue;
         }
-        if (!check_head(*h, walker, key, where, r)) continue;
-        auto [it, fresh] = signed_for.emplace(h->seq, h->entry);
-        if (!fresh && it->second != h->entry) {
-            r.fail(where + "entry " + std::to_string(h->seq) + " signed twice for different contents");
-        } else {
-            ++good;
+        // Before the ledger is consulted: two signatures for one entry
+        // number with different contents is a failure whichever matches.
+        if (!key || proto::verify_ledger_head(*h, *key)) {
+            auto [it, fresh] = signed_for.emplace(h->seq, h->entry);
+            if (!fresh && it->second != h->entry)
+                r.fail(where + "entry " + std::to_string(h->seq) + " signed twice for different contents");
         }
+        if (check_head(*h, walker, key, where, r)) ++good;
         if (h->seq < last) r.fail(where + "signed heads out of order");
         last = std::max(last, h->seq);
     }

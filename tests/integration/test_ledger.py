@@ -9,7 +9,8 @@
   - on copies of the stored tree, verify fails (exit 1, a FAIL line saying
     what) for: the ledger cut by one entry, the ledger cut mid-entry, a byte
     of the ledger edited, 2 bytes appended to a trail (as root could with
-    +a), one byte of a trail edited, a trail removed, a forged head;
+    +a), one byte of a trail edited, a trail removed, a forged head, and an
+    entry number signed twice (with the real key) for other contents;
   - without the key, verify still proves the chain and the trails but says
     that signatures were not checked;
   - a receipt (signed heads kept elsewhere) given to verify still matches;
@@ -36,6 +37,20 @@ def run(sc, *args):
 def verify(sc, host_dir, key=None):
     args = ["verify", host_dir] + (["--key", key] if key else [])
     return run(sc, *args)
+
+
+def sign(sc, message):
+    """Ed25519 signature of `message` with the scenario's ledger key (32
+    raw bytes), by the openssl command (PKCS#8 DER around the seed)."""
+    seed = open(os.path.join(sc.root, "ledger-key"), "rb").read()
+    der = bytes.fromhex("302e020100300506032b657004220420") + seed
+    key, msg, sig = sc.path("sign.der"), sc.path("sign.msg"), sc.path("sign.sig")
+    open(key, "wb").write(der)
+    open(msg, "wb").write(message)
+    subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-keyform", "DER", "-inkey", key,
+                    "-in", msg, "-out", sig], check=True, capture_output=True, timeout=30)
+    os.unlink(key)
+    return open(sig, "rb").read()
 
 
 def ship_and_restart(sc):
@@ -127,6 +142,17 @@ def damaged_copies(sc, key):
             f.seek(-HEAD + 10, os.SEEK_END)
             f.write(bytes([b[0] ^ 2]))
     cases.append(("a signed head altered", forge_head, r"bad signature"))
+
+    def resealed(host, led):
+        # The journald CVE-2023-31439 case: someone holding the key signs a
+        # second head for an entry number already signed, other contents.
+        path = os.path.join(led, "heads")
+        last = open(path, "rb").read()[-HEAD:]
+        fields = bytearray(last[:88])
+        fields[24] ^= 1  # another entry hash
+        with open(path, "ab") as f:
+            f.write(bytes(fields) + sign(sc, b"auditdistd ledger head 1" + bytes(fields)))
+    cases.append(("an entry signed twice", resealed, r"signed twice for different contents"))
 
     for label, damage, expected in cases:
         root, host, led = copy(re.sub(r"\W+", "-", label))
