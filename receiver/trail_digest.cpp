@@ -29,7 +29,8 @@ proto::reply_error trail_store::ledger_open(std::string_view name, bool created)
     if (!ledger_) return proto::reply_error::ok;
     std::string n(name);
     if (created) {
-        ledger_->track_new(n);
+        if (int err = ledger_->track_new(n); err != 0)
+            return fail(proto::reply_error::create, "cannot write the ledger", err);
         return proto::reply_error::ok;
     }
     struct stat st {};

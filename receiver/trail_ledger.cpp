@@ -229,12 +229,22 @@ std::string trail_ledger::track(int dir_fd, const std::string& name, std::uint64
     return {};
 }
 
-void trail_ledger::track_new(const std::string& name) {
-    std::lock_guard lock(state_mutex_);
-    name_ = name;
-    committed_ = proto::sha256_state();
-    working_ = committed_;
-    checkpoints_.clear();
+int trail_ledger::track_new(const std::string& name) {
+    ledger_entry e;
+    {
+        std::lock_guard lock(state_mutex_);
+        name_ = name;
+        committed_ = proto::sha256_state();
+        working_ = committed_;
+        checkpoints_.clear();
+        e.trail = name;
+        e.prefix = committed_.current().sha256;
+        e.state = committed_.midstate();
+    }
+    // An empty commit: the ledger knows the trail from its creation, so
+    // bytes a crash leaves past it are `recovered`, not `adopted`.
+    e.kind = ledger_kind::commit;
+    return write_entry(e);
 }
 
 int trail_ledger::append(int fd, std::span<const std::byte> data, std::size_t* written) {

@@ -35,8 +35,8 @@ public:
     // else from its last ledger entry plus the bytes past it (recorded as a
     // recovered entry), else the whole file (adopted). "" or what is wrong.
     std::string track(int dir_fd, const std::string& name, std::uint64_t size);
-    // A new, empty trail.
-    void track_new(const std::string& name);
+    // A new, empty trail: an entry of length 0 for it, synced. 0 or errno.
+    int track_new(const std::string& name);
     // Writes `data` at the end of the tracked trail's `fd` and hashes it.
     // Returns 0 or errno; *written says how much went in.
     int append(int fd, std::span<const std::byte> data, std::size_t* written);

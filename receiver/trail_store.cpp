@@ -278,7 +278,7 @@ reply_error trail_store::open(std::string_view name) {
         if (e != reply_error::ok) return e;
         synced_size_ = 0;
         synced_known_ = true;
-        ledger_open(name, true);
+        if (e = ledger_open(name, true); e != reply_error::ok) return e;
         if (int err = sync_directory(); err != 0) return fail(reply_error::create, "fsync " + path_, err);
         return protect(reply_error::create);
     }

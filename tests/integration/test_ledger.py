@@ -3,6 +3,9 @@
   - trails ship; the receiver restarts while a trail is open, and takes that
     trail's SHA-256 from its ledger: the log says 0 bytes were read back (a
     count, not a time); the trail then closes with a matching digest;
+  - kill -9 of the receiver in the middle of a trail: the restart takes the
+    digest from the ledger (plus the bytes written after the last entry),
+    the trail completes, no alert, and verify proves it;
   - as root, the supervisor signs the ledger's head (heads file beside the
     ledger, outside the host directory) with the key `auditdistd ledger-key`
     prints; `auditdistd verify --key` proves the host directory: exit 0;
@@ -88,8 +91,29 @@ def ship_and_restart(sc):
     check_equal(recv.count_log(r"alert:", since=mark), 0, "alerts after the restart")
     recv.wait_log(r"signed the ledger head of .*web1 at entry", since=mark)
     sc.note("restart: digest from the ledger, 0 bytes read back; CLOSE matched; head signed")
+    killed_mid_transfer(sc, recv, send)
     sc.stop_all()
     return ledger_dir
+
+
+def killed_mid_transfer(sc, recv, send):
+    """kill -9 of the receiver while a 24 MiB trail arrives: after the
+    restart the trail's digest comes from its last entry plus whatever was
+    written after it (a `recovered` entry), the trail completes, and the
+    ledger still proves everything (checked by verify in body())."""
+    big = trail_name(3)
+    sc.add_trail(big, 24 * 1024 * 1024)
+    wait_until(lambda: file_size(sc.remote_file(big)) > 4 * 1024 * 1024, timeout=60,
+               interval=0.002, what="part of the big trail stored", alive=(recv, send))
+    recv.kill9()
+    mark = recv.mark()
+    recv.start(debug=True)
+    recv.wait_log(r"digest of %s at \d+ bytes: from the ledger, \d+ bytes read back" % re.escape(big),
+                  since=mark)
+    wait_until(lambda: not os.path.exists(os.path.join(sc.dist, big)), timeout=60,
+               what="the big trail shipped after the kill", alive=(recv, send))
+    check_equal(recv.count_log(r"alert:", since=mark), 0, "alerts after the kill")
+    sc.note("kill -9 mid-transfer: digest from the ledger plus the tail, trail completed")
 
 
 def damaged_copies(sc, key):
@@ -178,7 +202,7 @@ def body(sc):
     check(re.fullmatch(r"ed25519:[0-9a-f]{64}", key), f"ledger-key printed {key!r}")
     code, out = verify(sc, sc.host_dir, key)
     check_equal(code, 0, f"verify of the stored host directory:\n{out}")
-    check(re.search(r"^ok: 2 of 2 trails match the ledger", out, re.M), out)
+    check(re.search(r"^ok: 3 of 3 trails match the ledger", out, re.M), out)
     check(re.search(r"^ok: [1-9]\d* signed heads match the ledger", out, re.M), out)
     code, out = verify(sc, sc.host_dir)
     check_equal(code, 0, f"verify without a key:\n{out}")

@@ -282,7 +282,7 @@ TEST_CASE("trail_ledger: two stores of one host directory (a reload) keep one un
     for (std::size_t off = 0; off < all.size(); off += ledger_entry_size) {
         CHECK(w.feed(std::as_bytes(std::span(all.data() + off, ledger_entry_size))) == "");
     }
-    CHECK(w.count() == 4); // commit, commit, commit, close
+    CHECK(w.count() == 5); // created, commit, commit, commit, close
     CHECK(w.trails().at(trail_a_end).closed);
     CHECK(w.trails().at(trail_a_end).prefix == expected.sha256);
     std::filesystem::remove_all(root);
