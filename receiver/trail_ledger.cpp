@@ -265,6 +265,7 @@ int trail_ledger::append(int fd, std::span<const std::byte> data, std::size_t* w
 
 int trail_ledger::commit(int dir_fd, std::uint64_t size) {
     ledger_entry e;
+    std::optional<proto::sha256_state> next;
     {
         std::lock_guard lock(state_mutex_);
         if (name_.empty() || size <= committed_.size()) return 0;
@@ -282,29 +283,37 @@ int trail_ledger::commit(int dir_fd, std::uint64_t size) {
                 checkpoints_.pop_front();
             }
             if (!last || last->size() <= from) return 0;
-            committed_ = *last;
-        } else if (int err = read_foreign(dir_fd, size, static_cast<std::uint64_t>(st.st_size)); err != 0) {
+            next = *last;
+        } else if (int err = read_foreign(dir_fd, size, static_cast<std::uint64_t>(st.st_size), &next);
+                   err != 0) {
             return err;
         }
         e.trail = name_;
         e.offset = from;
-        e.length = committed_.size() - from;
-        e.prefix = committed_.current().sha256;
-        e.state = committed_.midstate();
+        e.length = next->size() - from;
+        e.prefix = next->current().sha256;
+        e.state = next->midstate();
     }
     e.kind = ledger_kind::commit;
-    return write_entry(e);
+    if (int err = write_entry(e); err != 0) return err;
+    // Only an entry written moves the commit on: a failed one leaves no gap.
+    std::lock_guard lock(state_mutex_);
+    if (name_ == e.trail && committed_.size() <= next->size()) committed_ = *next;
+    return 0;
 }
 
 // The file is not what append() wrote (someone else's bytes): the file is
 // the truth. Reads what this commit covers, then the rest written since.
-int trail_ledger::read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now) {
+int trail_ledger::read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now,
+                               std::optional<proto::sha256_state>* next) {
     log::warning(path_, ": ", name_, " is ", now, " bytes where this receiver wrote ", working_.size(),
                  ": reading the bytes past the last commit back from the file");
     unique_fd fd(::openat(dir_fd, name_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return errno;
-    if (int err = read_into(fd.get(), committed_.size(), size, committed_); err != 0) return err;
-    working_ = committed_;
+    proto::sha256_state upto = committed_;
+    if (int err = read_into(fd.get(), committed_.size(), size, upto); err != 0) return err;
+    *next = upto;
+    working_ = upto;
     if (int err = read_into(fd.get(), size, std::max(size, now), working_); err != 0) return err;
     checkpoints_.clear();
     checkpoints_.push_back({working_.size(), working_});

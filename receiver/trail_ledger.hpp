@@ -65,7 +65,8 @@ private:
     std::string adopt_all(int dir_fd);
     int write_entry(proto::ledger_entry e);
     std::optional<proto::ledger_entry> last_entry_of(const std::string& name);
-    int read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now);
+    int read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now,
+                     std::optional<proto::sha256_state>* next);
     int read_into(int fd, std::uint64_t from, std::uint64_t to, proto::sha256_state& state);
 
     struct checkpoint {
