@@ -25,6 +25,7 @@
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
 #include "daemon/preflight.hpp"
+#include "daemon/verify.hpp"
 #include "proto/wire.hpp"
 
 namespace po = boost::program_options;
@@ -39,6 +40,8 @@ const char* usage_text =
     "                  [--control-socket path] [--progress-interval seconds]\n"
     "                  [--repeat-interval seconds] [--protocol-version 0|1]\n"
     "       auditdistd fingerprint [certfile]\n"
+    "       auditdistd verify [--key ed25519:HEX | --key-file PATH] [--receipt FILE]... HOST_DIR\n"
+    "       auditdistd ledger-key [--key-file PATH]\n"
     "       auditdistd status [--json | --prometheus | --check [--max-lag seconds]]\n"
     "                  [-c config] [-P pidfile] [--control-socket path]\n";
 
@@ -70,7 +73,11 @@ po::options_description describe(daemon_options& o) {
         ("protocol-version", po::value(&o.max_protocol),
          "highest protocol version to offer and answer: 1 (default) or 0 (exactly FreeBSD's)")
         ("no-sync", po::bool_switch(&o.no_sync),
-         "receiver: acknowledge without fdatasync (benchmarks only; loses durability)");
+         "receiver: acknowledge without fdatasync (benchmarks only; loses durability)")
+        ("ledger-key", po::value(&o.ledger_key),
+         "receiver as root: the supervisor's ledger signing key (default /var/lib/auditdistd/ledger-key)")
+        ("ledger-sign-interval", po::value(&o.ledger_sign_interval),
+         "receiver as root: seconds between signatures of grown ledgers (default 60)");
     return d;
 }
 
@@ -228,6 +235,10 @@ int main(int argc, char** argv) {
     // Unprivileged, no configuration: rebuilds sudo I/O logs (docs/sudo.md).
     if (argc >= 2 && std::string_view(argv[1]) == "sudo-extract")
         return adist::daemon::run_sudo_extract(argc - 2, argv + 2);
+    // Offline tools with their own few arguments (daemon/verify.cpp).
+    if (argc >= 2 && std::string_view(argv[1]) == "verify") return adist::daemon::run_verify(argc - 2, argv + 2);
+    if (argc >= 2 && std::string_view(argv[1]) == "ledger-key")
+        return adist::daemon::run_ledger_key(argc - 2, argv + 2);
     daemon_options o;
     if (auto code = parse_options(argc, argv, o)) return *code;
     if (!o.command.empty()) {

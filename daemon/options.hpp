@@ -26,6 +26,8 @@ struct daemon_options {
     int progress_interval = 60;                // seconds between catch-up progress lines
     int repeat_interval = 600;                 // seconds before a lasting sender error is logged again
     int max_protocol = 1;                      // --protocol-version: highest offered and answered
+    std::string ledger_key = "/var/lib/auditdistd/ledger-key"; // --ledger-key (root supervisor)
+    int ledger_sign_interval = 60;                              // --ledger-sign-interval seconds
     std::vector<std::string> command;
 };
 

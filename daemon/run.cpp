@@ -169,6 +169,9 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
         }
         so.guard = privileged::guard_policy{{}, user->uid};
         for (const auto& h : cfg.receivers) so.guard->dirs.push_back(h.directory);
+        for (const auto& h : cfg.receivers) so.ledger_hosts.push_back(h.directory);
+        so.ledger_key = o.ledger_key;
+        so.ledger_sign_interval = std::chrono::seconds(std::max(1, o.ledger_sign_interval));
     }
     // The supervisor keeps none of the worker's sockets, directories or TLS
     // contexts (the private key): a root process holding them for nothing

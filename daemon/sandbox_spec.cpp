@@ -1,5 +1,6 @@
 // The worker's sandbox spec from the configuration (see sandbox_spec.hpp).
 #include "daemon/sandbox_spec.hpp"
+#include "proto/ledger.hpp"
 
 #include "common/log.hpp"
 
@@ -64,6 +65,8 @@ void add_receiver(const common::config& cfg, bool supervised, privileged::sandbo
         if (common::path_within(h.directory, cfg.receiver_directory)) continue;
         spec.paths.push_back({h.directory, store, false});
         limits_.receiver_dirs.push_back(h.directory);
+        // Its ledger, beside it (proto/ledger.hpp), made at the start.
+        spec.paths.push_back({proto::ledger_root(h.directory), store, false});
     }
     // A reload that adds the first TLS listener reads them.
     for (const auto* f : {&cfg.certfile, &cfg.keyfile}) {

@@ -1,6 +1,7 @@
 // The root supervisor (see supervisor.hpp): signals, reloads, the guard's
 // requests, the worker's end.
 #include "privileged/supervisor.hpp"
+#include "privileged/ledger_signer.hpp"
 
 #include "common/config.hpp"
 #include "common/log.hpp"
@@ -275,6 +276,19 @@ class linkers {
     std::chrono::steady_clock::time_point next_tick_{};
 };
 
+// The ledgers' signer, when the receiver has hosts; without its key
+// (unreadable, cannot be made) the supervisor goes on without signing.
+std::optional<ledger_signer> start_signer(const supervisor_options& o) {
+    if (o.ledger_hosts.empty()) return std::nullopt;
+    std::string error;
+    auto seed = load_or_make_ledger_key(o.ledger_key, &error);
+    if (!seed) {
+        log::error(error, "; the ledgers' heads are not signed");
+        return std::nullopt;
+    }
+    return ledger_signer(*seed, o.ledger_hosts, o.ledger_sign_interval);
+}
+
 } // namespace
 
 int run_supervisor(const supervisor_options& o, worker_channels* channels) {
@@ -326,14 +340,18 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
         return EX_OSERR;
     }
     supervisor sup(o, child);
+    auto signer = start_signer(o);
     bool worker_speaks = true; // until it closes its end of the control channel
     for (;;) {
         std::vector<pollfd> fds = {{signals.get(), POLLIN, 0},
                                    {worker_speaks && control ? control.get() : -1, POLLIN, 0},
                                    {guard ? guard.get() : -1, POLLIN, 0}};
         links.add_to(fds);
-        int ready = ::poll(fds.data(), fds.size(), links.timeout_ms(sup.poll_timeout_ms()));
+        int timeout = links.timeout_ms(sup.poll_timeout_ms());
+        if (signer) timeout = timeout < 0 ? signer->timeout_ms() : std::min(timeout, signer->timeout_ms());
+        int ready = ::poll(fds.data(), fds.size(), timeout);
         sup.report_due();
+        if (signer) signer->tick();
         links.serve(fds, 3);
         if (ready <= 0) continue;
         if (fds[1].revents != 0) worker_speaks = sup.serve_worker_message(control);
@@ -356,6 +374,7 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
         pid_t r = ::waitpid(child, &status, WNOHANG);
         if (r != child) continue;
         log_worker_end(status);
+        if (signer) signer->tick(true); // what the last commits added
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
         if (o.pid != nullptr) o.pid->remove();
         if (!o.socket_path.empty()) ::unlink(o.socket_path.c_str());

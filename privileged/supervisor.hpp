@@ -4,6 +4,7 @@
 // attribute requests (trail_guard.hpp) and cleans up after the worker.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -29,6 +30,11 @@ struct supervisor_options {
     // what it linked in `audit_log_state_dir`.
     std::vector<audit_log_source> audit_logs;
     std::string audit_log_state_dir;
+    // Receiver: the host directories whose ledgers the supervisor signs
+    // with the key in `ledger_key` (privileged/ledger_signer.hpp).
+    std::vector<std::string> ledger_hosts;
+    std::string ledger_key;
+    std::chrono::seconds ledger_sign_interval{60};
     // Called in the supervisor right after the split: let go of what the
     // worker's setup opened and loaded (listening sockets, directories, the
     // TLS contexts with the private key), which the supervisor never needs.

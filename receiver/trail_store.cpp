@@ -63,6 +63,7 @@ std::unique_ptr<trail_store> trail_store::open(const std::string& path,
     }
     std::unique_ptr<trail_store> store(new trail_store(path, std::move(dir)));
     store->load_sync_marker();
+    store->open_ledger(owner);
     return store;
 }
 
@@ -254,15 +255,19 @@ reply_error trail_store::open(std::string_view name) {
         auto e = open_sealed(name) ? reply_error::ok : open_file(name, 0, reply_error::open);
         if (e != reply_error::ok) return e;
         if (int err = sync_directory(); err != 0) return fail(reply_error::open, "fsync " + path_, err);
-        if (sealed_) return reply_error::ok;
+        if (sealed_) return ledger_open(name, false);
         if (e = sync_reopened(); e != reply_error::ok) return e;
+        if (e = ledger_open(name, false); e != reply_error::ok) return e;
         return protect(reply_error::open);
     }
     case open_action::rename_then_append: {
+        if (auto e = ledger_before_rename(); e != reply_error::ok) return e;
         if (int err = rename_noreplace(newest_, name); err != 0) {
             return fail(reply_error::rename, "cannot rename " + newest_ + " to " + std::string(name), err);
         }
         if (int err = sync_directory(); err != 0) return fail(reply_error::rename, "fsync " + path_, err);
+        if (int err = ledger_renamed(name, false); err != 0)
+            return fail(reply_error::rename, "cannot write the ledger", err);
         // With a guard, the supervisor's rename kept the file append-only
         // (without one, there is nothing to protect with).
         auto e = open_file(name, 0, reply_error::open);
@@ -273,6 +278,7 @@ reply_error trail_store::open(std::string_view name) {
         if (e != reply_error::ok) return e;
         synced_size_ = 0;
         synced_known_ = true;
+        if (e = ledger_open(name, true); e != reply_error::ok) return e;
         if (int err = sync_directory(); err != 0) return fail(reply_error::create, "fsync " + path_, err);
         return protect(reply_error::create);
     }
@@ -288,12 +294,7 @@ reply_error trail_store::append(std::span<const std::byte> data) {
                     path_ + "/" + open_name_ + " is immutable (closed earlier under its final name)",
                     EPERM);
     }
-    while (!data.empty()) {
-        ssize_t n = ::write(file_.get(), data.data(), data.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return fail(reply_error::write, "cannot write " + path_ + "/" + open_name_, n < 0 ? errno : EIO);
-        data = data.subspan(static_cast<std::size_t>(n));
-    }
+    if (int err = write_data(data); err != 0) return fail(reply_error::write, "cannot write " + path_ + "/" + open_name_, err);
     return reply_error::ok;
 }
 
@@ -303,26 +304,22 @@ reply_error trail_store::close(std::string_view name, const proto::file_digest* 
         last_error_ = "refused by the receiver rules";
         return decision.error;
     }
-    if (expected) {
-        auto stored = stored_digest(open_name_);
-        if (!stored) return reply_error::write;
-        if (*stored != *expected) {
-            last_error_ = path_ + "/" + open_name_ + " as stored (" + std::to_string(stored->size) +
-                          " bytes, SHA-256 " + proto::format_fingerprint(stored->sha256).substr(7) +
-                          ") differs from the sender's file (" + std::to_string(expected->size) +
-                          " bytes, SHA-256 " + proto::format_fingerprint(expected->sha256).substr(7) +
-                          "): changed on this receiver, or a different file; left as it is";
-            return reply_error::digest_mismatch;
-        }
-    }
+    // Committed first: the ledger's digest then covers every stored byte.
     if (int err = sync_data(); err != 0) {
         return fail(reply_error::write, "fdatasync " + open_name_, err);
+    }
+    if (expected) {
+        if (auto e = check_close_digest(*expected); e != reply_error::ok) return e;
     }
     if (decision.action == close_action::rename_then_close) {
         if (int err = rename_noreplace(open_name_, name); err != 0) {
             return fail(reply_error::rename, "cannot rename " + open_name_ + " to " + std::string(name), err);
         }
         if (int err = sync_directory(); err != 0) return fail(reply_error::rename, "fsync " + path_, err);
+    }
+    if (!sealed_) {
+        if (int err = ledger_renamed(name, true); err != 0)
+            return fail(reply_error::write, "cannot write the ledger", err);
     }
     seal(name);
     auto next = after_close(view(), name);

@@ -21,6 +21,7 @@
 #include "proto/frame_codec.hpp"
 #include "proto/wire.hpp"
 #include "receiver/sync_marker.hpp"
+#include "receiver/trail_ledger.hpp"
 #include "receiver/trail_rules.hpp"
 
 namespace adist::receiver {
@@ -100,9 +101,14 @@ public:
 
     // Protocol version 1 (trail_digest.cpp): the SHA-256 of the first `size`
     // bytes of trail `name` as stored (the whole file, with its size now,
-    // without `size`), read back from the file; nothing when it cannot be read.
+    // without `size`), from the ledger's running digest (bytes past what it
+    // covers are read back once); without a ledger read back from the file.
+    // Nothing when it cannot be had.
     std::optional<proto::file_digest> stored_digest(std::string_view name,
                                                     std::optional<std::uint64_t> size = std::nullopt);
+
+    // The host's ledger (nullptr when it could not be opened).
+    const trail_ledger* ledger() const { return ledger_.get(); }
 
     // Last system error behind a non-ok reply, for the log.
     const std::string& last_error() const { return last_error_; }
@@ -129,6 +135,15 @@ private:
     void seal(std::string_view name);
     void note_unsupported(int err);
     int sync_directory();
+    // The ledger's side (trail_digest.cpp).
+    void open_ledger(std::optional<owner_ids> owner);
+    proto::reply_error ledger_open(std::string_view name, bool created);
+    proto::reply_error ledger_before_rename();
+    int ledger_renamed(std::string_view to, bool close);
+    int ledger_commit(std::uint64_t size);
+    int write_data(std::span<const std::byte> data);
+    proto::reply_error check_close_digest(const proto::file_digest& expected);
+    std::optional<proto::file_digest> read_back(const std::string& name, std::optional<std::uint64_t> size);
 
     std::string path_;
     common::unique_fd dir_;
@@ -150,6 +165,7 @@ private:
     bool sealed_ = false;          // the open file is immutable: closed earlier under its final name
     bool unsupported_noted_ = false;
     std::set<std::string> warned_; // names the scan reported as ignored
+    std::unique_ptr<trail_ledger> ledger_;
 };
 
 } // namespace adist::receiver

@@ -125,6 +125,14 @@ int trail_store::sync_data() {
     }
     synced_size_ = static_cast<std::uint64_t>(st.st_size);
     synced_known_ = true;
+    // The ledger's entry for these bytes, synced too: an ack covers both.
+    // Not after a failed sync: a later fdatasync that returns 0 (the error
+    // was reported once) proves nothing about the bytes the failure lost.
+    if (sync_failed_) return 0;
+    if (int err = ledger_commit(synced_size_); err != 0) {
+        record_sync_failure(err, true);
+        return err;
+    }
     return 0;
 }
 

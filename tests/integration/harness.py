@@ -321,6 +321,10 @@ class Daemon:
             args.append("-d")
         if os.geteuid() == 0:
             args += ["-u", "nobody"]
+            # The supervisor's ledger signing key: the scenario's, never
+            # the machine's /var/lib/auditdistd.
+            if self.role == "receiver" and "--ledger-key" not in self.extra_args:
+                args += ["--ledger-key", os.path.join(self.sc.root, "ledger-key")]
         args += self.extra_args
         with open(self.log_path, "ab") as log:
             log.write(f"----- {self.label} run {self.runs}: {' '.join(args)}\n".encode())

@@ -83,7 +83,12 @@ def body(sc):
         check("authenticated" not in recv.full_text(), f"{case}: the receiver authenticated it")
         check(" OPEN " not in recv.full_text(), f"{case}: the receiver got an OPEN")
         check("shipped" not in send.full_text(), f"{case}: the sender shipped something")
-        check_equal(list_files(remote), [], f"{case}: files under the receiver's directory")
+        # Beside the host directories: the hosts' ledgers, which must be empty.
+        ledgers = [f for f in list_files(remote) if f.startswith(".auditdistd-ledger/")]
+        check_equal([f for f in list_files(remote) if f not in ledgers], [],
+                    f"{case}: files under the receiver's directory")
+        check_equal(sum(os.path.getsize(os.path.join(remote, f)) for f in ledgers), 0,
+                    f"{case}: bytes in the ledgers")
         check_equal(snapshot(dist), before, f"{case}: dist directory")
         sc.note(f"{case}: refused as expected")
 

@@ -1,0 +1,87 @@
+// One host's ledger on the receiver (proto/ledger.hpp; docs/protocol.md,
+// "Ledger"): the file beside the host directory, and the running SHA-256
+// of the trail being written, kept with every APPEND and written into an
+// entry at every group commit, so that neither a CLOSE nor a resume reads
+// the trail again; after a restart the state is taken from the trail's
+// last entry and only bytes past it are read. Thread-safe: APPENDs run on
+// the event loop, commits on the pool.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "common/daemon_util.hpp"
+#include "common/fd.hpp"
+#include "proto/ledger.hpp"
+
+namespace adist::receiver {
+
+class trail_ledger {
+public:
+    // Opens (creating it and its directories, given to `owner`, if missing)
+    // the ledger beside `host_dir`; a new ledger adopts the trails already in
+    // `dir_fd` (read once, whole). nullptr and *error on failure.
+    static std::unique_ptr<trail_ledger> open(const std::string& host_dir, int dir_fd,
+                                              std::optional<common::user_ids> owner,
+                                              std::string* error);
+    const std::string& path() const { return path_; }
+
+    // Keep the digest of `name`, `size` bytes long in `dir_fd`: from memory,
+    // else from its last ledger entry plus the bytes past it (recorded as a
+    // recovered entry), else the whole file (adopted). "" or what is wrong.
+    std::string track(int dir_fd, const std::string& name, std::uint64_t size);
+    // A new, empty trail: an entry of length 0 for it, synced. 0 or errno.
+    int track_new(const std::string& name);
+    // Writes `data` at the end of the tracked trail's `fd` and hashes it.
+    // Returns 0 or errno; *written says how much went in.
+    int append(int fd, std::span<const std::byte> data, std::size_t* written);
+    // After an fdatasync that covered `size` bytes of the tracked trail (in
+    // `dir_fd`): its commit entry, synced. Bytes not written by append()
+    // (someone else's) are read from the file. Returns 0 or errno.
+    int commit(int dir_fd, std::uint64_t size);
+    // The tracked trail was renamed (OPEN) or closed (CLOSE): its entry, synced.
+    int renamed(const std::string& to, bool close);
+    // The tracked trail's size and digest at its last commit.
+    std::optional<proto::file_digest> committed(const std::string& name) const;
+    std::uint64_t bytes_reread() const { return reread_; }
+
+private:
+    // The next entry's number and the hash it chains to, shared by every
+    // trail_ledger of one file in this process: a reload that changes a
+    // host opens a new one while the old store's session still commits.
+    struct head_state {
+        std::mutex mutex;
+        std::uint64_t seq = 0;
+        proto::sha256_digest prev{};
+    };
+    trail_ledger(std::string path, common::unique_fd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+    std::string attach_head();
+    std::string load_head();
+    std::string adopt_all(int dir_fd);
+    int write_entry(proto::ledger_entry e);
+    std::optional<proto::ledger_entry> last_entry_of(const std::string& name);
+    int read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now,
+                     std::optional<proto::sha256_state>* next);
+    int read_into(int fd, std::uint64_t from, std::uint64_t to, proto::sha256_state& state);
+
+    struct checkpoint {
+        std::uint64_t end;
+        proto::sha256_state state;
+    };
+    std::string path_;
+    common::unique_fd fd_;
+    std::shared_ptr<head_state> head_;
+    mutable std::mutex state_mutex_; // what follows
+    std::string name_;               // the tracked trail ("" none)
+    proto::sha256_state committed_;  // at the last entry
+    proto::sha256_state working_;    // at the file's end as written by append()
+    std::deque<checkpoint> checkpoints_; // after each append since the last commit
+    std::uint64_t reread_ = 0;
+};
+
+} // namespace adist::receiver
