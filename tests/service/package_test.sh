@@ -94,6 +94,14 @@ plant_dist=/var/audit/dist/$trail
 [ -e "$plant_remote" ] || [ -e "$plant_dist" ] && skip "$plant_remote or $plant_dist exists"
 conf_existed=0
 [ -e /etc/security/auditdistd.conf ] && conf_existed=1
+# What the receiver makes beside the trails and for its signer: the ledgers
+# (append-only) and the supervisor's Ed25519 key. Removed at exit only when
+# this test made them.
+ledger_dir=/var/audit/remote/.auditdistd-ledger
+made_state=""
+for f in "$ledger_dir" /var/lib/auditdistd/ledger-key /var/lib/auditdistd/ledger-key.pub /var/lib/auditdistd; do
+	[ -e "$f" ] || made_state="$made_state $f"
+done
 manifest_existed=1 # until known
 installed=0
 supervisor=""
@@ -109,6 +117,15 @@ cleanup()
 	# Only what the test put there, and then rmdir: a file in these
 	# directories that the test did not make is left alone.
 	rm -f "$plant_remote" "$plant_dist" /var/run/auditdistd.pid /var/run/auditdistd.sock
+	for f in $made_state; do
+		[ -e "$f" ] || continue
+		chattr -R -f -a -i "$f" 2>/dev/null
+		if [ -d "$f" ] && [ "$f" = /var/lib/auditdistd ]; then
+			rmdir "$f" 2>/dev/null || echo "cleanup: left $f (not empty)"
+		else
+			rm -rf "$f"
+		fi
+	done
 	rmdir /var/audit/remote/.adist-pkg-test 2>/dev/null
 	for d in $created; do
 		[ ! -d "$d" ] || rmdir "$d" || echo "cleanup: left $d (not empty)"
