@@ -43,7 +43,9 @@ const char* usage_text =
     "       auditdistd verify [--key ed25519:HEX | --key-file PATH] [--receipt FILE]... HOST_DIR\n"
     "       auditdistd ledger-key [--key-file PATH]\n"
     "       auditdistd status [--json | --prometheus | --check [--max-lag seconds]]\n"
-    "                  [-c config] [-P pidfile] [--control-socket path]\n";
+    "                  [-c config] [-P pidfile] [--control-socket path]\n"
+    "       auditdistd log [-v] [-s socket] [--] TEXT...\n"
+    "       auditdistd sudo-extract [--heartbeat SECONDS] HOST_DIR OUT_DIR\n";
 
 po::options_description describe(daemon_options& o) {
     po::options_description d("options");
