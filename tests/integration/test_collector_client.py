@@ -53,9 +53,13 @@ for s in conns:
 print(len(conns), closed, flush=True)
 time.sleep(60)
 """
-# The client's budget, plus exec and dynamic linking on a busy machine (and
-# an instrumented binary's start under the sanitizers: 470 ms seen).
-LIMIT = 0.2 + (0.8 if SANITIZED else 0.15)
+# The client's budget, plus exec and dynamic linking on a busy machine.
+LIMIT = 0.2 + 0.15
+# What the client may wait beyond its own start and exit, which is measured
+# in the same attempt by a run that fails at once (no such socket). Under
+# the sanitizers an instrumented start and exit took from 0.5 to over 3 s on
+# CI's loaded cores, so there only this difference is asserted.
+WAIT_LIMIT = 0.2 + 0.1
 
 
 def client(sc, socket_path, text, verbose=False, user=None):
@@ -68,24 +72,33 @@ def client(sc, socket_path, text, verbose=False, user=None):
 
 
 def timed_client(sc, socket_path, text, verbose=False):
-    """client(), up to 3 times until one run is within LIMIT: exec and dynamic
-    linking on the 2 shared cores can take a scheduler hiccup longer than the
-    budget; a client that waits beyond its budget exceeds it every time."""
-    for _ in range(3):
+    """client(), up to 5 times until one run is within the limits, and how
+    long it took and waited. Exec and dynamic linking on the 2 shared cores
+    can take a scheduler hiccup longer than the budget; a client that waits
+    beyond its budget exceeds it every time."""
+    for _ in range(5):
+        _, start_and_exit = client(sc, sc.path("no-such.sock"), text, verbose)
         p, took = client(sc, socket_path, text, verbose)
-        if took < LIMIT:
+        waited = took - start_and_exit
+        if waited < WAIT_LIMIT and (SANITIZED or took < LIMIT):
             break
-    return p, took
+    return p, took, waited
+
+
+def assert_fast(what, took, waited):
+    check(waited < WAIT_LIMIT, f"{what}: waited {waited * 1000:.0f} ms beyond its start and exit")
+    if not SANITIZED:
+        check(took < LIMIT, f"{what}: took {took * 1000:.0f} ms")
 
 
 def assert_quiet_and_fast(sc, socket_path, what):
-    p, took = timed_client(sc, socket_path, "x")
+    p, took, waited = timed_client(sc, socket_path, "x")
     check_equal((p.returncode, p.stdout, p.stderr), (0, b"", b""), f"{what}: exit and output")
-    check(took < LIMIT, f"{what}: took {took * 1000:.0f} ms")
-    p, took = timed_client(sc, socket_path, "x", verbose=True)
+    assert_fast(what, took, waited)
+    p, took, waited = timed_client(sc, socket_path, "x", verbose=True)
     check_equal(p.returncode, 75, f"{what}: -v exit status")
     check(p.stderr.startswith(b"auditdistd log: "), f"{what}: -v says {p.stderr!r}")
-    check(took < LIMIT, f"{what}: -v took {took * 1000:.0f} ms")
+    assert_fast(what + " (-v)", took, waited)
     return p.stderr.decode().strip()
 
 
@@ -116,7 +129,7 @@ def scenario(sc):
         why = assert_quiet_and_fast(sc, socket_path, "a stopped collector")
     finally:
         os.kill(worker[0], signal.SIGCONT)
-    sc.note(f"a stopped collector: quiet, within {LIMIT * 1000:.0f} ms; -v: {why}")
+    sc.note(f"a stopped collector: quiet, within {WAIT_LIMIT * 1000:.0f} ms beyond start and exit; -v: {why}")
 
     # One uid holding many idle connections does not take the others' places.
     python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
@@ -127,9 +140,9 @@ def scenario(sc):
         check(len(counts) == 2, f"holder said {counts}")
         opened, closed = int(counts[0]), int(counts[1])
         check(opened == 600 and closed >= 600 - 256, f"{closed} of {opened} idle connections closed")
-        p, took = timed_client(sc, socket_path, "while-held", verbose=True)
+        p, took, waited = timed_client(sc, socket_path, "while-held", verbose=True)
         check_equal(p.returncode, 0, "root's command while nobody holds 256 connections")
-        check(took < LIMIT, f"root's command took {took * 1000:.0f} ms")
+        assert_fast("root's command", took, waited)
     finally:
         holder.kill()
         holder.wait()
