@@ -133,6 +133,7 @@ void collector_role::reload(const common::config& next) {
     cfg_.dist = keep.dist;
     limit_.set_rate(cfg_.rate_limit);
     if (failed_ || stopped_) return;
+    file_->set_rotation(cfg_.rotate, cfg_.rotate_size);
     // logrotate moved the files away or wants a new one: a new file.
     if (auto e = file_->reopen(now_ns())) {
         log::error("collector: reopening after SIGHUP: ", *e);

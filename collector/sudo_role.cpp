@@ -125,6 +125,7 @@ void sudo_role::reload(const common::config& next) {
     cfg_.directory = keep.directory;
     cfg_.dist = keep.dist;
     if (failed_ || stopped_) return;
+    file_->set_rotation(cfg_.rotate, cfg_.rotate_size);
     if (auto e = file_->reopen(now_ns())) {
         log::error("sudo: reopening after SIGHUP: ", *e);
         failed_ = true;

@@ -97,6 +97,14 @@ class Pty:
                 break
         check(needle in self.out, f"{needle!r} not seen on the pty; got {self.out[-400:]!r}")
 
+    def read_until_count(self, needle, count, timeout=30):
+        deadline = time.monotonic() + timeout
+        while self.out.count(needle) < count and time.monotonic() < deadline:
+            if not self.read_some(0.2):
+                break
+        check(self.out.count(needle) >= count,
+              f"{needle!r} not seen {count} times on the pty; got {self.out[-400:]!r}")
+
     def read_some(self, wait):
         r, _, _ = select.select([self.fd], [], [], wait)
         if not r:

@@ -56,9 +56,11 @@ time.sleep(60)
 # The client's budget, plus exec and dynamic linking on a busy machine.
 LIMIT = 0.2 + 0.15
 # What the client may wait beyond its own start and exit, which is measured
-# in the same attempt by a run that fails at once (no such socket). Under
-# the sanitizers an instrumented start and exit took from 0.5 to over 3 s on
-# CI's loaded cores, so there only this difference is asserted.
+# alongside by runs that fail at once (no such socket). On the 2 shared cores
+# one start and exit took from 0.03 to 0.8 s while other tests ran (and over
+# 3 s instrumented, under the sanitizers): each figure is the fastest of up
+# to 7 runs, since load only ever adds time, and under the sanitizers only
+# the difference is asserted.
 WAIT_LIMIT = 0.2 + 0.1
 
 
@@ -71,23 +73,24 @@ def client(sc, socket_path, text, verbose=False, user=None):
     return p, time.monotonic() - start
 
 
-def timed_client(sc, socket_path, text, verbose=False):
-    """client(), up to 5 times until one run is within the limits, and how
-    long it took and waited. Exec and dynamic linking on the 2 shared cores
-    can take a scheduler hiccup longer than the budget; a client that waits
-    beyond its budget exceeds it every time."""
-    for _ in range(5):
-        _, start_and_exit = client(sc, sc.path("no-such.sock"), text, verbose)
-        p, took = client(sc, socket_path, text, verbose)
-        waited = took - start_and_exit
-        if waited < WAIT_LIMIT and (SANITIZED or took < LIMIT):
+def timed_client(sc, socket_path, text, verbose=False, attempts=7):
+    """client() and a run against no socket, up to 7 times each until the
+    fastest of each are within the limits; the last run, the fastest time
+    and the fastest time beyond the fastest start and exit. A client that
+    waits beyond its budget exceeds it every time."""
+    took = start_and_exit = float("inf")
+    for _ in range(attempts):
+        start_and_exit = min(start_and_exit, client(sc, sc.path("no-such.sock"), text, verbose)[1])
+        p, t = client(sc, socket_path, text, verbose)
+        took = min(took, t)
+        if took - start_and_exit < WAIT_LIMIT and (SANITIZED or took < LIMIT):
             break
-    return p, took, waited
+    return p, took, took - start_and_exit
 
 
-def assert_fast(what, took, waited):
+def assert_fast(what, took, waited, absolute=True):
     check(waited < WAIT_LIMIT, f"{what}: waited {waited * 1000:.0f} ms beyond its start and exit")
-    if not SANITIZED:
+    if absolute and not SANITIZED:
         check(took < LIMIT, f"{what}: took {took * 1000:.0f} ms")
 
 
@@ -140,9 +143,11 @@ def scenario(sc):
         check(len(counts) == 2, f"holder said {counts}")
         opened, closed = int(counts[0]), int(counts[1])
         check(opened == 600 and closed >= 600 - 256, f"{closed} of {opened} idle connections closed")
-        p, took, waited = timed_client(sc, socket_path, "while-held", verbose=True)
+        # At most 3 runs: root's burst is 5 (rate_limit 5), and the flood below
+        # counts what is suppressed.
+        p, took, waited = timed_client(sc, socket_path, "while-held", verbose=True, attempts=3)
         check_equal(p.returncode, 0, "root's command while nobody holds 256 connections")
-        assert_fast("root's command", took, waited)
+        assert_fast("root's command", took, waited, absolute=False)
     finally:
         holder.kill()
         holder.wait()
@@ -152,6 +157,12 @@ def scenario(sc):
     # The flood is sent from here, not by 40 `auditdistd log` processes,
     # whose starts on a loaded machine can stretch it past the limit's pace.
     # 0 written, 75 suppressed, as the client's exit codes would be.
+    # A fresh bucket, and what root's commands above had suppressed counted
+    # (a count is written at the next sync interval, 1 s).
+    time.sleep(2.1)
+    def suppressed():
+        return [r for _, r in records(directory) if r["type"] == "suppressed"]
+    before = sum(r["count"] for r in suppressed())
     results = [{b"W": 0, b"S": 75}.get(raw_request(socket_path, f"flood-{i}"), -1) for i in range(40)]
     others = [client(sc, socket_path, f"other-{i}", verbose=True, user="nobody")[0].returncode
               for i in range(3)]
@@ -159,12 +170,10 @@ def scenario(sc):
     check(results.count(0) < 20 and results.count(75) > 15, f"flood results {results}")
     # Counts are written once per sync interval: a flood that spans two
     # intervals is counted in two records. Every suppressed one must be.
-    def suppressed():
-        return [r for _, r in records(directory) if r["type"] == "suppressed"]
-    wait_until(lambda: sum(r["count"] for r in suppressed()) >= results.count(75), timeout=5,
-               what="suppressed records counting every refused command")
+    wait_until(lambda: sum(r["count"] for r in suppressed()) - before >= results.count(75),
+               timeout=5, what="suppressed records counting every refused command")
     sup = suppressed()
-    check_equal(sum(r["count"] for r in sup), results.count(75), "suppressed counts")
+    check_equal(sum(r["count"] for r in sup) - before, results.count(75), "suppressed counts")
     check(all(r["uid"] == 0 and r["user"] == "root" for r in sup), f"suppressed {sup}")
     sc.note(f"flood: {results.count(0)} written, {results.count(75)} suppressed and counted; "
             "the other uid unaffected")
