@@ -115,6 +115,7 @@ private:
     bool check_prefix(open_trail& t, std::uint64_t remote_size, std::string* why);
     void queue_close(const std::string& name, bool unlink);
     void note_ack(const in_flight& req);
+    void note_data_sent();
     void log_progress(std::uint64_t req_bytes);
     asio::awaitable<bool> flush();
     asio::awaitable<void> wait(bool idle);

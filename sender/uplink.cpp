@@ -336,6 +336,7 @@ common::host_status uplink::status() const {
     auto missed = fanout_->missed_bytes(host_.name);
     s.lagging = lag_problem(s.unacked.value_or(0), missed, host_.max_lag_bytes);
     s.last_data_ack = status_.last_data_ack;
+    s.waiting_since = status_.waiting_since;
     s.last_heard = status_.last_heard;
     s.counters = status_.counters;
     s.counters.missed_files = fanout_->missed_files(host_.name);
