@@ -9,6 +9,7 @@ number, `sudo-extract` reports no gap, and `sudoreplay` of the rebuilt tree
 replays what it replays from sudoers' own log of the same session."""
 import os
 import signal
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -91,6 +92,17 @@ def scenario(sc):
                         if kv.startswith("iolog_path="))
     theirs = replay(iolog_dir, os.path.relpath(sudoers_path, iolog_dir))
     check_equal(replay(rebuilt, session), theirs, "sudoreplay across the reload")
+    # As root: refused without -u (the trails are a remote host's bytes),
+    # and with -u it drops to that user (the tree is nobody's).
+    p = subprocess.run([sc.binary, "sudo-extract", host_dir, sc.path("as-root")],
+                       capture_output=True, timeout=60)
+    check_equal(p.returncode, 64, f"sudo-extract as root without -u: {p.stderr!r}")
+    check(b"refusing to run as root" in p.stderr and b"-u USER" in p.stderr, f"says why: {p.stderr!r}")
+    check(not os.path.exists(sc.path("as-root")), "nothing made as root")
+    p = subprocess.run([sc.binary, "sudo-extract", "-u", "nobody", "--heartbeat", "5", host_dir,
+                        rebuilt], capture_output=True, timeout=60)
+    check_equal(p.returncode, 0, f"sudo-extract -u nobody: {p.stderr!r}")
+    check(b"0 sessions opened" in p.stdout, f"-u nobody resumes the tree: {p.stdout!r}")
     sc.note(f"reload mid-session: {before[0]} closed, {len(closed)} files closed in all, "
             f"{len(recs)} records in sequence; replay equals sudoers'")
 
