@@ -55,9 +55,10 @@ def test_users(count):
 def collector_config(sc, directory, socket_path, extra="", sender=None):
     """A config with a collector section (and a sender of its dist to
     `sender` = (url, fingerprint, password) when given)."""
+    user = sc.collector_user()
     lines = ['name "cmdhost"', f'pidfile "{sc.path("collector.pid")}"', "timeout 5",
              "collector {", f'    socket "{socket_path}"', f'    directory "{directory}"',
-             "    sync_interval 1", extra, "}"]
+             "    sync_interval 1", f'    user "{user}"' if user else "", extra, "}"]
     if sender:
         url, fp, password = sender
         lines += ["sender {", f'    directory "{directory}/dist"', '    host "collector" {',

@@ -94,7 +94,7 @@ TEST_CASE("collector: a reload may change policies, not the socket or directorie
     CHECK(plan_reload(base, same).needs_restart.empty());
     auto moved = std::get<config>(parse("collector {\n directory /b\n}\n"));
     CHECK(plan_reload(base, moved).needs_restart ==
-          std::vector<std::string>{"the collector's socket, directory or dist"});
+          std::vector<std::string>{"the collector's socket, directory, dist or user"});
     auto none = std::get<config>(parse("name a\n"));
     CHECK(plan_reload(base, none).needs_restart ==
           std::vector<std::string>{"the collector section removed"});
