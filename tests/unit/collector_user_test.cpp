@@ -15,6 +15,7 @@
 #include <chrono>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -117,11 +118,19 @@ TEST_CASE("collector user: dist belongs to the sender's user, group the collecto
 TEST_CASE("supervisor's children: the first to end stops the other and gives the status") {
     pid_t quick = ::fork();
     if (quick == 0) ::_exit(3);
+    // The slow child takes SIGTERM's default action, not Catch's handler:
+    // blocked across the fork until it is reset.
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    ::sigprocmask(SIG_BLOCK, &term, &old);
     pid_t slow = ::fork();
     if (slow == 0) {
-        ::pause(); // until the SIGTERM
-        ::_exit(0);
+        ::signal(SIGTERM, SIG_DFL);
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        for (;;) ::pause(); // until the SIGTERM
     }
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
     REQUIRE(quick > 0);
     REQUIRE(slow > 0);
     privileged::worker_children children;
@@ -138,4 +147,6 @@ TEST_CASE("supervisor's children: the first to end stops the other and gives the
     REQUIRE(all_gone);
     CHECK(children.exit_code() == 3);
     CHECK(children.all()[1].exited);
+    int status = 0;
+    CHECK(::waitpid(slow, &status, WNOHANG) < 0); // reaped by reap()
 }
