@@ -17,6 +17,7 @@ SKIP_RETURN_CODE).
 """
 
 import datetime
+import grp
 import hashlib
 import os
 import pwd
@@ -528,11 +529,12 @@ class Scenario:
             return None
         if self._collector_user is None:
             name = f"adistcl{os.getpid()}"
-            subprocess.run(["userdel", "-f", name], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=30)
-            subprocess.run(["useradd", "--system", "--user-group", "-M", "-d", "/nonexistent",
-                            "-s", "/usr/sbin/nologin", name], check=True, timeout=30)
+            if user_exists(name) or group_exists(name):
+                remove_user(name)  # left by an interrupted run with this pid
             self.cleanups.append(lambda: remove_user(name))
+            check(user_db_command(["useradd", "--system", "--user-group", "-M", "-d",
+                                   "/nonexistent", "-s", "/usr/sbin/nologin", name],
+                                  lambda: user_exists(name)), f"cannot create user {name}")
             self._collector_user = name
         return self._collector_user
 
@@ -729,12 +731,40 @@ class GrowingTrail:
         self.name = new
 
 
+def user_db_command(argv, done):
+    """Runs useradd/userdel/groupdel until `done()` holds: another scenario
+    running in parallel may hold the lock of /etc/passwd (the command then
+    fails at once). Bounded: 100 tries, 0.1 s apart."""
+    for _ in range(100):
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        if done():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def user_exists(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def group_exists(name):
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
+
+
 def remove_user(name):
     """Removes a user made by a scenario, and its group."""
-    subprocess.run(["userdel", "-f", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=30)
-    subprocess.run(["groupdel", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=30)
+    check(user_db_command(["userdel", "-f", name], lambda: not user_exists(name)),
+          f"cannot remove user {name}")
+    check(user_db_command(["groupdel", name], lambda: not group_exists(name)),
+          f"cannot remove group {name}")
 
 
 def give_directories(conf, user):
