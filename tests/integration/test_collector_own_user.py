@@ -7,7 +7,8 @@ supervisor and two children. Asserted from /proc/<pid>/status and by trying:
     (effective, permitted, inheritable, ambient, bounding), NoNewPrivs 1,
     Seccomp 2 (filter), and is not dumpable (its /proc entries are root's);
   - the worker runs as the daemon user (-u), Seccomp 2, CAP_DAC_READ_SEARCH
-    only;
+    only, and holds no descriptor of the collector's files, directory or
+    socket;
   - the worker's user cannot write, create in or remove from the
     collector's directory, nor append to its files; the collector's user
     cannot read a dist directory of the sender's nor the receiver's trails,
@@ -151,6 +152,23 @@ def scenario(sc):
     check(all(int(u) == worker.pw_uid for u in wst["Uid"]), f"worker uids {wst['Uid']}")
     check_equal(wst["Seccomp"], ["2"], "worker Seccomp")
     check_equal(int(wst["CapEff"][0], 16), CAP_DAC_READ_SEARCH, "worker CapEff")
+    # The worker kept no descriptor of the collector's (its open file, its
+    # directory, its socket): what it inherited from the root setup it let
+    # go of before the drop. The collector process holds them (which shows
+    # that the look finds such descriptors).
+    def collector_fds(pid):
+        found = []
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            inside = target.startswith(directory + "/") and not target.startswith(directory + "/dist")
+            if inside or target == directory:
+                found.append(target)
+        return found
+    check(collector_fds(procs[coll.pw_uid]), "the collector process holds none of its files?")
+    check_equal(collector_fds(procs[worker.pw_uid]), [], "the worker's descriptors of the collector's")
     sc.note(f"collector pid {procs[coll.pw_uid]} uid/gid {coll.pw_uid}/{coll.pw_gid}, no "
             f"capabilities, NoNewPrivs 1, Seccomp 2; worker uid {worker.pw_uid}")
 
