@@ -16,13 +16,15 @@ supervisor and two children. Asserted from /proc/<pid>/status and by trying:
   - dist belongs to the sender's user, group the collector's, 0770;
   - records flow end to end (client -> collector -> dist -> sender ->
     receiver), each exactly once;
-  - SIGHUP reloads in both children; kill -9 of the collector process alone
+  - READY=1 reaches systemd only once both children serve; SIGHUP
+    reloads in both children; kill -9 of the collector process alone
     stops the worker and the daemon exits 137 (the service manager restarts
     the whole daemon);
   - -n refuses a collector user that is the daemon user, root, or missing."""
 import os
 import pwd
 import signal
+import socket
 import subprocess
 import sys
 
@@ -125,7 +127,22 @@ def scenario(sc):
     os.chown(other_dist, worker.pw_uid, worker.pw_gid)
     os.chown(os.path.join(other_dist, "trail"), worker.pw_uid, worker.pw_gid)
     recv.start()
-    daemon = sc.daemon("collector", conf, "collector").start()
+    # systemd hears READY=1 from the supervisor once both children serve:
+    # when it arrives, both have logged their start (logged before they
+    # tell the supervisor).
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(sc.path("notify.sock"))
+    notify.settimeout(60)
+    os.environ["NOTIFY_SOCKET"] = sc.path("notify.sock")
+    try:
+        daemon = sc.daemon("collector", conf, "collector").start(ready=False)
+    finally:
+        del os.environ["NOTIFY_SOCKET"]
+    ready = notify.recv(4096).decode()
+    check("READY=1" in ready.splitlines(), f"first notification {ready!r}")
+    check_equal(daemon.count_log(r"auditdistd started", since=daemon.run_offset), 2,
+                "children that had started when systemd heard READY=1")
+    notify.close()
 
     texts = [f"own-user-{i}" for i in range(20)]
     for t in texts:
