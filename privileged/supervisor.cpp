@@ -313,7 +313,7 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
         if (child < 0) ::close(pair[0]);
         if (guard_pair[0] >= 0) ::close(guard_pair[0]);
         children.signal_all(SIGKILL);
-        while (!children.reap()) ::usleep(1000);
+        for (int i = 0; i < 10000 && !children.reap(); ++i) ::usleep(1000); // killed: 10 s at most
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
         return EX_OSERR;
     }
@@ -331,7 +331,7 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
     if (!signals || !links.start(o)) {
         if (!signals) log::error("cannot watch signals: ", errno_text(errno), "; stopping the worker");
         children.signal_all(SIGKILL);
-        while (!children.reap()) ::usleep(1000);
+        for (int i = 0; i < 10000 && !children.reap(); ++i) ::usleep(1000); // killed: 10 s at most
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
         return EX_OSERR;
     }
