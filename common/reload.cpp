@@ -85,16 +85,18 @@ reload_plan plan_reload(const config& running, const config& next) {
     } else if (running.collector &&
                (running.collector->socket != next.collector->socket ||
                 running.collector->directory != next.collector->directory ||
-                running.collector->dist != next.collector->dist)) {
-        p.needs_restart.push_back("the collector's socket, directory or dist");
+                running.collector->dist != next.collector->dist ||
+                running.collector->user != next.collector->user)) {
+        p.needs_restart.push_back("the collector's socket, directory, dist or user");
     }
     if (running.sudo.has_value() != next.sudo.has_value()) {
         p.needs_restart.push_back(next.sudo ? "a sudo section added" : "the sudo section removed");
     } else if (running.sudo &&
                (running.sudo->socket != next.sudo->socket ||
                 running.sudo->directory != next.sudo->directory ||
-                running.sudo->dist != next.sudo->dist)) {
-        p.needs_restart.push_back("the sudo section's socket, directory or dist");
+                running.sudo->dist != next.sudo->dist ||
+                running.sudo->user != next.sudo->user)) {
+        p.needs_restart.push_back("the sudo section's socket, directory, dist or user");
     }
     for (auto [name, a, b] : {std::tuple{"collector", &running.collector, &next.collector},
                               std::tuple{"sudo", &running.sudo, &next.sudo}}) {

@@ -44,6 +44,7 @@ struct dist_context {
     repeat_log* repeats = nullptr; // lasting conditions, logged again once per period
     fanout_group* fanout = nullptr; // the receivers of this directory (one or more)
     std::string host;               // this receiver's host name in `fanout`
+    uid_t other_owner = 0;          // files of this uid too (the collector's; 0: none)
 };
 
 class transfer : public std::enable_shared_from_this<transfer> {

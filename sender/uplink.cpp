@@ -1,6 +1,8 @@
 // Uplink to one receiver (see uplink.hpp).
 #include "sender/uplink.hpp"
 
+#include <algorithm>
+
 #include <sys/stat.h>
 
 #include "common/log.hpp"
@@ -132,6 +134,9 @@ asio::awaitable<void> uplink::run() {
             note_resume(resume.name);
             dist_context ctx{dist_fd_.get(), host_.directory, &watch_,       &wake_,    &notes_,
                              &status_,       &repeats_,       fanout_.get(), host_.name};
+            if (std::find(options_.collector_dists.begin(), options_.collector_dists.end(),
+                          host_.directory) != options_.collector_dists.end())
+                ctx.other_owner = options_.collector_uid;
             auto t = std::make_shared<transfer>(stream_, ctx, options_.transfer, prefix_);
             t->set_protocol(resume.version, resume.prefix);
             co_await t->run(resume.name, resume.size);

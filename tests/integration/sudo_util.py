@@ -67,8 +67,10 @@ def write_sudo_conf(plugin, socket_path, options=""):
 
 def sudo_config(sc, directory, socket_path, sender, rotate=""):
     url, fp, password = sender
+    user = sc.collector_user()
     lines = ['name "cmdhost"', f'pidfile "{sc.path("sudo.pid")}"', "timeout 5",
              "sudo {", f'    socket "{socket_path}"', f'    directory "{directory}"',
+             f'    user "{user}"' if user else "",
              "    sync_interval 1", "    heartbeat 1", f"    {rotate}", "}",
              "sender {", f'    directory "{directory}/dist"', '    host "collector" {',
              f'        remote "{url}"', f'        fingerprint "{fp}"',

@@ -14,6 +14,7 @@ work (issue 14):
     <start>.<end> (in dist too) and the next one's header names it."""
 import json
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -125,13 +126,17 @@ def scenario(sc):
                             "    rate_limit 5\n    max_record_size 300\n    heartbeat 1\n"
                             "    rotate size 8K")
     coll = sc.daemon("collector", conf, "collector").start()
-    worker = [int(x) for x in os.popen(f"pgrep -P {coll.pid}").read().split()]
-    check(worker, "no worker process")
-    os.kill(worker[0], signal.SIGSTOP)
+    # The collector process: the supervisor's child that runs as the
+    # collector's own user (the other child is the worker).
+    children = [int(x) for x in os.popen(f"pgrep -P {coll.pid}").read().split()]
+    uid = pwd.getpwnam(sc.collector_user()).pw_uid
+    collector = [p for p in children if os.stat(f"/proc/{p}").st_uid == uid]
+    check(len(collector) == 1, f"no single collector process among {children}")
+    os.kill(collector[0], signal.SIGSTOP)
     try:
         why = assert_quiet_and_fast(sc, socket_path, "a stopped collector")
     finally:
-        os.kill(worker[0], signal.SIGCONT)
+        os.kill(collector[0], signal.SIGCONT)
     sc.note(f"a stopped collector: quiet, within {WAIT_LIMIT * 1000:.0f} ms beyond start and exit; -v: {why}")
 
     # One uid holding many idle connections does not take the others' places.

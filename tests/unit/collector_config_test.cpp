@@ -103,7 +103,7 @@ TEST_CASE("collector: a reload may change policies, not the socket or directorie
     CHECK(!plan_reload(sudo, sudo_rotated).empty());
     auto moved = std::get<config>(parse("collector {\n directory /b\n}\n"));
     CHECK(plan_reload(base, moved).needs_restart ==
-          std::vector<std::string>{"the collector's socket, directory or dist"});
+          std::vector<std::string>{"the collector's socket, directory, dist or user"});
     auto none = std::get<config>(parse("name a\n"));
     CHECK(plan_reload(base, none).needs_restart ==
           std::vector<std::string>{"the collector section removed"});
