@@ -20,7 +20,9 @@ namespace {
 // synced page cached makes each new write() take a page the kernel first
 // had to reclaim: on the benchmark VM that copy was 42% of the receiver's
 // CPU, and writing 1 GiB with an fdatasync every 8 MiB cost 0.86-1.05
-// system s/GiB kept against 0.31-0.35 dropped (docs/performance.md).
+// system s/GiB kept against 0.31-0.35 dropped, while other builds loaded
+// the machine; with memory to spare the two measured alike, and the
+// receiver 10% more CPU dropped (docs/performance.md: open question).
 // Only pages (folios, up to 2 MiB) wholly inside the range go: the one
 // being appended to stays. The range starts at the 2 MiB boundary below the
 // last sync's end, so a large folio that straddled it goes this time
