@@ -309,6 +309,7 @@ class Daemon:
         self.term_sent_run = 0
         self.term_sent_at = None
         self.last_stop_seconds = None
+        self.stopped_run = 0  # the run whose exit stop() already waited for
 
     # -- process control
     def start(self, ready=True, debug=False):
@@ -410,6 +411,10 @@ class Daemon:
                 raise TestFailure(f"{self.label} had already exited with status "
                                   f"{self.proc.returncode if self.proc else None}")
             return
+        if self.proc.poll() is not None and self.stopped_run == self.runs:
+            # Stopped already (a second stop_all): measured then, not again
+            # from the same SIGTERM, which would count the time in between.
+            return
         self.expect_running = False
         self.terminate()
         try:
@@ -419,6 +424,7 @@ class Daemon:
             self.proc.wait(timeout=30)
             raise TestFailure(f"{self.label} did not exit within {timeout} s of SIGTERM; killed")
         self.last_stop_seconds = time.monotonic() - self.term_sent_at
+        self.stopped_run = self.runs
         check_equal(code, expect_code, f"{self.label} exit status after SIGTERM")
 
     def force_kill(self):
