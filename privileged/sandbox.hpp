@@ -37,7 +37,7 @@ struct sandbox_spec {
     // no TCP connect at all). TCP bind stays allowed (a reload may listen).
     std::vector<std::uint16_t> connect_ports;
     bool sender = false;   // seccomp: the sender's system calls (inotify, unlink)
-    bool receiver = false; // seccomp: the receiver's (mkdir, fdatasync, fadvise64)
+    bool receiver = false; // seccomp: the receiver's (mkdir, fdatasync)
     // seccomp: rename allowed (a receiver without a supervisor renames its
     // own trails; with one, the supervisor does and the worker cannot).
     bool rename_files = false;

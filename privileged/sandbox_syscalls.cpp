@@ -60,9 +60,8 @@ const char* const common_calls[] = {
     "sysinfo", "prlimit64", "getrandom",
 };
 
-// The receiver: stable storage, new host directories; synced trail bytes
-// leave the page cache (posix_fadvise DONTNEED, trail_store_sync.cpp).
-const char* const receiver_calls[] = {"fdatasync", "fsync", "mkdir", "mkdirat", "fadvise64"};
+// The receiver: stable storage, new host directories.
+const char* const receiver_calls[] = {"fdatasync", "fsync", "mkdir", "mkdirat"};
 
 // The receiver's closing rename, when no supervisor does it for the worker
 // (started as another user than root: no append-only attribute either).

@@ -4,39 +4,15 @@
 #include "common/log.hpp"
 #include "receiver/trail_store.hpp"
 
-#include <fcntl.h>
+#include <cerrno>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cerrno>
 
 namespace adist::receiver {
 using common::errno_text;
 using proto::reply_error;
 
 namespace {
-// Synced bytes leave the page cache (issue 17). The receiver never reads a
-// trail back (the ledger hashed it as it was written), and keeping every
-// synced page cached makes each new write() take a page the kernel first
-// had to reclaim: on the benchmark VM that copy was 42% of the receiver's
-// CPU, and writing 1 GiB with an fdatasync every 8 MiB cost 0.86-1.05
-// system s/GiB kept against 0.31-0.35 dropped, while other builds loaded
-// the machine; with memory to spare the two measured alike, and the
-// receiver 10% more CPU dropped (docs/performance.md: open question).
-// Only pages (folios, up to 2 MiB) wholly inside the range go: the one
-// being appended to stays. The range starts at the 2 MiB boundary below the
-// last sync's end, so a large folio that straddled it goes this time
-// (advice on pages already gone costs a lookup). Dropping clean pages loses
-// nothing, so a failure is ignored: the advice is an optimisation, not
-// part of the ack.
-void drop_cached(int fd, std::uint64_t from, std::uint64_t to) {
-    constexpr std::uint64_t largest_folio = 2 * 1024 * 1024;
-    from -= from % largest_folio;
-    if (to <= from) return;
-    (void)::posix_fadvise(fd, static_cast<off_t>(from), static_cast<off_t>(to - from),
-                          POSIX_FADV_DONTNEED);
-}
-
 std::string what_failed(const marker_read& m) {
     if (m.error != 0) return "cannot check for it: " + errno_text(m.error);
     if (!m.content) return "its contents are unreadable";
@@ -147,7 +123,6 @@ int trail_store::sync_data() {
         record_sync_failure(err, true);
         return err;
     }
-    std::uint64_t before = synced_known_ ? synced_size_.load() : 0;
     synced_size_ = static_cast<std::uint64_t>(st.st_size);
     synced_known_ = true;
     // The ledger's entry for these bytes, synced too: an ack covers both.
@@ -158,7 +133,6 @@ int trail_store::sync_data() {
         record_sync_failure(err, true);
         return err;
     }
-    drop_cached(file_.get(), before, synced_size_);
     return 0;
 }
 
