@@ -163,6 +163,8 @@ def body(sc):
           f"status receipt_alert after the cut: {st['receipt_alert']!r}")
     code, out = run(sc, "status", "--control-socket", sock)
     check(re.search(r"^  RECEIPT: .*went back", out, re.M), f"status text:\n{out}")
+    code, out = run(sc, "status", "--control-socket", sock, "--prometheus")
+    check(re.search(r"^auditdistd_receipt_alert\{[^}]*\} 1$", out, re.M), f"prometheus:\n{out}")
     check_equal(open(receipts, "rb").read(), kept, "the sender's receipts after the cut")
     sc.note("the sender, asking again, logs an alert and shows RECEIPT in status; "
             "its receipts are unchanged")
