@@ -6,6 +6,8 @@ protocol 1, as root (the receiver's supervisor signs its ledger heads).
     directory; `status` shows the receipt; the file is whole signed heads;
   - `auditdistd verify --key K --receipt <the sender's file, unchanged>` of
     the untampered receiver passes;
+  - a head appended to the receiver's heads file without the key (a forged
+    signature) is refused by the sender: an alert, nothing kept;
   - root on the receiver cuts the ledger back to the end of the first trail,
     removes the later trails and empties the heads file (chattr -a/-i first),
     and the restarted receiver signs the cut ledger again: verify without
@@ -89,6 +91,25 @@ def ship_and_collect(sc, recv, send, receipts, ledger, sock):
     return last
 
 
+def forged_head(sc, send, ledger_dir, receipts, last):
+    """A head appended to the receiver's heads file without the key (what a
+    worker, or root without the key, could do): the next entry number, the
+    right ledger, a signature that is not the supervisor's. The sender
+    refuses it (alert) and keeps nothing."""
+    heads = os.path.join(ledger_dir, "heads")
+    real = open(heads, "rb").read()[-HEAD:]
+    fields = bytearray(real[:88])
+    fields[8:16] = (last + 1).to_bytes(8, "little")
+    before = open(receipts, "rb").read()
+    mark = send.mark()
+    with open(heads, "ab") as f:  # +a allows appending
+        f.write(bytes(fields) + os.urandom(64))
+    send.wait_log(r"alert: .*receipt refused: signed head for entry %d does not verify with "
+                  r"the configured ledger_key" % (last + 1), since=mark, timeout=30)
+    check_equal(open(receipts, "rb").read(), before, "the sender's receipts after a forged head")
+    sc.note("a head appended without the key: the sender logs an alert, keeps nothing")
+
+
 def cut_after_first_trail(sc, ledger_dir):
     """The ledger cut after trail 1's close entry, trails 2 and 3 removed,
     the heads file emptied: a consistent, shorter history."""
@@ -138,6 +159,7 @@ def body(sc):
     check(re.search(r"^ok: receipt .* signed heads still in the ledger", out, re.M), out)
     sc.note("verify --receipt <sender's file>: OK on the untampered receiver")
 
+    forged_head(sc, send, ledger_dir, receipts, last)
     recv.stop()
     kept = open(receipts, "rb").read()
     entries = cut_after_first_trail(sc, ledger_dir)
