@@ -179,6 +179,8 @@ std::vector<config_error> tls_warnings(const config& cfg, std::string_view file)
 // For -n: one line per dist directory that several sender hosts take
 // (fan-out), naming its hosts and which of them a link waits for.
 std::vector<std::string> fanout_summary(const config& cfg);
+// For -n: one line per sender host with a ledger_key: where its receipts go.
+std::vector<std::string> receipt_summary(const config& cfg);
 
 // `include "PATTERN"` (auditdistd.conf(5), INCLUDE): a configuration is its
 // file and the files its include statements name. Root reads them all once

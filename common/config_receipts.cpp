@@ -62,3 +62,17 @@ std::optional<config_error> check_receipts(const config& cfg, std::string_view f
 }
 
 } // namespace adist::common::config_detail
+
+namespace adist::common {
+
+std::vector<std::string> receipt_summary(const config& cfg) {
+    std::vector<std::string> out;
+    for (const auto& h : cfg.senders) {
+        if (!h.ledger_key) continue;
+        out.push_back("receipts: host " + h.name + " (protocol 1) keeps the heads signed by " +
+                      proto::format_ledger_key(*h.ledger_key) + " in " + h.receipt_file);
+    }
+    return out;
+}
+
+} // namespace adist::common

@@ -272,6 +272,7 @@ int main(int argc, char** argv) {
         for (const auto& w : common::tls_warnings(cfg, o.config_path))
             std::cerr << "warning: " << w.to_string() << "\n";
         for (const auto& line : common::fanout_summary(cfg)) std::cout << line << "\n";
+        for (const auto& line : common::receipt_summary(cfg)) std::cout << line << "\n";
         std::cout << "configuration OK\n";
         return 0;
     }

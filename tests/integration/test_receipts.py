@@ -150,6 +150,10 @@ def body(sc):
     receipts = sc.path("receipts", "web1", "heads")
     configure_receipts(sc, send, key, receipts)
     send.start(debug=True)
+    code, out = run(sc, "-n", "-u", "nobody", "-c", send.conf)
+    check_equal(code, 0, f"-n of the sender's configuration:\n{out}")
+    check(f"receipts: host collector (protocol 1) keeps the heads signed by {key} in {receipts}"
+          in out, f"-n does not name the receipts:\n{out}")
     ledger_dir = os.path.join(sc.remote, ".auditdistd-ledger", "web1")
     ledger = os.path.join(ledger_dir, "ledger")
     last = ship_and_collect(sc, recv, send, receipts, ledger, sock)

@@ -33,6 +33,10 @@ TEST_CASE("receipt config: ledger_key turns receipts on, with a default file", "
     CHECK(cfg.senders[1].receipt_file == "/r/b.heads");
     CHECK_FALSE(cfg.senders[2].ledger_key);
     CHECK(cfg.senders[2].receipt_file.empty());
+    auto lines = common::receipt_summary(cfg);
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[1] == "receipts: host b (protocol 1) keeps the heads signed by ed25519:" +
+                          std::string(62, 'a') + "0f in /r/b.heads");
 }
 
 TEST_CASE("receipt config: refusals", "[config][receipts]") {
