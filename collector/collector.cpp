@@ -39,9 +39,11 @@ collector_role::collector_role(asio::io_context& io, const common::config& cfg)
     : io_(io), cfg_(*cfg.collector), host_(cfg.name), acceptor_(io), limit_(cfg_.rate_limit) {}
 
 std::optional<startup_error> collector_role::setup(const std::string& user_name,
-                                                   std::optional<common::user_ids> user) {
+                                                   std::optional<common::user_ids> user,
+                                                   std::optional<common::user_ids> dist_owner) {
     for (const auto* dir : {&cfg_.directory, &cfg_.dist}) {
-        if (auto problem = prepare_directory(*dir, user_name, user))
+        if (auto problem = prepare_directory(*dir, user_name, user,
+                                             dir == &cfg_.dist ? dist_owner : std::nullopt))
             return startup_error{*problem, EX_NOPERM};
     }
     // Room for max_clients connections besides the other roles' descriptors.
@@ -133,6 +135,7 @@ void collector_role::reload(const common::config& next) {
     cfg_.dist = keep.dist;
     limit_.set_rate(cfg_.rate_limit);
     if (failed_ || stopped_) return;
+    file_->set_rotation(cfg_.rotate, cfg_.rotate_size);
     // logrotate moved the files away or wants a new one: a new file.
     if (auto e = file_->reopen(now_ns())) {
         log::error("collector: reopening after SIGHUP: ", *e);

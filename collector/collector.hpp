@@ -36,9 +36,11 @@ class collector_role {
     collector_role(asio::io_context& io, const common::config& cfg);
 
     // As root: directories, boot id, the socket, the files. `user` is the
-    // daemon user when privileges will be dropped.
+    // collector process's user when privileges will be dropped, and
+    // `dist_owner` the sender's (-u) user, which owns dist.
     std::optional<startup_error> setup(const std::string& user_name,
-                                       std::optional<common::user_ids> user);
+                                       std::optional<common::user_ids> user,
+                                       std::optional<common::user_ids> dist_owner = {});
     void start();
     void stop();
     bool idle() const { return active_ == 0; }

@@ -98,6 +98,12 @@ class record_file {
     // Reopens both directories (SIGHUP: logrotate may have moved them).
     std::optional<std::string> reopen(std::int64_t now_ns);
 
+    // A reload's rotation policy, for the files from now on.
+    void set_rotation(common::collector_rotate rotate, std::uint64_t rotate_size) {
+        o_.rotate = rotate;
+        o_.rotate_size = rotate_size;
+    }
+
     const std::string& file_name() const { return name_; }
     std::uint64_t unsynced() const { return unsynced_; }
 

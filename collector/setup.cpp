@@ -15,18 +15,27 @@ namespace adist::collector {
 std::optional<std::string> directory_problem(const std::string& path, const common::dir_facts& f,
                                              const std::string& user_name,
                                              std::optional<common::user_ids> user,
-                                             common::user_ids self) {
+                                             common::user_ids self,
+                                             std::optional<common::user_ids> owner) {
     if (!f.is_directory) return path + " is not a directory";
     if (user) {
-        std::string fix = " (chown root:" + user_name + " " + path + " && chmod 0770 " + path + ")";
-        if (f.owner != 0)
-            return path + " belongs to uid " + std::to_string(f.owner) + ", not root" + fix;
+        uid_t want = owner ? owner->uid : 0;
+        std::string fix = " (chown " + (owner ? std::to_string(want) : std::string("root")) + ":" +
+                          user_name + " " + path +
+                          " && chmod 0770 " + path + ")";
+        if (f.owner != want)
+            return path + " belongs to uid " + std::to_string(f.owner) + ", not " +
+                   (owner ? "the sender's user (uid " + std::to_string(want) + "), which removes "
+                            "the links it shipped"
+                          : std::string("root")) + fix;
         if (f.group != user->gid)
             return path + " has group " + std::to_string(f.group) + ", not " + user_name +
                    "'s, which writes there" + fix;
         if ((f.mode & S_IRWXO) != 0) return path + " is open to others" + fix;
         if ((f.mode & (S_IWGRP | S_IXGRP)) != (S_IWGRP | S_IXGRP))
             return path + " is not writable by group " + user_name + fix;
+        if (owner && (f.mode & (S_IWUSR | S_IXUSR)) != (S_IWUSR | S_IXUSR))
+            return path + " is not writable by its owner, the sender's user" + fix;
         return std::nullopt;
     }
     std::string fix =
@@ -38,7 +47,8 @@ std::optional<std::string> directory_problem(const std::string& path, const comm
 }
 
 std::optional<std::string> prepare_directory(const std::string& path, const std::string& user_name,
-                                             std::optional<common::user_ids> user) {
+                                             std::optional<common::user_ids> user,
+                                             std::optional<common::user_ids> owner) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) {
         if (errno != ENOENT) return "cannot examine " + path + ": " + common::errno_text(errno);
@@ -48,14 +58,15 @@ std::optional<std::string> prepare_directory(const std::string& path, const std:
         if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
             return "cannot create " + path + ": " + common::errno_text(errno);
         // Group and mode after the owner: never open to a wrong group.
-        if (user && (::chown(path.c_str(), 0, user->gid) != 0 || ::chmod(path.c_str(), 0770) != 0))
+        uid_t want = owner ? owner->uid : 0;
+        if (user && (::chown(path.c_str(), want, user->gid) != 0 || ::chmod(path.c_str(), 0770) != 0))
             return "cannot set the owner of " + path + ": " + common::errno_text(errno);
         if (::lstat(path.c_str(), &st) != 0)
             return "cannot examine " + path + ": " + common::errno_text(errno);
     }
     if (S_ISLNK(st.st_mode)) return path + " is a symbolic link: name the directory itself";
     common::dir_facts f{S_ISDIR(st.st_mode), st.st_uid, st.st_gid, st.st_mode};
-    return directory_problem(path, f, user_name, user, {::geteuid(), ::getegid()});
+    return directory_problem(path, f, user_name, user, {::geteuid(), ::getegid()}, owner);
 }
 
 std::string read_boot_id() {

@@ -52,9 +52,11 @@ sudo_role::sudo_role(asio::io_context& io, const common::config& cfg)
     : io_(io), cfg_(*cfg.sudo), host_(cfg.name), acceptor_(io) {}
 
 std::optional<startup_error> sudo_role::setup(const std::string& user_name,
-                                              std::optional<common::user_ids> user) {
+                                              std::optional<common::user_ids> user,
+                                              std::optional<common::user_ids> dist_owner) {
     for (const auto* dir : {&cfg_.directory, &cfg_.dist}) {
-        if (auto problem = prepare_directory(*dir, user_name, user))
+        if (auto problem = prepare_directory(*dir, user_name, user,
+                                             dir == &cfg_.dist ? dist_owner : std::nullopt))
             return startup_error{"sudo: " + *problem, EX_NOPERM};
     }
     auto parent = std::filesystem::path(cfg_.socket).parent_path().string();
@@ -125,6 +127,7 @@ void sudo_role::reload(const common::config& next) {
     cfg_.directory = keep.directory;
     cfg_.dist = keep.dist;
     if (failed_ || stopped_) return;
+    file_->set_rotation(cfg_.rotate, cfg_.rotate_size);
     if (auto e = file_->reopen(now_ns())) {
         log::error("sudo: reopening after SIGHUP: ", *e);
         failed_ = true;

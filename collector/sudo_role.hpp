@@ -25,7 +25,8 @@ class sudo_role {
 
     // As root: directories, the socket (root's, 0600), the files.
     std::optional<startup_error> setup(const std::string& user_name,
-                                       std::optional<common::user_ids> user);
+                                       std::optional<common::user_ids> user,
+                                       std::optional<common::user_ids> dist_owner = {});
     void start();
     void stop();
     int exit_code() const { return exit_code_; }

@@ -12,11 +12,11 @@ namespace {
 // clang-format off
 enum class ckw : unsigned {
     none, socket, directory, dist, rotate, sync_records, sync_interval, heartbeat,
-    on_tamper, replicate, rate_limit, max_record_size
+    on_tamper, replicate, rate_limit, max_record_size, user
 };
-constexpr std::array<std::string_view, 12> collector_keywords = {
+constexpr std::array<std::string_view, 13> collector_keywords = {
     "", "socket", "directory", "dist", "rotate", "sync_records", "sync_interval", "heartbeat",
-    "on_tamper", "replicate", "rate_limit", "max_record_size"};
+    "on_tamper", "replicate", "rate_limit", "max_record_size", "user"};
 // clang-format on
 
 ckw lookup(std::string_view word) {
@@ -56,6 +56,10 @@ bool parser::collector_section(const token& key, bool sudo) {
     if (cfg_.sudo && cfg_.collector && (cfg_.sudo->socket == cfg_.collector->socket ||
                                         cfg_.sudo->directory == cfg_.collector->directory))
         return fail(key.line, "sudo: socket and directory must differ from the collector's");
+    // One collector process serves both sections, as one user.
+    if (cfg_.sudo && cfg_.collector && cfg_.sudo->user != cfg_.collector->user)
+        return fail(key.line, name + ": user must be the same in the collector and sudo sections "
+                                     "(one process serves both)");
     return true;
 }
 
@@ -138,6 +142,11 @@ bool parser::collector_statement(const token& t, std::uint32_t& seen, collector_
             c.replicate = collector_replicate::journal;
         else
             return fail(t.line, "replicate must be \"none\", \"syslog\" or \"journal\"");
+        return true;
+    case ckw::user:
+        if (!string_value(t, c.user)) return false;
+        if (c.user.empty() || c.user.size() > 32 || c.user.find_first_of("/: \t\n") != std::string::npos)
+            return fail(t.line, "user must be a user name (at most 32 bytes, no '/', ':' or blank)");
         return true;
     case ckw::none:
         break;

@@ -1,6 +1,6 @@
 // The `collector { }` section of auditdistd.conf(5): the command-history
 // collector's socket, directories, rotation, sync, heartbeat, tamper, copy,
-// rate limit and record size. Parsed by config_collector.cpp; run by the
+// rate limit, record size and user. Parsed by config_collector.cpp; run by the
 // collector role (collector/) and `auditdistd log`.
 #pragma once
 
@@ -15,6 +15,9 @@ inline constexpr std::string_view default_collector_directory = "/var/audit/comm
 // The sudo section's: a socket only root reaches (the plugin runs in sudo).
 inline constexpr std::string_view default_sudo_socket = "/run/auditdistd/sudo.sock";
 inline constexpr std::string_view default_sudo_directory = "/var/audit/sudo";
+// The collector process's own user when the daemon starts as root (`user`):
+// the package creates it; never the daemon's (-u) user, never root.
+inline constexpr std::string_view default_collector_user = "auditdistd-collector";
 
 enum class collector_rotate { daily, size };
 enum class collector_tamper { continue_new_file, abort };
@@ -33,6 +36,7 @@ struct collector_config {
     collector_replicate replicate = collector_replicate::none;
     unsigned rate_limit = 50;         // records per uid per second (0: no limit)
     unsigned max_record_size = 16384; // bytes of command text kept (>= 256)
+    std::string user{default_collector_user}; // the collector process's user (started as root)
     int line = 0;                     // line of the `collector` keyword
     bool operator==(const collector_config&) const = default;
 };

@@ -13,7 +13,8 @@ namespace adist::common {
 
 std::optional<std::string> check_directory(const std::string& path, const dir_facts& f,
                                            dir_role role, const std::string& user_name,
-                                           std::optional<user_ids> user, user_ids self) {
+                                           std::optional<user_ids> user, user_ids self,
+                                           std::optional<gid_t> writer_group) {
     user_ids ids = user.value_or(self);
     if (!f.is_directory) return path + " is not a directory";
     if (f.owner != 0 && f.owner != ids.uid) {
@@ -27,7 +28,8 @@ std::optional<std::string> check_directory(const std::string& path, const dir_fa
     if ((f.mode & S_IWOTH) != 0) {
         return path + " is writable by everyone (chmod o-w " + path + ")";
     }
-    if ((f.mode & S_IWGRP) != 0 && f.group != 0 && f.group != ids.gid) {
+    if ((f.mode & S_IWGRP) != 0 && f.group != 0 && f.group != ids.gid &&
+        (!writer_group || f.group != *writer_group)) {
         return path + " is writable by group " + std::to_string(f.group) +
                ", which is neither root's nor " + user_name + "'s (chmod g-w " + path + ")";
     }
@@ -50,7 +52,8 @@ std::optional<std::string> check_directory(const std::string& path, const dir_fa
 
 std::optional<std::string> check_directory_at(const std::string& path, dir_role role,
                                               const std::string& user_name,
-                                              std::optional<user_ids> user) {
+                                              std::optional<user_ids> user,
+                                              std::optional<gid_t> writer_group) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) {
         if (errno == ENOENT) return std::nullopt;
@@ -58,7 +61,7 @@ std::optional<std::string> check_directory_at(const std::string& path, dir_role 
     }
     if (S_ISLNK(st.st_mode)) return path + " is a symbolic link: name the directory itself";
     dir_facts f{S_ISDIR(st.st_mode), st.st_uid, st.st_gid, st.st_mode};
-    return check_directory(path, f, role, user_name, user, {::geteuid(), ::getegid()});
+    return check_directory(path, f, role, user_name, user, {::geteuid(), ::getegid()}, writer_group);
 }
 
 std::optional<std::string> shared_directory(

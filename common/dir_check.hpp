@@ -28,17 +28,20 @@ enum class dir_role {
 
 // Why `path` must not be used (with the command that fixes it), or nullopt.
 // `user` is the daemon user when privileges are dropped; without a drop the
-// running user and group stand for it (`self`).
+// running user and group stand for it (`self`). `writer_group`: one more
+// group that may write it (the collector process's, in its dist directory).
 std::optional<std::string> check_directory(const std::string& path, const dir_facts& facts,
                                            dir_role role, const std::string& user_name,
-                                           std::optional<user_ids> user, user_ids self);
+                                           std::optional<user_ids> user, user_ids self,
+                                           std::optional<gid_t> writer_group = {});
 
 // stat()s `path` (not following a final symbolic link: one is refused) and
 // runs check_directory. A missing directory passes (its user creates or waits
 // for it).
 std::optional<std::string> check_directory_at(const std::string& path, dir_role role,
                                               const std::string& user_name,
-                                              std::optional<user_ids> user);
+                                              std::optional<user_ids> user,
+                                              std::optional<gid_t> writer_group = {});
 
 // Two hosts of one role whose directories are one directory under two
 // spellings (a symbolic link in a parent, a bind mount): compared by device

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <tuple>
 
 namespace adist::common {
 namespace {
@@ -30,6 +31,12 @@ void diff_hosts(const std::vector<Host>& running, const std::vector<Host>& next,
 
 bool same_endpoint(const endpoint_spec& a, const endpoint_spec& b) {
     return a.to_string() == b.to_string();
+}
+
+// A collector or sudo section's settings, wherever in the file they are.
+bool same_settings(collector_config a, const collector_config& b) {
+    a.line = b.line;
+    return a == b;
 }
 
 void append(std::string& out, const char* what, const std::vector<std::string>& names) {
@@ -78,16 +85,22 @@ reload_plan plan_reload(const config& running, const config& next) {
     } else if (running.collector &&
                (running.collector->socket != next.collector->socket ||
                 running.collector->directory != next.collector->directory ||
-                running.collector->dist != next.collector->dist)) {
-        p.needs_restart.push_back("the collector's socket, directory or dist");
+                running.collector->dist != next.collector->dist ||
+                running.collector->user != next.collector->user)) {
+        p.needs_restart.push_back("the collector's socket, directory, dist or user");
     }
     if (running.sudo.has_value() != next.sudo.has_value()) {
         p.needs_restart.push_back(next.sudo ? "a sudo section added" : "the sudo section removed");
     } else if (running.sudo &&
                (running.sudo->socket != next.sudo->socket ||
                 running.sudo->directory != next.sudo->directory ||
-                running.sudo->dist != next.sudo->dist)) {
-        p.needs_restart.push_back("the sudo section's socket, directory or dist");
+                running.sudo->dist != next.sudo->dist ||
+                running.sudo->user != next.sudo->user)) {
+        p.needs_restart.push_back("the sudo section's socket, directory, dist or user");
+    }
+    for (auto [name, a, b] : {std::tuple{"collector", &running.collector, &next.collector},
+                              std::tuple{"sudo", &running.sudo, &next.sudo}}) {
+        if (*a && *b && !same_settings(**a, **b)) p.sections_changed.push_back(name);
     }
     p.timeout_changed = running.timeout != next.timeout;
 
@@ -178,7 +191,7 @@ bool reload_plan::empty() const {
            receiver_hosts_added.empty() && receiver_hosts_removed.empty() &&
            receiver_hosts_changed.empty() && !tls_files_changed && sender_hosts_added.empty() &&
            sender_hosts_removed.empty() && sender_hosts_changed.empty() && !restart_all_uplinks &&
-           !timeout_changed;
+           !timeout_changed && sections_changed.empty();
 }
 
 std::string reload_plan::summary() const {
@@ -193,6 +206,7 @@ std::string reload_plan::summary() const {
     append(out, "sender hosts removed", sender_hosts_removed);
     append(out, "sender hosts changed", sender_hosts_changed);
     if (timeout_changed) append(out, "timeout", {"changed"});
+    append(out, "sections changed", sections_changed);
     if (restart_all_uplinks) append(out, "sender connections", {"all restarted (name or timeout)"});
     return out.empty() ? "no changes" : out;
 }

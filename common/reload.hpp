@@ -36,6 +36,10 @@ struct reload_plan {
 
     bool timeout_changed = false;
 
+    // collector and sudo sections: "collector", "sudo" when a setting a
+    // reload applies (rotation, sync, heartbeat, ...) changed
+    std::vector<std::string> sections_changed;
+
     bool empty() const;
     // One line for the log, e.g. "receiver hosts added: web3; listen removed: ...";
     // never includes a password.

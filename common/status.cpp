@@ -92,6 +92,7 @@ std::string render_status_json(const std::vector<host_status>& hosts) {
         o["last_ack"] = time_or_null(h.last_data_ack); // alias, kept for older monitors
         o["last_data_ack"] = time_or_null(h.last_data_ack);
         o["last_heard"] = time_or_null(h.last_heard);
+        o["waiting_since"] = time_or_null(h.waiting_since);
         o["last_error"] = h.last_error.empty() ? boost::json::value(nullptr)
                                                 : boost::json::value(h.last_error);
         o["last_error_at"] = time_or_null(h.last_error_at);

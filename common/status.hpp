@@ -40,6 +40,9 @@ struct host_status {
     // Data acknowledged: the sender got an OPEN/APPEND/CLOSE ack; the
     // receiver acked stored and synced data. Keepalives do not count.
     std::optional<wall_time> last_data_ack;
+    // Sender: when it sent the first data after the last data ack, that is
+    // when data it had caught up with began to wait again.
+    std::optional<wall_time> waiting_since;
     // Any frame or reply from the peer, keepalives included.
     std::optional<wall_time> last_heard;
     std::string last_error;

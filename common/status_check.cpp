@@ -16,14 +16,21 @@ struct finding {
     std::string what;
 };
 
+// What a stall is measured from (see is_stalled).
+std::optional<wall_time> stall_reference(const host_status& h) {
+    if (!h.last_data_ack) return h.since;
+    if (h.waiting_since && *h.waiting_since > *h.last_data_ack) return h.waiting_since;
+    return h.last_data_ack;
+}
+
 // The worst thing about one host, or OK.
 finding judge(const host_status& h, wall_time now, std::chrono::seconds max_lag) {
     if (!h.refused.empty()) return {check_code::critical, "refused: " + h.refused};
     if (is_stalled(h, now, max_lag)) {
-        auto ref = h.last_data_ack ? h.last_data_ack : h.since;
+        auto waited = age(*stall_reference(h), now);
         return {check_code::critical, "stalled: " + format_bytes(*h.unacked) +
                                           " not acknowledged, no data acknowledged for " +
-                                          std::to_string(age(*ref, now)) + " s"};
+                                          std::to_string(waited) + " s"};
     }
     if (!h.lagging.empty()) return {check_code::critical, "lagging: " + h.lagging};
     if (!h.receipt_alert.empty()) return {check_code::critical, "receipt: " + h.receipt_alert};
@@ -61,7 +68,7 @@ std::string_view to_string(check_code c) {
 
 bool is_stalled(const host_status& h, wall_time now, std::chrono::seconds max_lag) {
     if (h.role != "sender" || !h.unacked || *h.unacked == 0) return false;
-    auto ref = h.last_data_ack ? h.last_data_ack : h.since;
+    auto ref = stall_reference(h);
     return ref && age(*ref, now) > max_lag.count();
 }
 

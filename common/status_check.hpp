@@ -25,6 +25,9 @@ inline constexpr std::chrono::seconds default_max_lag{600};
 
 // A sender with bytes not acknowledged and no data acknowledged (or, never
 // acknowledged, no change of connection state) for longer than max_lag.
+// Measured from the later of the last data ack and the time data began to
+// wait again (an idle host whose new data is on its way is not stalled), or
+// from the connection state's change when there was never an ack.
 bool is_stalled(const host_status& h, wall_time now, std::chrono::seconds max_lag);
 // Sets each record's `stalled` by is_stalled.
 void mark_stalled(std::vector<host_status>& hosts, wall_time now, std::chrono::seconds max_lag);

@@ -45,7 +45,7 @@ const char* usage_text =
     "       auditdistd status [--json | --prometheus | --check [--max-lag seconds]]\n"
     "                  [-c config] [-P pidfile] [--control-socket path]\n"
     "       auditdistd log [-v] [-s socket] [--] TEXT...\n"
-    "       auditdistd sudo-extract [--heartbeat SECONDS] HOST_DIR OUT_DIR\n";
+    "       auditdistd sudo-extract [-u USER] [--heartbeat SECONDS] HOST_DIR OUT_DIR\n";
 
 po::options_description describe(daemon_options& o) {
     po::options_description d("options");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <sys/types.h>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ struct daemon_options {
     int ledger_sign_interval = 60;                              // --ledger-sign-interval seconds
     int receipt_interval = 60;                                  // --receipt-interval seconds (sender)
     std::vector<std::string> command;
+    // Set by run_daemon, not an option: the collector process's uid when it
+    // runs as a user of its own (0: it does not), whose files the sender
+    // ships from the collector's dist directories.
+    uid_t collector_uid = 0;
 };
 
 int run_daemon(const daemon_options& o, const adist::common::config& cfg);

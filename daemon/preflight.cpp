@@ -7,6 +7,7 @@
 
 #include "common/dir_check.hpp"
 #include "common/tls.hpp"
+#include "privileged/collector_user.hpp"
 
 namespace adist::daemon {
 
@@ -27,16 +28,35 @@ drop_user resolve_drop_user(const daemon_options& o) {
     return d;
 }
 
+drop_user resolve_collector_user(const daemon_options& o, const common::config& cfg,
+                                 std::optional<common::user_ids> daemon) {
+    drop_user d;
+    if (!daemon || (!cfg.collector && !cfg.sudo)) return d;
+    auto name = privileged::collector_user_name(cfg);
+    d.ids = common::lookup_user(name);
+    if (auto problem = privileged::collector_user_problem(name, d.ids, o.user, *daemon)) {
+        d.problem = start_problem{d.ids ? EX_CONFIG : EX_NOUSER, *problem};
+        d.ids.reset();
+    }
+    return d;
+}
+
 std::optional<start_problem> check_directories(const daemon_options& o, const common::config& cfg,
-                                               std::optional<common::user_ids> user) {
+                                               std::optional<common::user_ids> user,
+                                               std::optional<gid_t> collector_group) {
     std::vector<std::pair<std::string, common::dir_role>> dirs;
     if (cfg.has_receiver) {
         dirs.emplace_back(cfg.receiver_directory, common::dir_role::receiver_base);
         for (const auto& h : cfg.receivers) dirs.emplace_back(h.directory, common::dir_role::receiver_host);
     }
     for (const auto& h : cfg.senders) dirs.emplace_back(h.directory, common::dir_role::dist);
+    // The collector's dists: its process links files in, as its group.
+    auto collector_dist = [&](const std::string& path) {
+        return (cfg.collector && cfg.collector->dist == path) || (cfg.sudo && cfg.sudo->dist == path);
+    };
     for (const auto& [path, role] : dirs) {
-        if (auto problem = common::check_directory_at(path, role, o.user, user)) {
+        auto writer = collector_dist(path) ? collector_group : std::nullopt;
+        if (auto problem = common::check_directory_at(path, role, o.user, user, writer)) {
             return start_problem{EX_NOPERM, *problem};
         }
     }
@@ -73,6 +93,8 @@ std::optional<start_problem> preflight(const daemon_options& o, const common::co
     }
     auto user = resolve_drop_user(o);
     if (user.problem) return user.problem;
+    auto collector = resolve_collector_user(o, cfg, user.ids);
+    if (collector.problem) return collector.problem;
     for (const auto& h : cfg.senders) {
         if (!h.auditd_log.empty() && ::geteuid() != 0) {
             return start_problem{EX_NOPERM, "host " + h.name +
@@ -88,7 +110,8 @@ std::optional<start_problem> preflight(const daemon_options& o, const common::co
             return start_problem{EX_CONFIG, e.what()};
         }
     }
-    return check_directories(o, cfg, user.ids);
+    return check_directories(o, cfg, user.ids,
+                             collector.ids ? std::optional<gid_t>(collector.ids->gid) : std::nullopt);
 }
 
 } // namespace adist::daemon

@@ -27,8 +27,11 @@ std::optional<start_problem> preflight(const daemon_options& o, const common::co
 // The directory part of preflight(), run again by the start once it has
 // made the host directories; `user` is the daemon user when it drops
 // privileges.
+// `collector_group`: the collector process's group, which may also write
+// the collector's and sudo's dist directories.
 std::optional<start_problem> check_directories(const daemon_options& o, const common::config& cfg,
-                                               std::optional<common::user_ids> user);
+                                               std::optional<common::user_ids> user,
+                                               std::optional<gid_t> collector_group = {});
 
 // The daemon user when started as root (the privilege drop), nothing when
 // there is no drop; a problem when the user is missing or is root.
@@ -37,5 +40,12 @@ struct drop_user {
     std::optional<start_problem> problem;
 };
 drop_user resolve_drop_user(const daemon_options& o);
+
+// The collector process's user (privileged/collector_user.hpp), when the
+// daemon drops to `daemon` and runs a collector or sudo section: nothing
+// without either; a problem when it is missing, root, or the daemon user's
+// uid or gid.
+drop_user resolve_collector_user(const daemon_options& o, const common::config& cfg,
+                                 std::optional<common::user_ids> daemon);
 
 } // namespace adist::daemon

@@ -11,6 +11,7 @@
 #include "daemon/sandbox_spec.hpp"
 #include "daemon/serve.hpp"
 #include "privileged/audit_log_state.hpp"
+#include "privileged/collector_user.hpp"
 #include "privileged/privilege_drop.hpp"
 #include "privileged/supervisor.hpp"
 #include "receiver/receiver.hpp"
@@ -59,6 +60,15 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
         return dropped.problem ? dropped.problem->code : EX_NOUSER;
     }
     auto user = dropped.ids;
+    // With a drop, the collector and sudo roles run in a process of their
+    // own, as their own user; their dist directories belong to the sender's.
+    auto coll_user = daemon::resolve_collector_user(o, cfg, user);
+    if (coll_user.problem) {
+        log::error(coll_user.problem->message);
+        return coll_user.problem->code;
+    }
+    std::string coll_name = coll_user.ids ? privileged::collector_user_name(cfg) : o.user;
+    auto coll_group = coll_user.ids ? std::optional<gid_t>(coll_user.ids->gid) : std::nullopt;
     try {
         if (cfg.has_receiver) {
             r.recv.emplace(
@@ -70,20 +80,20 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
         }
         if (cfg.collector) {
             r.coll.emplace(io, cfg);
-            if (auto e = r.coll->setup(o.user, user)) {
+            if (auto e = r.coll->setup(coll_name, coll_user.ids ? coll_user.ids : user, user)) {
                 log::error(e->message);
                 return e->code;
             }
         }
         if (cfg.sudo) {
             r.sudo.emplace(io, cfg);
-            if (auto e = r.sudo->setup(o.user, user)) {
+            if (auto e = r.sudo->setup(coll_name, coll_user.ids ? coll_user.ids : user, user)) {
                 log::error(e->message);
                 return e->code;
             }
         }
         // Again, now that the receiver made its host directories.
-        if (auto problem = daemon::check_directories(o, cfg, user)) {
+        if (auto problem = daemon::check_directories(o, cfg, user, coll_group)) {
             log::error(problem->message);
             return problem->code;
         }
@@ -176,9 +186,11 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
     // The supervisor keeps none of the worker's sockets, directories or TLS
     // contexts (the private key): a root process holding them for nothing
     // is one more thing to get at.
+    so.collector_process = cfg.collector.has_value() || cfg.sudo.has_value();
     so.forget_worker_state = [&r] {
         r.control.reset();
         r.coll.reset();
+        r.sudo.reset();
         r.snd.reset();
         r.recv.reset();
     };
@@ -198,21 +210,40 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
 // Both roles run unprivileged; the sender keeps CAP_DAC_READ_SEARCH to read
 // trails that belong to root (it removes links as the owner of the dist
 // directory).
-step_result drop_privileges(const daemon_options& o, const common::config& cfg) {
+// The collector process drops to its own user, keeping no capability.
+step_result drop_privileges(const daemon_options& o, const common::config& cfg, bool collector) {
     std::string note;
-    if (int code = privileged::drop_privileges(o.user, &note, cfg.has_sender); code != 0) {
+    std::string user = collector ? privileged::collector_user_name(cfg) : o.user;
+    bool read_search = cfg.has_sender && !collector;
+    if (int code = privileged::drop_privileges(user, &note, read_search); code != 0) {
         log::error(note);
         return code;
     }
-    log::info(note.empty() ? "running as user " + o.user +
-                                 (cfg.has_sender ? " (keeping CAP_DAC_READ_SEARCH to read trails)" : "")
+    log::info(note.empty() ? (collector ? "collector process running as user " : "running as user ") +
+                                 user + (read_search ? " (keeping CAP_DAC_READ_SEARCH to read trails)" : "")
                            : note);
     return std::nullopt;
 }
 
+// After the split, each child keeps only its roles: the collector process
+// the collector and sudo roles (and sees only their sections), the worker
+// the others.
+void keep_own_roles(roles& r, common::config& cfg, bool collector) {
+    if (collector) {
+        r.control.reset();
+        r.snd.reset();
+        r.recv.reset();
+        cfg = privileged::collector_view(cfg);
+    } else {
+        r.coll.reset();
+        r.sudo.reset();
+    }
+}
+
 } // namespace
 
-int run_daemon(const daemon_options& o, const common::config& initial) {
+int run_daemon(const daemon_options& given, const common::config& initial) {
+    daemon_options o = given;
     common::config cfg = initial; // replaced by SIGHUP reloads
     // Started as root, both roles drop privileges: a root supervisor stays
     // (no network, no parsing of network input), the worker does the rest.
@@ -225,6 +256,9 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
         log::error(problem->message);
         return problem->code;
     }
+    // The sender ships the collector process's files from its dist.
+    if (auto c = daemon::resolve_collector_user(o, cfg, daemon::resolve_drop_user(o).ids); c.ids)
+        o.collector_uid = c.ids->uid;
     if (auto code = acquire_pidfile(o, cfg, pid)) return *code;
     // A start that fails leaves no pidfile behind (an empty one would say a
     // daemon runs). Once detached, the supervisor removes it.
@@ -237,7 +271,15 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
         if (pid && channels.supervisor == 0) pid->remove(); // failed before the split
         return *code;
     }
-    if (auto code = drop_privileges(o, cfg)) return *code;
+    bool split = channels.supervisor != 0 && (cfg.collector || cfg.sudo);
+    if (split) keep_own_roles(r, cfg, channels.collector);
+    if (auto code = drop_privileges(o, cfg, channels.collector)) return *code;
+    // Fail closed: the collector process runs as exactly the user that
+    // preflight() found distinct from the daemon user and from root.
+    if (channels.collector && (o.collector_uid == 0 || ::getuid() != o.collector_uid)) {
+        log::error("the collector process does not run as its own user; exiting");
+        return EX_OSERR;
+    }
     // The worker dies with its supervisor (a kill -9 of the daemon's pid must
     // not leave an orphan serving the port). Set after the drop, which clears it.
     if (channels.supervisor != 0 &&
@@ -258,10 +300,11 @@ int run_daemon(const daemon_options& o, const common::config& initial) {
     // The sandbox, before any thread: serve() starts the receiver's sync pool
     // and the sender's resolver thread, which inherit it. Fails closed.
     if (auto code = daemon::enter_worker_sandbox(
-            o, cfg, {channels.supervisor != 0, r.control ? r.control->path() : std::string()})) {
+            o, split && !channels.collector ? privileged::without_collector(cfg) : cfg,
+            {channels.supervisor != 0, r.control ? r.control->path() : std::string()})) {
         return *code;
     }
-    int code = daemon::serve(io, o, cfg, r, signals, channels.control_fd);
+    int code = daemon::serve(io, o, cfg, r, signals, channels.control_fd, channels.collector);
     if (pid) pid->remove();
     return code;
 }

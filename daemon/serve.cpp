@@ -6,6 +6,7 @@
 #include "common/reload.hpp"
 #include "common/service_notify.hpp"
 #include "daemon/sandbox_spec.hpp"
+#include "privileged/collector_user.hpp"
 
 #include <algorithm>
 #include <boost/asio.hpp>
@@ -29,6 +30,9 @@ sender::uplink_options sender_options(const daemon_options& o, const common::con
     u.transfer.repeat_interval = std::chrono::seconds(o.repeat_interval);
     u.transfer.receipt_interval = std::chrono::seconds(o.receipt_interval);
     u.max_protocol = o.max_protocol;
+    u.collector_uid = o.collector_uid;
+    for (const auto* c : {&cfg.collector, &cfg.sudo})
+        if (*c) u.collector_dists.push_back((*c)->dist);
     return u;
 }
 
@@ -54,6 +58,7 @@ struct reload_context {
     const daemon_options& options;
     common::config& current;
     roles& r;
+    bool collector_process = false; // sees only the collector and sudo sections
 };
 
 // Applies a new configuration that parsed: plan it, refuse what needs a
@@ -65,6 +70,7 @@ void apply_reload(reload_context& ctx, const common::config_result& result) {
         return;
     }
     auto next = std::get<common::config>(result);
+    if (ctx.collector_process) next = privileged::collector_view(std::move(next));
     // -P overrides the file's pidfile: a change there changes nothing.
     if (ctx.options.pidfile) next.pidfile = ctx.current.pidfile;
     auto plan = common::plan_reload(ctx.current, next);
@@ -172,8 +178,8 @@ void handle_signals(asio::io_context& io, asio::signal_set& signals, reload_cont
 } // namespace
 
 int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, roles& r,
-          asio::signal_set& signals, int control_fd) {
-    reload_context ctx{o, cfg, r};
+          asio::signal_set& signals, int control_fd, bool collector_process) {
+    reload_context ctx{o, cfg, r, collector_process};
     asio::steady_timer grace(io);
     handle_signals(io, signals, ctx, grace);
     ::signal(SIGPIPE, SIG_IGN);
@@ -187,11 +193,11 @@ int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, ro
     if (r.control) r.control->start();
     if (r.coll) r.coll->start();
     if (r.sudo) r.sudo->start();
-    log::info("auditdistd started (", cfg.has_sender ? "sender" : "",
-              cfg.has_sender && cfg.has_receiver ? " and " : "", cfg.has_receiver ? "receiver" : "",
-              cfg.collector ? (cfg.has_sender || cfg.has_receiver ? ", collector" : "collector") : "",
-              cfg.sudo ? ", sudo" : "",
-              "), version ", ADIST_VERSION);
+    log::info("auditdistd started (", r.snd ? "sender" : "", r.snd && r.recv ? " and " : "",
+              r.recv ? "receiver" : "", r.coll ? (r.snd || r.recv ? ", collector" : "collector") : "",
+              r.sudo ? (r.snd || r.recv || r.coll ? ", sudo" : "sudo") : "",
+              !r.snd && !r.recv && !r.coll && !r.sudo ? "status only" : "",
+              collector_process ? "; the collector process" : "", "), version ", ADIST_VERSION);
     tell_ready(control_fd);
     io.run();
     log::info("auditdistd stopped");

@@ -44,8 +44,10 @@ sender::uplink_options sender_options(const daemon_options& o, const common::con
 
 // Starts the roles and runs the loop until SIGTERM/SIGINT and a bounded
 // drain. `signals` was made before the sandbox (Asio's self-pipe needs
-// F_SETFL); `control_fd` is the supervisor's channel (-1: none).
+// F_SETFL); `control_fd` is the supervisor's channel (-1: none). The
+// collector process (`collector_process`) reloads only its sections
+// (privileged::collector_view).
 int serve(boost::asio::io_context& io, const daemon_options& o, common::config& cfg, roles& r,
-          boost::asio::signal_set& signals, int control_fd);
+          boost::asio::signal_set& signals, int control_fd, bool collector_process = false);
 
 } // namespace adist::daemon

@@ -7,6 +7,7 @@
 #include "common/fd.hpp"
 #include "daemon/sudo_record_parse.hpp"
 #include "daemon/sudo_tree.hpp"
+#include "privileged/privilege_drop.hpp"
 #include "proto/trail_name.hpp"
 
 #include <algorithm>
@@ -83,22 +84,39 @@ void read_trail(int host_dir, const std::string& name, extract_state& state, sud
 
 int run_sudo_extract(int argc, char** argv) {
     std::int64_t heartbeat = 3600;
+    std::string user;
     std::vector<std::string> args;
     for (int i = 0; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--heartbeat" && i + 1 < argc) {
             heartbeat = std::max<std::int64_t>(1, std::atoll(argv[++i]));
+        } else if (a == "-u" && i + 1 < argc) {
+            user = argv[++i];
         } else {
             args.emplace_back(a);
         }
     }
     if (args.size() != 2) {
-        std::cerr << "usage: auditdistd sudo-extract [--heartbeat SECONDS] HOST_DIR OUT_DIR\n";
+        std::cerr << "usage: auditdistd sudo-extract [-u USER] [--heartbeat SECONDS] HOST_DIR "
+                     "OUT_DIR\n";
         return EX_USAGE;
     }
-    if (::geteuid() == 0)
-        std::cerr << "sudo-extract: running as root; it needs no privilege (run it as a user that "
-                     "can read the host directory)\n";
+    // The trails are what a sending host wrote: never parsed as root.
+    if (::geteuid() == 0) {
+        if (user.empty()) {
+            std::cerr << "sudo-extract: refusing to run as root: the trails it reads come from "
+                         "the network; give -u USER (a user that can read the host directory, "
+                         "e.g. the receiver's -u user) or run it as that user\n";
+            return EX_USAGE;
+        }
+        std::string error;
+        if (int code = privileged::drop_privileges(user, &error)) {
+            std::cerr << "sudo-extract: " << error << "\n";
+            return code;
+        }
+    } else if (!user.empty()) {
+        std::cerr << "sudo-extract: -u needs root; running as the current user\n";
+    }
     common::unique_fd host(::open(args[0].c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!host) {
         std::cerr << "sudo-extract: cannot open " << args[0] << ": " << std::strerror(errno) << "\n";

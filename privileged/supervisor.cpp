@@ -2,6 +2,7 @@
 // requests, the worker's end.
 #include "privileged/supervisor.hpp"
 #include "privileged/ledger_signer.hpp"
+#include "privileged/worker_children.hpp"
 
 #include "common/config.hpp"
 #include "common/log.hpp"
@@ -91,10 +92,10 @@ public:
         if (guard_) guard_->worker_pid = worker;
     }
 
-    // SIGHUP: hand the configuration to the worker; a configuration that
+    // SIGHUP: hand the configuration to each child; a configuration that
     // parses also adds its host directories to the guard's (never removes:
     // the worker may keep the running configuration).
-    void reload(unique_fd& control) {
+    void reload(worker_children& children) {
         auto read = read_config_files(o_.config_path);
         if (read.ok && guard_) {
             auto parsed = parse_config_bundle(*read.bundle, short_hostname());
@@ -109,14 +110,15 @@ public:
         }
         auto msg = encode_control(read.ok ? control_kind::config_text : control_kind::read_error,
                                   read.text);
-        if (control && !send_bounded(control.get(), msg)) {
-            // Part of a message may be in the channel: the worker would
+        for (auto& c : children.all()) {
+            if (!c.control || send_bounded(c.control.get(), msg)) continue;
+            // Part of a message may be in the channel: the child would
             // read the next one wrong. Close it; reloads need a restart.
             int err = errno;
-            log::error("SIGHUP: cannot hand the configuration to the worker (",
+            log::error("SIGHUP: cannot hand the configuration to ", c.name, " (",
                        err == 0 || err == EAGAIN ? "it does not read" : errno_text(err),
                        "); configuration reloads are off until a restart");
-            control.reset();
+            c.control.reset();
         }
     }
 
@@ -149,17 +151,18 @@ public:
         ::send(channel.get(), reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
 
-    // What the worker says on the control channel: that it serves (at
-    // start, after each reload), which systemd learns from us, the process
-    // it started. Returns false once the worker closed its end.
-    bool serve_worker_message(unique_fd& control) {
+    // What a child says on its control channel: that it serves (at start,
+    // after each reload), which systemd learns from us, the process it
+    // started, once every child said it (*ready). Returns false once the
+    // child closed its end.
+    bool serve_worker_message(unique_fd& control, bool* ready_out) {
         char buf[64];
         ssize_t n = ::recv(control.get(), buf, sizeof buf, MSG_DONTWAIT);
         if (n < 0) return errno == EAGAIN || errno == EINTR;
         if (n == 0) return false;
         bool ready = false, other = false;
         for (ssize_t i = 0; i < n; ++i) (buf[i] == common::worker_ready_byte ? ready : other) = true;
-        if (ready) common::notify_ready();
+        *ready_out = ready;
         if (other) violation("that is not a known message on the control channel");
         return true;
     }
@@ -207,17 +210,6 @@ void close_all_but(std::vector<int> keep) {
         from = k + 1;
     }
     ::close_range(from, ~0u, 0);
-}
-
-void log_worker_end(int status) {
-    if (!WIFSIGNALED(status)) return;
-    int sig = WTERMSIG(status);
-    if (sig == SIGSYS) {
-        log::error("the worker was killed for a system call outside its seccomp allowlist "
-                   "(SIGSYS); the kernel log names it: dmesg | grep type=1326");
-    } else if (sig != SIGTERM && sig != SIGINT) {
-        log::error("the worker was killed by signal ", sig, " (", ::strsignal(sig), ")");
-    }
 }
 
 // The auditd_log linkers, started once the descriptors of the worker's
@@ -305,81 +297,87 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
     for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, s);
     ::sigprocmask(SIG_BLOCK, &set, &old);
     pid_t child = ::fork();
-    if (child <= 0) {
-        ::sigprocmask(SIG_SETMASK, &old, nullptr);
-        ::close(pair[0]);
-        if (guard_pair[0] >= 0) ::close(guard_pair[0]);
-        if (child < 0) {
-            ::close(pair[1]);
-            if (guard_pair[1] >= 0) ::close(guard_pair[1]);
-            return EX_OSERR;
-        }
-        channels->control_fd = pair[1];
-        channels->guard_fd = guard_pair[1];
-        return -1;
-    }
+    if (child == 0) return become_child(channels, old, pair[1], guard_pair[1], {pair[0], guard_pair[0]}, false);
     ::close(pair[1]);
     if (guard_pair[1] >= 0) ::close(guard_pair[1]);
+    worker_children children;
+    if (child > 0) children.add(child, "the worker", pair[0]);
+    int collector_control = -1;
+    pid_t collector = 0;
+    if (child > 0 && o.collector_process) {
+        collector = fork_collector(channels, old, pair[0], guard_pair[0], &collector_control);
+        if (collector < 0) return -1; // the collector process
+        if (collector > 0) children.add(collector, "the collector process", collector_control);
+    }
+    if (child < 0 || (o.collector_process && collector == 0)) {
+        if (child < 0) ::close(pair[0]);
+        if (guard_pair[0] >= 0) ::close(guard_pair[0]);
+        children.signal_all(SIGKILL);
+        for (int i = 0; i < 10000 && !children.reap(); ++i) ::usleep(1000); // killed: 10 s at most
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        return EX_OSERR;
+    }
     // It holds the configuration (passwords): no core file, no ptrace by
-    // the worker's user.
+    // the children's users.
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (o.forget_worker_state) o.forget_worker_state();
     if (o.close_other_descriptors) {
         close_all_but({0, 1, 2, o.pid != nullptr ? o.pid->descriptor() : -1, pair[0],
-                       guard_pair[0]});
+                       guard_pair[0], collector_control});
     }
-    unique_fd control(pair[0]);
     unique_fd guard(guard_pair[0]);
     unique_fd signals(::signalfd(-1, &set, SFD_CLOEXEC));
     linkers links;
     if (!signals || !links.start(o)) {
         if (!signals) log::error("cannot watch signals: ", errno_text(errno), "; stopping the worker");
-        ::kill(child, SIGKILL);
-        ::waitpid(child, nullptr, 0);
+        children.signal_all(SIGKILL);
+        for (int i = 0; i < 10000 && !children.reap(); ++i) ::usleep(1000); // killed: 10 s at most
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
         return EX_OSERR;
     }
     supervisor sup(o, child);
     auto signer = start_signer(o);
-    bool worker_speaks = true; // until it closes its end of the control channel
+    auto& kids = children.all();
     for (;;) {
-        std::vector<pollfd> fds = {{signals.get(), POLLIN, 0},
-                                   {worker_speaks && control ? control.get() : -1, POLLIN, 0},
-                                   {guard ? guard.get() : -1, POLLIN, 0}};
+        std::vector<pollfd> fds = {{signals.get(), POLLIN, 0}, {guard ? guard.get() : -1, POLLIN, 0}};
+        for (const auto& c : kids) fds.push_back({c.speaks && c.control ? c.control.get() : -1, POLLIN, 0});
+        std::size_t first_link = fds.size();
         links.add_to(fds);
         int timeout = links.timeout_ms(sup.poll_timeout_ms());
         if (signer) timeout = timeout < 0 ? signer->timeout_ms() : std::min(timeout, signer->timeout_ms());
-        int ready = ::poll(fds.data(), fds.size(), timeout);
+        int ready = ::poll(fds.data(), fds.size(), children.timeout_ms(timeout));
         sup.report_due();
+        children.tick();
         if (signer) signer->tick();
-        links.serve(fds, 3);
+        links.serve(fds, first_link);
         if (ready <= 0) continue;
-        if (fds[1].revents != 0) worker_speaks = sup.serve_worker_message(control);
-        if (fds[2].revents != 0) sup.serve_guard(guard);
+        for (std::size_t i = 0; i < kids.size(); ++i) {
+            if (fds[2 + i].revents == 0 || !kids[i].control) continue;
+            bool said_ready = false;
+            kids[i].speaks = sup.serve_worker_message(kids[i].control, &said_ready);
+            if (said_ready && children.mark_ready(i)) common::notify_ready();
+        }
+        if (fds[1].revents != 0) sup.serve_guard(guard);
         if (fds[0].revents == 0) continue;
         signalfd_siginfo info{};
         if (::read(signals.get(), &info, sizeof info) != sizeof info) continue;
         int sig = static_cast<int>(info.ssi_signo);
         if (sig == SIGHUP) {
             common::notify_reloading();
-            sup.reload(control);
+            sup.reload(children);
             continue;
         }
         if (sig != SIGCHLD) {
             if (sig == SIGTERM || sig == SIGINT) common::notify_stopping();
-            ::kill(child, sig);
+            children.signal_all(sig);
             continue;
         }
-        int status = 0;
-        pid_t r = ::waitpid(child, &status, WNOHANG);
-        if (r != child) continue;
-        log_worker_end(status);
+        if (!children.reap()) continue;
         if (signer) signer->tick(true); // what the last commits added
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
         if (o.pid != nullptr) o.pid->remove();
         if (!o.socket_path.empty()) ::unlink(o.socket_path.c_str());
-        if (WIFEXITED(status)) return WEXITSTATUS(status);
-        return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        return children.exit_code();
     }
 }
 

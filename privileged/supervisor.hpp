@@ -42,6 +42,10 @@ struct supervisor_options {
     // Then close every descriptor but 0-2, the pidfile's and the channels
     // (the daemon sets it; a test process that forks a supervisor may not).
     bool close_other_descriptors = false;
+    // Fork a second child, the collector process (it drops to the
+    // collector's own user): supervised like the worker (reloads, signals;
+    // the first of the two to end stops the other, privileged/worker_children.hpp).
+    bool collector_process = false;
 };
 
 // The worker's ends of the channels, and who its supervisor is.
@@ -49,10 +53,12 @@ struct worker_channels {
     int control_fd = -1; // supervisor -> worker: configuration text on SIGHUP
     int guard_fd = -1;   // worker -> supervisor: attribute requests (-1: none)
     pid_t supervisor = 0;
+    bool collector = false; // this child is the collector process
 };
 
-// Splits off the worker that will drop privileges: returns -1 in the child,
-// which goes on with *channels set. The parent stays root, with no network
+// Splits off the worker that will drop privileges (and, with
+// `collector_process`, the collector process): returns -1 in each child,
+// which goes on with *channels set (`collector` says which it is). The parent stays root, with no network
 // and no parsing of network input, only to: forward SIGTERM and SIGINT to
 // the child; on SIGHUP read the configuration (root-only, the worker cannot)
 // and send its text over the control socket (common/reload.hpp); carry out

@@ -134,6 +134,15 @@ void transfer::note_refusal(const in_flight& req, proto::reply_error error) {
     }
 }
 
+// The first data sent after the last data ack starts a wait: a host idle
+// for hours whose new data is on its way is not stalled (status_check).
+void transfer::note_data_sent() {
+    auto& st = *dist_.status;
+    if (!st.waiting_since || (st.last_data_ack && *st.last_data_ack >= *st.waiting_since)) {
+        st.waiting_since = std::chrono::system_clock::now();
+    }
+}
+
 // Keeps the status (what is acknowledged) and, during a catch-up, the
 // progress lines up to date.
 void transfer::note_ack(const in_flight& req) {

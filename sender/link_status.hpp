@@ -23,6 +23,7 @@ struct link_status {
     std::string last_closed;          // last trail the receiver acknowledged whole
     std::uint64_t acked_total = 0;    // bytes acknowledged since start (progress lines)
     std::optional<common::wall_time> last_data_ack; // OPEN, APPEND or CLOSE acknowledged
+    std::optional<common::wall_time> waiting_since; // first data sent after the last data ack
     std::optional<common::wall_time> last_heard;    // any reply, keepalives included
     common::host_counters counters;
     std::string last_error;

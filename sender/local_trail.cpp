@@ -119,12 +119,14 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
         ::close(fd);
         return skip(local, "not a regular file");
     }
-    // Trails come from the audit daemon (root) or from our own user: a file
-    // of anybody else was put there to be shipped as this host's history.
-    if (fd >= 0 && st.st_uid != 0 && st.st_uid != ::geteuid()) {
+    // Trails come from the audit daemon (root), from our own user or, in
+    // the collector's dist, from the collector's: a file of anybody else was
+    // put there to be shipped as this host's history.
+    if (fd >= 0 && st.st_uid != 0 && st.st_uid != ::geteuid() &&
+        (dist_.other_owner == 0 || st.st_uid != dist_.other_owner)) {
         ::close(fd);
         return skip(local, "it belongs to uid " + std::to_string(st.st_uid) +
-                               ", not to root or to the daemon's user");
+                               ", not to root, the daemon's user or the collector's");
     }
     if (fd < 0 || ::fstat(fd, &st) != 0) {
         auto error = common::errno_text(errno);

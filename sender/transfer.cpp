@@ -88,6 +88,7 @@ void transfer::queue_name(command cmd, const std::string& name, bool unlink, std
     }
     auto bytes = static_cast<std::uint32_t>(frame_.size() - proto::request_header_size);
     queue_frame();
+    note_data_sent();
     in_flight_.push_back({seq, cmd, bytes, name, unlink, offset});
     log::debug(prefix_, to_string(cmd), " ", name, " sent (request ", seq,
                cmd == command::close ? ", " + std::to_string(cur_ ? cur_->offset : offset) + " bytes" : "", ")");
@@ -161,6 +162,7 @@ bool transfer::fill(bool& at_eof) {
         ++next_seq_;
         cur_->offset += static_cast<std::uint64_t>(n);
         dist_.status->sent_offset = cur_->offset;
+        note_data_sent();
         in_flight_.push_back({seq, command::append, static_cast<std::uint32_t>(n), {}, false});
         in_flight_bytes_ += static_cast<std::size_t>(n);
         log::trace(prefix_, "APPEND request ", seq, ": ", n, " bytes of ", cur_->local_name, " up to offset ",

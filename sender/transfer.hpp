@@ -50,6 +50,7 @@ struct dist_context {
     repeat_log* repeats = nullptr; // lasting conditions, logged again once per period
     fanout_group* fanout = nullptr; // the receivers of this directory (one or more)
     std::string host;               // this receiver's host name in `fanout`
+    uid_t other_owner = 0;          // files of this uid too (the collector's; 0: none)
     receipt_keeper* receipts = nullptr; // ledger_key given: signed heads kept here
 };
 
@@ -126,6 +127,7 @@ private:
     bool check_prefix(open_trail& t, std::uint64_t remote_size, std::string* why);
     void queue_close(const std::string& name, bool unlink);
     void note_ack(const in_flight& req);
+    void note_data_sent();
     void log_progress(std::uint64_t req_bytes);
     asio::awaitable<bool> flush();
     asio::awaitable<void> wait(bool idle);

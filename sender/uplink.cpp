@@ -1,6 +1,8 @@
 // Uplink to one receiver (see uplink.hpp).
 #include "sender/uplink.hpp"
 
+#include <algorithm>
+
 #include <sys/stat.h>
 
 #include "common/log.hpp"
@@ -131,8 +133,11 @@ asio::awaitable<void> uplink::run() {
             status_.since = std::chrono::system_clock::now();
             note_resume(resume.name);
             dist_context ctx{dist_fd_.get(), host_.directory, &watch_,       &wake_,    &notes_,
-                             &status_,       &repeats_,       fanout_.get(), host_.name,
-                             receipts_.get()};
+                             &status_,       &repeats_,       fanout_.get(), host_.name};
+            ctx.receipts = receipts_.get();
+            if (std::find(options_.collector_dists.begin(), options_.collector_dists.end(),
+                          host_.directory) != options_.collector_dists.end())
+                ctx.other_owner = options_.collector_uid;
             auto t = std::make_shared<transfer>(stream_, ctx, options_.transfer, prefix_);
             t->set_protocol(resume.version, resume.prefix);
             co_await t->run(resume.name, resume.size);
@@ -337,6 +342,7 @@ common::host_status uplink::status() const {
     auto missed = fanout_->missed_bytes(host_.name);
     s.lagging = lag_problem(s.unacked.value_or(0), missed, host_.max_lag_bytes);
     s.last_data_ack = status_.last_data_ack;
+    s.waiting_since = status_.waiting_since;
     s.last_heard = status_.last_heard;
     s.counters = status_.counters;
     s.counters.missed_files = fanout_->missed_files(host_.name);

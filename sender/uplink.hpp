@@ -12,6 +12,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "common/async.hpp"
 #include "common/config.hpp"
@@ -30,6 +31,10 @@ struct uplink_options {
     transfer_options transfer;
     std::chrono::milliseconds backoff_min{500};
     std::chrono::milliseconds backoff_max{30000};
+    // The collector process's uid (0: none) and its dist directories, whose
+    // files belong to it: shipped like root's and our own.
+    uid_t collector_uid = 0;
+    std::vector<std::string> collector_dists;
 };
 
 class uplink {

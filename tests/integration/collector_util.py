@@ -10,7 +10,7 @@ import select
 import subprocess
 import time
 
-from harness import Skip, check, free_port
+from harness import Skip, check, free_port, user_db_command, user_exists
 
 USER_PREFIX = "adcoll"
 
@@ -29,8 +29,8 @@ def remove_test_users():
     an interrupted run too)."""
     for p in pwd.getpwall():
         if p.pw_name.startswith(USER_PREFIX):
-            subprocess.run(["userdel", "-f", p.pw_name], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, timeout=30)
+            user_db_command(["userdel", "-f", p.pw_name],
+                            lambda name=p.pw_name: not user_exists(name))
 
 
 @contextlib.contextmanager
@@ -42,8 +42,8 @@ def test_users(count):
     try:
         for i in range(count):
             name = f"{USER_PREFIX}{i:03d}"
-            subprocess.run(["useradd", "-M", "-N", "-d", "/nonexistent", "-s", "/bin/bash", name],
-                           check=True, timeout=30)
+            check(user_db_command(["useradd", "-M", "-N", "-d", "/nonexistent", "-s", "/bin/bash",
+                                   name], lambda: user_exists(name)), f"cannot create user {name}")
             made.append(pwd.getpwnam(name))
         yield made
     finally:
@@ -55,9 +55,10 @@ def test_users(count):
 def collector_config(sc, directory, socket_path, extra="", sender=None):
     """A config with a collector section (and a sender of its dist to
     `sender` = (url, fingerprint, password) when given)."""
+    user = sc.collector_user()
     lines = ['name "cmdhost"', f'pidfile "{sc.path("collector.pid")}"', "timeout 5",
              "collector {", f'    socket "{socket_path}"', f'    directory "{directory}"',
-             "    sync_interval 1", extra, "}"]
+             "    sync_interval 1", f'    user "{user}"' if user else "", extra, "}"]
     if sender:
         url, fp, password = sender
         lines += ["sender {", f'    directory "{directory}/dist"', '    host "collector" {',

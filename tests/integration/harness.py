@@ -17,6 +17,7 @@ SKIP_RETURN_CODE).
 """
 
 import datetime
+import grp
 import hashlib
 import os
 import pwd
@@ -345,7 +346,9 @@ class Daemon:
                                          close_fds=True, start_new_session=True)
         self.expect_running = True
         if ready:
-            self.wait_log(r"auditdistd started", timeout=30)
+            # As root, a collector is a process of its own: both say it.
+            both = self.role == "collector" and os.geteuid() == 0
+            self.wait_log(r"auditdistd started", timeout=30, count=2 if both else 1)
         return self
 
     @property
@@ -506,6 +509,8 @@ class Scenario:
         os.chmod(self.root, 0o755)
         self.daemons = []
         self.notes = []
+        self.cleanups = []  # run at the end whatever happens (run_scenario)
+        self._collector_user = None
 
     def path(self, *parts):
         return os.path.join(self.root, *parts)
@@ -515,6 +520,30 @@ class Scenario:
         os.makedirs(p, exist_ok=True)
         os.chmod(p, mode)
         return p
+
+    def collector_user(self):
+        """A system user and group of this scenario's own for the collector
+        process (`user` in the collector section), made once when root and
+        removed at the end whatever happens; None when not root."""
+        if os.geteuid() != 0:
+            return None
+        if self._collector_user is None:
+            name = f"adistcl{os.getpid()}"
+            if user_exists(name) or group_exists(name):
+                remove_user(name)  # left by an interrupted run with this pid
+            self.cleanups.append(lambda: remove_user(name))
+            check(user_db_command(["useradd", "--system", "--user-group", "-M", "-d",
+                                   "/nonexistent", "-s", "/usr/sbin/nologin", name],
+                                  lambda: user_exists(name)), f"cannot create user {name}")
+            self._collector_user = name
+        return self._collector_user
+
+    def run_cleanups(self):
+        while self.cleanups:
+            try:
+                self.cleanups.pop()()
+            except Exception as e:  # noqa: BLE001 - one failing must not skip the others
+                print(f"  [{self.name}] cleanup failed: {e}", flush=True)
 
     def note(self, message):
         """Prints a progress line (and keeps it for the final summary)."""
@@ -702,6 +731,42 @@ class GrowingTrail:
         self.name = new
 
 
+def user_db_command(argv, done):
+    """Runs useradd/userdel/groupdel until `done()` holds: another scenario
+    running in parallel may hold the lock of /etc/passwd (the command then
+    fails at once). Bounded: 100 tries, 0.1 s apart."""
+    for _ in range(100):
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+        if done():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def user_exists(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def group_exists(name):
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def remove_user(name):
+    """Removes a user made by a scenario, and its group."""
+    check(user_db_command(["userdel", "-f", name], lambda: not user_exists(name)),
+          f"cannot remove user {name}")
+    check(user_db_command(["groupdel", name], lambda: not group_exists(name)),
+          f"cannot remove group {name}")
+
+
 def give_directories(conf, user):
     """Gives the existing directories a config names to `user` (not
     recursively): a sender started as root runs as that user."""
@@ -748,15 +813,18 @@ def run_scenario(name, body):
         print(f"  [{name}] binary {sc.binary}, directory {sc.root}", flush=True)
         body(sc)
         sc.stop_all()
+        sc.run_cleanups()
         sc.check_sanitizers()
     except Skip as e:
         if sc:
             sc.kill_all()
+            sc.run_cleanups()
         print(f"SKIP: {name}: {e}", flush=True)
         sys.exit(SKIP_CODE)
     except BaseException as e:  # noqa: BLE001 - report everything, then exit 1
         if sc:
             sc.kill_all()
+            sc.run_cleanups()
         traceback.print_exc()
         if sc:
             sc.dump_logs()

@@ -67,8 +67,10 @@ def write_sudo_conf(plugin, socket_path, options=""):
 
 def sudo_config(sc, directory, socket_path, sender, rotate=""):
     url, fp, password = sender
+    user = sc.collector_user()
     lines = ['name "cmdhost"', f'pidfile "{sc.path("sudo.pid")}"', "timeout 5",
              "sudo {", f'    socket "{socket_path}"', f'    directory "{directory}"',
+             f'    user "{user}"' if user else "",
              "    sync_interval 1", "    heartbeat 1", f"    {rotate}", "}",
              "sender {", f'    directory "{directory}/dist"', '    host "collector" {',
              f'        remote "{url}"', f'        fingerprint "{fp}"',
@@ -96,6 +98,14 @@ class Pty:
             if not self.read_some(0.2):
                 break
         check(needle in self.out, f"{needle!r} not seen on the pty; got {self.out[-400:]!r}")
+
+    def read_until_count(self, needle, count, timeout=30):
+        deadline = time.monotonic() + timeout
+        while self.out.count(needle) < count and time.monotonic() < deadline:
+            if not self.read_some(0.2):
+                break
+        check(self.out.count(needle) >= count,
+              f"{needle!r} not seen {count} times on the pty; got {self.out[-400:]!r}")
 
     def read_some(self, wait):
         r, _, _ = select.select([self.fd], [], [], wait)

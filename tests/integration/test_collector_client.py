@@ -14,6 +14,7 @@ work (issue 14):
     <start>.<end> (in dist too) and the next one's header names it."""
 import json
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -53,9 +54,15 @@ for s in conns:
 print(len(conns), closed, flush=True)
 time.sleep(60)
 """
-# The client's budget, plus exec and dynamic linking on a busy machine (and
-# an instrumented binary's start under the sanitizers: 470 ms seen).
-LIMIT = 0.2 + (0.8 if SANITIZED else 0.15)
+# The client's budget, plus exec and dynamic linking on a busy machine.
+LIMIT = 0.2 + 0.15
+# What the client may wait beyond its own start and exit, which is measured
+# alongside by runs that fail at once (no such socket). On the 2 shared cores
+# one start and exit took from 0.03 to 0.8 s while other tests ran (and over
+# 3 s instrumented, under the sanitizers): each figure is the fastest of up
+# to 7 runs, since load only ever adds time, and under the sanitizers only
+# the difference is asserted.
+WAIT_LIMIT = 0.2 + 0.1
 
 
 def client(sc, socket_path, text, verbose=False, user=None):
@@ -67,25 +74,35 @@ def client(sc, socket_path, text, verbose=False, user=None):
     return p, time.monotonic() - start
 
 
-def timed_client(sc, socket_path, text, verbose=False):
-    """client(), up to 3 times until one run is within LIMIT: exec and dynamic
-    linking on the 2 shared cores can take a scheduler hiccup longer than the
-    budget; a client that waits beyond its budget exceeds it every time."""
-    for _ in range(3):
-        p, took = client(sc, socket_path, text, verbose)
-        if took < LIMIT:
+def timed_client(sc, socket_path, text, verbose=False, attempts=7):
+    """client() and a run against no socket, up to 7 times each until the
+    fastest of each are within the limits; the last run, the fastest time
+    and the fastest time beyond the fastest start and exit. A client that
+    waits beyond its budget exceeds it every time."""
+    took = start_and_exit = float("inf")
+    for _ in range(attempts):
+        start_and_exit = min(start_and_exit, client(sc, sc.path("no-such.sock"), text, verbose)[1])
+        p, t = client(sc, socket_path, text, verbose)
+        took = min(took, t)
+        if took - start_and_exit < WAIT_LIMIT and (SANITIZED or took < LIMIT):
             break
-    return p, took
+    return p, took, took - start_and_exit
+
+
+def assert_fast(what, took, waited, absolute=True):
+    check(waited < WAIT_LIMIT, f"{what}: waited {waited * 1000:.0f} ms beyond its start and exit")
+    if absolute and not SANITIZED:
+        check(took < LIMIT, f"{what}: took {took * 1000:.0f} ms")
 
 
 def assert_quiet_and_fast(sc, socket_path, what):
-    p, took = timed_client(sc, socket_path, "x")
+    p, took, waited = timed_client(sc, socket_path, "x")
     check_equal((p.returncode, p.stdout, p.stderr), (0, b"", b""), f"{what}: exit and output")
-    check(took < LIMIT, f"{what}: took {took * 1000:.0f} ms")
-    p, took = timed_client(sc, socket_path, "x", verbose=True)
+    assert_fast(what, took, waited)
+    p, took, waited = timed_client(sc, socket_path, "x", verbose=True)
     check_equal(p.returncode, 75, f"{what}: -v exit status")
     check(p.stderr.startswith(b"auditdistd log: "), f"{what}: -v says {p.stderr!r}")
-    check(took < LIMIT, f"{what}: -v took {took * 1000:.0f} ms")
+    assert_fast(what + " (-v)", took, waited)
     return p.stderr.decode().strip()
 
 
@@ -109,14 +126,18 @@ def scenario(sc):
                             "    rate_limit 5\n    max_record_size 300\n    heartbeat 1\n"
                             "    rotate size 8K")
     coll = sc.daemon("collector", conf, "collector").start()
-    worker = [int(x) for x in os.popen(f"pgrep -P {coll.pid}").read().split()]
-    check(worker, "no worker process")
-    os.kill(worker[0], signal.SIGSTOP)
+    # The collector process: the supervisor's child that runs as the
+    # collector's own user (the other child is the worker).
+    children = [int(x) for x in os.popen(f"pgrep -P {coll.pid}").read().split()]
+    uid = pwd.getpwnam(sc.collector_user()).pw_uid
+    collector = [p for p in children if os.stat(f"/proc/{p}").st_uid == uid]
+    check(len(collector) == 1, f"no single collector process among {children}")
+    os.kill(collector[0], signal.SIGSTOP)
     try:
         why = assert_quiet_and_fast(sc, socket_path, "a stopped collector")
     finally:
-        os.kill(worker[0], signal.SIGCONT)
-    sc.note(f"a stopped collector: quiet, within {LIMIT * 1000:.0f} ms; -v: {why}")
+        os.kill(collector[0], signal.SIGCONT)
+    sc.note(f"a stopped collector: quiet, within {WAIT_LIMIT * 1000:.0f} ms beyond start and exit; -v: {why}")
 
     # One uid holding many idle connections does not take the others' places.
     python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
@@ -127,9 +148,11 @@ def scenario(sc):
         check(len(counts) == 2, f"holder said {counts}")
         opened, closed = int(counts[0]), int(counts[1])
         check(opened == 600 and closed >= 600 - 256, f"{closed} of {opened} idle connections closed")
-        p, took = timed_client(sc, socket_path, "while-held", verbose=True)
+        # At most 3 runs: root's burst is 5 (rate_limit 5), and the flood below
+        # counts what is suppressed.
+        p, took, waited = timed_client(sc, socket_path, "while-held", verbose=True, attempts=3)
         check_equal(p.returncode, 0, "root's command while nobody holds 256 connections")
-        check(took < LIMIT, f"root's command took {took * 1000:.0f} ms")
+        assert_fast("root's command", took, waited, absolute=False)
     finally:
         holder.kill()
         holder.wait()
@@ -139,6 +162,12 @@ def scenario(sc):
     # The flood is sent from here, not by 40 `auditdistd log` processes,
     # whose starts on a loaded machine can stretch it past the limit's pace.
     # 0 written, 75 suppressed, as the client's exit codes would be.
+    # A fresh bucket, and what root's commands above had suppressed counted
+    # (a count is written at the next sync interval, 1 s).
+    time.sleep(2.1)
+    def suppressed():
+        return [r for _, r in records(directory) if r["type"] == "suppressed"]
+    before = sum(r["count"] for r in suppressed())
     results = [{b"W": 0, b"S": 75}.get(raw_request(socket_path, f"flood-{i}"), -1) for i in range(40)]
     others = [client(sc, socket_path, f"other-{i}", verbose=True, user="nobody")[0].returncode
               for i in range(3)]
@@ -146,12 +175,10 @@ def scenario(sc):
     check(results.count(0) < 20 and results.count(75) > 15, f"flood results {results}")
     # Counts are written once per sync interval: a flood that spans two
     # intervals is counted in two records. Every suppressed one must be.
-    def suppressed():
-        return [r for _, r in records(directory) if r["type"] == "suppressed"]
-    wait_until(lambda: sum(r["count"] for r in suppressed()) >= results.count(75), timeout=5,
-               what="suppressed records counting every refused command")
+    wait_until(lambda: sum(r["count"] for r in suppressed()) - before >= results.count(75),
+               timeout=5, what="suppressed records counting every refused command")
     sup = suppressed()
-    check_equal(sum(r["count"] for r in sup), results.count(75), "suppressed counts")
+    check_equal(sum(r["count"] for r in sup) - before, results.count(75), "suppressed counts")
     check(all(r["uid"] == 0 and r["user"] == "root" for r in sup), f"suppressed {sup}")
     sc.note(f"flood: {results.count(0)} written, {results.count(75)} suppressed and counted; "
             "the other uid unaffected")

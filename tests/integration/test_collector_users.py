@@ -14,11 +14,12 @@ receiver (issue 14):
     collector's files, in its directory or in dist, nor hard-link them."""
 import errno
 import os
+import pwd
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import check, check_equal, run_scenario, wait_until  # noqa: E402
+from harness import check, check_equal, run_scenario, user_db_command, wait_until  # noqa: E402
 from collector_util import (Shell, collector_config, commands, hook_dir,  # noqa: E402
                             receiver_for, require_root_and_shells, test_users)
 
@@ -127,8 +128,11 @@ def scenario(sc):
         recv.start()
         coll.start()
         before = os.stat("/etc/passwd").st_ino
-        subprocess.run(["usermod", "-c", "changed after the start", users[0].pw_name],
-                       check=True, timeout=30)
+        # Retried: a scenario running in parallel may hold the user
+        # database's lock (it makes its collector user).
+        check(user_db_command(["usermod", "-c", "changed after the start", users[0].pw_name],
+                              lambda: pwd.getpwnam(users[0].pw_name).pw_gecos ==
+                              "changed after the start"), "usermod did not apply")
         check(os.stat("/etc/passwd").st_ino != before, "usermod did not replace /etc/passwd")
         expected = run_sessions(sc, users, hooks, socket_path)
         sc.note(f"{count} users typed {len(expected)} commands")

@@ -7,7 +7,10 @@ agent uses it, against the real binary on 127.0.0.1.
   - --prometheus: HELP/TYPE before each family, auditdistd_* names, labels
     role and host, counters ending in _total; bytes_total and files_total
     grow when another trail ships.
-  - --check: 0 and "AUDITDISTD OK - " while shipping; with the receiver
+  - --check: 0 and "AUDITDISTD OK - " while shipping; a host idle for
+    longer than --max-lag whose new data is sent but not yet acknowledged
+    (receiver stopped) is not stalled until --max-lag has passed since the
+    send, then it is CRITICAL; with the receiver
     killed and a trail waiting, 2 CRITICAL ("stalled") once --max-lag has
     passed; 3 UNKNOWN when the daemon is down or there is no socket.
   - The documented jq recipe of docs/operations.md, run as written: 0 while
@@ -18,6 +21,7 @@ agent uses it, against the real binary on 127.0.0.1.
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -161,6 +165,31 @@ def status_group(sc, send, send_args):
     check(subprocess.run(["getent", "group", group]).returncode != 0, f"group {group} left behind")
 
 
+def idle_then_new_data(sc, recv, send_args):
+    """Idle past the max lag, then new data the stopped receiver does not
+    acknowledge: the stall counts from the send, not from the last ack."""
+    lag = 4
+    time.sleep(lag + 1)
+    recv.send_signal(signal.SIGSTOP)
+    try:
+        name = trail_name(3)
+        sc.add_trail(name, 64 * 1024)
+        def sent():
+            h = json_status(sc, send_args, "sender")
+            return h["waiting_since"] and h["waiting_since"] > h["last_data_ack"]
+        wait_until(sent, timeout=lag / 2, interval=0.05, what="the sender sending the new trail")
+        code, line = check_status(sc, send_args, max_lag=lag)
+        check("stalled" not in line and code != 2,
+              f"new data on its way after an idle time longer than --max-lag: {line}")
+        wait_until(lambda: check_status(sc, send_args, max_lag=lag)[0] == 2, timeout=30,
+                   what="--check CRITICAL once the new data waited --max-lag")
+        code, line = check_status(sc, send_args, max_lag=lag)
+        check("stalled" in line, f"CRITICAL for the stall: {line}")
+    finally:
+        recv.send_signal(signal.SIGCONT)
+    sc.note(f"idle past --max-lag, new data unacknowledged: not stalled at once, then {line}")
+
+
 def body(sc):
     if os.geteuid() != 0:
         raise Skip("needs root (the status socket is root-only; groupadd)")
@@ -204,10 +233,12 @@ def body(sc):
     wait_until(lambda: prometheus(sc, recv_args)[("auditdistd_bytes_total", "receiver", "web1")]
                == float(size + size2), what="receiver bytes_total after a second trail")
 
+    idle_then_new_data(sc, recv, send_args)
+
     # The receiver gone and a trail waiting: CRITICAL once max-lag has passed.
     recv.kill9()
     send.wait_log(r"connection lost|cannot connect", since=0)
-    sc.add_trail(trail_name(3), 64 * 1024)
+    sc.add_trail(trail_name(4), 64 * 1024)
     wait_until(lambda: check_status(sc, send_args, max_lag=2)[0] == 2, timeout=30,
                what="--check CRITICAL with the receiver down")
     code, line = check_status(sc, send_args, max_lag=2)

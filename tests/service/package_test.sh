@@ -67,6 +67,8 @@ case "$status" in
 esac
 getent passwd auditdistd >/dev/null && skip "a user auditdistd exists outside the package; purge would delete it"
 getent group auditdistd >/dev/null && skip "a group auditdistd exists outside the package; purge would delete it"
+getent passwd auditdistd-collector >/dev/null &&
+	skip "a user auditdistd-collector exists outside the package; purge would delete it"
 for d in /var/audit/dist /var/audit/remote; do
 	[ -z "$(dpkg-statoverride --list "$d")" ] || skip "dpkg-statoverride entry for $d"
 done
@@ -294,6 +296,13 @@ gid=$(getent group auditdistd | cut -d: -f3) || fail "no group auditdistd after 
 [ "$(echo "$pw" | cut -d: -f4)" = "$gid" ] || fail "primary group of auditdistd is not auditdistd: $pw"
 [ "$(echo "$pw" | cut -d: -f6)" = /nonexistent ] || fail "home of auditdistd: $pw"
 [ "$(echo "$pw" | cut -d: -f7)" = /usr/sbin/nologin ] || fail "shell of auditdistd: $pw"
+# The collector process's own user: its own uid and group, not the daemon's.
+cpw=$(getent passwd auditdistd-collector) || fail "no user auditdistd-collector after install"
+cgid=$(getent group auditdistd-collector | cut -d: -f3) || fail "no group auditdistd-collector after install"
+[ "$(echo "$cpw" | cut -d: -f4)" = "$cgid" ] || fail "primary group of auditdistd-collector: $cpw"
+[ "$(echo "$cpw" | cut -d: -f3)" != "$uid" ] && [ "$cgid" != "$gid" ] ||
+	fail "auditdistd-collector shares the uid or gid of auditdistd: $cpw"
+[ "$(echo "$cpw" | cut -d: -f7)" = /usr/sbin/nologin ] || fail "shell of auditdistd-collector: $cpw"
 [ "$uid" -lt 1000 ] || fail "auditdistd is not a system user: $pw"
 [ ! -e /nonexistent ] || fail "/nonexistent exists"
 check_dirs()
@@ -475,6 +484,8 @@ getent passwd auditdistd >/dev/null && fail "user auditdistd left after purge"
 [ ! -f /etc/zsh/zshrc ] || ! grep -qF "$zsh_hook" /etc/zsh/zshrc || fail "purge left the zsh hook line"
 [ ! -L /etc/profile.d/auditdistd-collector.sh ] || fail "purge left /etc/profile.d/auditdistd-collector.sh"
 getent group auditdistd >/dev/null && fail "group auditdistd left after purge"
+getent passwd auditdistd-collector >/dev/null && fail "user auditdistd-collector left after purge"
+getent group auditdistd-collector >/dev/null && fail "group auditdistd-collector left after purge"
 [ -z "$enabled" ] || [ ! -L "$enabled" ] || fail "enablement link $enabled left after purge"
 # Received trails are evidence: purging the package must never delete them.
 [ -d /var/audit/remote ] || fail "purge removed /var/audit/remote"

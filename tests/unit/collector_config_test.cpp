@@ -92,9 +92,18 @@ TEST_CASE("collector: a reload may change policies, not the socket or directorie
     auto same =
         std::get<config>(parse("collector {\n directory /a\n rate_limit 9\n heartbeat 5\n}\n"));
     CHECK(plan_reload(base, same).needs_restart.empty());
+    CHECK(plan_reload(base, same).sections_changed == std::vector<std::string>{"collector"});
+    CHECK(plan_reload(base, same).summary() == "sections changed: collector");
+    // The same settings further down the file change nothing.
+    auto lower = std::get<config>(parse("name a\n\ncollector {\n directory /a\n}\n"));
+    CHECK(plan_reload(base, lower).sections_changed.empty());
+    auto sudo = std::get<config>(parse("sudo {\n directory /s\n}\n"));
+    auto sudo_rotated = std::get<config>(parse("sudo {\n directory /s\n rotate size 16K\n}\n"));
+    CHECK(plan_reload(sudo, sudo_rotated).sections_changed == std::vector<std::string>{"sudo"});
+    CHECK(!plan_reload(sudo, sudo_rotated).empty());
     auto moved = std::get<config>(parse("collector {\n directory /b\n}\n"));
     CHECK(plan_reload(base, moved).needs_restart ==
-          std::vector<std::string>{"the collector's socket, directory or dist"});
+          std::vector<std::string>{"the collector's socket, directory, dist or user"});
     auto none = std::get<config>(parse("name a\n"));
     CHECK(plan_reload(base, none).needs_restart ==
           std::vector<std::string>{"the collector section removed"});

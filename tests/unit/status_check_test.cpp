@@ -65,6 +65,16 @@ TEST_CASE("check: a sender with data waiting and no data ack for max-lag is stal
     h.since = at(9'000);
     REQUIRE_FALSE(is_stalled(h, at(9'500), 600s));
     REQUIRE(is_stalled(h, at(9'700), 600s));
+    // Idle since the last ack at 9'000, new data sent at 9'650: measured
+    // from the send, not from the ack.
+    h.last_data_ack = at(9'000);
+    h.waiting_since = at(9'650);
+    REQUIRE_FALSE(is_stalled(h, at(9'700), 600s));
+    REQUIRE(is_stalled(h, at(10'300), 600s));
+    REQUIRE(decide_check({h}, at(10'300), 600s).line.find("no data acknowledged for 650 s") !=
+            std::string::npos);
+    h.waiting_since = at(8'000); // sent before the last ack: that ack counts
+    REQUIRE(is_stalled(h, at(9'700), 600s));
     auto r2 = shipping("receiver", "web1");
     r2.last_data_ack = at(0);
     REQUIRE_FALSE(is_stalled(r2, at(99'999), 600s)); // a receiver cannot know what waits

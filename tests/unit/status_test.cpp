@@ -21,6 +21,7 @@ TEST_CASE("status JSON: every field, nulls for what is unknown, strings escaped"
     s.unacked = 678;
     s.last_data_ack = at(1'700'000'010);
     s.last_heard = at(1'700'000'020);
+    s.waiting_since = at(1'700'000'015);
     s.counters.bytes = 5;
     s.counters.files = 1;
     s.counters.connections = 2;
@@ -41,14 +42,15 @@ TEST_CASE("status JSON: every field, nulls for what is unknown, strings escaped"
             "\"tls://192.0.2.1:7878\",\"connected\":true,\"since\":\"2023-11-14T22:13:20Z\","
             "\"file\":\"20231114221320.not_terminated\",\"offset\":12345,\"unacked_bytes\":678,"
             "\"last_ack\":\"2023-11-14T22:13:30Z\",\"last_data_ack\":\"2023-11-14T22:13:30Z\","
-            "\"last_heard\":\"2023-11-14T22:13:40Z\",\"last_error\":null,\"last_error_at\":null,"
+            "\"last_heard\":\"2023-11-14T22:13:40Z\",\"waiting_since\":\"2023-11-14T22:13:35Z\","
+            "\"last_error\":null,\"last_error_at\":null,"
             "\"refused\":null,\"stalled\":false,\"lagging\":null,"
             "\"receipt\":\"entry 4, signed 2023-11-14T22:13:20Z\",\"receipt_alert\":null,\"counters\":{\"bytes\":5,\"files\":1,"
             "\"connections\":2,\"handshake_failures\":{},\"refusals\":{\"limit\":3},"
             "\"fsyncs\":0,\"fsync_seconds\":0E0,\"missed_files\":0}},"
             "{\"role\":\"receiver\",\"host\":\"web1\",\"remote\":\"\",\"connected\":false,"
             "\"since\":null,\"file\":null,\"offset\":0,\"unacked_bytes\":null,\"last_ack\":null,"
-            "\"last_data_ack\":null,\"last_heard\":null,"
+            "\"last_data_ack\":null,\"last_heard\":null,\"waiting_since\":null,"
             "\"last_error\":\"OPEN refused (cannot create trail file): \\u0001\","
             "\"last_error_at\":\"1970-01-01T00:00:00Z\",\"refused\":null,\"stalled\":true,"
             "\"lagging\":null,\"receipt\":null,\"receipt_alert\":null,"

@@ -1,0 +1,152 @@
+// Unit tests for the collector process's own user (issue 14): the user
+// decider and the configuration views (privileged/collector_user.cpp), the
+// `user` keyword, the dist directory owned by the sender's user
+// (collector/setup.cpp, common/dir_check.cpp), and the supervisor's
+// children (privileged/worker_children.cpp: the first to end stops the
+// other and gives the exit status).
+#include "collector/setup.hpp"
+#include "common/config.hpp"
+#include "common/dir_check.hpp"
+#include "common/reload.hpp"
+#include "privileged/collector_user.hpp"
+#include "privileged/worker_children.hpp"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace adist;
+using adist::common::user_ids;
+
+namespace {
+common::config_result parse(const std::string& text) {
+    return common::parse_config(text, "t.conf", "me");
+}
+std::string error_of(const std::string& text) {
+    auto r = parse(text);
+    REQUIRE(std::holds_alternative<common::config_error>(r));
+    return std::get<common::config_error>(r).to_string();
+}
+} // namespace
+
+TEST_CASE("collector user: must exist, not be root, share neither uid nor gid with the daemon") {
+    user_ids daemon{110, 120};
+    using privileged::collector_user_problem;
+    CHECK_FALSE(collector_user_problem("coll", user_ids{111, 121}, "auditdistd", daemon));
+    CHECK(collector_user_problem("coll", std::nullopt, "auditdistd", daemon)
+              ->starts_with("the collector runs as user coll, which does not exist (create it: "
+                            "adduser --system --group --no-create-home coll"));
+    CHECK(collector_user_problem("coll", user_ids{0, 121}, "auditdistd", daemon)
+              ->starts_with("refusing to run the collector as coll"));
+    CHECK(collector_user_problem("coll", user_ids{111, 0}, "auditdistd", daemon)
+              ->starts_with("refusing to run the collector as coll"));
+    CHECK(collector_user_problem("coll", user_ids{110, 121}, "auditdistd", daemon)
+              ->starts_with("the collector's user coll has the uid of the daemon user auditdistd"));
+    CHECK(collector_user_problem("coll", user_ids{111, 120}, "auditdistd", daemon)
+              ->starts_with("the collector's user coll has the group of the daemon user"));
+}
+
+TEST_CASE("collector user: the keyword, its default, one user for both sections") {
+    auto c = std::get<common::config>(parse("collector {\n}\n"));
+    CHECK(c.collector->user == "auditdistd-collector");
+    CHECK(privileged::collector_user_name(c) == "auditdistd-collector");
+    auto named = std::get<common::config>(parse("collector {\n user adcoll\n}\nsudo {\n user adcoll\n}\n"));
+    CHECK(privileged::collector_user_name(named) == "adcoll");
+    auto sudo_only = std::get<common::config>(parse("sudo {\n user s1\n}\n"));
+    CHECK(privileged::collector_user_name(sudo_only) == "s1");
+    CHECK(privileged::collector_user_name(std::get<common::config>(parse("name a\n"))).empty());
+    CHECK(error_of("collector {\n user adcoll\n}\nsudo {\n user other\n}\n") ==
+          "t.conf:4: sudo: user must be the same in the collector and sudo sections (one "
+          "process serves both)");
+    CHECK(error_of("collector {\n user \"a/b\"\n}\n").starts_with("t.conf:2: user must be a user name"));
+    CHECK(error_of("collector {\n user a\n user b\n}\n") ==
+          "t.conf:3: \"user\" is given twice in the collector section");
+    auto other = std::get<common::config>(parse("collector {\n user x\n}\n"));
+    CHECK(common::plan_reload(c, other).needs_restart ==
+          std::vector<std::string>{"the collector's socket, directory, dist or user"});
+}
+
+TEST_CASE("collector user: each process's view of the configuration") {
+    auto c = std::get<common::config>(parse(
+        "collector {\n}\nsender {\n directory /d\n host r {\n  remote tcp://127.0.0.1:1\n"
+        "  password p\n }\n}\nreceiver {\n listen tcp://127.0.0.1:2\n host s {\n  remote 127.0.0.1\n"
+        "  password p\n }\n}\n"));
+    REQUIRE(c.has_sender);
+    auto coll = privileged::collector_view(c);
+    CHECK_FALSE(coll.has_sender);
+    CHECK_FALSE(coll.has_receiver);
+    CHECK(coll.senders.empty());
+    CHECK(coll.receivers.empty());
+    CHECK(coll.listen.empty());
+    CHECK(coll.collector == c.collector);
+    auto net = privileged::without_collector(c);
+    CHECK_FALSE(net.collector);
+    CHECK_FALSE(net.sudo);
+    CHECK(net.senders.size() == 1);
+    // The collector process's reloads never see the hosts.
+    CHECK(common::plan_reload(coll, privileged::collector_view(c)).needs_restart.empty());
+}
+
+TEST_CASE("collector user: dist belongs to the sender's user, group the collector's") {
+    user_ids coll{111, 121}, sender{110, 120};
+    user_ids self{0, 0};
+    common::dir_facts good{true, 110, 121, S_IFDIR | 0770};
+    CHECK_FALSE(collector::directory_problem("/d", good, "coll", coll, self, sender));
+    auto f = good;
+    f.owner = 0;
+    CHECK(*collector::directory_problem("/d", f, "coll", coll, self, sender) ==
+          "/d belongs to uid 0, not the sender's user (uid 110), which removes the links it "
+          "shipped (chown 110:coll /d && chmod 0770 /d)");
+    f = good;
+    f.group = 120;
+    CHECK(collector::directory_problem("/d", f, "coll", coll, self, sender)->starts_with("/d has group 120"));
+    f = good;
+    f.mode = S_IFDIR | 0570;
+    CHECK(collector::directory_problem("/d", f, "coll", coll, self, sender)
+              ->starts_with("/d is not writable by its owner"));
+    // The sender's own check lets the collector's group write there, no other.
+    CHECK_FALSE(common::check_directory("/d", good, common::dir_role::dist, "auditdistd", sender,
+                                        self, gid_t(121)));
+    CHECK(common::check_directory("/d", good, common::dir_role::dist, "auditdistd", sender, self)
+              ->starts_with("/d is writable by group 121"));
+}
+
+TEST_CASE("supervisor's children: the first to end stops the other and gives the status") {
+    pid_t quick = ::fork();
+    if (quick == 0) ::_exit(3);
+    // The slow child takes SIGTERM's default action, not Catch's handler:
+    // blocked across the fork until it is reset.
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    ::sigprocmask(SIG_BLOCK, &term, &old);
+    pid_t slow = ::fork();
+    if (slow == 0) {
+        ::signal(SIGTERM, SIG_DFL);
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        for (;;) ::pause(); // until the SIGTERM
+    }
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    REQUIRE(quick > 0);
+    REQUIRE(slow > 0);
+    privileged::worker_children children;
+    children.add(quick, "quick", -1);
+    children.add(slow, "slow", -1);
+    CHECK(children.has(slow));
+    CHECK_FALSE(children.mark_ready(0));
+    CHECK(children.mark_ready(1));
+    bool all_gone = false;
+    for (int i = 0; i < 3000 && !all_gone; ++i) { // at most 30 s
+        all_gone = children.reap();
+        if (!all_gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    REQUIRE(all_gone);
+    CHECK(children.exit_code() == 3);
+    CHECK(children.all()[1].exited);
+    int status = 0;
+    CHECK(::waitpid(slow, &status, WNOHANG) < 0); // reaped by reap()
+}
