@@ -132,6 +132,7 @@ std::optional<config_error> validate_config(const config& cfg, std::string_view 
     if (auto e = c.unique(cfg.receivers, "receiver", "each sender needs its own directory"))
         return e;
     if (auto e = config_detail::check_fanout(cfg, file)) return e;
+    if (auto e = config_detail::check_receipts(cfg, file)) return e;
     return config_detail::check_tls_settings(cfg, file);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@ inline constexpr std::string_view default_sender_directory = "/var/audit/dist";
 inline constexpr std::string_view default_receiver_directory = "/var/audit/remote";
 inline constexpr std::string_view default_certfile = "/etc/security/auditdistd.cert.pem";
 inline constexpr std::string_view default_keyfile = "/etc/security/auditdistd.key.pem";
+inline constexpr std::string_view default_receipt_directory = "/var/lib/auditdistd/receipts";
 // FreeBSD's ADIST_TIMEOUT is 20 s (its man page says 5, which is wrong).
 inline constexpr int default_timeout = 20;
 // Receiver: a trail may start at most this many seconds after the receiver's
@@ -84,6 +86,13 @@ struct sender_host {
     // `status` (0: no limit).
     bool optional = false;
     std::uint64_t max_lag_bytes = 0;
+    // Receipts: `ledger_key` (the receiver's ledger public key, as
+    // `auditdistd ledger-key` prints it) makes the sender ask for the signed
+    // head of its ledger (protocol 1) and keep it in `receipt_file`
+    // (default <default_receipt_directory>/<host>/heads).
+    std::optional<std::array<std::uint8_t, 32>> ledger_key;
+    std::string receipt_file;
+    int receipt_file_line = 0;
 };
 
 struct receiver_host {
@@ -170,6 +179,8 @@ std::vector<config_error> tls_warnings(const config& cfg, std::string_view file)
 // For -n: one line per dist directory that several sender hosts take
 // (fan-out), naming its hosts and which of them a link waits for.
 std::vector<std::string> fanout_summary(const config& cfg);
+// For -n: one line per sender host with a ledger_key: where its receipts go.
+std::vector<std::string> receipt_summary(const config& cfg);
 
 // `include "PATTERN"` (auditdistd.conf(5), INCLUDE): a configuration is its
 // file and the files its include statements name. Root reads them all once

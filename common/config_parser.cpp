@@ -224,6 +224,10 @@ bool parser::sender_host_statement(kw k, const token& t) {
         return optional_value(t, h.optional);
     case kw::max_lag_bytes:
         return max_lag_value(t, sender_host_max_lag_.back());
+    case kw::ledger_key:
+        return ledger_key_value(t, h);
+    case kw::receipt_file:
+        return receipt_file_value(t, h);
     default:
         return not_allowed(t, "sender host section");
     }
@@ -287,6 +291,7 @@ bool parser::receiver_host_statement(kw k, const token& t) {
 
 // FreeBSD: sender hosts inherit the section's source and directory.
 void parser::finish_sender() {
+    default_receipt_files(cfg_);
     if (sender_directory_.empty()) sender_directory_ = std::string(default_sender_directory);
     for (std::size_t i = 0; i < cfg_.senders.size(); ++i) {
         auto& h = cfg_.senders[i];

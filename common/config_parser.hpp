@@ -24,17 +24,19 @@ enum class kw : unsigned {
     include, tls_min_version, min_protocol_version, auditd_log,
     collector,
     sudo,
-    optional, max_lag_bytes // fan-out (config_fanout.cpp)
+    optional, max_lag_bytes, // fan-out (config_fanout.cpp)
+    ledger_key, receipt_file // receipts (config_receipts.cpp)
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 28> keyword_names = {
+constexpr std::array<std::string_view, 30> keyword_names = {
     "",       "name",      "pidfile",     "timeout",  "sender", "receiver", "host",   "source",
     "remote", "directory", "fingerprint", "password", "listen", "certfile", "keyfile",
     "max_files_per_minute", "max_files_burst", "max_host_bytes", "max_clock_skew",
     "status_group", "include", "tls_min_version", "min_protocol_version",
     "auditd_log", "collector",
-    "sudo", "optional", "max_lag_bytes"};
+    "sudo", "optional", "max_lag_bytes",
+    "ledger_key", "receipt_file"};
 
 class parser {
   public:
@@ -88,6 +90,8 @@ class parser {
     bool protocol_value(const token& key, std::optional<int>& out);
     bool optional_value(const token& key, bool& out);                        // config_fanout.cpp
     bool max_lag_value(const token& key, std::optional<std::uint64_t>& out); // config_fanout.cpp
+    bool ledger_key_value(const token& key, sender_host& h);   // config_receipts.cpp
+    bool receipt_file_value(const token& key, sender_host& h); // config_receipts.cpp
 
     void finish_sender();
     void finish_receiver();
@@ -124,6 +128,11 @@ std::string normalize_directory(const std::string& dir, bool* dotdot);
 // Whole-config checks of fan-out (config_fanout.cpp): hosts sharing a dist
 // directory need one that is not optional, and one auditd_log.
 std::optional<config_error> check_fanout(const config& cfg, std::string_view file);
+
+// Whole-config checks of receipts (config_receipts.cpp): receipt_file only
+// with ledger_key, one file per host; sets the default receipt_file.
+std::optional<config_error> check_receipts(const config& cfg, std::string_view file);
+void default_receipt_files(config& cfg);
 
 // Whole-config checks of tls_min_version (config_tls.cpp), run by validate_config().
 std::optional<config_error> check_tls_settings(const config& cfg, std::string_view file);

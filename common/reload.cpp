@@ -132,7 +132,8 @@ reload_plan plan_reload(const config& running, const config& next) {
                           a.password == b.password && a.tls_min_version == b.tls_min_version &&
                           a.min_protocol_version == b.min_protocol_version &&
                           a.own_name == b.own_name && a.optional == b.optional &&
-                          a.max_lag_bytes == b.max_lag_bytes;
+                          a.max_lag_bytes == b.max_lag_bytes && a.ledger_key == b.ledger_key &&
+                          a.receipt_file == b.receipt_file;
                },
                p.sender_hosts_added, p.sender_hosts_removed, p.sender_hosts_changed);
     auditd_log_changes(running, next, p);

@@ -101,6 +101,10 @@ std::string render_status_json(const std::vector<host_status>& hosts) {
         o["stalled"] = h.stalled;
         o["lagging"] =
             h.lagging.empty() ? boost::json::value(nullptr) : boost::json::value(h.lagging);
+        o["receipt"] =
+            h.receipt.empty() ? boost::json::value(nullptr) : boost::json::value(h.receipt);
+        o["receipt_alert"] = h.receipt_alert.empty() ? boost::json::value(nullptr)
+                                                     : boost::json::value(h.receipt_alert);
         o["counters"] = counters_json(h.counters);
         list.push_back(std::move(o));
     }
@@ -131,6 +135,8 @@ std::string render_status_text(const std::vector<host_status>& hosts, wall_time 
         if (!h.refused.empty()) out << "  REFUSED:     " << h.refused << "\n";
         if (h.stalled) out << "  STALLED:     data waiting and none acknowledged for too long\n";
         if (!h.lagging.empty()) out << "  LAGGING:     " << h.lagging << "\n";
+        if (!h.receipt.empty()) out << "  receipt:     " << h.receipt << "\n";
+        if (!h.receipt_alert.empty()) out << "  RECEIPT:     " << h.receipt_alert << "\n";
         if (h.counters.missed_files != 0) {
             out << "  missed:      " << h.counters.missed_files
                 << " trail(s) removed before this optional receiver got them\n";

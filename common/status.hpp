@@ -57,6 +57,11 @@ struct host_status {
     // the dist directory it has not acknowledged, and for an optional one
     // bytes removed before it got them), "" when it does not.
     std::string lagging;
+    // Sender with ledger_key: the newest receipt kept ("" none), and why a
+    // signed head was refused or receipts cannot be kept ("" when neither;
+    // an alert stays until the daemon restarts).
+    std::string receipt;
+    std::string receipt_alert;
     host_counters counters;
 };
 

@@ -33,6 +33,7 @@ finding judge(const host_status& h, wall_time now, std::chrono::seconds max_lag)
                                           std::to_string(waited) + " s"};
     }
     if (!h.lagging.empty()) return {check_code::critical, "lagging: " + h.lagging};
+    if (!h.receipt_alert.empty()) return {check_code::critical, "receipt: " + h.receipt_alert};
     if (!h.connected) {
         if (!h.since || age(*h.since, now) > max_lag.count()) {
             return {check_code::critical,

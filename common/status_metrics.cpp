@@ -106,6 +106,13 @@ void gauges(std::ostringstream& out, const std::vector<host_status>& hosts) {
                  return h.lagging.empty() ? 0.0 : 1.0;
              });
     per_host(out, hosts,
+             {"receipt_alert", "gauge",
+              "sender with ledger_key: 1 when a signed ledger head was refused or receipts cannot be kept"},
+             [](hs h) -> std::optional<double> {
+                 if (h.receipt.empty() && h.receipt_alert.empty()) return std::nullopt;
+                 return h.receipt_alert.empty() ? 0.0 : 1.0;
+             });
+    per_host(out, hosts,
              {"unacked_bytes", "gauge", "sender: bytes in the dist directory not acknowledged"},
              [](hs h) -> std::optional<double> {
                  if (!h.unacked) return std::nullopt;

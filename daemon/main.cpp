@@ -79,7 +79,10 @@ po::options_description describe(daemon_options& o) {
         ("ledger-key", po::value(&o.ledger_key),
          "receiver as root: the supervisor's ledger signing key (default /var/lib/auditdistd/ledger-key)")
         ("ledger-sign-interval", po::value(&o.ledger_sign_interval),
-         "receiver as root: seconds between signatures of grown ledgers (default 60)");
+         "receiver as root: seconds between signatures of grown ledgers (default 60)")
+        ("receipt-interval", po::value(&o.receipt_interval),
+         "sender with ledger_key: seconds between requests for the receiver's signed ledger head "
+         "(default 60; also after each acknowledged CLOSE)");
     return d;
 }
 
@@ -151,6 +154,10 @@ std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
     }
     if (o.repeat_interval < 1) {
         std::cerr << "auditdistd: --repeat-interval must be at least 1\n";
+        return EX_USAGE;
+    }
+    if (o.receipt_interval < 1) {
+        std::cerr << "auditdistd: --receipt-interval must be at least 1\n";
         return EX_USAGE;
     }
     if (vm.count("window")) {
@@ -265,6 +272,7 @@ int main(int argc, char** argv) {
         for (const auto& w : common::tls_warnings(cfg, o.config_path))
             std::cerr << "warning: " << w.to_string() << "\n";
         for (const auto& line : common::fanout_summary(cfg)) std::cout << line << "\n";
+        for (const auto& line : common::receipt_summary(cfg)) std::cout << line << "\n";
         std::cout << "configuration OK\n";
         return 0;
     }

@@ -28,6 +28,7 @@ sender::uplink_options sender_options(const daemon_options& o, const common::con
     u.transfer.keepalive = std::clamp<std::chrono::milliseconds>(u.timeout / 3, 1s, 10s);
     u.transfer.progress_interval = std::chrono::seconds(o.progress_interval);
     u.transfer.repeat_interval = std::chrono::seconds(o.repeat_interval);
+    u.transfer.receipt_interval = std::chrono::seconds(o.receipt_interval);
     u.max_protocol = o.max_protocol;
     u.collector_uid = o.collector_uid;
     for (const auto* c : {&cfg.collector, &cfg.sudo})

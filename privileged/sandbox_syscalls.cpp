@@ -67,8 +67,10 @@ const char* const receiver_calls[] = {"fdatasync", "fsync", "mkdir", "mkdirat"};
 // (started as another user than root: no append-only attribute either).
 const char* const rename_calls[] = {"renameat2", "renameat", "rename"};
 
-// The sender: watching the dist directory.
-const char* const sender_calls[] = {"inotify_init1", "inotify_add_watch", "inotify_rm_watch"};
+// The sender: watching the dist directory; syncing its receipts
+// (sender/receipt_keeper, through the descriptor opened before the drop).
+const char* const sender_calls[] = {"inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+                                    "fdatasync"};
 
 // Removing files: the sender's shipped links, and the pidfile and status
 // socket at exit when no supervisor does it.

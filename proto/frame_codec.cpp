@@ -42,6 +42,7 @@ std::string_view to_string(command c) {
     case command::close: return "CLOSE";
     case command::keepalive: return "KEEPALIVE";
     case command::error: return "ERROR";
+    case command::head: return "HEAD";
     }
     return "UNKNOWN";
 }
@@ -72,6 +73,7 @@ std::string_view to_string(decode_error e) {
     case decode_error::unexpected_payload: return "payload on KEEPALIVE/ERROR";
     case decode_error::bad_name: return "malformed name payload";
     case decode_error::unknown_error_code: return "unknown reply error code";
+    case decode_error::bad_head_reply: return "malformed HEAD reply";
     }
     return "unknown decode error";
 }
@@ -81,7 +83,8 @@ request_result decode_request(std::span<const std::byte> in, int version) {
     if (!valid_order(in[0])) return decode_error::bad_byte_order;
     if (in.size() < 2) return need_more{request_header_size};
     auto raw_cmd = std::to_integer<std::uint8_t>(in[1]);
-    if (raw_cmd < 1 || raw_cmd > 5) return decode_error::unknown_command;
+    auto last_cmd = version >= 1 ? command::head : command::error;
+    if (raw_cmd < 1 || raw_cmd > static_cast<std::uint8_t>(last_cmd)) return decode_error::unknown_command;
     if (in.size() < request_header_size) return need_more{request_header_size};
 
     auto order = static_cast<byte_order>(in[0]);

@@ -40,6 +40,7 @@ enum class decode_error {
     unexpected_payload, // KEEPALIVE/ERROR with payload
     bad_name,           // OPEN/CLOSE payload not "name\0" with a single NUL
     unknown_error_code,
+    bad_head_reply,     // a HEAD reply's presence byte or padding (head_frame.hpp)
 };
 std::string_view to_string(decode_error e);
 
@@ -55,7 +56,7 @@ using reply_result = std::variant<decoded<reply>, need_more, decode_error>;
 // OPEN/CLOSE payloads are checked to be a NUL-terminated string without an
 // embedded NUL; trail-name validity is the receiver's decision, not the codec's.
 // In protocol `version` 1 a CLOSE carries the name, then close_digest_size
-// bytes (see encode_close).
+// bytes (see encode_close), and HEAD (no payload) exists.
 request_result decode_request(std::span<const std::byte> in, int version = 0);
 
 // Decodes one 11-byte reply from the front of `in` (digest_mismatch only in

@@ -27,6 +27,8 @@ enum class command : std::uint8_t {
     close = 3,
     keepalive = 4,
     error = 5,
+    // Version 1 only: the newest signed ledger head (proto/head_frame.hpp).
+    head = 6,
 };
 
 // Reply error codes (ADIST_ERROR_* in FreeBSD).

@@ -13,6 +13,7 @@
 #include "common/log.hpp"
 #include "proto/handshake.hpp"
 #include "receiver/receiver.hpp"
+#include "receiver/signed_head.hpp"
 
 namespace adist::receiver {
 using proto::reply_error;
@@ -173,7 +174,7 @@ asio::awaitable<void> session::data_phase() {
 }
 
 void session::queue(std::uint64_t seq, reply_error err, bool needs_sync) {
-    pending_.push_back({{seq, err}, needs_sync});
+    pending_.push_back({{seq, err}, needs_sync, false, std::nullopt});
     if (err != reply_error::ok) failed_ = true;
 }
 
@@ -220,6 +221,7 @@ asio::awaitable<bool> session::handle(const proto::request& req) {
         queue(req.seq, err, err == reply_error::ok);
         break;
     case proto::command::keepalive: queue(req.seq, err, false); break;
+    case proto::command::head: co_await answer_head(req.seq); break;
     case proto::command::open:
     case proto::command::close:
     case proto::command::error:
@@ -254,6 +256,17 @@ asio::awaitable<bool> session::handle(const proto::request& req) {
                      "): " + store->last_error());
     }
     co_return err == reply_error::ok;
+}
+
+// Version 1's HEAD: the newest head the supervisor signed for this host's
+// ledger, read from its heads file (the worker cannot sign one), answered
+// in order with the other replies.
+asio::awaitable<void> session::answer_head(std::uint64_t seq) {
+    std::string dir = slot_->store->path();
+    auto read = [&dir] { return newest_signed_head(dir); };
+    auto head = co_await common::offload(owner_.pool(), read);
+    log::trace(prefix_, "HEAD request ", seq, ": ", head ? "the newest signed head" : "no signed head yet");
+    pending_.push_back({{seq, reply_error::ok}, false, true, head});
 }
 
 asio::awaitable<void> session::committer() {
@@ -293,7 +306,11 @@ asio::awaitable<void> session::committer() {
         out.clear();
         bool batch_failed = false;
         for (auto& p : batch) {
-            proto::encode_reply(out, p.reply);
+            if (p.head_reply && p.reply.error == reply_error::ok) {
+                proto::encode_head_reply(out, p.reply.seq, p.head);
+            } else {
+                proto::encode_reply(out, p.reply);
+            }
             batch_failed = batch_failed || p.reply.error != reply_error::ok;
         }
         bool sent = !stopping_ && co_await send(out);

@@ -16,6 +16,7 @@
 #include "common/tls_version.hpp"
 #include "proto/frame_codec.hpp"
 #include "proto/handshake.hpp"
+#include "proto/head_frame.hpp"
 
 namespace adist::receiver {
 
@@ -46,6 +47,9 @@ private:
     struct pending_reply {
         proto::reply reply;
         bool needs_sync = false;
+        // A HEAD's reply (version 1): the signed head follows the 11 bytes.
+        bool head_reply = false;
+        std::optional<proto::signed_head_bytes> head;
     };
 
     // The TLS handshake with the lowest tls_min_version of the candidates
@@ -58,6 +62,7 @@ private:
     asio::awaitable<bool> send(std::vector<std::byte> bytes);
     asio::awaitable<void> data_phase();
     asio::awaitable<bool> handle(const proto::request& req);
+    asio::awaitable<void> answer_head(std::uint64_t seq);
     asio::awaitable<proto::reply_error> barrier_call(proto::command cmd, std::string name,
                                                      std::optional<proto::file_digest> digest = {});
     asio::awaitable<bool> resume_prefix(const std::string& name, std::uint64_t size,

@@ -4,6 +4,7 @@
 #include "sender/transfer.hpp"
 
 #include <cstring>
+#include <optional>
 #include <span>
 #include <vector>
 #include "common/log.hpp"
@@ -40,18 +41,9 @@ asio::awaitable<void> transfer::reader() {
         std::size_t off = 0;
         bool ok = true;
         while (ok) {
-            auto result = proto::decode_reply(std::span(buf.data() + off, have - off), version_);
-            if (std::holds_alternative<proto::need_more>(result)) break;
-            auto* d = std::get_if<proto::decoded<proto::reply>>(&result);
-            if (d == nullptr) {
-                log::error(prefix_, "protocol violation by the receiver: ",
-                           to_string(std::get<proto::decode_error>(result)));
-                dist_.status->error("protocol violation by the receiver");
-                ok = false;
-                break;
-            }
-            off += d->consumed;
-            ok = on_reply(d->frame);
+            auto used = take_reply(std::span(buf.data() + off, have - off), ok);
+            if (used == 0) break;
+            off += used;
         }
         std::memmove(buf.data(), buf.data() + off, have - off);
         have -= off;
@@ -61,6 +53,37 @@ asio::awaitable<void> transfer::reader() {
     fail();
     reader_done_ = true;
     reader_finished_.notify();
+}
+
+// One reply from the front of `in` (a HEAD's is longer than the others):
+// the bytes it took, 0 when more are needed or the bytes are not a reply
+// (then `ok` is false). `ok` is also false when the reply ends the connection.
+std::size_t transfer::take_reply(std::span<const std::byte> in, bool& ok) {
+    std::optional<proto::decode_error> bad;
+    std::size_t used = 0;
+    if (!in_flight_.empty() && in_flight_.front().cmd == command::head) {
+        auto result = proto::decode_head_reply(in);
+        if (auto* d = std::get_if<proto::decoded<proto::head_reply>>(&result)) {
+            used = d->consumed;
+            ok = on_head_reply(d->frame);
+        } else if (auto* e = std::get_if<proto::decode_error>(&result)) {
+            bad = *e;
+        }
+    } else {
+        auto result = proto::decode_reply(in, version_);
+        if (auto* d = std::get_if<proto::decoded<proto::reply>>(&result)) {
+            used = d->consumed;
+            ok = on_reply(d->frame);
+        } else if (auto* e = std::get_if<proto::decode_error>(&result)) {
+            bad = *e;
+        }
+    }
+    if (bad) {
+        log::error(prefix_, "protocol violation by the receiver: ", to_string(*bad));
+        dist_.status->error("protocol violation by the receiver");
+        ok = false;
+    }
+    return used;
 }
 
 bool transfer::on_reply(const proto::reply& r) {
@@ -80,6 +103,7 @@ bool transfer::on_reply(const proto::reply& r) {
     // KEEPALIVE alone does not (a full disk acks the OPEN, refuses the APPEND).
     if (req.cmd == command::append || req.cmd == command::close) ++acked_;
     if (req.cmd == command::close && req.unlink) unlink_shipped(req);
+    if (req.cmd == command::close) close_acked_since_head_ = true;
     return true;
 }
 

@@ -22,7 +22,7 @@ sender_role::sender_role(asio::io_context& io, const common::config& cfg, uplink
     configure_groups(cfg);
     for (const auto& h : cfg.senders) {
         uplinks_.push_back(std::make_shared<uplink>(io, common::handshake_name(cfg, h), h, tls_,
-                                                    options, group(h.directory)));
+                                                    options, group(h.directory), receipts(h)));
     }
 }
 
@@ -30,6 +30,17 @@ std::shared_ptr<fanout_group> sender_role::group(const std::string& directory) {
     auto& g = groups_[directory];
     if (!g) g = std::make_shared<fanout_group>(directory);
     return g;
+}
+
+std::shared_ptr<receipt_keeper> sender_role::receipts(const common::sender_host& h) {
+    if (!h.ledger_key) return nullptr;
+    auto& k = receipts_[h.receipt_file];
+    if (k && k->key() == *h.ledger_key) return k;
+    k = std::make_shared<receipt_keeper>(h.receipt_file, *h.ledger_key);
+    // After the privilege drop (a host added by a reload) this may fail:
+    // status says so, and the host ships without receipts.
+    if (!k->open()) log::error("[", h.name, "] receipts cannot be kept: ", k->problem());
+    return k;
 }
 
 void sender_role::configure_groups(const common::config& cfg) {
@@ -126,7 +137,7 @@ void sender_role::reload(const common::config& next, const common::reload_plan& 
             continue;
         }
         auto u = std::make_shared<uplink>(io_, common::handshake_name(next, h), h, tls_, options,
-                                          group(h.directory));
+                                          group(h.directory), receipts(h));
         for (const auto& old : retired_) {
             if (old->name() == h.name) u->carry_over(*old); // the latest wins
         }

@@ -38,12 +38,16 @@ class sender_role {
     void configure_groups(const common::config& cfg);
     std::shared_ptr<fanout_group> group(const std::string& directory);
     void remove_settled(fanout_group& g);
+    // The receipt keeper of a host with a ledger_key (null without): opened
+    // at the start, before the privilege drop; kept across reloads.
+    std::shared_ptr<receipt_keeper> receipts(const common::sender_host& h);
 
     asio::io_context& io_;
     asio::ssl::context tls_;
     std::vector<std::shared_ptr<uplink>> uplinks_;
     std::vector<std::shared_ptr<uplink>> retired_;                // stopping after a reload
     std::map<std::string, std::shared_ptr<fanout_group>> groups_; // by dist directory
+    std::map<std::string, std::shared_ptr<receipt_keeper>> receipts_; // by receipt file
     bool stopping_ = false;
 };
 

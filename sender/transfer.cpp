@@ -261,6 +261,7 @@ asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t re
                 progressed = handle_eof();
             }
         }
+        maybe_ask_head();
         bool had_output = out_size_ != 0;
         if (!co_await flush()) break;
         if (had_output || progressed) continue;

@@ -18,6 +18,7 @@
 #include "common/stream.hpp"
 #include "proto/frame_codec.hpp"
 #include "proto/digest.hpp"
+#include "proto/head_frame.hpp"
 #include "sender/dist_dir.hpp"
 #include "sender/fanout_group.hpp"
 #include "sender/link_status.hpp"
@@ -32,7 +33,12 @@ struct transfer_options {
     // How often a trail that cannot be sent, or a refusal that comes back,
     // is logged again while it lasts.
     std::chrono::seconds repeat_interval{600};
+    // Version 1 with a ledger_key: how often the signed ledger head is asked
+    // for (also after each acknowledged CLOSE, at most once a second).
+    std::chrono::seconds receipt_interval{60};
 };
+
+class receipt_keeper;
 
 struct dist_context {
     int dir_fd = -1;
@@ -45,6 +51,7 @@ struct dist_context {
     fanout_group* fanout = nullptr; // the receivers of this directory (one or more)
     std::string host;               // this receiver's host name in `fanout`
     uid_t other_owner = 0;          // files of this uid too (the collector's; 0: none)
+    receipt_keeper* receipts = nullptr; // ledger_key given: signed heads kept here
 };
 
 class transfer : public std::enable_shared_from_this<transfer> {
@@ -99,7 +106,11 @@ private:
 
     asio::awaitable<void> writer(std::string remote_name, std::uint64_t remote_size);
     asio::awaitable<void> reader();
+    std::size_t take_reply(std::span<const std::byte> in, bool& ok);
     bool on_reply(const proto::reply& r);
+    // Receipts (receipt_request.cpp): a HEAD request when one is due, its reply.
+    void maybe_ask_head();
+    bool on_head_reply(const proto::head_reply& r);
     void note_refusal(const in_flight& req, proto::reply_error error);
     bool start_resume(const std::string& remote_name, std::uint64_t remote_size);
     open_result open_local(const std::string& local, const std::string& remote,
@@ -149,6 +160,9 @@ private:
     std::size_t in_flight_bytes_ = 0;
     std::uint64_t next_seq_ = 1;
     std::uint64_t acked_ = 0;
+    std::optional<std::chrono::steady_clock::time_point> head_asked_at_;
+    bool head_in_flight_ = false;
+    bool close_acked_since_head_ = false;
     std::chrono::steady_clock::time_point last_send_;
     bool failed_ = false;
     bool refused_ = false;

@@ -25,11 +25,11 @@ bool family_matches(const tcp::endpoint& ep, common::family f) {
 
 uplink::uplink(asio::io_context& io, std::string own_name, common::sender_host host,
                asio::ssl::context& tls, uplink_options options,
-               std::shared_ptr<fanout_group> fanout)
+               std::shared_ptr<fanout_group> fanout, std::shared_ptr<receipt_keeper> receipts)
     : io_(io), own_name_(std::move(own_name)), host_(std::move(host)), tls_(tls),
       options_(options), prefix_("[" + host_.name + "] "), wake_(io.get_executor()),
       watch_(io.get_executor(), wake_), repeats_(options_.transfer.repeat_interval),
-      fanout_(std::move(fanout)) {}
+      fanout_(std::move(fanout)), receipts_(std::move(receipts)) {}
 
 uplink::~uplink() { stop(); }
 
@@ -134,6 +134,7 @@ asio::awaitable<void> uplink::run() {
             note_resume(resume.name);
             dist_context ctx{dist_fd_.get(), host_.directory, &watch_,       &wake_,    &notes_,
                              &status_,       &repeats_,       fanout_.get(), host_.name};
+            ctx.receipts = receipts_.get();
             if (std::find(options_.collector_dists.begin(), options_.collector_dists.end(),
                           host_.directory) != options_.collector_dists.end())
                 ctx.other_owner = options_.collector_uid;
@@ -347,6 +348,13 @@ common::host_status uplink::status() const {
     s.counters.missed_files = fanout_->missed_files(host_.name);
     s.last_error = status_.last_error;
     s.last_error_at = status_.last_error_at;
+    if (receipts_) {
+        s.receipt = receipts_->summary();
+        if (s.receipt.empty()) s.receipt = "none yet";
+        s.receipt_alert = !receipts_->alert().empty() ? receipts_->alert()
+                          : receipts_->problem().empty() ? std::string()
+                                                         : "receipts cannot be kept: " + receipts_->problem();
+    }
     return s;
 }
 

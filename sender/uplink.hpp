@@ -20,6 +20,7 @@
 #include "common/fd.hpp"
 #include "sender/dist_dir.hpp"
 #include "sender/fanout_group.hpp"
+#include "sender/receipt_keeper.hpp"
 #include "sender/transfer.hpp"
 
 namespace adist::sender {
@@ -38,9 +39,11 @@ struct uplink_options {
 
 class uplink {
 public:
-    // `fanout`: the receivers of the host's directory, this one among them.
+    // `fanout`: the receivers of the host's directory, this one among them;
+    // `receipts`: where its signed heads are kept (null: no ledger_key).
     uplink(asio::io_context& io, std::string own_name, common::sender_host host,
-           asio::ssl::context& tls, uplink_options options, std::shared_ptr<fanout_group> fanout);
+           asio::ssl::context& tls, uplink_options options, std::shared_ptr<fanout_group> fanout,
+           std::shared_ptr<receipt_keeper> receipts = nullptr);
     ~uplink();
 
     void start();
@@ -88,6 +91,7 @@ private:
     repeat_log repeats_; // trails that cannot be sent and refusals, logged again per period
     link_status status_;
     std::shared_ptr<fanout_group> fanout_;
+    std::shared_ptr<receipt_keeper> receipts_;
     std::shared_ptr<common::stream> stream_;
     std::chrono::milliseconds backoff_{0};
     std::mt19937_64 rng_{std::random_device{}()};

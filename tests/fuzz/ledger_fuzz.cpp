@@ -1,13 +1,17 @@
-// Fuzzes the ledger decoders (proto/ledger, proto/ledger_head): any bytes,
-// cut into entries, walked as a ledger; every entry that decodes encodes
-// back to the same bytes, and a signed head that decodes re-encodes too.
+// Fuzzes the ledger decoders (proto/ledger, proto/ledger_head) and the
+// HEAD reply decoder (proto/head_frame): any bytes, cut into entries, walked
+// as a ledger; every entry that decodes encodes back to the same bytes, a
+// signed head that decodes re-encodes too, and so does a HEAD reply.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "proto/ledger.hpp"
+#include "proto/head_frame.hpp"
 #include "proto/ledger_head.hpp"
 
 using namespace adist::proto;
@@ -32,5 +36,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     decode_ledger_entry(in.first(std::min(in.size(), ledger_entry_size)), &why);
+    // The same bytes as the receiver's replies to HEAD requests, one after
+    // another: each decoded reply re-encodes to what it consumed.
+    for (std::size_t off = 0, i = 0; off < in.size() && i < 64; ++i) {
+        auto r = decode_head_reply(in.subspan(off));
+        auto* d = std::get_if<decoded<head_reply>>(&r);
+        if (d == nullptr) break;
+        if (d->consumed != (d->frame.error == reply_error::ok ? head_reply_size : reply_size) ||
+            d->consumed > in.size() - off)
+            std::abort();
+        if (d->frame.error == reply_error::ok && in[off] == std::byte{1}) {
+            std::vector<std::byte> again;
+            encode_head_reply(again, d->frame.seq, d->frame.head);
+            if (!std::equal(again.begin(), again.end(), in.begin() + static_cast<std::ptrdiff_t>(off)))
+                std::abort();
+        }
+        off += d->consumed;
+    }
     return 0;
 }

@@ -26,6 +26,7 @@ TEST_CASE("status JSON: every field, nulls for what is unknown, strings escaped"
     s.counters.files = 1;
     s.counters.connections = 2;
     s.counters.refusals["limit"] = 3;
+    s.receipt = "entry 4, signed 2023-11-14T22:13:20Z";
     host_status r;
     r.role = "receiver";
     r.host = "web1";
@@ -43,7 +44,8 @@ TEST_CASE("status JSON: every field, nulls for what is unknown, strings escaped"
             "\"last_ack\":\"2023-11-14T22:13:30Z\",\"last_data_ack\":\"2023-11-14T22:13:30Z\","
             "\"last_heard\":\"2023-11-14T22:13:40Z\",\"waiting_since\":\"2023-11-14T22:13:35Z\","
             "\"last_error\":null,\"last_error_at\":null,"
-            "\"refused\":null,\"stalled\":false,\"lagging\":null,\"counters\":{\"bytes\":5,\"files\":1,"
+            "\"refused\":null,\"stalled\":false,\"lagging\":null,"
+            "\"receipt\":\"entry 4, signed 2023-11-14T22:13:20Z\",\"receipt_alert\":null,\"counters\":{\"bytes\":5,\"files\":1,"
             "\"connections\":2,\"handshake_failures\":{},\"refusals\":{\"limit\":3},"
             "\"fsyncs\":0,\"fsync_seconds\":0E0,\"missed_files\":0}},"
             "{\"role\":\"receiver\",\"host\":\"web1\",\"remote\":\"\",\"connected\":false,"
@@ -51,7 +53,8 @@ TEST_CASE("status JSON: every field, nulls for what is unknown, strings escaped"
             "\"last_data_ack\":null,\"last_heard\":null,\"waiting_since\":null,"
             "\"last_error\":\"OPEN refused (cannot create trail file): \\u0001\","
             "\"last_error_at\":\"1970-01-01T00:00:00Z\",\"refused\":null,\"stalled\":true,"
-            "\"lagging\":null,\"counters\":{\"bytes\":0,\"files\":0,\"connections\":0,"
+            "\"lagging\":null,\"receipt\":null,\"receipt_alert\":null,"
+            "\"counters\":{\"bytes\":0,\"files\":0,\"connections\":0,"
             "\"handshake_failures\":{\"bad password\":1},\"refusals\":{},\"fsyncs\":4,"
             "\"fsync_seconds\":1.5E0,\"missed_files\":0}}]}\n");
 }

@@ -1,0 +1,117 @@
+// The receipts of one sender host (see receipt_keeper.hpp).
+#include "sender/receipt_keeper.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "common/log.hpp"
+#include "common/status.hpp"
+
+namespace adist::sender {
+
+namespace {
+// Makes the missing directories of `dir` (0700), from the top down.
+bool make_directories(const std::string& dir, std::string* error) {
+    for (std::size_t at = 1; at != std::string::npos && at <= dir.size();) {
+        at = dir.find('/', at + 1);
+        std::string part = dir.substr(0, at);
+        if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
+            *error = "cannot make " + part + ": " + common::errno_text(errno);
+            return false;
+        }
+    }
+    return true;
+}
+} // namespace
+
+bool receipt_keeper::open() {
+    auto slash = path_.rfind('/');
+    std::string dir = slash == 0 ? "/" : path_.substr(0, slash);
+    std::string error;
+    if (!make_directories(dir, &error)) {
+        problem_ = error;
+        return false;
+    }
+    fd_ = common::unique_fd(
+        ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    struct stat st {};
+    if (!fd_ || ::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        problem_ = "cannot open " + path_ + ": " +
+                   (fd_ ? std::string("not a regular file") : common::errno_text(errno));
+        fd_.reset();
+        return false;
+    }
+    // The file's name is durable before anything is kept in it.
+    if (auto d = common::open_directory(dir)) ::fsync(d.get());
+    return load_last();
+}
+
+bool receipt_keeper::load_last() {
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0) {
+        problem_ = "cannot read " + path_ + ": " + common::errno_text(errno);
+        return false;
+    }
+    auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size % proto::ledger_head_size != 0) {
+        problem_ = path_ + " ends in a partial record (" + std::to_string(size) +
+                   " bytes): not appending to it; move it aside and restart";
+        return false;
+    }
+    if (size == 0) return true;
+    proto::signed_head_bytes buf{};
+    std::string why;
+    if (::pread(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(size - buf.size())) !=
+        static_cast<ssize_t>(buf.size())) {
+        problem_ = "cannot read " + path_ + ": " + common::errno_text(errno);
+        return false;
+    }
+    last_ = proto::decode_ledger_head(buf, &why);
+    if (!last_) problem_ = path_ + ": its last record is not a signed head (" + why + ")";
+    return problem_.empty();
+}
+
+bool receipt_keeper::append(const proto::ledger_head& h) {
+    auto bytes = proto::encode_ledger_head(h);
+    auto n = ::write(fd_.get(), bytes.data(), bytes.size());
+    if (n != static_cast<ssize_t>(bytes.size()) || ::fdatasync(fd_.get()) != 0) {
+        problem_ = "cannot write " + path_ + ": " +
+                   (n < 0 || n == static_cast<ssize_t>(bytes.size()) ? common::errno_text(errno)
+                                                                      : "short write");
+        return false;
+    }
+    last_ = h;
+    return true;
+}
+
+void receipt_keeper::take(const std::optional<proto::signed_head_bytes>& head,
+                          const std::string& log_prefix, repeat_log& repeats) {
+    if (!usable()) return;
+    auto d = head ? decide_receipt(*head, last_, key_) : decide_no_head(last_);
+    if (d.keep()) {
+        if (append(*d.head)) {
+            log::debug(log_prefix, "receipt kept: the receiver's signed ledger head at entry ",
+                       d.head->seq, " (", path_, ")");
+        } else {
+            log::error(log_prefix, problem_);
+        }
+        return;
+    }
+    if (!d.alert()) return;
+    alert_ = d.why;
+    if (repeats.due("receipt:" + d.why, std::chrono::steady_clock::now()))
+        log::alert(log_prefix, "receipt refused: ", d.why, "; run auditdistd verify --receipt ",
+                   path_, " on the receiver");
+}
+
+std::string receipt_keeper::summary() const {
+    if (!last_) return {};
+    auto t = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(last_->time));
+    return "entry " + std::to_string(last_->seq) + ", signed " + common::format_wall_time(t);
+}
+
+} // namespace adist::sender
