@@ -272,6 +272,16 @@ def assert_config_ok(binary, conf, private_var_audit=False, wrapper=()):
 SANITIZER_PATTERN = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|WARNING: ThreadSanitizer|runtime error:")
 
 
+def proc_status(pid):
+    """/proc/<pid>/status as {field: value} (OSError when the process is gone)."""
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
 def group_processes(pgrp):
     """(pid, fields of /proc/<pid>/stat after the command name) of every
     process in process group `pgrp`; processes gone meanwhile are skipped."""

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 
+from collector_util import receiver_for
 from harness import Skip, check, free_port
 
 SUDO_CONF = "/etc/sudo.conf"
@@ -63,6 +64,26 @@ def write_sudo_conf(plugin, socket_path, options=""):
     with open(SUDO_CONF, "w") as f:
         f.write("Plugin sudoers_policy sudoers.so\nPlugin sudoers_io sudoers.so\n"
                 f"Plugin sudo_auditdistd {plugin} socket={socket_path} timeout=5 {options}\n")
+
+
+class SudoSite:
+    """What every sudo scenario starts from (after require_sudo()): a
+    receiver, and a daemon (`sudo` section, not started) whose sudo stream
+    ships to it; the stream's directory and socket, sudoers' own I/O log
+    directory, the built plugin. configure() rewrites the daemon's file
+    (for a reload)."""
+
+    def __init__(self, sc, rotate=""):
+        self.recv, url, fp, self.host_dir = receiver_for(sc)
+        self.directory = sc.path("sudo-trails")
+        self.socket_path = sc.path("run", "sudo.sock")
+        self.iolog_dir = sc.path("sudoers-io")
+        self.plugin = plugin_path(sc.binary)
+        self._sc, self._sender = sc, (url, fp, "s3cret")
+        self.daemon = sc.daemon("sudo", self.configure(rotate), "collector")
+
+    def configure(self, rotate=""):
+        return sudo_config(self._sc, self.directory, self.socket_path, self._sender, rotate)
 
 
 def sudo_config(sc, directory, socket_path, sender, rotate=""):

@@ -29,20 +29,16 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Skip, check, check_equal, group_processes, run_config_check,  # noqa: E402
-                     run_scenario, wait_until)
+from harness import (Skip, check, check_equal, group_processes, proc_status,  # noqa: E402
+                     run_config_check, run_scenario, wait_until)
 from collector_util import collector_config, commands, receiver_for  # noqa: E402
 
 CAP_DAC_READ_SEARCH = 1 << 2
 
 
 def status(pid):
-    out = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            out[key] = value.split()
-    return out
+    """/proc/<pid>/status, each value split into its words."""
+    return {key: value.split() for key, value in proc_status(pid).items()}
 
 
 def children_by_uid(daemon):

@@ -20,17 +20,8 @@ import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (check, check_equal, group_processes, run_scenario,  # noqa: E402
+from harness import (check, check_equal, group_processes, proc_status, run_scenario,  # noqa: E402
                      sha256_file, trail_name, wait_until)
-
-
-def status_fields(pid):
-    fields = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
-    return fields
 
 
 def children(pid):
@@ -50,7 +41,7 @@ def worker_pid(daemon):
 
 
 def check_sandboxed(label, pid):
-    f = status_fields(pid)
+    f = proc_status(pid)
     check_equal(f.get("NoNewPrivs"), "1", f"{label} (pid {pid}) NoNewPrivs")
     check_equal(f.get("Seccomp"), "2", f"{label} (pid {pid}) Seccomp mode")
     check_equal(f.get("Umask"), "0077", f"{label} (pid {pid}) Umask")

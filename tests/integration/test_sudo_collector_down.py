@@ -9,22 +9,18 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import check, check_equal, run_scenario, wait_until  # noqa: E402
-from collector_util import receiver_for  # noqa: E402
-from sudo_util import (Pty, extract, plugin_path, require_sudo, run_on_pty, session_bytes,  # noqa: E402
-                       stream_records, sudo_config, sudo_setup, write_sudo_conf)
+from sudo_util import (Pty, SudoSite, extract, require_sudo, run_on_pty, session_bytes,  # noqa: E402
+                       stream_records, sudo_setup, write_sudo_conf)
 
 SUDO = ["sudo", "-u", "nobody"]
 
 
 def scenario(sc):
     require_sudo()
-    recv, url, fp, host_dir = receiver_for(sc)
-    directory = sc.path("sudo-trails")
-    socket_path = sc.path("run", "sudo.sock")
-    conf = sudo_config(sc, directory, socket_path, (url, fp, "s3cret"))
-    daemon = sc.daemon("sudo", conf, "collector")
-    plugin = plugin_path(sc.binary)
-    with sudo_setup(plugin, socket_path, sc.path("sudoers-io")):
+    site = SudoSite(sc)
+    recv, daemon, host_dir = site.recv, site.daemon, site.host_dir
+    plugin, socket_path = site.plugin, site.socket_path
+    with sudo_setup(plugin, socket_path, site.iolog_dir):
         p = run_on_pty(SUDO + ["sh", "-c", "echo must-not-run"])
         check(p.status != 0, "sudo without a collector fails")
         check(b"must-not-run" not in p.out, "the command did not run")

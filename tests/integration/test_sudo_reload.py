@@ -14,9 +14,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import check, check_equal, run_scenario, wait_until  # noqa: E402
-from collector_util import receiver_for  # noqa: E402
-from sudo_util import (Pty, extract, plugin_path, replay, require_sudo, session_bytes,  # noqa: E402
-                       stream_records, sudo_config, sudo_setup)
+from sudo_util import (Pty, SudoSite, extract, replay, require_sudo, session_bytes,  # noqa: E402
+                       stream_records, sudo_setup)
 
 # 40 lines of 1,000 bytes per burst: 40 KB of ttyout, several 16K files.
 BURST = "i=0; while [ $i -lt 40 ]; do printf '%0999d\\n' $i; i=$((i+1)); done"
@@ -30,16 +29,11 @@ def trails(directory):
 
 def scenario(sc):
     require_sudo()
-    recv, url, fp, host_dir = receiver_for(sc)
-    directory = sc.path("sudo-trails")
-    socket_path = sc.path("run", "sudo.sock")
-    iolog_dir = sc.path("sudoers-io")
-    sender = (url, fp, "s3cret")
-    conf = sudo_config(sc, directory, socket_path, sender)
-    daemon = sc.daemon("sudo", conf, "collector")
-    recv.start()
+    site = SudoSite(sc)
+    directory, host_dir, iolog_dir, daemon = site.directory, site.host_dir, site.iolog_dir, site.daemon
+    site.recv.start()
     daemon.start()
-    with sudo_setup(plugin_path(sc.binary), socket_path, iolog_dir):
+    with sudo_setup(site.plugin, site.socket_path, iolog_dir):
         p = Pty(["sudo", "-u", "nobody", "sh", "-c", SESSION])
         p.read_until(b"started")
         p.write(b"burst\n")
@@ -48,7 +42,7 @@ def scenario(sc):
         check_equal(len(before), 1, f"one file before the reload (no rotate size yet): {before}")
         check(before[0].endswith(".not_terminated"), f"the open file: {before}")
 
-        sudo_config(sc, directory, socket_path, sender, rotate="rotate size 16K")
+        site.configure(rotate="rotate size 16K")
         daemon.send_signal(signal.SIGHUP)
         wait_until(lambda: not os.path.exists(os.path.join(directory, before[0])), timeout=30,
                    what="the open file closed by the reload")

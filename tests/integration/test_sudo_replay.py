@@ -16,9 +16,8 @@ import termios
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import check, check_equal, run_scenario, wait_until  # noqa: E402
-from collector_util import receiver_for  # noqa: E402
-from sudo_util import (Pty, extract, plugin_path, replay, require_sudo, run_on_pty, session_bytes,  # noqa: E402
-                       stream_records, sudo_config, sudo_setup)
+from sudo_util import (Pty, SudoSite, extract, replay, require_sudo, run_on_pty,  # noqa: E402
+                       session_bytes, stream_records, sudo_setup)
 
 SUDO = ["sudo", "-u", "nobody"]
 EXPECTED = {"output": b"2999\r\n3000\r\noutput-done", "pipe": b"PIPED-DATA",
@@ -60,19 +59,15 @@ def sessions(sc, iolog_dir):
 
 def scenario(sc):
     require_sudo()
-    recv, url, fp, host_dir = receiver_for(sc)
-    directory = sc.path("sudo-trails")
-    socket_path = sc.path("run", "sudo.sock")
-    iolog_dir = sc.path("sudoers-io")
     # Small files: the sessions span several trails, and a record written
     # right after a rotation must follow the new header's sequence.
-    conf = sudo_config(sc, directory, socket_path, (url, fp, "s3cret"), rotate="rotate size 16K")
-    daemon = sc.daemon("sudo", conf, "collector")
-    recv.start()
-    daemon.start()
+    site = SudoSite(sc, rotate="rotate size 16K")
+    host_dir, socket_path, iolog_dir = site.host_dir, site.socket_path, site.iolog_dir
+    site.recv.start()
+    site.daemon.start()
     st = os.stat(socket_path)
     check_equal((st.st_uid, st.st_mode & 0o777), (0, 0o600), "the sudo socket: root's, 0600")
-    with sudo_setup(plugin_path(sc.binary), socket_path, iolog_dir):
+    with sudo_setup(site.plugin, socket_path, iolog_dir):
         names = sessions(sc, iolog_dir)
     closes = lambda: [r for r in stream_records(host_dir) if r["type"] == "close"]  # noqa: E731
     wait_until(lambda: len(closes()) == len(names), timeout=60, what="every close on the receiver")

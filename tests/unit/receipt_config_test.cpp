@@ -8,20 +8,13 @@ using namespace adist;
 namespace {
 const std::string key = "ed25519:" + std::string(62, 'a') + "0F";
 
-common::config_error error_of(const std::string& text) {
-    auto result = common::parse_config(text, "test.conf", "myhost");
-    auto* e = std::get_if<common::config_error>(&result);
-    if (e == nullptr) FAIL("accepted:\n" << text);
-    return *e;
-}
-
 std::string host(const std::string& name, const std::string& extra = "") {
-    return " host " + name + " {\n  remote tls://10.0.0.1\n  fingerprint " + test::fp +
-           "\n  password p\n  directory /d/" + name + "\n" + extra + " }\n";
+    return test::sender_host(name, "  directory /d/" + name + "\n" + extra);
 }
 } // namespace
 
-TEST_CASE("receipt config: ledger_key turns receipts on, with a default file", "[config][receipts]") {
+TEST_CASE("receipt config: ledger_key turns receipts on, with a default file",
+          "[config][receipts]") {
     auto cfg = test::parse("sender {\n" + host("a", "  ledger_key \"" + key + "\"\n") +
                            host("b", "  ledger_key " + key + "\n  receipt_file /r/b.heads\n") +
                            host("c") + "}\n");
@@ -40,26 +33,32 @@ TEST_CASE("receipt config: ledger_key turns receipts on, with a default file", "
 }
 
 TEST_CASE("receipt config: refusals", "[config][receipts]") {
-    auto bad_key = error_of("sender {\n" + host("a", "  ledger_key ed25519:abcd\n") + "}\n");
+    auto bad_key =
+        test::parse_error("sender {\n" + host("a", "  ledger_key ed25519:abcd\n") + "}\n");
     CHECK(bad_key.message.find("64 hex digits") != std::string::npos);
-    auto no_key = error_of("sender {\n" + host("a", "  receipt_file /r/a\n") + "}\n");
+    auto no_key = test::parse_error("sender {\n" + host("a", "  receipt_file /r/a\n") + "}\n");
     CHECK(no_key.message.find("without ledger_key") != std::string::npos);
-    auto relative = error_of("sender {\n" + host("a", "  ledger_key " + key + "\n  receipt_file r/a\n") + "}\n");
+    auto relative = test::parse_error(
+        "sender {\n" + host("a", "  ledger_key " + key + "\n  receipt_file r/a\n") + "}\n");
     CHECK(relative.message.find("absolute") != std::string::npos);
-    auto shared = error_of("sender {\n" + host("a", "  ledger_key " + key + "\n  receipt_file /r/x\n") +
-                           host("b", "  ledger_key " + key + "\n  receipt_file /r/x\n") + "}\n");
+    auto shared = test::parse_error(
+        "sender {\n" + host("a", "  ledger_key " + key + "\n  receipt_file /r/x\n") +
+        host("b", "  ledger_key " + key + "\n  receipt_file /r/x\n") + "}\n");
     CHECK(shared.message.find("a file of their own") != std::string::npos);
-    auto twice = error_of("sender {\n" + host("a", "  ledger_key " + key + "\n  ledger_key " + key + "\n") + "}\n");
+    auto twice = test::parse_error(
+        "sender {\n" + host("a", "  ledger_key " + key + "\n  ledger_key " + key + "\n") + "}\n");
     CHECK(twice.message.find("twice") != std::string::npos);
-    auto receiver = error_of("receiver {\n host a {\n  remote 10.0.0.1\n  password p\n  ledger_key " +
-                             key + "\n }\n}\n");
+    auto receiver =
+        test::parse_error("receiver {\n host a {\n  remote 10.0.0.1\n  password p\n  ledger_key " +
+                          key + "\n }\n}\n");
     CHECK(receiver.message.find("ledger_key") != std::string::npos);
 }
 
 TEST_CASE("receipt config: a changed ledger_key or receipt_file restarts that uplink",
           "[config][receipts]") {
     auto before = test::parse("sender {\n" + host("a") + host("b") + "}\n");
-    auto after = test::parse("sender {\n" + host("a", "  ledger_key " + key + "\n") + host("b") + "}\n");
+    auto after =
+        test::parse("sender {\n" + host("a", "  ledger_key " + key + "\n") + host("b") + "}\n");
     auto plan = common::plan_reload(before, after);
     CHECK(plan.sender_hosts_changed == std::vector<std::string>{"a"});
 }

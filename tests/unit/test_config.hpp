@@ -2,10 +2,10 @@
 // fingerprint and parse-or-fail.
 #pragma once
 
+#include "common/config.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
-
-#include "common/config.hpp"
 
 namespace adist::test {
 
@@ -18,6 +18,21 @@ inline common::config parse(const std::string& text) {
     auto result = common::parse_config(text, "test.conf", "myhost");
     if (auto* e = std::get_if<common::config_error>(&result)) FAIL(e->to_string());
     return std::get<common::config>(result);
+}
+
+// The error `text` is refused with; fails the test when it is accepted.
+inline common::config_error parse_error(const std::string& text) {
+    auto result = common::parse_config(text, "test.conf", "myhost");
+    auto* e = std::get_if<common::config_error>(&result);
+    if (e == nullptr) FAIL("accepted:\n" << text);
+    return *e;
+}
+
+// A sender `host` block with a remote, the pinned fingerprint, a password
+// and `extra` statements.
+inline std::string sender_host(const std::string& name, const std::string& extra = "") {
+    return " host " + name + " {\n  remote tls://10.0.0.1\n  fingerprint " + fp +
+           "\n  password p\n" + extra + " }\n";
 }
 
 } // namespace adist::test
