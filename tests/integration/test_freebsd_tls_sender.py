@@ -43,9 +43,12 @@ class SServer:
     """openssl s_server as a TLS 1.0-only receiver: stdin and stdout are the
     plaintext of the session (-quiet: commands off, no session dump)."""
 
-    def __init__(self, port, cert, key):
+    def __init__(self, port, cert, key, once=True):
+        # once: s_server serves one connection and exits; otherwise it takes
+        # every reconnect, so each meets the same handshake.
         self.p = subprocess.Popen(
-            ["openssl", "s_server", "-quiet", "-naccept", "1", "-accept", f"127.0.0.1:{port}",
+            ["openssl", "s_server", "-quiet", *(["-naccept", "1"] if once else []),
+             "-accept", f"127.0.0.1:{port}",
              "-cert", cert, "-key", key, "-tls1", "-cipher", "ECDHE-RSA-AES256-SHA@SECLEVEL=0"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         os.set_blocking(self.p.stdout.fileno(), False)
@@ -135,8 +138,10 @@ def body(sc):
     code, _, stderr = run_config_check(sc.binary, conf)
     check(code == 0 and "tls_min_version" not in stderr, f"-n of the default: {code} {stderr!r}")
 
-    # 1. Default settings: refused, with what to set.
-    server = SServer(port, cert, key)
+    # 1. Default settings: refused, with what to set. s_server takes every
+    # reconnect, so that the last error `status` shows is this refusal, not
+    # a connection refused by a port nobody listens on any more.
+    server = SServer(port, cert, key, once=False)
     send = sc.daemon("sender", conf, "sender", ["--control-socket", sock])
     send.start()
     m = send.wait_log(r"error: \[collector\] TLS handshake failed: the receiver "
@@ -145,13 +150,13 @@ def body(sc):
                       r"tls_min_version \"1\.0\" in this host block to accept FreeBSD's auditdistd",
                       timeout=15)
     sc.note(f"1. default: {m.group(0)}")
-    err = server.kill()
-    check(b"ADIST" not in server.out, "nothing of ours may reach a refused receiver")
-    sc.note(f"1. s_server: {err.strip().splitlines()[-1] if err.strip() else '(no output)'}")
     st = host_status(sc, sock)
     check(st["last_error"] and 'set tls_min_version "1.0"' in st["last_error"], f"status: {st}")
     check(st["counters"]["handshake_failures"].get("tls version", 0) >= 1, f"status: {st}")
     send.stop()
+    err = server.kill()
+    check(b"ADIST" not in server.out, "nothing of ours may reach a refused receiver")
+    sc.note(f"1. s_server: {err.strip().splitlines()[-1] if err.strip() else '(no output)'}")
 
     # 2. tls_min_version "1.0": the handshake completes, our welcome arrives.
     conf = sender_conf(sc, port, fp, legacy=True)
