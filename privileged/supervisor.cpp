@@ -16,6 +16,8 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -146,7 +148,7 @@ public:
         } else {
             refusal = "that is malformed";
         }
-        if (!refusal.empty()) violation(refusal);
+        if (!refusal.empty()) violation("the worker", refusal);
         auto reply = encode_guard_reply(id, err);
         ::send(channel.get(), reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
@@ -154,8 +156,8 @@ public:
     // What a child says on its control channel: that it serves (at start,
     // after each reload), which systemd learns from us, the process it
     // started, once every child said it (*ready). Returns false once the
-    // child closed its end.
-    bool serve_worker_message(unique_fd& control, bool* ready_out) {
+    // child closed its end. `who` names the child in a refusal.
+    bool serve_child_message(const char* who, unique_fd& control, bool* ready_out) {
         char buf[64];
         ssize_t n = ::recv(control.get(), buf, sizeof buf, MSG_DONTWAIT);
         if (n < 0) return errno == EAGAIN || errno == EINTR;
@@ -163,7 +165,7 @@ public:
         bool ready = false, other = false;
         for (ssize_t i = 0; i < n; ++i) (buf[i] == common::worker_ready_byte ? ready : other) = true;
         *ready_out = ready;
-        if (other) violation("that is not a known message on the control channel");
+        if (other) violation(who, "that is not a known message on the control channel");
         return true;
     }
 
@@ -178,17 +180,21 @@ public:
         return static_cast<int>(std::clamp<std::int64_t>(left.count() + 1, 0, 60'000));
     }
     void report_due() {
-        for (const auto& r : limiter_.due(log_limiter::clock::now())) suppressed(r.suppressed);
+        for (const auto& r : limiter_.due(log_limiter::clock::now())) suppressed(r.key, r.suppressed);
     }
 
 private:
-    static void suppressed(unsigned n) {
-        if (n > 0) log::error("the worker made ", n, " more refused requests");
+    // Each child has its own budget of lines, so that one cannot hide the
+    // other's refusals (the key is the child's name; "" sums evicted keys).
+    static void suppressed(const std::string& who, unsigned n) {
+        if (n > 0) log::error(who.empty() ? "the children" : who, " made ", n, " more refused requests");
     }
-    void violation(const std::string& what) {
-        auto v = limiter_.note("guard", std::chrono::steady_clock::now());
-        suppressed(v.suppressed);
-        if (v.log) log::error("refused a request from the worker ", what, " (a compromised worker?)");
+    void violation(const std::string& who, const std::string& what) {
+        auto v = limiter_.note(who, std::chrono::steady_clock::now());
+        suppressed(who, v.suppressed);
+        std::string_view what_child = who; // "the worker": "a compromised worker?"
+        if (what_child.starts_with("the ")) what_child.remove_prefix(4);
+        if (v.log) log::error("refused a request from ", who, " ", what, " (a compromised ", what_child, "?)");
     }
 
     const supervisor_options& o_;
@@ -302,6 +308,13 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
     if (guard_pair[1] >= 0) ::close(guard_pair[1]);
     worker_children children;
     if (child > 0) children.add(child, "the worker", pair[0]);
+    // A setup step failed: the children started so far are killed.
+    auto kill_children = [&] {
+        children.signal_all(SIGKILL);
+        for (int i = 0; i < 10000 && !children.reap(); ++i) ::usleep(1000); // killed: 10 s at most
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+        return EX_OSERR;
+    };
     int collector_control = -1;
     pid_t collector = 0;
     if (child > 0 && o.collector_process) {
@@ -312,10 +325,7 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
     if (child < 0 || (o.collector_process && collector == 0)) {
         if (child < 0) ::close(pair[0]);
         if (guard_pair[0] >= 0) ::close(guard_pair[0]);
-        children.signal_all(SIGKILL);
-        for (int i = 0; i < 10000 && !children.reap(); ++i) ::usleep(1000); // killed: 10 s at most
-        ::sigprocmask(SIG_SETMASK, &old, nullptr);
-        return EX_OSERR;
+        return kill_children();
     }
     // It holds the configuration (passwords): no core file, no ptrace by
     // the children's users.
@@ -330,10 +340,7 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
     linkers links;
     if (!signals || !links.start(o)) {
         if (!signals) log::error("cannot watch signals: ", errno_text(errno), "; stopping the worker");
-        children.signal_all(SIGKILL);
-        for (int i = 0; i < 10000 && !children.reap(); ++i) ::usleep(1000); // killed: 10 s at most
-        ::sigprocmask(SIG_SETMASK, &old, nullptr);
-        return EX_OSERR;
+        return kill_children();
     }
     supervisor sup(o, child);
     auto signer = start_signer(o);
@@ -354,7 +361,7 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
         for (std::size_t i = 0; i < kids.size(); ++i) {
             if (fds[2 + i].revents == 0 || !kids[i].control) continue;
             bool said_ready = false;
-            kids[i].speaks = sup.serve_worker_message(kids[i].control, &said_ready);
+            kids[i].speaks = sup.serve_child_message(kids[i].name, kids[i].control, &said_ready);
             if (said_ready && children.mark_ready(i)) common::notify_ready();
         }
         if (fds[1].revents != 0) sup.serve_guard(guard);

@@ -16,6 +16,7 @@
 #include "privileged/sandbox.hpp"
 #include "privileged/sandbox_internal.hpp"
 #include "privileged/supervisor.hpp"
+#include "attack_util.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -43,28 +44,13 @@
 #include <variant>
 
 using namespace adist;
+using namespace adist::attack;
 
 namespace {
 
-int failures = 0;
 std::string base, host_dir;
 common::config cfg;
 const std::string stored = "stored record 1\nstored record 2\n";
-
-// Worker exit codes.
-constexpr int attack_failed = 0;  // every attempt was refused with an errno
-constexpr int attack_worked = 10; // a stored byte changed, or the flag was seen lifted
-constexpr int setup_failed = 20;
-
-void fail(const std::string& what) {
-    std::fprintf(stderr, "FAIL: %s\n", what.c_str());
-    ++failures;
-}
-
-[[noreturn]] void worker_exit(int code, const char* why) {
-    if (code != attack_failed) std::fprintf(stderr, "worker: %s (%s)\n", why, std::strerror(errno));
-    ::_exit(code);
-}
 
 int flags_of_fd(int fd) {
     int flags = 0;
@@ -76,13 +62,6 @@ int flags_of(const std::string& path) {
     return fd ? flags_of_fd(fd.get()) : -1;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 // In the worker, as the daemon does it: drop to nobody, enter the sandbox of
 // this receiver configuration with a supervisor, then create `name` with
 // the stored bytes and have the supervisor make it append-only. Returns the
@@ -90,22 +69,22 @@ std::string read_file(const std::string& path) {
 int become_worker_with_trail(const privileged::worker_channels& ch, common::guard_client& guard,
                              const std::string& name) {
     std::string error;
-    if (privileged::drop_privileges("nobody", &error) != 0) worker_exit(setup_failed, error.c_str());
+    if (privileged::drop_privileges("nobody", &error) != 0) child_exit(setup_failed, error.c_str());
     daemon_options o;
     std::vector<std::string> notes;
     auto spec = daemon::worker_sandbox_spec(o, cfg, {ch.supervisor != 0, ""}, &notes);
     std::string notice;
-    if (privileged::enter_sandbox(spec, &error, &notice) != 0) worker_exit(setup_failed, error.c_str());
+    if (privileged::enter_sandbox(spec, &error, &notice) != 0) child_exit(setup_failed, error.c_str());
     int fd = ::open((host_dir + "/" + name).c_str(),
                     O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) worker_exit(setup_failed, "create the trail");
+    if (fd < 0) child_exit(setup_failed, "create the trail");
     if (::write(fd, stored.data(), stored.size()) != static_cast<ssize_t>(stored.size()) ||
         ::fdatasync(fd) != 0) {
-        worker_exit(setup_failed, "write the trail");
+        child_exit(setup_failed, "write the trail");
     }
     if (int err = guard.call({0, common::guard_op::protect, host_dir, name, {}}); err != 0) {
         errno = err;
-        worker_exit(setup_failed, "protect the trail");
+        child_exit(setup_failed, "protect the trail");
     }
     return fd;
 }
@@ -120,7 +99,7 @@ int run_worker(const std::function<void(const privileged::worker_channels&, comm
     if (status < 0) {
         common::guard_client guard(ch.guard_fd);
         attack(ch, guard);
-        worker_exit(attack_failed, "");
+        child_exit(attack_failed, "");
     }
     return status;
 }
@@ -159,7 +138,7 @@ void rename_race_case() {
         int fd = become_worker_with_trail(ch, guard, name);
         const std::string target = "20261204100000.20261204100500";
         int t = ::open((host_dir + "/" + target).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0600);
-        if (t < 0) worker_exit(setup_failed, "create the rename's target");
+        if (t < 0) child_exit(setup_failed, "create the rename's target");
         ::close(t);
         std::atomic<bool> done{false};
         std::thread renamer([&] {
@@ -175,7 +154,7 @@ void rename_race_case() {
         }
         done = true;
         renamer.join();
-        if (won) worker_exit(attack_worked, "wrote at offset 0 of an append-only trail");
+        if (won) child_exit(attack_worked, "wrote at offset 0 of an append-only trail");
     });
     expect_intact("rename race: F_SETFL without O_APPEND, pwrite at 0", status, name, true);
 }
@@ -188,7 +167,7 @@ void rename_refused_keeps_flag_case() {
         int fd = become_worker_with_trail(ch, guard, name);
         const std::string target = "20261204110000.20261204110500";
         int t = ::open((host_dir + "/" + target).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0600);
-        if (t < 0) worker_exit(setup_failed, "create the rename's target");
+        if (t < 0) child_exit(setup_failed, "create the rename's target");
         ::close(t);
         std::atomic<bool> done{false}, started{false}, lifted{false};
         std::thread watcher([&] {
@@ -206,10 +185,10 @@ void rename_refused_keeps_flag_case() {
         }
         done = true;
         watcher.join();
-        if (lifted) worker_exit(attack_worked, "the flag was lifted for a rename that failed");
+        if (lifted) child_exit(attack_worked, "the flag was lifted for a rename that failed");
         if (last != EEXIST) {
             errno = last;
-            worker_exit(attack_worked, "a rename over an existing trail did not fail with EEXIST");
+            child_exit(attack_worked, "a rename over an existing trail did not fail with EEXIST");
         }
     });
     expect_intact("rename onto an existing name: refused, flag never lifted", status, name, false);
@@ -224,7 +203,7 @@ void sigsys_case(const char* what, const std::string& name,
         attempt(fd, host_dir + "/" + name);
         // Survived: did the bytes change?
         if (read_file(host_dir + "/" + name).compare(0, stored.size(), stored) != 0) {
-            worker_exit(attack_worked, "stored bytes changed");
+            child_exit(attack_worked, "stored bytes changed");
         }
     });
     expect_intact(what, status, name, true);
@@ -239,7 +218,7 @@ void sigsys_case(const char* what, const std::string& name,
 void both_roles_without_landlock_case() {
     int status = run_worker([&](const privileged::worker_channels& ch, common::guard_client& guard) {
         std::string error;
-        if (privileged::drop_privileges("nobody", &error) != 0) worker_exit(setup_failed, error.c_str());
+        if (privileged::drop_privileges("nobody", &error) != 0) child_exit(setup_failed, error.c_str());
         auto remote = host_dir.substr(0, host_dir.rfind('/'));
         auto parsed = common::parse_config(
             "receiver {\n directory \"" + remote + "\"\n host \"web1\" {\n  remote \"127.0.0.1\"\n"
@@ -247,14 +226,14 @@ void both_roles_without_landlock_case() {
                 "/dist\"\n host \"c\" {\n  remote \"tcp://127.0.0.1:9\"\n  password \"p\"\n }\n}\n",
             "both.conf", "web1");
         auto* both = std::get_if<common::config>(&parsed);
-        if (!both) worker_exit(setup_failed, "the both-roles configuration");
+        if (!both) child_exit(setup_failed, "the both-roles configuration");
         std::vector<std::string> notes;
         auto spec = daemon::worker_sandbox_spec(daemon_options{}, *both, {ch.supervisor != 0, ""},
                                                 &notes);
-        if (!spec.remove_files) worker_exit(setup_failed, "both roles: unlink should be allowed");
+        if (!spec.remove_files) child_exit(setup_failed, "both roles: unlink should be allowed");
         if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
             privileged::enter_seccomp(spec, &error) != 0) {
-            worker_exit(setup_failed, error.c_str());
+            child_exit(setup_failed, error.c_str());
         }
         std::mutex m;
         std::string target; // the protected trail, while its rename is under way
@@ -278,11 +257,11 @@ void both_roles_without_landlock_case() {
             std::string final_name = std::string(start) + ".20261204140000";
             int fd = ::open((host_dir + "/" + name).c_str(),
                             O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-            if (fd < 0 || ::write(fd, stored.data(), stored.size()) < 0) worker_exit(setup_failed, "trail");
+            if (fd < 0 || ::write(fd, stored.data(), stored.size()) < 0) child_exit(setup_failed, "trail");
             ::close(fd);
             if (int e = guard.call({0, common::guard_op::protect, host_dir, name, {}}); e != 0) {
                 std::fprintf(stderr, "worker: protect %s: %s\n", name.c_str(), std::strerror(e));
-                worker_exit(setup_failed, "protect");
+                child_exit(setup_failed, "protect");
             }
             {
                 std::lock_guard lock(m);
@@ -303,8 +282,8 @@ void both_roles_without_landlock_case() {
         done = true;
         unlinker.join();
         std::fprintf(stderr, "worker: %d renames, %d trails lost\n", renamed, lost);
-        if (lost > 0) worker_exit(attack_worked, "a protected trail was unlinked during its rename");
-        if (renamed == 0) worker_exit(setup_failed, "no rename succeeded");
+        if (lost > 0) child_exit(attack_worked, "a protected trail was unlinked during its rename");
+        if (renamed == 0) child_exit(setup_failed, "no rename succeeded");
     });
     if (status != attack_failed) {
         fail("both roles without Landlock: unlink during renames: status " + std::to_string(status));
