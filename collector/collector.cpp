@@ -41,11 +41,8 @@ collector_role::collector_role(asio::io_context& io, const common::config& cfg)
 std::optional<startup_error> collector_role::setup(const std::string& user_name,
                                                    std::optional<common::user_ids> user,
                                                    std::optional<common::user_ids> dist_owner) {
-    for (const auto* dir : {&cfg_.directory, &cfg_.dist}) {
-        if (auto problem = prepare_directory(*dir, user_name, user,
-                                             dir == &cfg_.dist ? dist_owner : std::nullopt))
-            return startup_error{*problem, EX_NOPERM};
-    }
+    if (auto problem = prepare_stream_directories(cfg_.directory, cfg_.dist, user_name, user, dist_owner))
+        return startup_error{*problem, EX_NOPERM};
     // Room for max_clients connections besides the other roles' descriptors.
     rlimit nofile{};
     if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < 8192) {

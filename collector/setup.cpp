@@ -69,6 +69,15 @@ std::optional<std::string> prepare_directory(const std::string& path, const std:
     return directory_problem(path, f, user_name, user, {::geteuid(), ::getegid()}, owner);
 }
 
+std::optional<std::string> prepare_stream_directories(const std::string& directory,
+                                                      const std::string& dist,
+                                                      const std::string& user_name,
+                                                      std::optional<common::user_ids> user,
+                                                      std::optional<common::user_ids> dist_owner) {
+    if (auto problem = prepare_directory(directory, user_name, user)) return problem;
+    return prepare_directory(dist, user_name, user, dist_owner);
+}
+
 std::string read_boot_id() {
     common::unique_fd fd(::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
     char buf[64] = {};

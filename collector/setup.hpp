@@ -32,6 +32,14 @@ std::optional<std::string> prepare_directory(const std::string& path, const std:
                                              std::optional<common::user_ids> user,
                                              std::optional<common::user_ids> owner = {});
 
+// A stream's two directories, prepared in turn: its `directory` (ours or,
+// with `user`, root's) and its `dist` (`dist_owner`'s, when given).
+std::optional<std::string> prepare_stream_directories(const std::string& directory,
+                                                      const std::string& dist,
+                                                      const std::string& user_name,
+                                                      std::optional<common::user_ids> user,
+                                                      std::optional<common::user_ids> dist_owner);
+
 // /proc/sys/kernel/random/boot_id without its newline ("" if unreadable).
 std::string read_boot_id();
 

@@ -54,11 +54,8 @@ sudo_role::sudo_role(asio::io_context& io, const common::config& cfg)
 std::optional<startup_error> sudo_role::setup(const std::string& user_name,
                                               std::optional<common::user_ids> user,
                                               std::optional<common::user_ids> dist_owner) {
-    for (const auto* dir : {&cfg_.directory, &cfg_.dist}) {
-        if (auto problem = prepare_directory(*dir, user_name, user,
-                                             dir == &cfg_.dist ? dist_owner : std::nullopt))
-            return startup_error{"sudo: " + *problem, EX_NOPERM};
-    }
+    if (auto problem = prepare_stream_directories(cfg_.directory, cfg_.dist, user_name, user, dist_owner))
+        return startup_error{"sudo: " + *problem, EX_NOPERM};
     auto parent = std::filesystem::path(cfg_.socket).parent_path().string();
     if (int err = common::make_directories(parent, 0755); err != 0)
         return startup_error{"cannot create " + parent + ": " + common::errno_text(err),

@@ -130,8 +130,9 @@ std::string normalize_directory(const std::string& dir, bool* dotdot);
 std::optional<config_error> check_fanout(const config& cfg, std::string_view file);
 
 // Whole-config checks of receipts (config_receipts.cpp): receipt_file only
-// with ledger_key, one file per host; sets the default receipt_file.
+// with ledger_key, one file per host.
 std::optional<config_error> check_receipts(const config& cfg, std::string_view file);
+// Gives each host with a ledger_key and no receipt_file the default one.
 void default_receipt_files(config& cfg);
 
 // Whole-config checks of tls_min_version (config_tls.cpp), run by validate_config().

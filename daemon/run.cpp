@@ -228,7 +228,7 @@ step_result drop_privileges(const daemon_options& o, const common::config& cfg, 
 // After the split, each child keeps only its roles: the collector process
 // the collector and sudo roles (and sees only their sections), the worker
 // the others.
-void keep_own_roles(roles& r, common::config& cfg, bool collector) {
+void keep_own_roles_and_sections(roles& r, common::config& cfg, bool collector) {
     if (collector) {
         r.control.reset();
         r.snd.reset();
@@ -272,7 +272,7 @@ int run_daemon(const daemon_options& given, const common::config& initial) {
         return *code;
     }
     bool split = channels.supervisor != 0 && (cfg.collector || cfg.sudo);
-    if (split) keep_own_roles(r, cfg, channels.collector);
+    if (split) keep_own_roles_and_sections(r, cfg, channels.collector);
     if (auto code = drop_privileges(o, cfg, channels.collector)) return *code;
     // Fail closed: the collector process runs as exactly the user that
     // preflight() found distinct from the daemon user and from root.

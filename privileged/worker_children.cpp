@@ -43,10 +43,6 @@ void worker_children::add(pid_t pid, const char* name, int control_fd) {
     c.control.reset(control_fd);
 }
 
-bool worker_children::has(pid_t pid) const {
-    return std::any_of(all_.begin(), all_.end(), [&](const child& c) { return c.pid == pid; });
-}
-
 bool worker_children::mark_ready(std::size_t i) {
     all_.at(i).ready = true;
     return std::all_of(all_.begin(), all_.end(), [](const child& c) { return c.ready; });

@@ -43,7 +43,6 @@ public:
 
     void add(pid_t pid, const char* name, int control_fd);
     std::vector<child>& all() { return all_; }
-    bool has(pid_t pid) const;
 
     // A ready byte from child `i`: true once every child has said it (then
     // systemd may be told; again after each reload).

@@ -26,7 +26,6 @@ public:
     // Opens (creates) the file, its directory too (0700), and reads its last
     // receipt. False, with problem() set, when it cannot be kept.
     bool open();
-    const std::string& path() const { return path_; }
     const proto::ed25519_public& key() const { return key_; }
     bool usable() const { return fd_ && problem_.empty(); }
     // A HEAD reply's head (none: the receiver has none): decided, kept

@@ -32,18 +32,9 @@ void transfer::maybe_ask_head() {
 }
 
 bool transfer::on_head_reply(const proto::head_reply& r) {
-    if (in_flight_.empty() || in_flight_.front().seq != r.seq) {
-        log::error(prefix_, "protocol violation by the receiver: unexpected reply sequence ", r.seq);
-        return false;
-    }
-    auto req = std::move(in_flight_.front());
-    in_flight_.pop_front();
+    // A HEAD's reply is a reply with the head behind it.
     head_in_flight_ = false;
-    if (r.error != proto::reply_error::ok) {
-        note_refusal(req, r.error);
-        return false;
-    }
-    note_ack(req);
+    if (!on_reply({r.seq, r.error})) return false;
     if (dist_.receipts != nullptr) dist_.receipts->take(r.head, prefix_, *dist_.repeats);
     return true;
 }

@@ -61,4 +61,7 @@ TEST_CASE("receipt config: a changed ledger_key or receipt_file restarts that up
         test::parse("sender {\n" + host("a", "  ledger_key " + key + "\n") + host("b") + "}\n");
     auto plan = common::plan_reload(before, after);
     CHECK(plan.sender_hosts_changed == std::vector<std::string>{"a"});
+    auto moved = test::parse("sender {\n" + host("a", "  ledger_key " + key + "\n") +
+                             host("b", "  ledger_key " + key + "\n  receipt_file /var/lib/r\n") + "}\n");
+    CHECK(common::plan_reload(after, moved).sender_hosts_changed == std::vector<std::string>{"b"});
 }
