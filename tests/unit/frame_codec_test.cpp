@@ -92,9 +92,10 @@ TEST_CASE("big-endian requests from old FreeBSD peers are accepted") {
 
 TEST_CASE("protocol violations are refused") {
     auto header = [](int order, int cmd, std::uint32_t size) {
-        std::vector<std::byte> out{std::byte(order), std::byte(cmd)};
-        out.insert(out.end(), 8, std::byte{0});
-        for (int i = 0; i < 4; ++i) out.push_back(std::byte((size >> (8 * i)) & 0xff));
+        std::vector<std::byte> out(14, std::byte{0});  // order, cmd, 8 bytes seq, 4 bytes size
+        out[0] = std::byte(order);
+        out[1] = std::byte(cmd);
+        for (int i = 0; i < 4; ++i) out[10 + i] = std::byte((size >> (8 * i)) & 0xff);
         return out;
     };
     auto err = [](const std::vector<std::byte>& f) {
