@@ -545,12 +545,8 @@ class Scenario:
             return None
         if self._collector_user is None:
             name = f"adistcl{os.getpid()}"
-            if user_exists(name) or group_exists(name):
-                remove_user(name)  # left by an interrupted run with this pid
             self.cleanups.append(lambda: remove_user(name))
-            check(user_db_command(["useradd", "--system", "--user-group", "-M", "-d",
-                                   "/nonexistent", "-s", "/usr/sbin/nologin", name],
-                                  lambda: user_exists(name)), f"cannot create user {name}")
+            create_system_user(name)
             self._collector_user = name
         return self._collector_user
 
@@ -773,6 +769,16 @@ def group_exists(name):
         return True
     except KeyError:
         return False
+
+
+def create_system_user(name):
+    """Creates a system user and group `name` with no home and no shell (for
+    a collector process); one left by an interrupted run is replaced."""
+    if user_exists(name) or group_exists(name):
+        remove_user(name)
+    check(user_db_command(["useradd", "--system", "--user-group", "-M", "-d",
+                           "/nonexistent", "-s", "/usr/sbin/nologin", name],
+                          lambda: user_exists(name)), f"cannot create user {name}")
 
 
 def remove_user(name):
