@@ -1,9 +1,10 @@
 // The collector's fast path (collector.hpp, accept_ready): every connection
 // waiting on the socket is accepted in one go. `auditdistd log` sends its
 // whole request right after connect(), so it is usually there already: it
-// is read with one recv() and handled at once, without a coroutine, a
-// timer or the event loop's bookkeeping; the records of the whole round
-// are written with one write() (flush_batch), and only then answered. A
+// is read with one recv() and taken at once, without a coroutine, a timer
+// or the event loop's bookkeeping; the peers of the round are read on two
+// threads (peer_reader), the records of the whole round are written with
+// one write() (flush_batch), and only then answered. A
 // request not there in whole (slow client, long command) goes to serve()
 // with what was read. Runs on the collector's thread.
 #include "collector/collector.hpp"
@@ -36,7 +37,8 @@ void answer(int fd, reply r) {
 } // namespace
 
 collector_role::accepted collector_role::accept_ready() {
-    std::vector<waiting> staged;
+    std::vector<admitted_client> clients;
+    std::vector<peer_reader::job> jobs;
     accepted result;
     const std::uint64_t round = std::clamp<std::uint64_t>(cfg_.sync_records, 1, round_max);
     for (std::uint64_t i = 0; !stopped_; ++i) {
@@ -51,7 +53,20 @@ collector_role::accepted collector_role::accept_ready() {
             if (errno != EAGAIN && errno != EWOULDBLOCK) result.error = errno;
             break;
         }
-        take_connection(std::move(conn), staged);
+        take_connection(std::move(conn), clients, jobs);
+    }
+    if (clients.empty()) return result;
+    // Every client of the round waits: their peers are read together (on
+    // two threads), then their records staged in the order they came.
+    readers_.read(jobs, names_, parents_);
+    std::vector<waiting> staged;
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        reply r = store(clients[i].claimed, jobs[i].info);
+        auto b = std::exchange(last_staged_, nullptr);
+        if (r == reply::written && b)
+            staged.push_back({std::move(clients[i].fd), std::move(b)});
+        else
+            answer(clients[i].fd.get(), r);
     }
     if (staged.empty()) return result;
     flush_batch(); // the round's records, with one write()
@@ -60,9 +75,11 @@ collector_role::accepted collector_role::accept_ready() {
     return result;
 }
 
-// One accepted client: refused, answered at once, staged (its answer after
-// the round's write) or handed to serve().
-void collector_role::take_connection(common::unique_fd conn, std::vector<waiting>& staged) {
+// One accepted client: refused, answered at once, admitted (its peer is
+// read with the round's, its record staged and answered after the round's
+// write) or handed to serve().
+void collector_role::take_connection(common::unique_fd conn, std::vector<admitted_client>& clients,
+                                     std::vector<peer_reader::job>& jobs) {
     // Closed unanswered when full, or when this uid holds its share of the
     // clients already: the client gives up quietly, the others pass.
     auto cred = peer_cred(conn.get());
@@ -89,15 +106,14 @@ void collector_role::take_connection(common::unique_fd conn, std::vector<waiting
         asio::co_spawn(io_, serve(std::move(sock), uid, std::string(got)), asio::detached);
         return;
     }
-    accepted_cred_ = &*cred;
-    auto r = handle(head->kind, got.substr(request_header_size), false, conn.get(), uid);
-    accepted_cred_ = nullptr;
-    auto b = std::exchange(last_staged_, nullptr);
-    if (!r) return; // malformed: closed without an answer
-    if (*r == reply::written && b)
-        staged.push_back({std::move(conn), std::move(b)});
-    else
-        answer(conn.get(), *r);
+    auto a = admit(head->kind, got.substr(request_header_size), false, uid);
+    if (a.early) {
+        answer(conn.get(), *a.early);
+        return;
+    }
+    if (!a.claimed) return; // malformed: closed without an answer
+    jobs.push_back({conn.get(), *cred, {}});
+    clients.push_back({std::move(conn), std::move(*a.claimed)});
 }
 
 } // namespace adist::collector

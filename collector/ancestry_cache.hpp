@@ -28,9 +28,12 @@ class ancestry_cache {
         : ttl_(ttl), max_entries_(max_entries) {}
 
     // Appends to `out` the chain from `ppid` up (nearest first), at most
-    // `max` processes; stops at pid 0 or a process it cannot read.
-    void parents_of(std::int64_t ppid, std::size_t max, std::vector<trusted_info::parent>& out,
-                    time_point now);
+    // `max` processes; stops at pid 0 or a process it cannot read. The
+    // cached part of the chain is checked with one poll(), which also asks
+    // about `peer_pidfd` (-1: none): the result is whether that process is
+    // still alive (false without one).
+    bool parents_of(std::int64_t ppid, std::size_t max, std::vector<trusted_info::parent>& out,
+                    time_point now, int peer_pidfd = -1);
 
     std::uint64_t hits() const { return hits_; }
     std::uint64_t misses() const { return misses_; }

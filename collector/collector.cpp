@@ -98,6 +98,7 @@ void collector_role::start() {
                      "parents; see docs/collector.md");
     last_heartbeat_ = std::chrono::steady_clock::now();
     sync_pool_ = std::make_unique<asio::thread_pool>(1);
+    readers_.start(names_);
     log::info("collector: listening on ", cfg_.socket, ", writing ", cfg_.directory, "/",
               file_->file_name());
     asio::co_spawn(io_, accept_loop(), asio::detached);
@@ -241,24 +242,27 @@ asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_
 }
 #pragma GCC diagnostic pop
 
-// One request of a known kind: the reply, or nullopt (malformed: the
-// connection is closed without one).
 std::optional<reply> collector_role::handle(request_kind kind, std::string_view payload, bool cut,
                                             int fd, std::uint32_t uid) {
-    if (failed_ || stopped_) return reply::failed;
-    // The rate limit before the /proc work: a flood costs little.
-    if (!limit_.allow(uid, std::chrono::steady_clock::now())) return reply::suppressed;
-    switch (kind) {
-    case request_kind::command:
-        if (auto claimed = decode_request(payload, cfg_.max_record_size, cut))
-            return take(*claimed, fd);
-        return std::nullopt;
-    }
-    return std::nullopt;
+    auto a = admit(kind, payload, cut, uid);
+    if (a.early) return a.early;
+    if (!a.claimed) return std::nullopt;
+    return store(*a.claimed, read_peer(fd, names_, parents_, max_parents));
 }
 
-reply collector_role::take(const claimed_info& claimed, int fd) {
-    trusted_info t = read_peer(fd, names_, parents_, 8, accepted_cred_);
+collector_role::admitted collector_role::admit(request_kind kind, std::string_view payload,
+                                               bool cut, std::uint32_t uid) {
+    if (failed_ || stopped_) return {reply::failed, {}};
+    // The rate limit before the /proc work: a flood costs little.
+    if (!limit_.allow(uid, std::chrono::steady_clock::now())) return {reply::suppressed, {}};
+    switch (kind) {
+    case request_kind::command:
+        return {std::nullopt, decode_request(payload, cfg_.max_record_size, cut)};
+    }
+    return {};
+}
+
+reply collector_role::store(const claimed_info& claimed, const trusted_info& t) {
     auto now = now_ns();
     if (file_->unsynced() == 0 && file_->staged() == 0) check_tamper(now); // a new batch
     if (failed_) return reply::failed;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "collector/peer_info.hpp"
+#include "collector/peer_reader.hpp"
 #include "collector/record_file.hpp"
 #include "collector/request.hpp"
 #include "collector/uid_limit.hpp"
@@ -70,9 +71,19 @@ class collector_role {
     // accept_ready() read).
     asio::awaitable<void> serve(local::socket socket, std::uint32_t uid, std::string prefix = {});
     asio::awaitable<void> tick_loop();
+    // One whole request of a client on `fd`: the reply, or nullopt
+    // (malformed: closed without one).
     std::optional<reply> handle(request_kind kind, std::string_view payload, bool cut, int fd,
                                 std::uint32_t uid);
-    reply take(const claimed_info& claimed, int fd);
+    // The checks before the /proc work: a request ends here with a reply
+    // (`early`), or malformed (neither), or goes on with its claimed block.
+    struct admitted {
+        std::optional<reply> early;
+        std::optional<claimed_info> claimed;
+    };
+    admitted admit(request_kind kind, std::string_view payload, bool cut, std::uint32_t uid);
+    // Stages the record of an admitted request (last_staged_: its batch).
+    reply store(const claimed_info& claimed, const trusted_info& t);
     bool write_record(const std::string& line, std::int64_t now_ns);
     void flush_batch();
     void check_tamper(std::int64_t now_ns);
@@ -88,6 +99,7 @@ class collector_role {
     uid_limit limit_;
     name_cache names_;
     ancestry_cache parents_; // the clients' parent chains
+    peer_reader readers_;    // the fast path's rounds, on two threads
     // fdatasync runs here, off the thread that answers clients (made at
     // start(), after the sandbox: threads inherit it).
     std::unique_ptr<asio::thread_pool> sync_pool_;
@@ -99,15 +111,17 @@ class collector_role {
         bool done = false, ok = false;
     };
     std::shared_ptr<batch> batch_;       // the records staged since the last write
-    std::shared_ptr<batch> last_staged_; // set by take(): the batch its record joined
-    // SO_PEERCRED of the connection handle() works on, when the fast path
-    // asked already (read_peer asks again otherwise).
-    const ucred* accepted_cred_ = nullptr;
+    std::shared_ptr<batch> last_staged_; // set by store(): the batch its record joined
     struct waiting { // a client whose record waits for its batch's write
         common::unique_fd fd;
         std::shared_ptr<batch> b;
     };
-    void take_connection(common::unique_fd conn, std::vector<waiting>& staged);
+    struct admitted_client { // a whole request of the fast path, its peer not read yet
+        common::unique_fd fd;
+        claimed_info claimed;
+    };
+    void take_connection(common::unique_fd conn, std::vector<admitted_client>& clients,
+                         std::vector<peer_reader::job>& jobs);
     std::chrono::steady_clock::time_point last_heartbeat_;
     bool stopped_ = false;
     bool failed_ = false; // on_tamper abort fired, or the files cannot be written

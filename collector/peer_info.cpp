@@ -248,12 +248,16 @@ trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
         ssize_t n = ::readlinkat(d.at, d.path("exe").c_str(), exe, sizeof exe);
         if (n > 0) t.exe = std::string(exe, std::size_t(n));
     }
-    if (st.ok) parents.parents_of(st.ppid, max_parents, t.parents, now);
     // The peer's pidfd still names a live process: /proc/<pid> was that
     // process's all along (a pid is reused only after its process was
-    // reaped), and so was what was read there.
-    pollfd p{pidfd.get(), POLLIN, 0};
-    bool alive = pidfd && ::poll(&p, 1, 0) == 0;
+    // reaped), and so was what was read there. Asked with the parents'.
+    bool alive = false;
+    if (st.ok) {
+        alive = parents.parents_of(st.ppid, max_parents, t.parents, now, pidfd.get());
+    } else {
+        pollfd p{pidfd.get(), POLLIN, 0};
+        alive = pidfd && ::poll(&p, 1, 0) == 0;
+    }
     t.verified = st.ok && alive && d.euid_is(cred.uid);
     return t;
 }

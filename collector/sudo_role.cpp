@@ -35,6 +35,19 @@ std::optional<sudo_peer> peer_of(int fd) {
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return std::nullopt;
     return sudo_peer{cred.pid, cred.uid};
 }
+
+// What of `into` a non-blocking socket fills without waiting (0 on
+// would-block or an error: the asynchronous read that follows reports it).
+std::size_t read_available(asio::local::stream_protocol::socket& sock, std::string& into) {
+    boost::system::error_code ec;
+    std::size_t got = 0;
+    for (int calls = 0; calls < 16 && got < into.size(); ++calls) {
+        std::size_t n = sock.read_some(asio::buffer(into.data() + got, into.size() - got), ec);
+        if (ec) break;
+        got += n;
+    }
+    return got;
+}
 } // namespace
 
 std::string new_session_id() {
@@ -162,6 +175,10 @@ asio::awaitable<void> sudo_role::accept_loop() {
 asio::awaitable<void> sudo_role::serve(local::socket accepted, sudo_peer peer) {
     ++active_;
     auto sock = std::make_shared<local::socket>(std::move(accepted));
+    // For read_available (a blocking socket would stall every session);
+    // Asio's own reads work either way.
+    boost::system::error_code blocking_error;
+    sock->non_blocking(true, blocking_error);
     sudo_session session(new_session_id(), peer);
     std::string ending = "disconnected";
     std::string header(ADIST_SUDO_HEADER_SIZE, '\0'), payload;
@@ -175,13 +192,20 @@ asio::awaitable<void> sudo_role::serve(local::socket accepted, sudo_peer peer) {
         }
         const auto& h = std::get<sudo_frame_header>(head);
         payload.resize(h.length);
-        asio::steady_timer deadline(io_, payload_deadline);
-        deadline.async_wait([sock](boost::system::error_code e) {
-            if (!e) sock->close(e);
-        });
-        std::tie(ec, n) = co_await asio::async_read(*sock, asio::buffer(payload), tuple_awaitable);
-        deadline.cancel();
-        if (ec) break;
+        // The plugin sends a frame in one call, so its payload is usually
+        // there already: read without waiting, and arm the deadline only
+        // for what is still missing.
+        std::size_t got = blocking_error ? 0 : read_available(*sock, payload);
+        if (got < payload.size()) {
+            asio::steady_timer deadline(io_, payload_deadline);
+            deadline.async_wait([sock](boost::system::error_code e) {
+                if (!e) sock->close(e);
+            });
+            std::tie(ec, n) = co_await asio::async_read(
+                *sock, asio::buffer(payload.data() + got, payload.size() - got), tuple_awaitable);
+            deadline.cancel();
+            if (ec) break;
+        }
         auto frame = decode_sudo_payload(h, payload);
         if (auto* why = std::get_if<std::string>(&frame)) {
             ending = "bad frame: " + *why;

@@ -61,7 +61,11 @@ std::string data_line(std::string out, const sudo_data& d) {
     out += sudo_stream_name(d.stream);
     out += "\",\"offset\":" + std::to_string(d.offset) + ",\"count\":" + std::to_string(d.count);
     out += d.withheld ? ",\"withheld\":true,\"data\":\"\"" : ",\"withheld\":false,\"data\":\"";
-    if (!d.withheld) out += base64_encode(d.bytes) + "\"";
+    if (!d.withheld) {
+        out.reserve(out.size() + (d.bytes.size() + 2) / 3 * 4 + 64);  // and the seal
+        append_base64(out, d.bytes);
+        out += '"';
+    }
     return out;
 }
 

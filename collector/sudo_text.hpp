@@ -13,7 +13,8 @@ namespace adist::collector {
 // CRC-32 of `s` (IEEE 802.3: reflected polynomial 0xEDB88320, as zlib's crc32).
 std::uint32_t crc32(std::string_view s);
 
-// Standard base64 (RFC 4648, '+' '/', padded).
+// Standard base64 (RFC 4648, '+' '/', padded), appended to `out` or returned.
+void append_base64(std::string& out, std::string_view bytes);
 std::string base64_encode(std::string_view bytes);
 // The bytes, or nullopt when `text` is not padded base64.
 std::optional<std::string> base64_decode(std::string_view text);

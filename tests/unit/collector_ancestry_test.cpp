@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,4 +60,34 @@ TEST_CASE("ancestry_cache: a process that exited is not taken from the cache") {
     CHECK(cache.misses() == misses + 1);
     CHECK((after.empty() || after[0].pid == child));
     if (!after.empty()) CHECK(after.size() <= 2);
+}
+
+TEST_CASE("ancestry_cache: the peer's pidfd is asked in the chain's poll") {
+    ancestry_cache cache;
+    auto now = std::chrono::steady_clock::now();
+    std::vector<trusted_info::parent> chain;
+    // No pidfd: never alive.
+    CHECK_FALSE(cache.parents_of(::getpid(), 2, chain, now, -1));
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    adist::common::unique_fd pidfd(int(::syscall(SYS_pidfd_open, child, 0)));
+    REQUIRE(pidfd);
+    chain.clear();
+    // Cold, then from the cache: a live peer either way.
+    CHECK(cache.parents_of(::getpid(), 2, chain, now, pidfd.get()));
+    chain.clear();
+    CHECK(cache.parents_of(::getpid(), 2, chain, now + 1ms, pidfd.get()));
+    CHECK(chain.size() <= 2);
+    REQUIRE_FALSE(chain.empty());
+    CHECK(chain[0].pid == ::getpid());
+    ::kill(child, SIGKILL);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    chain.clear();
+    CHECK_FALSE(cache.parents_of(::getpid(), 2, chain, now + 2ms, pidfd.get()));
+    CHECK(chain[0].pid == ::getpid()); // the chain itself is still read
 }
