@@ -89,6 +89,11 @@ static int io_open(unsigned int version, sudo_conv_t conversation, sudo_printf_t
     has_errstr_ = SUDO_API_VERSION_GET_MAJOR(version) == 1 && SUDO_API_VERSION_GET_MINOR(version) >= 15;
     (void)settings;
     print_ = printf_fn;
+    /* One session per sudo process; reset anyway, so that nothing of an
+     * earlier session can carry over into this one. */
+    memset(offsets_, 0, sizeof offsets_);
+    ended_ = 0;
+    pty_fd_ = -2;
     if (command_info == NULL || argc == 0) return 1; /* sudo -V: no session */
     const char *path = option(plugin_options, "socket");
     const char *fail_open = option(plugin_options, "fail_open");
