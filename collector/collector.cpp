@@ -36,7 +36,8 @@ std::int64_t now_ns() {
 }
 
 collector_role::collector_role(asio::io_context& io, const common::config& cfg)
-    : io_(io), cfg_(*cfg.collector), host_(cfg.name), acceptor_(io), limit_(cfg_.rate_limit) {}
+    : io_(io), cfg_(*cfg.collector), host_(cfg.name), acceptor_(io), limit_(cfg_.rate_limit),
+      syncer_(io, "collector") {}
 
 std::optional<startup_error> collector_role::setup(const std::string& user_name,
                                                    std::optional<common::user_ids> user,
@@ -97,7 +98,7 @@ void collector_role::start() {
                      "ProtectProc=invisible): records will lack tty, session, loginuid and "
                      "parents; see docs/collector.md");
     last_heartbeat_ = std::chrono::steady_clock::now();
-    sync_pool_ = std::make_unique<asio::thread_pool>(1);
+    syncer_.start();
     readers_.start(names_);
     log::info("collector: listening on ", cfg_.socket, ", writing ", cfg_.directory, "/",
               file_->file_name());
@@ -110,7 +111,7 @@ void collector_role::stop() {
     stopped_ = true;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    if (sync_pool_) sync_pool_->join(); // a sync in flight finishes
+    syncer_.stop(); // a sync in flight finishes
     // A clean stop closes the file: the sender ships it as finished.
     if (file_ && !failed_) {
         if (auto e = file_->close(now_ns())) log::error("collector: ", *e);
@@ -308,51 +309,13 @@ bool collector_role::write_record(const std::string& line, std::int64_t now) {
 
 // Before each batch and at each tick: is the open file still what we wrote?
 void collector_role::check_tamper(std::int64_t now) {
-    auto problem = file_->check();
-    if (!problem) return;
-    std::string name = file_->file_name();
-    log::error("ALERT: collector: ", cfg_.directory, "/", name, " was tampered with: ", *problem);
-    ::syslog(LOG_AUTHPRIV | LOG_ALERT, "collector: %s/%s was tampered with: %s",
-             cfg_.directory.c_str(), name.c_str(), problem->c_str());
-    if (cfg_.on_tamper == common::collector_tamper::abort) {
-        failed_ = true;
-        exit_code_ = EX_DATAERR;
-        log::error("collector: on_tamper abort: stopping the daemon");
-        ::kill(::getpid(), SIGTERM);
-        return;
-    }
-    if (auto e = file_->rotate(now)) {
-        log::error("collector: cannot start a new file after tampering: ", *e);
-        failed_ = true;
-        return;
-    }
-    write_record(encode_tamper(file_->base(now), name, *problem), now);
-    sync_now();
+    auto write = [&](const std::string& line) { return write_record(line, now); };
+    auto outcome = collector::check_tamper(*file_, "collector", cfg_.directory, cfg_.on_tamper, now, write);
+    if (settle_tamper(outcome, failed_, exit_code_)) sync_now();
 }
 
-// The sync runs on sync_pool_ with a duplicate descriptor (a rotation may
-// close the file meanwhile); one at a time: records written during it wait
-// for the next. Synchronous when stopping or before the pool exists.
 void collector_role::sync_now() {
-    if (!file_) return;
-    if (!sync_pool_ || stopped_) {
-        std::string error;
-        if (!file_->sync(&error)) log::error("collector: ", error);
-        return;
-    }
-    if (sync_running_) return;
-    auto fd = std::make_shared<common::unique_fd>(file_->take_for_sync());
-    if (!*fd) return;
-    sync_running_ = true;
-    asio::post(*sync_pool_, [this, fd] {
-        int err = ::fdatasync(fd->get()) == 0 ? 0 : errno;
-        asio::post(io_, [this, err] {
-            sync_running_ = false;
-            if (err != 0)
-                log::error("collector: cannot sync ", cfg_.directory, "/", file_->file_name(), ": ",
-                           common::errno_text(err));
-        });
-    });
+    if (file_) syncer_.sync(*file_, cfg_.directory + "/" + file_->file_name());
 }
 
 void collector_role::write_suppressed(std::int64_t now) {

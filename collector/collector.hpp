@@ -6,6 +6,7 @@
 // daemon/run.cpp when the configuration has a collector section.
 #pragma once
 
+#include "collector/file_upkeep.hpp"
 #include "collector/peer_info.hpp"
 #include "collector/peer_reader.hpp"
 #include "collector/record_file.hpp"
@@ -100,10 +101,9 @@ class collector_role {
     name_cache names_;
     ancestry_cache parents_; // the clients' parent chains
     peer_reader readers_;    // the fast path's rounds, on two threads
-    // fdatasync runs here, off the thread that answers clients (made at
+    // fdatasync off the thread that answers clients (its thread made at
     // start(), after the sandbox: threads inherit it).
-    std::unique_ptr<asio::thread_pool> sync_pool_;
-    bool sync_running_ = false;
+    background_sync syncer_;
     // Commands are staged in the file and written together, one write()
     // per turn of the event loop: each client waits for its batch's write
     // before its ack (serve()).

@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sysexits.h>
-#include <syslog.h>
 #include <unistd.h>
 
 namespace adist::collector {
@@ -62,7 +61,7 @@ std::string new_session_id() {
 }
 
 sudo_role::sudo_role(asio::io_context& io, const common::config& cfg)
-    : io_(io), cfg_(*cfg.sudo), host_(cfg.name), acceptor_(io) {}
+    : io_(io), cfg_(*cfg.sudo), host_(cfg.name), acceptor_(io), syncer_(io, "sudo") {}
 
 std::optional<startup_error> sudo_role::setup(const std::string& user_name,
                                               std::optional<common::user_ids> user,
@@ -108,7 +107,7 @@ void sudo_role::start() {
         return;
     }
     last_heartbeat_ = std::chrono::steady_clock::now();
-    sync_pool_ = std::make_unique<asio::thread_pool>(1);
+    syncer_.start();
     log::info("sudo: listening on ", cfg_.socket, ", writing ", cfg_.directory, "/",
               file_->file_name());
     asio::co_spawn(io_, accept_loop(), asio::detached);
@@ -120,7 +119,7 @@ void sudo_role::stop() {
     stopped_ = true;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
-    if (sync_pool_) sync_pool_->join();
+    syncer_.stop(); // a sync in flight finishes
     if (file_ && !failed_) {
         if (auto e = file_->close(now_ns())) log::error("sudo: ", *e);
     }
@@ -251,46 +250,13 @@ bool sudo_role::write_record(const std::string& line, std::int64_t now) {
 }
 
 void sudo_role::check_tamper(std::int64_t now) {
-    auto problem = file_->check();
-    if (!problem) return;
-    std::string name = file_->file_name();
-    log::error("ALERT: sudo: ", cfg_.directory, "/", name, " was tampered with: ", *problem);
-    ::syslog(LOG_AUTHPRIV | LOG_ALERT, "sudo: %s/%s was tampered with: %s",
-             cfg_.directory.c_str(), name.c_str(), problem->c_str());
-    if (cfg_.on_tamper == common::collector_tamper::abort) {
-        failed_ = true;
-        exit_code_ = EX_DATAERR;
-        ::kill(::getpid(), SIGTERM);
-        return;
-    }
-    if (auto e = file_->rotate(now)) {
-        log::error("sudo: cannot start a new file after tampering: ", *e);
-        failed_ = true;
-        return;
-    }
-    write_record(encode_tamper(file_->base(now), name, *problem), now);
-    sync_now();
+    auto write = [&](const std::string& line) { return write_record(line, now); };
+    auto outcome = collector::check_tamper(*file_, "sudo", cfg_.directory, cfg_.on_tamper, now, write);
+    if (settle_tamper(outcome, failed_, exit_code_)) sync_now();
 }
 
-// As the collector's: fdatasync on a pool thread, one at a time.
 void sudo_role::sync_now() {
-    if (!file_) return;
-    if (!sync_pool_ || stopped_) {
-        std::string error;
-        if (!file_->sync(&error)) log::error("sudo: ", error);
-        return;
-    }
-    if (sync_running_) return;
-    auto fd = std::make_shared<common::unique_fd>(file_->take_for_sync());
-    if (!*fd) return;
-    sync_running_ = true;
-    asio::post(*sync_pool_, [this, fd] {
-        int err = ::fdatasync(fd->get()) == 0 ? 0 : errno;
-        asio::post(io_, [this, err] {
-            sync_running_ = false;
-            if (err != 0) log::error("sudo: cannot sync: ", common::errno_text(err));
-        });
-    });
+    if (file_) syncer_.sync(*file_, cfg_.directory + "/" + file_->file_name());
 }
 
 asio::awaitable<void> sudo_role::tick_loop() {

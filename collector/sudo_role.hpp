@@ -7,6 +7,7 @@
 #pragma once
 
 #include "collector/collector.hpp"
+#include "collector/file_upkeep.hpp"
 #include "collector/record_file.hpp"
 #include "collector/sudo_session.hpp"
 #include "common/config.hpp"
@@ -48,8 +49,7 @@ class sudo_role {
     std::string host_;
     local::acceptor acceptor_;
     std::optional<record_file> file_;
-    std::unique_ptr<asio::thread_pool> sync_pool_;
-    bool sync_running_ = false;
+    background_sync syncer_;
     std::chrono::steady_clock::time_point last_heartbeat_;
     bool stopped_ = false;
     bool failed_ = false;
