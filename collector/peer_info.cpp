@@ -248,6 +248,9 @@ trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
         ssize_t n = ::readlinkat(d.at, d.path("exe").c_str(), exe, sizeof exe);
         if (n > 0) t.exe = std::string(exe, std::size_t(n));
     }
+    // Its effective uid is still the connector's, read before the liveness
+    // check below, which then vouches for it as for the rest.
+    bool euid_ok = st.ok && d.euid_is(cred.uid);
     // The peer's pidfd still names a live process: /proc/<pid> was that
     // process's all along (a pid is reused only after its process was
     // reaped), and so was what was read there. Asked with the parents'.
@@ -258,7 +261,7 @@ trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
         pollfd p{pidfd.get(), POLLIN, 0};
         alive = pidfd && ::poll(&p, 1, 0) == 0;
     }
-    t.verified = st.ok && alive && d.euid_is(cred.uid);
+    t.verified = euid_ok && alive;
     return t;
 }
 

@@ -2,6 +2,7 @@
 #include "collector/peer_reader.hpp"
 
 #include <exception>
+#include <utility>
 
 namespace adist::collector {
 namespace {
@@ -49,6 +50,7 @@ void peer_reader::read(std::span<job> jobs, name_cache& names, ancestry_cache& p
     }
     std::unique_lock lock(mutex_);
     cv_.wait(lock, [this] { return !has_work_; });
+    if (!failed) failed = std::exchange(helper_failed_, nullptr);
     if (failed) std::rethrow_exception(failed);
 }
 
@@ -59,13 +61,16 @@ void peer_reader::run() {
         if (quit_) return;
         auto work = work_;
         lock.unlock();
-        // read_peer's lookups fail soft (an empty field), so nothing is
-        // expected to throw but an allocation; the job then stays unverified.
+        // read_peer's lookups fail soft (an empty field): only an allocation
+        // throws, and read() throws it on the calling thread.
+        std::exception_ptr failed;
         try {
             read_each(work, names_, parents_);
         } catch (...) {
+            failed = std::current_exception();
         }
         lock.lock();
+        helper_failed_ = failed;
         has_work_ = false;
         cv_.notify_all();
     }

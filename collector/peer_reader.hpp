@@ -11,6 +11,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <exception>
 #include <mutex>
 #include <span>
 #include <thread>
@@ -39,7 +40,8 @@ class peer_reader {
     // The helper thread, with a copy of `names` (preloaded before the
     // sandbox, which the thread inherits). Without it, read() works alone.
     void start(const name_cache& names);
-    // Fills every job's `info`; returns when all are read.
+    // Fills every job's `info`; returns when all are read (or throws what
+    // either thread threw, once both are done).
     void read(std::span<job> jobs, name_cache& names, ancestry_cache& parents);
 
   private:
@@ -50,6 +52,7 @@ class peer_reader {
     std::condition_variable cv_;
     std::span<job> work_; // handed to the helper, guarded by mutex_
     bool has_work_ = false, quit_ = false;
+    std::exception_ptr helper_failed_; // what the helper threw, for read() to throw
     name_cache names_;       // the helper's
     ancestry_cache parents_; // the helper's
 };

@@ -126,7 +126,13 @@ void whole_session(const std::string& path) {
     int listener = listen_on(path);
     seen s;
     std::thread server(serve, listener, &s, std::size_t(-1));
-    check(open_session(path) == 1, "open accepted");
+    if (open_session(path) != 1) {
+        check(false, "open accepted");
+        ::shutdown(listener, SHUT_RDWR); // the server's accept() returns
+        server.join();
+        ::close(listener);
+        return;
+    }
     std::string big(3 * ADIST_SUDO_MAX_DATA + 17, 'x');
     for (std::size_t i = 0; i < big.size(); ++i) big[i] = char('a' + i % 26);
     const char* errstr = nullptr;
@@ -170,7 +176,13 @@ void collector_gone(const std::string& path) {
     int listener = listen_on(path);
     seen s;
     std::thread server(serve, listener, &s, std::size_t(2));
-    check(open_session(path) == 1, "open accepted (collector up)");
+    if (open_session(path) != 1) {
+        check(false, "open accepted (collector up)");
+        ::shutdown(listener, SHUT_RDWR);
+        server.join();
+        ::close(listener);
+        return;
+    }
     const char* errstr = nullptr;
     check(sudo_auditdistd.log_ttyout("one", 3, &errstr) == 1, "first buffer acknowledged");
     check(sudo_auditdistd.log_ttyout("two", 3, &errstr) == -1, "no acknowledgement: the buffer is refused");
@@ -178,6 +190,8 @@ void collector_gone(const std::string& path) {
     sudo_auditdistd.close(0, 0);
     server.join();
     ::close(listener);
+    check(s.refused.empty(), "the frames before the collector went were accepted: " + s.refused);
+    check(s.frames.size() == 3, "open, the first buffer, and the unacknowledged one arrived");
     // No collector at all: the command is refused at open.
     check(open_session(path + ".none") == -1, "no collector: sudo refuses the command");
 }
@@ -194,6 +208,8 @@ int main() {
     std::string path = std::string(dir) + "/sudo.sock";
     whole_session(path);
     collector_gone(path);
+    // A session after an ended one starts afresh (offsets, the ended flag).
+    whole_session(path);
     ::unlink(path.c_str());
     ::rmdir(dir);
     if (failures == 0) std::puts("plugin test: all checks passed");
