@@ -23,13 +23,14 @@ bool ancestry_cache::parents_of(std::int64_t ppid, std::size_t max,
                                 int peer_pidfd) {
     // The fresh cached entries from ppid up, and one poll for their pidfds
     // and the peer's: a system call per record instead of one per process.
+    // (The map is not changed until the chain is used: its pointers hold.)
     std::vector<pollfd> fds;
-    std::vector<std::int64_t> chain;
+    std::vector<const entry*> chain;
     fds.push_back({peer_pidfd, POLLIN, 0}); // poll() skips a negative fd
     for (std::int64_t pid = ppid; chain.size() < max && pid > 0;) {
         auto it = map_.find(pid);
         if (it == map_.end() || now - it->second.at >= ttl_) break;
-        chain.push_back(pid);
+        chain.push_back(&it->second);
         fds.push_back({it->second.pidfd.get(), POLLIN, 0});
         pid = it->second.ppid;
     }
@@ -37,12 +38,11 @@ bool ancestry_cache::parents_of(std::int64_t ppid, std::size_t max,
     bool peer_alive = polled && peer_pidfd >= 0 && fds[0].revents == 0;
     std::size_t i = 0;
     for (; polled && i < chain.size() && fds[i + 1].revents == 0; ++i) {
-        const entry& e = map_.find(chain[i])->second;
-        out.push_back(e.self);
-        ppid = e.ppid;
+        out.push_back(chain[i]->self);
+        ppid = chain[i]->ppid;
         ++hits_;
     }
-    if (i < chain.size()) ppid = chain[i]; // exited (or the poll failed): read again below
+    if (i < chain.size()) ppid = chain[i]->self.pid; // exited (or the poll failed): read again below
     // The rest, one process at a time.
     for (; i < max && ppid > 0; ++i) {
         const entry* e = find(ppid, now);
