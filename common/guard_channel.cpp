@@ -102,6 +102,12 @@ std::optional<std::pair<std::uint32_t, int>> decode_guard_reply(std::span<const 
 
 bool flags_unsupported(int err) { return err == ENOTTY || err == EOPNOTSUPP || err == ENOSYS; }
 
+int make_append_only(int fd) {
+    int flags = 0;
+    if (int err = get_attribute_flags(fd, &flags); err != 0) return err;
+    return (flags & FS_APPEND_FL) != 0 ? 0 : set_attribute_flags(fd, flags | FS_APPEND_FL);
+}
+
 int probe_append_only(int dirfd) {
     unique_fd file(::openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
     if (!file) return errno;

@@ -50,6 +50,10 @@ int set_attribute_flags(int fd, int flags);
 // True for the errno values meaning "this filesystem has no such flags".
 bool flags_unsupported(int err);
 
+// Sets the append-only attribute on the open file `fd` (already set: 0).
+// 0 or an errno value; needs CAP_LINUX_IMMUTABLE (root).
+int make_append_only(int fd);
+
 // Whether the filesystem of the open directory `dirfd` takes the append-only
 // attribute: tried on an unnamed O_TMPFILE (root only). Returns 0 (it does),
 // or the errno that says why not.

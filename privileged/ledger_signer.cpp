@@ -2,8 +2,6 @@
 #include "privileged/ledger_signer.hpp"
 
 #include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +10,7 @@
 #include <ctime>
 
 #include "common/fd.hpp"
+#include "common/guard_channel.hpp"
 #include "common/log.hpp"
 
 namespace adist::privileged {
@@ -19,15 +18,6 @@ using common::errno_text;
 using common::unique_fd;
 
 namespace {
-// Best effort: a file system without the attribute is said once by the
-// receiver for its trails already.
-void make_append_only(int fd) {
-    int flags = 0;
-    if (::ioctl(fd, FS_IOC_GETFLAGS, &flags) != 0 || (flags & FS_APPEND_FL) != 0) return;
-    flags |= FS_APPEND_FL;
-    ::ioctl(fd, FS_IOC_SETFLAGS, &flags);
-}
-
 // The ledger directory of `host_dir`, its last two components opened
 // without following a symlink: the worker owns them and could replace
 // either with a link to a root file elsewhere.
@@ -163,7 +153,9 @@ void ledger_signer::sign_host(const std::string& host_dir) {
     if (!ledger || ::fstat(ledger.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid == 0 ||
         st.st_nlink != 1)
         return;
-    make_append_only(ledger.get());
+    // Best effort: a file system without the attribute is said once by the
+    // receiver for its trails already.
+    common::make_append_only(ledger.get());
     auto count = static_cast<std::uint64_t>(st.st_size) / proto::ledger_entry_size;
     auto [it, fresh] = state_.try_emplace(host_dir);
     signed_state& s = it->second;
@@ -199,7 +191,7 @@ void ledger_signer::sign_host(const std::string& host_dir) {
         log::error("cannot write ", path, ": ", errno_text(errno));
         return;
     }
-    make_append_only(heads.get());
+    common::make_append_only(heads.get());
     log::debug("signed the ledger head of ", host_dir, " at entry ", h.seq);
     s = next;
 }

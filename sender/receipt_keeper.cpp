@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <ctime>
 
+#include "common/guard_channel.hpp"
 #include "common/log.hpp"
 #include "common/status.hpp"
 
@@ -47,6 +48,16 @@ bool receipt_keeper::open() {
     }
     // The file's name is durable before anything is kept in it.
     if (auto d = common::open_directory(dir)) ::fsync(d.get());
+    // As root (before the privilege drop), the file becomes append-only: the
+    // worker, and anyone who becomes its user, can add a receipt but never
+    // remove or change one. Without root or the attribute it is a plain file.
+    if (::geteuid() == 0) {
+        if (int err = common::make_append_only(fd_.get()); err != 0) {
+            log::warning("receipts in ", path_, " are not append-only (chattr +a): ",
+                         common::flags_unsupported(err) ? "its file system has no such attribute"
+                                                        : common::errno_text(err));
+        }
+    }
     return load_last();
 }
 

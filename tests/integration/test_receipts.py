@@ -3,7 +3,9 @@
 protocol 1, as root (the receiver's supervisor signs its ledger heads).
   - the sender, configured with the receiver's `ledger_key`, asks for the
     signed head (HEAD) and keeps it in its `receipt_file`, outside the dist
-    directory; `status` shows the receipt; the file is whole signed heads;
+    directory; `status` shows the receipt; the file is whole signed heads,
+    append-only (chattr +a): even root cannot overwrite, truncate or remove
+    it without lifting the attribute first;
   - `auditdistd verify --key K --receipt <the sender's file, unchanged>` of
     the untampered receiver passes;
   - a head appended to the receiver's heads file without the key (a forged
@@ -16,6 +18,8 @@ protocol 1, as root (the receiver's supervisor signs its ledger heads).
     (the ledger was cut);
   - the sender, asking again, gets a head older than its receipt: an alert
     in its log and RECEIPT in `status`; its receipt file is not changed."""
+import errno
+import fcntl
 import json
 import os
 import re
@@ -55,6 +59,30 @@ def heads_in(path):
 
 def ledger_count(ledger):
     return os.path.getsize(ledger) // LEDGER_ENTRY
+
+
+FS_IOC_GETFLAGS = 0x80086601
+FS_APPEND_FL = 0x20
+
+
+def check_append_only(sc, path):
+    """The sender made its receipt file append-only (it starts as root)."""
+    with open(path, "rb") as f:
+        flags = bytearray(4)
+        fcntl.ioctl(f.fileno(), FS_IOC_GETFLAGS, flags)
+    check(int.from_bytes(flags, "little") & FS_APPEND_FL, f"{path} is not append-only")
+    before = open(path, "rb").read()
+    for what, attempt in (("overwritten", lambda: open(path, "r+b").write(b"x")),
+                          ("truncated", lambda: os.truncate(path, 0)),
+                          ("removed", lambda: os.unlink(path))):
+        try:
+            attempt()
+        except OSError as e:
+            check_equal(e.errno, errno.EPERM, f"the receipt file {what}: {e}")
+        else:
+            check(False, f"root {what} the append-only receipt file")
+    check_equal(open(path, "rb").read(), before, "the receipts after the attempts")
+    sc.note("the receipt file is append-only: root could not overwrite, truncate or remove it")
 
 
 def configure_receipts(sc, send, key, receipts):
@@ -157,6 +185,7 @@ def body(sc):
     ledger_dir = os.path.join(sc.remote, ".auditdistd-ledger", "web1")
     ledger = os.path.join(ledger_dir, "ledger")
     last = ship_and_collect(sc, recv, send, receipts, ledger, sock)
+    check_append_only(sc, receipts)
 
     code, out = run(sc, "verify", "--key", key, "--receipt", receipts, sc.host_dir)
     check_equal(code, 0, f"verify of the untampered receiver with the sender's receipts:\n{out}")

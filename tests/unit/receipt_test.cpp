@@ -2,10 +2,16 @@
 // (proto/head_frame), the sender's decider (sender/receipt_decider: does a
 // signed head extend the receipt kept? is it forged?), when it asks, and
 // the receipt file (sender/receipt_keeper).
+#include "common/fd.hpp"
+#include "common/guard_channel.hpp"
 #include "proto/head_frame.hpp"
 #include "proto/ledger.hpp"
 #include "sender/receipt_decider.hpp"
 #include "sender/receipt_keeper.hpp"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -161,6 +167,23 @@ TEST_CASE("receipt_decider: HEAD is asked at a connection, after a CLOSE ack, th
     CHECK_FALSE(next);
 }
 
+namespace {
+// The file's attribute flags (FS_IOC_GETFLAGS), or -1.
+int attribute_flags(const std::string& path) {
+    adist::common::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    int flags = 0;
+    return fd && adist::common::get_attribute_flags(fd.get(), &flags) == 0 ? flags : -1;
+}
+
+// Lifts append-only (the keeper sets it as root) so the tree can go.
+void lift_append_only(const std::string& path) {
+    adist::common::unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    int flags = 0;
+    if (fd && adist::common::get_attribute_flags(fd.get(), &flags) == 0)
+        adist::common::set_attribute_flags(fd.get(), flags & ~FS_APPEND_FL);
+}
+} // namespace
+
 TEST_CASE("receipt_keeper: receipts are appended durably, read back at a restart, never rewritten") {
     char tmpl[] = "/tmp/adist_receipt_XXXXXX";
     std::string root = ::mkdtemp(tmpl);
@@ -171,6 +194,9 @@ TEST_CASE("receipt_keeper: receipts are appended durably, read back at a restart
         receipt_keeper k(path, s.pub);
         REQUIRE(k.open());
         CHECK(k.summary().empty());
+        // As root the file is append-only (where the file system has it).
+        int flags = attribute_flags(path);
+        if (::geteuid() == 0 && flags >= 0) CHECK((flags & FS_APPEND_FL) != 0);
         k.take(std::nullopt, "", repeats); // no head yet, nothing kept: fine
         CHECK(k.alert().empty());
         k.take(bytes_of(s.head(3, 0x31)), "", repeats);
@@ -201,5 +227,6 @@ TEST_CASE("receipt_keeper: receipts are appended durably, read back at a restart
     receipt_keeper cut(path, s.pub);
     CHECK_FALSE(cut.open());
     CHECK(cut.problem().find("partial record") != std::string::npos);
+    lift_append_only(path);
     std::filesystem::remove_all(root);
 }
