@@ -80,6 +80,9 @@ po::options_description describe(daemon_options& o) {
          "receiver as root: the supervisor's ledger signing key (default /var/lib/auditdistd/ledger-key)")
         ("ledger-sign-interval", po::value(&o.ledger_sign_interval),
          "receiver as root: seconds between signatures of grown ledgers (default 60)")
+        ("digest-state", po::value(&o.digest_state),
+         "sender: directory of each host's SHA-256 checkpoint, so that a resume after a restart "
+         "does not read the trail again (default /var/lib/auditdistd/digests; \"none\": memory only)")
         ("receipt-interval", po::value(&o.receipt_interval),
          "sender with ledger_key: seconds between requests for the receiver's signed ledger head "
          "(default 60; also after each acknowledged CLOSE)");

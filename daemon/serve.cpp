@@ -30,6 +30,7 @@ sender::uplink_options sender_options(const daemon_options& o, const common::con
     u.transfer.repeat_interval = std::chrono::seconds(o.repeat_interval);
     u.transfer.receipt_interval = std::chrono::seconds(o.receipt_interval);
     u.max_protocol = o.max_protocol;
+    if (o.digest_state != "none") u.digest_state_dir = o.digest_state;
     u.collector_uid = o.collector_uid;
     for (const auto* c : {&cfg.collector, &cfg.sudo})
         if (*c) u.collector_dists.push_back((*c)->dist);

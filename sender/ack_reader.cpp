@@ -2,6 +2,7 @@
 // matches them to the requests in flight, keeps the status up to date and,
 // on a CLOSE ack, has the dist link unlinked.
 #include "sender/transfer.hpp"
+#include "sender/digest_checkpoint.hpp"
 
 #include <cstring>
 #include <optional>
@@ -160,6 +161,12 @@ void transfer::note_ack(const in_flight& req) {
         log::debug(prefix_, "the receiver acknowledged OPEN ", req.name);
         break;
     case command::append:
+        if (req.digest_after && dist_.checkpoint != nullptr) {
+            bool open = cur_ && cur_->dev == req.dev && cur_->ino == req.ino;
+            dist_.checkpoint->acknowledged(req.dev, req.ino, *req.digest_after,
+                                           open ? cur_->fd.get() : -1,
+                                           std::chrono::steady_clock::now());
+        }
         st.acked_offset += req.bytes;
         st.acked_total += req.bytes;
         st.counters.bytes += req.bytes;

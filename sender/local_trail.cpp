@@ -4,6 +4,7 @@
 // Ordering: after a `.not_terminated` file is seen renamed, it is read to the
 // end once more before CLOSE, so bytes written just before the rename go too.
 #include "sender/transfer.hpp"
+#include "sender/digest_checkpoint.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -175,14 +176,46 @@ transfer::open_result transfer::open_local(const std::string& local, const std::
     return open_result::opened;
 }
 
-// Version 1: starts the file's running SHA-256 with its first `size` bytes
-// (read once, at a resume), which must be what the receiver stored: a replica
-// that diverged (changed on the receiver, or this file lost a tail in a crash
-// and was written again) is caught before anything is appended after it.
+// Version 1: starts the file's running SHA-256 with its first `size` bytes,
+// which must be what the receiver stored: a replica that diverged (changed
+// on the receiver, or this file lost a tail in a crash and was written
+// again) is caught before anything is appended after it. The digest starts
+// from the host's checkpoint (the last acknowledged offset, kept across
+// connections and restarts) when it has one for this file, so only the
+// bytes past it are read; if that does not match, the whole prefix is read
+// before the replica is called divergent.
 bool transfer::check_prefix(open_trail& t, std::uint64_t size, std::string* why) {
+    if (size == 0) {
+        t.digest.emplace();
+        return true;
+    }
+    auto start = dist_.checkpoint != nullptr ? dist_.checkpoint->start_for(t.dev, t.ino, size)
+                                             : std::nullopt;
+    if (start) {
+        auto from = start->size();
+        t.digest = std::move(start);
+        if (hash_prefix(t, size, why) && t.digest->current().sha256 == remote_prefix_) {
+            log::debug(prefix_, t.local_name, ": digest continued from the checkpoint at offset ",
+                       from, ", ", size - from, " bytes read to reach ", size);
+            return true;
+        }
+        log::debug(prefix_, t.local_name, ": the checkpoint at offset ", from,
+                   " does not lead to the receiver's digest; reading the whole prefix");
+    }
     t.digest.emplace();
-    std::vector<std::byte> buf(size > 0 ? 1 << 20 : 0);
-    for (std::uint64_t off = 0; off < size;) {
+    if (!hash_prefix(t, size, why)) return false;
+    if (t.digest->current().sha256 == remote_prefix_) return true;
+    *why = "its first " + std::to_string(size) + " bytes differ from the receiver's copy (SHA-256 " +
+           proto::format_fingerprint(remote_prefix_).substr(7) +
+           "): the receiver's file was changed, or this one is not the file it was; nothing is "
+           "appended after a prefix that differs";
+    return false;
+}
+
+// Feeds t.digest the file's bytes from where it stands up to `size`.
+bool transfer::hash_prefix(open_trail& t, std::uint64_t size, std::string* why) {
+    std::vector<std::byte> buf(1 << 20);
+    for (std::uint64_t off = t.digest->size(); off < size;) {
         auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - off));
         ssize_t n = ::pread(t.fd.get(), buf.data(), want, static_cast<off_t>(off));
         if (n < 0 && errno == EINTR) continue;
@@ -194,12 +227,7 @@ bool transfer::check_prefix(open_trail& t, std::uint64_t size, std::string* why)
         t.digest->update(std::span(buf.data(), static_cast<std::size_t>(n)));
         off += static_cast<std::uint64_t>(n);
     }
-    if (size == 0 || t.digest->current().sha256 == remote_prefix_) return true;
-    *why = "its first " + std::to_string(size) + " bytes differ from the receiver's copy (SHA-256 " +
-           proto::format_fingerprint(remote_prefix_).substr(7) +
-           "): the receiver's file was changed, or this one is not the file it was; nothing is "
-           "appended after a prefix that differs";
-    return false;
+    return true;
 }
 
 // At the end of the open file: CLOSE it if it is complete, note a rename (and

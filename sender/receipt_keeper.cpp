@@ -14,27 +14,11 @@
 
 namespace adist::sender {
 
-namespace {
-// Makes the missing directories of `dir` (0700), from the top down.
-bool make_directories(const std::string& dir, std::string* error) {
-    for (std::size_t at = 1; at != std::string::npos && at <= dir.size();) {
-        at = dir.find('/', at + 1);
-        std::string part = dir.substr(0, at);
-        if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) {
-            *error = "cannot make " + part + ": " + common::errno_text(errno);
-            return false;
-        }
-    }
-    return true;
-}
-} // namespace
-
 bool receipt_keeper::open() {
     auto slash = path_.rfind('/');
     std::string dir = slash == 0 ? "/" : path_.substr(0, slash);
-    std::string error;
-    if (!make_directories(dir, &error)) {
-        problem_ = error;
+    if (int err = common::make_directories(dir, 0700); err != 0) {
+        problem_ = "cannot make " + dir + ": " + common::errno_text(err);
         return false;
     }
     fd_ = common::unique_fd(

@@ -3,6 +3,7 @@
 #include "sender/sender_role.hpp"
 
 #include "common/log.hpp"
+#include "sender/digest_checkpoint.hpp"
 #include "common/tls.hpp"
 
 #include <algorithm>
@@ -22,7 +23,8 @@ sender_role::sender_role(asio::io_context& io, const common::config& cfg, uplink
     configure_groups(cfg);
     for (const auto& h : cfg.senders) {
         uplinks_.push_back(std::make_shared<uplink>(io, common::handshake_name(cfg, h), h, tls_,
-                                                    options, group(h.directory), receipts(h)));
+                                                    options, group(h.directory), receipts(h),
+                                          checkpoint(h, options)));
     }
 }
 
@@ -41,6 +43,22 @@ std::shared_ptr<receipt_keeper> sender_role::receipts(const common::sender_host&
     // status says so, and the host ships without receipts.
     if (!k->open()) log::error("[", h.name, "] receipts cannot be kept: ", k->problem());
     return k;
+}
+
+std::shared_ptr<digest_checkpoint> sender_role::checkpoint(const common::sender_host& h,
+                                                          const uplink_options& options) {
+    if (options.max_protocol < 1) return nullptr;
+    auto& c = checkpoints_[h.name];
+    std::string path = options.digest_state_dir.empty() ? "" : options.digest_state_dir + "/" + h.name;
+    if (c && c->path() == path) return c;
+    c = std::make_shared<digest_checkpoint>(path);
+    // After the privilege drop (a host added by a reload), or started by a
+    // user who cannot write there, it lives in memory: reconnects still
+    // resume without reading the prefix, a restart reads it once.
+    if (!path.empty() && !c->open())
+        log::info("[", h.name, "] the digest checkpoint is kept in memory only (", c->problem(),
+                  "): after a restart, a resumed trail's prefix is read once");
+    return c;
 }
 
 void sender_role::configure_groups(const common::config& cfg) {
@@ -137,7 +155,8 @@ void sender_role::reload(const common::config& next, const common::reload_plan& 
             continue;
         }
         auto u = std::make_shared<uplink>(io_, common::handshake_name(next, h), h, tls_, options,
-                                          group(h.directory), receipts(h));
+                                          group(h.directory), receipts(h),
+                                          checkpoint(h, options));
         for (const auto& old : retired_) {
             if (old->name() == h.name) u->carry_over(*old); // the latest wins
         }

@@ -41,6 +41,10 @@ class sender_role {
     // The receipt keeper of a host with a ledger_key (null without): opened
     // at the start, before the privilege drop; kept across reloads.
     std::shared_ptr<receipt_keeper> receipts(const common::sender_host& h);
+    // The digest checkpoint of a host (null when version 1 is off): its file
+    // opened at the start, before the privilege drop; kept across reloads.
+    std::shared_ptr<digest_checkpoint> checkpoint(const common::sender_host& h,
+                                                  const uplink_options& options);
 
     asio::io_context& io_;
     asio::ssl::context tls_;
@@ -48,6 +52,7 @@ class sender_role {
     std::vector<std::shared_ptr<uplink>> retired_;                // stopping after a reload
     std::map<std::string, std::shared_ptr<fanout_group>> groups_; // by dist directory
     std::map<std::string, std::shared_ptr<receipt_keeper>> receipts_; // by receipt file
+    std::map<std::string, std::shared_ptr<digest_checkpoint>> checkpoints_; // by host name
     bool stopping_ = false;
 };
 

@@ -3,6 +3,7 @@
 // between batches. Picking and opening the trail is in local_trail.cpp, the
 // acks in ack_reader.cpp, the unlink after a CLOSE ack in unlink_shipped.cpp.
 #include "sender/transfer.hpp"
+#include "sender/digest_checkpoint.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -67,6 +68,9 @@ asio::awaitable<void> transfer::run(std::string remote_name, std::uint64_t remot
     fail(); // ends the reader too
     while (!reader_done_) co_await reader_finished_.wait();
     if (dist_.watch != nullptr) dist_.watch->unwatch_file();
+    // A restart may follow: the digest at the last ack is kept for it.
+    if (cur_ && dist_.checkpoint != nullptr)
+        dist_.checkpoint->write_now(cur_->dev, cur_->ino, cur_->fd.get());
 }
 
 bool transfer::dist_removed() const {
@@ -164,6 +168,11 @@ bool transfer::fill(bool& at_eof) {
         dist_.status->sent_offset = cur_->offset;
         note_data_sent();
         in_flight_.push_back({seq, command::append, static_cast<std::uint32_t>(n), {}, false});
+        if (cur_->digest) {
+            in_flight_.back().dev = cur_->dev;
+            in_flight_.back().ino = cur_->ino;
+            in_flight_.back().digest_after = *cur_->digest;
+        }
         in_flight_bytes_ += static_cast<std::size_t>(n);
         log::trace(prefix_, "APPEND request ", seq, ": ", n, " bytes of ", cur_->local_name, " up to offset ",
                    cur_->offset, " (", in_flight_bytes_, " bytes in flight)");

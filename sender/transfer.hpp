@@ -17,7 +17,7 @@
 #include "common/fd.hpp"
 #include "common/stream.hpp"
 #include "proto/frame_codec.hpp"
-#include "proto/digest.hpp"
+#include "proto/sha256_state.hpp"
 #include "proto/head_frame.hpp"
 #include "sender/dist_dir.hpp"
 #include "sender/fanout_group.hpp"
@@ -39,6 +39,7 @@ struct transfer_options {
 };
 
 class receipt_keeper;
+class digest_checkpoint;
 
 struct dist_context {
     int dir_fd = -1;
@@ -52,6 +53,7 @@ struct dist_context {
     std::string host;               // this receiver's host name in `fanout`
     uid_t other_owner = 0;          // files of this uid too (the collector's; 0: none)
     receipt_keeper* receipts = nullptr; // ledger_key given: signed heads kept here
+    digest_checkpoint* checkpoint = nullptr; // version 1: the digest at the last ack
 };
 
 class transfer : public std::enable_shared_from_this<transfer> {
@@ -84,7 +86,7 @@ private:
         // Since when it sits unchanged at its end while a newer trail exists.
         std::optional<std::chrono::steady_clock::time_point> left_behind_since;
         // Version 1: SHA-256 of the bytes read so far, from the file's start.
-        std::optional<proto::sha256_stream> digest;
+        std::optional<proto::sha256_state> digest;
     };
     // The receiver's newest trail, to be reopened at its size.
     struct continuation {
@@ -100,8 +102,10 @@ private:
         std::string name; // OPEN/CLOSE name; for CLOSE, the dist link to unlink
         bool unlink = false;
         std::uint64_t offset = 0; // OPEN: where the data continues
-        dev_t dev = 0;            // CLOSE with unlink: the file that was sent
+        dev_t dev = 0;            // CLOSE with unlink, version 1 APPEND: the file sent
         ino_t ino = 0;
+        // Version 1 APPEND: the file's digest up to the end of these bytes.
+        std::optional<proto::sha256_state> digest_after{};
     };
 
     asio::awaitable<void> writer(std::string remote_name, std::uint64_t remote_size);
@@ -125,6 +129,7 @@ private:
     void queue_name(proto::command cmd, const std::string& name, bool unlink,
                     std::uint64_t offset = 0, const proto::file_digest* digest = nullptr);
     bool check_prefix(open_trail& t, std::uint64_t remote_size, std::string* why);
+    bool hash_prefix(open_trail& t, std::uint64_t size, std::string* why);
     void queue_close(const std::string& name, bool unlink);
     void note_ack(const in_flight& req);
     void note_data_sent();

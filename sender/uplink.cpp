@@ -25,11 +25,12 @@ bool family_matches(const tcp::endpoint& ep, common::family f) {
 
 uplink::uplink(asio::io_context& io, std::string own_name, common::sender_host host,
                asio::ssl::context& tls, uplink_options options,
-               std::shared_ptr<fanout_group> fanout, std::shared_ptr<receipt_keeper> receipts)
+               std::shared_ptr<fanout_group> fanout, std::shared_ptr<receipt_keeper> receipts,
+               std::shared_ptr<digest_checkpoint> checkpoint)
     : io_(io), own_name_(std::move(own_name)), host_(std::move(host)), tls_(tls),
       options_(options), prefix_("[" + host_.name + "] "), wake_(io.get_executor()),
       watch_(io.get_executor(), wake_), repeats_(options_.transfer.repeat_interval),
-      fanout_(std::move(fanout)), receipts_(std::move(receipts)) {}
+      fanout_(std::move(fanout)), receipts_(std::move(receipts)), checkpoint_(std::move(checkpoint)) {}
 
 uplink::~uplink() { stop(); }
 
@@ -135,6 +136,7 @@ asio::awaitable<void> uplink::run() {
             dist_context ctx{dist_fd_.get(), host_.directory, &watch_,       &wake_,    &notes_,
                              &status_,       &repeats_,       fanout_.get(), host_.name};
             ctx.receipts = receipts_.get();
+            ctx.checkpoint = checkpoint_.get();
             if (std::find(options_.collector_dists.begin(), options_.collector_dists.end(),
                           host_.directory) != options_.collector_dists.end())
                 ctx.other_owner = options_.collector_uid;

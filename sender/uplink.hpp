@@ -35,15 +35,20 @@ struct uplink_options {
     // files belong to it: shipped like root's and our own.
     uid_t collector_uid = 0;
     std::vector<std::string> collector_dists;
+    // Version 1: where each host's digest checkpoint is kept across
+    // restarts (a file named after the host; "": in memory only).
+    std::string digest_state_dir;
 };
 
 class uplink {
 public:
     // `fanout`: the receivers of the host's directory, this one among them;
-    // `receipts`: where its signed heads are kept (null: no ledger_key).
+    // `receipts`: where its signed heads are kept (null: no ledger_key);
+    // `checkpoint`: its digest at the last ack (null: version 0 only).
     uplink(asio::io_context& io, std::string own_name, common::sender_host host,
            asio::ssl::context& tls, uplink_options options, std::shared_ptr<fanout_group> fanout,
-           std::shared_ptr<receipt_keeper> receipts = nullptr);
+           std::shared_ptr<receipt_keeper> receipts = nullptr,
+           std::shared_ptr<digest_checkpoint> checkpoint = nullptr);
     ~uplink();
 
     void start();
@@ -92,6 +97,7 @@ private:
     link_status status_;
     std::shared_ptr<fanout_group> fanout_;
     std::shared_ptr<receipt_keeper> receipts_;
+    std::shared_ptr<digest_checkpoint> checkpoint_;
     std::shared_ptr<common::stream> stream_;
     std::chrono::milliseconds backoff_{0};
     std::mt19937_64 rng_{std::random_device{}()};

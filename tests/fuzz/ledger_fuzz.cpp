@@ -1,7 +1,9 @@
 // Fuzzes the ledger decoders (proto/ledger, proto/ledger_head) and the
-// HEAD reply decoder (proto/head_frame): any bytes, cut into entries, walked
+// HEAD reply decoder (proto/head_frame) and the sender's digest checkpoint
+// record (proto/checkpoint_record): any bytes, cut into entries, walked
 // as a ledger; every entry that decodes encodes back to the same bytes, a
-// signed head that decodes re-encodes too, and so does a HEAD reply.
+// signed head that decodes re-encodes too, and so do a HEAD reply and a
+// checkpoint record.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "proto/checkpoint_record.hpp"
 #include "proto/ledger.hpp"
 #include "proto/head_frame.hpp"
 #include "proto/ledger_head.hpp"
@@ -36,6 +39,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     decode_ledger_entry(in.first(std::min(in.size(), ledger_entry_size)), &why);
+    auto record = in.first(std::min(in.size(), checkpoint_record_size));
+    if (auto r = decode_checkpoint_record(record, &why)) {
+        auto again = encode_checkpoint_record(*r);
+        if (!std::equal(again.begin(), again.end(), record.begin())) std::abort();
+    }
     // The same bytes as the receiver's replies to HEAD requests, one after
     // another: each decoded reply re-encodes to what it consumed.
     for (std::size_t off = 0, i = 0; off < in.size() && i < 64; ++i) {
