@@ -65,7 +65,9 @@ class _Pair:
         self.procs = []
         for conf, name in ((rconf, "receiver"), (sconf, "sender")):
             log = open(f"{self.dir}/{name}.log", "ab")
-            self.procs.append(subprocess.Popen([binary, "-F", "-u", "nobody", "-c", conf],
+            # The sender's digest checkpoints here, not in the machine's /var/lib.
+            state = ["--digest-state", f"{self.dir}/digests"] if name == "sender" else []
+            self.procs.append(subprocess.Popen([binary, "-F", "-u", "nobody", "-c", conf, *state],
                                                stdout=log, stderr=log, start_new_session=True))
             self._wait_log(name, "auditdistd started")
 

@@ -221,7 +221,8 @@ def body(sc):
         code, out, err = run_config_check(sc.binary, good, private_var_audit=True)
         check(code == EX_CONFIG and re.search(regex, err) is not None,
               f"-n on a config with mode {mode:o} owner {owner}: exit {code}, {err!r}")
-        p = subprocess.run([sc.binary, "-F", "-c", good], capture_output=True, text=True, timeout=30)
+        p = subprocess.run([sc.binary, "-F", "-c", good, "--digest-state", sc.path("digests")],
+                           capture_output=True, text=True, timeout=30)
         check(p.returncode == EX_CONFIG and re.search(regex, p.stderr) is not None,
               f"the daemon with a config of mode {mode:o} owner {owner}: exit {p.returncode}, "
               f"{p.stderr!r}")

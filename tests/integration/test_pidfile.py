@@ -25,7 +25,7 @@ def exercise(sc, daemon, pidfile):
     check(os.path.exists(pidfile), f"{daemon.label}: no pidfile {pidfile}")
     with open(pidfile) as f:
         check_equal(f.read().strip(), str(daemon.pid), f"{daemon.label}: pid in {pidfile}")
-    args = [sc.binary, "-F", "-c", daemon.conf, "-P", pidfile]
+    args = [sc.binary, "-F", "-c", daemon.conf, "-P", pidfile, "--digest-state", sc.path("digests")]
     if os.geteuid() == 0:
         args += ["-u", "nobody"]
     p = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True,
