@@ -5,22 +5,13 @@
 #include <cstring>
 
 #include "proto/fingerprint.hpp"
+#include "proto/le64.hpp"
 
 namespace adist::proto {
 
 namespace {
 constexpr std::array<std::byte, 4> magic{std::byte{'A'}, std::byte{'D'}, std::byte{'C'}, std::byte{'K'}};
 constexpr std::size_t body_size = 128;
-
-void put64(std::byte* p, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
-}
-
-std::uint64_t get64(const std::byte* p) {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
-    return v;
-}
 
 sha256_digest body_digest(const std::byte* p) {
     return sha256(std::span(reinterpret_cast<const std::uint8_t*>(p), body_size));
@@ -31,10 +22,10 @@ std::array<std::byte, checkpoint_record_size> encode_checkpoint_record(const che
     std::array<std::byte, checkpoint_record_size> out{};
     std::copy(magic.begin(), magic.end(), out.begin());
     out[4] = std::byte{1};
-    put64(&out[8], r.dev);
-    put64(&out[16], r.ino);
+    put_le64(&out[8], r.dev);
+    put_le64(&out[16], r.ino);
     std::copy(r.state.chain.begin(), r.state.chain.end(), out.begin() + 24);
-    put64(&out[56], r.state.size);
+    put_le64(&out[56], r.state.size);
     std::copy(r.state.partial.begin(), r.state.partial.end(), out.begin() + 64);
     auto d = body_digest(out.data());
     std::memcpy(&out[body_size], d.data(), d.size());
@@ -59,10 +50,10 @@ std::optional<checkpoint_record> decode_checkpoint_record(std::span<const std::b
         return std::nullopt;
     }
     checkpoint_record r;
-    r.dev = get64(&b[8]);
-    r.ino = get64(&b[16]);
+    r.dev = get_le64(&b[8]);
+    r.ino = get_le64(&b[16]);
     std::copy(b.begin() + 24, b.begin() + 56, r.state.chain.begin());
-    r.state.size = get64(&b[56]);
+    r.state.size = get_le64(&b[56]);
     std::copy(b.begin() + 64, b.begin() + 128, r.state.partial.begin());
     if (!sha256_state::resume(r.state)) {
         *why = "its SHA-256 state is not one SHA-256 can be in";

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "proto/trail_name.hpp"
+#include "proto/le64.hpp"
 
 namespace adist::proto {
 
@@ -18,14 +19,6 @@ constexpr std::size_t at_kind = 5, at_seq = 8, at_time = 16, at_trail = 24, at_f
                       at_offset = 88, at_length = 96, at_prefix = 104, at_chain = 136,
                       at_partial = 168, at_prev = 232;
 
-void put64(std::byte* p, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
-}
-std::uint64_t get64(const std::byte* p) {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
-    return v;
-}
 void put_name(std::byte* p, std::string_view name) {
     std::memcpy(p, name.data(), std::min(name.size(), ledger_name_field));
 }
@@ -84,12 +77,12 @@ std::array<std::byte, ledger_entry_size> encode_ledger_entry(const ledger_entry&
     std::memcpy(out.data(), magic.data(), magic.size());
     out[4] = std::byte{format_version};
     out[at_kind] = static_cast<std::byte>(e.kind);
-    put64(&out[at_seq], e.seq);
-    put64(&out[at_time], static_cast<std::uint64_t>(e.time));
+    put_le64(&out[at_seq], e.seq);
+    put_le64(&out[at_time], static_cast<std::uint64_t>(e.time));
     put_name(&out[at_trail], e.trail);
     put_name(&out[at_from], e.from);
-    put64(&out[at_offset], e.offset);
-    put64(&out[at_length], e.length);
+    put_le64(&out[at_offset], e.offset);
+    put_le64(&out[at_length], e.length);
     std::memcpy(&out[at_prefix], e.prefix.data(), 32);
     std::memcpy(&out[at_chain], e.state.chain.data(), 32);
     std::memcpy(&out[at_partial], e.state.partial.data(), 64);
@@ -110,8 +103,8 @@ std::optional<ledger_entry> decode_ledger_entry(std::span<const std::byte> b, st
     if (!all_zero(&b[6], 2)) return bad("padding not zero");
     ledger_entry e;
     e.kind = static_cast<ledger_kind>(kind);
-    e.seq = get64(&b[at_seq]);
-    e.time = static_cast<std::int64_t>(get64(&b[at_time]));
+    e.seq = get_le64(&b[at_seq]);
+    e.time = static_cast<std::int64_t>(get_le64(&b[at_time]));
     auto trail = get_name(&b[at_trail]);
     auto from = get_name(&b[at_from]);
     if (!trail || !is_valid_trail_name(*trail)) return bad("no valid trail name");
@@ -119,8 +112,8 @@ std::optional<ledger_entry> decode_ledger_entry(std::span<const std::byte> b, st
         return bad("bad previous name field");
     e.trail = *trail;
     e.from = *from;
-    e.offset = get64(&b[at_offset]);
-    e.length = get64(&b[at_length]);
+    e.offset = get_le64(&b[at_offset]);
+    e.length = get_le64(&b[at_length]);
     if (e.offset + e.length < e.offset) return bad("offset + length overflows");
     std::memcpy(e.prefix.data(), &b[at_prefix], 32);
     std::memcpy(e.state.chain.data(), &b[at_chain], 32);

@@ -1,5 +1,6 @@
 // Signed ledger heads (see ledger_head.hpp).
 #include "proto/ledger_head.hpp"
+#include "proto/le64.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -13,14 +14,6 @@ namespace {
 constexpr std::array<char, 4> magic = {'A', 'D', 'H', 'D'};
 constexpr std::string_view context = "auditdistd ledger head 1";
 
-void put64(std::byte* p, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
-}
-std::uint64_t get64(const std::byte* p) {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
-    return v;
-}
 struct pkey_free {
     void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
 };
@@ -36,8 +29,8 @@ std::array<std::byte, 88> ledger_head_message(const ledger_head& h) {
     std::array<std::byte, 88> out{};
     std::memcpy(out.data(), magic.data(), 4);
     out[4] = std::byte{1};
-    put64(&out[8], h.seq);
-    put64(&out[16], static_cast<std::uint64_t>(h.time));
+    put_le64(&out[8], h.seq);
+    put_le64(&out[16], static_cast<std::uint64_t>(h.time));
     std::memcpy(&out[24], h.entry.data(), 32);
     std::memcpy(&out[56], h.genesis.data(), 32);
     return out;
@@ -62,8 +55,8 @@ std::optional<ledger_head> decode_ledger_head(std::span<const std::byte> b, std:
         return std::nullopt;
     }
     ledger_head h;
-    h.seq = get64(&b[8]);
-    h.time = static_cast<std::int64_t>(get64(&b[16]));
+    h.seq = get_le64(&b[8]);
+    h.time = static_cast<std::int64_t>(get_le64(&b[16]));
     std::memcpy(h.entry.data(), &b[24], 32);
     std::memcpy(h.genesis.data(), &b[56], 32);
     std::memcpy(h.signature.data(), &b[88], 64);

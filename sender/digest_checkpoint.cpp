@@ -1,6 +1,7 @@
 // A host's SHA-256 checkpoint across connections and restarts (see
 // digest_checkpoint.hpp).
 #include "sender/digest_checkpoint.hpp"
+#include "sender/state_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,17 +15,10 @@ namespace adist::sender {
 
 bool digest_checkpoint::open() {
     if (path_.empty()) return false;
-    auto slash = path_.rfind('/');
-    std::string dir = slash == 0 ? "/" : path_.substr(0, slash);
-    if (int err = common::make_directories(dir, 0700); err != 0) {
-        problem_ = "cannot make " + dir + ": " + common::errno_text(err);
-        return false;
-    }
-    fd_ = common::unique_fd(::open(path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    fd_ = open_state_file(path_, 0, &problem_);
     struct stat st {};
-    if (!fd_ || ::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        problem_ = "cannot open " + path_ + ": " +
-                   (fd_ ? std::string("not a regular file") : common::errno_text(errno));
+    if (!fd_ || ::fstat(fd_.get(), &st) != 0) {
+        if (fd_) problem_ = "cannot read " + path_ + ": " + common::errno_text(errno);
         fd_.reset();
         return false;
     }

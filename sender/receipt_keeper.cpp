@@ -1,5 +1,6 @@
 // The receipts of one sender host (see receipt_keeper.hpp).
 #include "sender/receipt_keeper.hpp"
+#include "sender/state_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,23 +16,8 @@
 namespace adist::sender {
 
 bool receipt_keeper::open() {
-    auto slash = path_.rfind('/');
-    std::string dir = slash == 0 ? "/" : path_.substr(0, slash);
-    if (int err = common::make_directories(dir, 0700); err != 0) {
-        problem_ = "cannot make " + dir + ": " + common::errno_text(err);
-        return false;
-    }
-    fd_ = common::unique_fd(
-        ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-    struct stat st {};
-    if (!fd_ || ::fstat(fd_.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        problem_ = "cannot open " + path_ + ": " +
-                   (fd_ ? std::string("not a regular file") : common::errno_text(errno));
-        fd_.reset();
-        return false;
-    }
-    // The file's name is durable before anything is kept in it.
-    if (auto d = common::open_directory(dir)) ::fsync(d.get());
+    fd_ = open_state_file(path_, O_APPEND, &problem_);
+    if (!fd_) return false;
     // As root (before the privilege drop), the file becomes append-only: the
     // worker, and anyone who becomes its user, can add a receipt but never
     // remove or change one. Without root or the attribute it is a plain file.

@@ -4,6 +4,7 @@
 #include "proto/checkpoint_record.hpp"
 #include "proto/digest.hpp"
 #include "sender/digest_checkpoint.hpp"
+#include "temp_dir.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <vector>
 
+using adist::test::temp_dir;
 using namespace adist::proto;
 using adist::sender::digest_checkpoint;
 
@@ -30,15 +32,6 @@ sha256_state state_after(std::span<const std::byte> data) {
     s.update(data);
     return s;
 }
-
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        char tmpl[] = "/tmp/adist_ckpt_XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~temp_dir() { std::filesystem::remove_all(path); }
-};
 
 std::size_t size_of(const std::string& path) {
     std::error_code ec;
@@ -93,7 +86,7 @@ TEST_CASE("digest_checkpoint: a resume starts from the checkpoint of the same fi
 }
 
 TEST_CASE("digest_checkpoint: written after the trail is synced, at most once per interval, read at a restart") {
-    temp_dir d;
+    temp_dir d("ckpt");
     std::string path = d.path + "/digests/web1"; // the directory is made
     auto data = bytes_of(200000, 5);
     std::string trail = d.path + "/trail";
@@ -143,7 +136,7 @@ TEST_CASE("digest_checkpoint: written after the trail is synced, at most once pe
 }
 
 TEST_CASE("digest_checkpoint: a file it cannot keep leaves it in memory, saying why") {
-    temp_dir d;
+    temp_dir d("ckpt");
     std::string blocker = d.path + "/file";
     { std::ofstream(blocker) << "x"; }
     digest_checkpoint c(blocker + "/web1"); // its directory would be a file

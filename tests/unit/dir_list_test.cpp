@@ -2,6 +2,7 @@
 // values (never an empty listing that looks like an empty directory).
 #include "common/dir_list.hpp"
 #include "common/fd.hpp"
+#include "temp_dir.hpp"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -13,21 +14,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+using adist::test::temp_dir;
 using namespace adist::common;
 
-namespace {
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        char tmpl[] = "/tmp/adist_dir_list_XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~temp_dir() { std::filesystem::remove_all(path); }
-};
-} // namespace
 
 TEST_CASE("list_directory returns every entry but . and ..") {
-    temp_dir d;
+    temp_dir d("dir_list");
     for (auto n : {"a", "20240101000000.not_terminated", ".hidden"}) {
         unique_fd f(::open((d.path + "/" + n).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
         REQUIRE(f);
@@ -46,7 +38,7 @@ TEST_CASE("list_directory returns every entry but . and ..") {
 }
 
 TEST_CASE("list_directory of an empty directory is empty and ok") {
-    temp_dir d;
+    temp_dir d("dir_list");
     unique_fd dir = open_directory(d.path);
     auto l = list_directory(dir.get());
     REQUIRE(l.ok());
@@ -54,7 +46,7 @@ TEST_CASE("list_directory of an empty directory is empty and ok") {
 }
 
 TEST_CASE("list_directory reports what it cannot list") {
-    temp_dir d;
+    temp_dir d("dir_list");
     unique_fd file(::open((d.path + "/f").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
     REQUIRE(list_directory(file.get()).error == ENOTDIR);
     REQUIRE(list_directory(-1).error == EBADF);

@@ -3,6 +3,7 @@
 // closes (a data race before; run under ThreadSanitizer to see it), and the
 // scan failing closed on an unlistable directory.
 #include "receiver/trail_store.hpp"
+#include "temp_dir.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -14,19 +15,11 @@
 #include <unistd.h>
 #include <vector>
 
+using adist::test::temp_dir;
 using namespace adist::receiver;
 using adist::proto::reply_error;
 
 namespace {
-struct temp_dir {
-    std::string path;
-    temp_dir() {
-        char tmpl[] = "/tmp/adist_trail_store_XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~temp_dir() { std::filesystem::remove_all(path); }
-};
-
 // Increasing valid names: 2024-01-01 plus i minutes.
 std::string name_at(int i) {
     char buf[48]; // room for any int, so that -Wformat-truncation has nothing to say
@@ -36,7 +29,7 @@ std::string name_at(int i) {
 } // namespace
 
 TEST_CASE("trail_store: status reads race with no store operation") {
-    temp_dir d;
+    temp_dir d("trail_store");
     std::string error;
     auto store = trail_store::open(d.path + "/web1", std::nullopt, &error);
     REQUIRE(store);
@@ -70,7 +63,7 @@ TEST_CASE("trail_store: status reads race with no store operation") {
 }
 
 TEST_CASE("trail_store: a host directory that cannot be listed refuses the session") {
-    temp_dir d;
+    temp_dir d("trail_store");
     std::string error;
     auto store = trail_store::open(d.path + "/web1", std::nullopt, &error);
     REQUIRE(store);
@@ -96,7 +89,7 @@ TEST_CASE("trail_store: a host directory that cannot be listed refuses the sessi
 // (Whether the parent is fsynced after the mkdir is integration: host_dir_durable,
 // which watches the real daemon under strace.)
 TEST_CASE("trail_store: a created host directory exists; a marker from an earlier run refuses") {
-    temp_dir d;
+    temp_dir d("trail_store");
     std::string error;
     auto store = trail_store::open(d.path + "/a/b/web1", std::nullopt, &error);
     REQUIRE(store);
