@@ -163,6 +163,10 @@ std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
         std::cerr << "auditdistd: --receipt-interval must be at least 1\n";
         return EX_USAGE;
     }
+    if (o.digest_state != "none" && (o.digest_state.empty() || o.digest_state[0] != '/')) {
+        std::cerr << "auditdistd: --digest-state must be an absolute directory or \"none\"\n";
+        return EX_USAGE;
+    }
     if (vm.count("window")) {
         // Digits only: an unsigned conversion would take "-1" as 2^64-1.
         const auto& text = vm["window"].as<std::string>();

@@ -1,6 +1,8 @@
-// The running SHA-256 of a trail file's bytes, in order, as protocol version
-// 1 needs it on both sides: the size and digest of the prefix so far, at any
-// moment, without ending the stream. Pure; OpenSSL crypto only.
+// The running SHA-256 of a trail file's bytes, in order (OpenSSL's EVP):
+// the size and digest of the prefix so far, at any moment, without ending
+// the stream. The receiver's digests where no ledger state is at hand,
+// and `verify`; the sender keeps a resumable proto/sha256_state instead
+// (its checkpoint). Pure; OpenSSL crypto only.
 #pragma once
 
 #include <cstdint>

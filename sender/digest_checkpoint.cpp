@@ -4,7 +4,6 @@
 #include "sender/state_file.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,21 +15,22 @@ namespace adist::sender {
 bool digest_checkpoint::open() {
     if (path_.empty()) return false;
     fd_ = open_state_file(path_, 0, &problem_);
-    struct stat st {};
-    if (!fd_ || ::fstat(fd_.get(), &st) != 0) {
-        if (fd_) problem_ = "cannot read " + path_ + ": " + common::errno_text(errno);
-        fd_.reset();
-        return false;
-    }
+    if (!fd_) return false;
     std::array<std::byte, proto::checkpoint_record_size> buf{};
-    ssize_t n = st.st_size == 0 ? 0 : ::pread(fd_.get(), buf.data(), buf.size(), 0);
+    ssize_t n = ::pread(fd_.get(), buf.data(), buf.size(), 0);
     std::string why;
-    if (n > 0) {
+    if (n < 0) {
+        log::warning(path_, ": cannot read the digest checkpoint (", common::errno_text(errno),
+                     "); a resume reads the trail's prefix once");
+    } else if (n > 0) {
         auto rec = proto::decode_checkpoint_record(std::span(buf.data(), static_cast<std::size_t>(n)), &why);
         if (rec) {
             memory_ = written_ = rec;
         } else {
-            log::debug(path_, ": no checkpoint taken from it (", why, ")");
+            // A torn write (a crash in the middle of one) or someone else's
+            // bytes: the next checkpoint overwrites it.
+            log::info(path_, ": no digest checkpoint taken from it (", why,
+                      "); a resume reads the trail's prefix once");
         }
     }
     return true;
@@ -65,16 +65,30 @@ void digest_checkpoint::write_now(dev_t dev, ino_t ino, int trail_fd) {
 bool digest_checkpoint::write(int trail_fd) {
     // The trail first: the record must never stand for bytes that a crash of
     // this machine could still take back (auditd need not have synced them).
+    // Both syncs run on the sender's thread, at most once per interval and
+    // at a connection's end; one that takes long is said.
+    auto started = clock::now();
+    std::string failure;
     if (::fdatasync(trail_fd) != 0) {
-        log::debug(path_, ": checkpoint not written: cannot sync the trail: ", common::errno_text(errno));
+        failure = "cannot sync the trail: " + common::errno_text(errno);
+    } else {
+        auto bytes = proto::encode_checkpoint_record(*memory_);
+        if (::pwrite(fd_.get(), bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()) ||
+            ::fdatasync(fd_.get()) != 0)
+            failure = common::errno_text(errno);
+    }
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
+    if (!failure.empty()) {
+        // Once per run: the restart benefit is lost, nothing else is.
+        if (!warned_)
+            log::warning(path_, ": digest checkpoint not written (", failure,
+                         "); after a restart a resume reads the trail's prefix once");
+        warned_ = true;
         return false;
     }
-    auto bytes = proto::encode_checkpoint_record(*memory_);
-    if (::pwrite(fd_.get(), bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()) ||
-        ::fdatasync(fd_.get()) != 0) {
-        log::debug(path_, ": checkpoint not written: ", common::errno_text(errno));
-        return false;
-    }
+    if (took > std::chrono::seconds(1))
+        log::warning(path_, ": writing the digest checkpoint took ", took.count(),
+                     " ms (syncing the trail first); shipping waited meanwhile");
     written_ = memory_;
     return true;
 }

@@ -64,6 +64,7 @@ private:
     std::optional<proto::checkpoint_record> written_;
     std::optional<clock::time_point> written_at_;
     std::string problem_;
+    bool warned_ = false; // a write failed (said once)
 };
 
 } // namespace adist::sender

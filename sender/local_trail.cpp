@@ -199,12 +199,18 @@ bool transfer::check_prefix(open_trail& t, std::uint64_t size, std::string* why)
                        from, ", ", size - from, " bytes read to reach ", size);
             return true;
         }
-        log::debug(prefix_, t.local_name, ": the checkpoint at offset ", from,
-                   " does not lead to the receiver's digest; reading the whole prefix");
+        log::info(prefix_, t.local_name, ": the digest checkpoint at offset ", from,
+                  " does not lead to the receiver's digest; reading the whole prefix");
     }
     t.digest.emplace();
     if (!hash_prefix(t, size, why)) return false;
-    if (t.digest->current().sha256 == remote_prefix_) return true;
+    if (t.digest->current().sha256 == remote_prefix_) {
+        // The receiver holds these bytes durably: the new checkpoint.
+        if (dist_.checkpoint != nullptr)
+            dist_.checkpoint->acknowledged(t.dev, t.ino, *t.digest, t.fd.get(),
+                                           std::chrono::steady_clock::now());
+        return true;
+    }
     *why = "its first " + std::to_string(size) + " bytes differ from the receiver's copy (SHA-256 " +
            proto::format_fingerprint(remote_prefix_).substr(7) +
            "): the receiver's file was changed, or this one is not the file it was; nothing is "
@@ -214,6 +220,7 @@ bool transfer::check_prefix(open_trail& t, std::uint64_t size, std::string* why)
 
 // Feeds t.digest the file's bytes from where it stands up to `size`.
 bool transfer::hash_prefix(open_trail& t, std::uint64_t size, std::string* why) {
+    if (t.digest->size() >= size) return true;
     std::vector<std::byte> buf(1 << 20);
     for (std::uint64_t off = t.digest->size(); off < size;) {
         auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - off));

@@ -26,6 +26,8 @@ public:
     // Opens (creates) the file, its directory too (0700), and reads its last
     // receipt. False, with problem() set, when it cannot be kept.
     bool open();
+    // Cannot be kept at all (`why` is what status says).
+    void unavailable(std::string why) { problem_ = std::move(why); }
     const proto::ed25519_public& key() const { return key_; }
     bool usable() const { return fd_ && problem_.empty(); }
     // A HEAD reply's head (none: the receiver has none): decided, kept

@@ -24,8 +24,11 @@ sender_role::sender_role(asio::io_context& io, const common::config& cfg, uplink
     for (const auto& h : cfg.senders) {
         uplinks_.push_back(std::make_shared<uplink>(io, common::handshake_name(cfg, h), h, tls_,
                                                     options, group(h.directory), receipts(h),
-                                          checkpoint(h, options)));
+                                                    checkpoint(h, options)));
     }
+    // From here on the daemon drops privileges and enters the sandbox, which
+    // has no mkdir and no creating open: state files are opened only above.
+    may_open_files_ = false;
 }
 
 std::shared_ptr<fanout_group> sender_role::group(const std::string& directory) {
@@ -39,9 +42,15 @@ std::shared_ptr<receipt_keeper> sender_role::receipts(const common::sender_host&
     auto& k = receipts_[h.receipt_file];
     if (k && k->key() == *h.ledger_key) return k;
     k = std::make_shared<receipt_keeper>(h.receipt_file, *h.ledger_key);
-    // After the privilege drop (a host added by a reload) this may fail:
-    // status says so, and the host ships without receipts.
-    if (!k->open()) log::error("[", h.name, "] receipts cannot be kept: ", k->problem());
+    // A host (or key) added by a reload: its file cannot be opened inside
+    // the sandbox. Status says so, and the host ships without receipts.
+    if (!may_open_files_) {
+        k->unavailable("added by a reload: its receipt file is opened at the start only; restart "
+                       "the daemon to keep its receipts");
+        log::error("[", h.name, "] receipts cannot be kept: ", k->problem());
+    } else if (!k->open()) {
+        log::error("[", h.name, "] receipts cannot be kept: ", k->problem());
+    }
     return k;
 }
 
@@ -50,13 +59,17 @@ std::shared_ptr<digest_checkpoint> sender_role::checkpoint(const common::sender_
     if (options.max_protocol < 1) return nullptr;
     auto& c = checkpoints_[h.name];
     std::string path = options.digest_state_dir.empty() ? "" : options.digest_state_dir + "/" + h.name;
-    if (c && c->path() == path) return c;
-    c = std::make_shared<digest_checkpoint>(path);
-    // After the privilege drop (a host added by a reload), or started by a
-    // user who cannot write there, it lives in memory: reconnects still
-    // resume without reading the prefix, a restart reads it once.
-    if (!path.empty() && !c->open())
-        log::info("[", h.name, "] the digest checkpoint is kept in memory only (", c->problem(),
+    if (c && (c->path() == path || !may_open_files_)) return c;
+    // A host added by a reload (its file cannot be opened inside the
+    // sandbox), or a start by a user who cannot write there: in memory only.
+    // Reconnects still resume without reading the prefix; a restart reads
+    // it once.
+    c = std::make_shared<digest_checkpoint>(may_open_files_ ? path : std::string());
+    std::string why = !may_open_files_ && !path.empty() ? "added by a reload; its file is opened at the start only"
+                                                         : std::string();
+    if (may_open_files_ && !path.empty() && !c->open()) why = c->problem();
+    if (!why.empty())
+        log::info("[", h.name, "] the digest checkpoint is kept in memory only (", why,
                   "): after a restart, a resumed trail's prefix is read once");
     return c;
 }
@@ -134,6 +147,11 @@ void sender_role::stop() {
 void sender_role::reload(const common::config& next, const common::reload_plan& plan,
                          uplink_options options) {
     std::erase_if(retired_, [](auto& u) { return !u->running(); });
+    // Checkpoints of hosts the new configuration removes go (their files close).
+    std::erase_if(checkpoints_, [&](const auto& c) {
+        return std::none_of(next.senders.begin(), next.senders.end(),
+                            [&](const auto& h) { return h.name == c.first; });
+    });
     configure_groups(next);
     for (auto it = uplinks_.begin(); it != uplinks_.end();) {
         const auto& name = (*it)->name();

@@ -54,6 +54,7 @@ class sender_role {
     std::map<std::string, std::shared_ptr<receipt_keeper>> receipts_; // by receipt file
     std::map<std::string, std::shared_ptr<digest_checkpoint>> checkpoints_; // by host name
     bool stopping_ = false;
+    bool may_open_files_ = true; // only while constructing: before the drop and the sandbox
 };
 
 } // namespace adist::sender

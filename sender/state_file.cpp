@@ -24,6 +24,14 @@ common::unique_fd open_state_file(const std::string& path, int extra_flags, std:
                    (fd ? std::string("not a regular file") : common::errno_text(errno));
         return {};
     }
+    // Ours alone: not a file someone else put there, nor another name of one.
+    if (st.st_uid != ::geteuid() || st.st_nlink != 1) {
+        *problem = "not using " + path + ": it " +
+                   (st.st_uid != ::geteuid() ? "belongs to uid " + std::to_string(st.st_uid)
+                                             : "has " + std::to_string(st.st_nlink) + " links") +
+                   "; move it aside";
+        return {};
+    }
     // The file's name is durable before anything is kept in it.
     if (auto d = common::open_directory(dir)) ::fsync(d.get());
     return fd;

@@ -11,9 +11,10 @@
 namespace adist::sender {
 
 // Opens or creates `path` for reading and writing (`extra_flags`, e.g.
-// O_APPEND, added), never through a symbolic link, and only a regular file;
-// a new name is made durable (the directory synced). An invalid descriptor,
-// with *problem set ("cannot make DIR: ...", "cannot open PATH: ..."), when not.
+// O_APPEND, added), never through a symbolic link, and only a regular file
+// of this process's user with one link; a new name is made durable (the
+// directory synced). An invalid descriptor, with *problem set ("cannot make
+// DIR: ...", "cannot open PATH: ...", "not using PATH: ..."), when not.
 common::unique_fd open_state_file(const std::string& path, int extra_flags, std::string* problem);
 
 } // namespace adist::sender

@@ -789,8 +789,7 @@ class TracedReceiver(Daemon):
             args.append("-d")
         if os.geteuid() == 0:
             # The scenario's ledger signing key, never the machine's.
-            args += ["-u", "nobody", "--ledger-key", os.path.join(self.sc.root, "ledger-key"),
-                     "--digest-state", os.path.join(self.sc.root, "digests")]
+            args += ["-u", "nobody", "--ledger-key", os.path.join(self.sc.root, "ledger-key")]
         args += self.extra_args
         cmd = ["strace", *self.strace_opts, "-o", self.trace_path, "--", *args]
         with open(self.log_path, "ab") as log:

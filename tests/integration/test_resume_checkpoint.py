@@ -13,12 +13,16 @@ and in a file of one record (--digest-state) across restarts.
     whole prefix is read, shipping goes on;
   - a well-formed checkpoint for this file with a wrong digest (root rewrote
     the record): the resume reads the whole prefix before calling the replica
-    divergent, finds it is not, and ships on: no alert;
+    divergent, finds it is not, and ships on: no alert; the proved state is
+    the next checkpoint (a reconnect then reads 0 bytes);
+  - a sender host added by a reload (SIGHUP): its checkpoint is kept in
+    memory (the sandbox allows no mkdir or creating open), the sender lives;
   - the trail, renamed and closed at the end, is byte-identical on the
     receiver (its CLOSE digest matched)."""
 import hashlib
 import os
 import re
+import signal
 import stat
 import sys
 
@@ -99,7 +103,7 @@ def body(sc):
     open(checkpoint, "wb").write(bytes(data))
     mark = send.mark()
     start(send)
-    send.wait_log(r"no checkpoint taken from it \(its checksum does not match", since=mark)
+    send.wait_log(r"no digest checkpoint taken from it \(its checksum does not match", since=mark)
     grow(sc, g, MiB, recv, send)
     check(not re.search(r"digest continued from the checkpoint", send.text(mark)),
           "a torn checkpoint was used")
@@ -112,11 +116,39 @@ def body(sc):
     open(checkpoint, "wb").write(bytes(rec))
     mark = send.mark()
     start(send)
-    send.wait_log(r"the checkpoint at offset \d+ does not lead to the receiver's digest; reading "
-                  r"the whole prefix", since=mark)
+    send.wait_log(r"the digest checkpoint at offset \d+ does not lead to the receiver's digest; "
+                  r"reading the whole prefix", since=mark)
     grow(sc, g, MiB, recv, send)
     check(not re.search(r"alert:", send.text(mark)), "an alert for a wrong checkpoint")
-    sc.note("a well-formed but wrong checkpoint: the whole prefix read, no alert, shipping goes on")
+    # The whole read proved the prefix: the next resume starts from there.
+    mark = send.mark()
+    recv.stop()
+    recv.start()
+    off, read = continued(send, mark, r"\d+", r"\d+")
+    check_equal((off, read), (g.size, 0), "resume after the wrong checkpoint was replaced")
+    sc.note("a well-formed but wrong checkpoint: the whole prefix read, no alert, shipping goes "
+            "on, and the next resume starts from the proved state")
+
+    # A host added by a reload: its checkpoint file cannot be opened in the
+    # sandbox (no mkdir, no creating open): kept in memory, the daemon lives.
+    mark = send.mark()
+    text = open(send.conf).read().rstrip()
+    assert text.endswith("}")
+    # The same receiver (the sandbox allows the ports of the start only),
+    # another password: refused there, and optional: it holds no link.
+    remote = re.search(r'remote "(tls://[^"]+)"', text).group(1)
+    fingerprint = re.search(r'fingerprint "([^"]+)"', text).group(1)
+    text = text[:-1] + (f'    host "spare" {{\n        remote "{remote}"\n'
+                        f'        fingerprint "{fingerprint}"\n'
+                        '        password "spare-password"\n        optional yes\n    }\n}\n')
+    sc.write_config(os.path.basename(send.conf), text)
+    send.send_signal(signal.SIGHUP)
+    send.wait_log(r"\[spare\] the digest checkpoint is kept in memory only \(added by a reload",
+                  since=mark)
+    send.wait_log(r"sender hosts added: spare", since=mark)
+    grow(sc, g, MiB, recv, send)
+    check(send.running(), "the sender after a reload that added a host")
+    sc.note("a host added by a reload keeps its checkpoint in memory; the sender goes on")
 
     g.rename("terminated")
     wait_until(lambda: not os.path.exists(os.path.join(sc.dist, g.name)), timeout=60,

@@ -54,6 +54,8 @@ def body(sc):
         ("unknown option", ["--bogus"], 64, r"usage: auditdistd"),
         ("window below 64 KiB", ["-F", "-c", conf("window"), "--window", "1000"], 64,
          r"--window must be a number of bytes from 65536 to 1073741824"),
+        ("relative --digest-state", ["-F", "-c", conf("window"), "--digest-state", "digests"], 64,
+         r"--digest-state must be an absolute directory or \"none\""),
         ("negative window (wrapped to 2^64-1 before)", ["-F", "-c", conf("window"),
                                                        "--window=-1"], 64,
          r"--window must be a number of bytes from 65536"),

@@ -145,3 +145,23 @@ TEST_CASE("digest_checkpoint: a file it cannot keep leaves it in memory, saying 
     c.acknowledged(1, 2, state_after(bytes_of(100, 1)), -1, digest_checkpoint::clock::now());
     CHECK(c.start_for(1, 2, 100));
 }
+
+TEST_CASE("digest_checkpoint: a file with another name or owner is not used") {
+    temp_dir d("ckpt");
+    std::string path = d.path + "/web1";
+    { std::ofstream(path) << ""; }
+    REQUIRE(::link(path.c_str(), (d.path + "/other").c_str()) == 0);
+    digest_checkpoint linked(path);
+    CHECK_FALSE(linked.open());
+    CHECK(linked.problem().find("has 2 links") != std::string::npos);
+    REQUIRE(::unlink((d.path + "/other").c_str()) == 0);
+    if (::geteuid() == 0) {
+        REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);
+        digest_checkpoint foreign(path);
+        CHECK_FALSE(foreign.open());
+        CHECK(foreign.problem().find("belongs to uid 65534") != std::string::npos);
+        REQUIRE(::chown(path.c_str(), 0, 0) == 0);
+    }
+    digest_checkpoint ours(path);
+    CHECK(ours.open());
+}

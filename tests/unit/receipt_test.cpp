@@ -8,6 +8,7 @@
 #include "proto/ledger.hpp"
 #include "sender/receipt_decider.hpp"
 #include "sender/receipt_keeper.hpp"
+#include "temp_dir.hpp"
 
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -185,9 +186,14 @@ void lift_append_only(const std::string& path) {
 } // namespace
 
 TEST_CASE("receipt_keeper: receipts are appended durably, read back at a restart, never rewritten") {
-    char tmpl[] = "/tmp/adist_receipt_XXXXXX";
-    std::string root = ::mkdtemp(tmpl);
-    std::string path = root + "/receipts/web1/heads"; // directories made
+    adist::test::temp_dir root("receipt");
+    std::string path = root.path + "/receipts/web1/heads"; // directories made
+    // The keeper makes the file append-only as root: lifted first, whatever
+    // fails below, so that the directory can go.
+    struct lift_at_end {
+        std::string path;
+        ~lift_at_end() { lift_append_only(path); }
+    } lift{path};
     signer s;
     adist::sender::repeat_log repeats(std::chrono::milliseconds(600000));
     {
@@ -227,6 +233,4 @@ TEST_CASE("receipt_keeper: receipts are appended durably, read back at a restart
     receipt_keeper cut(path, s.pub);
     CHECK_FALSE(cut.open());
     CHECK(cut.problem().find("partial record") != std::string::npos);
-    lift_append_only(path);
-    std::filesystem::remove_all(root);
 }
