@@ -346,8 +346,9 @@ class Daemon:
             if self.role == "receiver" and "--ledger-key" not in self.extra_args:
                 args += ["--ledger-key", os.path.join(self.sc.root, "ledger-key")]
         # The sender's digest checkpoints: the scenario's, never the
-        # machine's /var/lib/auditdistd (scenarios share host names).
-        if self.role == "sender" and "--digest-state" not in self.extra_args:
+        # machine's /var/lib/auditdistd (scenarios share host names). Every
+        # role: a collector's daemon may ship its own files too.
+        if "--digest-state" not in self.extra_args:
             args += ["--digest-state", os.path.join(self.sc.root, "digests")]
         args += self.extra_args
         with open(self.log_path, "ab") as log:
