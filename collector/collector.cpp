@@ -50,6 +50,27 @@ std::optional<startup_error> collector_role::setup(const std::string& user_name,
         nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 8192);
         ::setrlimit(RLIMIT_NOFILE, &nofile);
     }
+    if (!acceptor_.is_open()) { // not adopted
+        if (auto e = bind_socket()) return e;
+    }
+    names_.preload(); // as root, before the sandbox
+    record_file::options o{cfg_.directory,   cfg_.dist, cfg_.rotate,
+                           cfg_.rotate_size, host_,     read_boot_id()};
+    // Opened as root so that the files of a previous run can be closed;
+    // the new file is created after the drop (start) so that it is the
+    // daemon user's.
+    file_.emplace(o);
+    return std::nullopt;
+}
+
+std::optional<startup_error> collector_role::adopt_listener(int fd) {
+    if (auto problem = collector::adopt_listener(acceptor_, fd))
+        return startup_error{"collector socket " + cfg_.socket + ": " + *problem, EX_SOFTWARE};
+    return std::nullopt;
+}
+
+// The socket, bound and listening as root, 0666.
+std::optional<startup_error> collector_role::bind_socket() {
     auto parent = std::filesystem::path(cfg_.socket).parent_path().string();
     if (int err = common::make_directories(parent, 0755); err != 0)
         return startup_error{"cannot create " + parent + ": " + common::errno_text(err),
@@ -72,13 +93,6 @@ std::optional<startup_error> collector_role::setup(const std::string& user_name,
     if (ec)
         return startup_error{"cannot create collector socket " + cfg_.socket + ": " + ec.message(),
                              EX_CANTCREAT};
-    names_.preload(); // as root, before the sandbox
-    record_file::options o{cfg_.directory,   cfg_.dist, cfg_.rotate,
-                           cfg_.rotate_size, host_,     read_boot_id()};
-    // Opened as root so that the files of a previous run can be closed;
-    // the new file is created after the drop (start) so that it is the
-    // daemon user's.
-    file_.emplace(o);
     return std::nullopt;
 }
 

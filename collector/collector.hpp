@@ -43,6 +43,12 @@ class collector_role {
     std::optional<startup_error> setup(const std::string& user_name,
                                        std::optional<common::user_ids> user,
                                        std::optional<common::user_ids> dist_owner = {});
+    // The collector process's fresh image (daemon/collector_process.cpp):
+    // the socket bound before its exec, taken instead of binding again.
+    // Before setup().
+    std::optional<startup_error> adopt_listener(int fd);
+    // The listening socket's descriptor (-1 before setup), for that exec.
+    int listener() { return acceptor_.is_open() ? acceptor_.native_handle() : -1; }
     void start();
     void stop();
     bool idle() const { return active_ == 0; }
@@ -55,6 +61,7 @@ class collector_role {
 
   private:
     using local = asio::local::stream_protocol;
+    std::optional<startup_error> bind_socket();
     static constexpr int max_clients = 4096;
     // One uid's share: a user opening connections without sending cannot
     // take the others' places.

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <filesystem>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +87,23 @@ std::string read_boot_id() {
     while (!id.empty() && id.back() == '\n')
         id.pop_back();
     return id;
+}
+
+std::optional<std::string> adopt_listener(boost::asio::local::stream_protocol::acceptor& acceptor,
+                                          int fd) {
+    int domain = 0, type = 0, listening = 0;
+    socklen_t len = sizeof domain;
+    bool ok = ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
+    len = sizeof type;
+    ok = ok && ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+    len = sizeof listening;
+    ok = ok && ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
+    if (!ok) return "descriptor " + std::to_string(fd) + " is not a listening unix socket";
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    boost::system::error_code ec;
+    acceptor.assign(boost::asio::local::stream_protocol(), fd, ec);
+    if (ec) return "cannot take descriptor " + std::to_string(fd) + ": " + ec.message();
+    return std::nullopt;
 }
 
 } // namespace adist::collector

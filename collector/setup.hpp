@@ -8,6 +8,7 @@
 #include "common/daemon_util.hpp"
 #include "common/dir_check.hpp"
 
+#include <boost/asio/local/stream_protocol.hpp>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -39,6 +40,13 @@ std::optional<std::string> prepare_stream_directories(const std::string& directo
                                                       const std::string& user_name,
                                                       std::optional<common::user_ids> user,
                                                       std::optional<common::user_ids> dist_owner);
+
+// A listening socket bound by the process before an exec (the collector
+// process's fresh image, daemon/collector_process.cpp), given to
+// `acceptor` once it is what it must be: a listening unix stream socket.
+// Returns the problem, or nullopt.
+std::optional<std::string> adopt_listener(boost::asio::local::stream_protocol::acceptor& acceptor,
+                                          int fd);
 
 // /proc/sys/kernel/random/boot_id without its newline ("" if unreadable).
 std::string read_boot_id();

@@ -68,6 +68,23 @@ std::optional<startup_error> sudo_role::setup(const std::string& user_name,
                                               std::optional<common::user_ids> dist_owner) {
     if (auto problem = prepare_stream_directories(cfg_.directory, cfg_.dist, user_name, user, dist_owner))
         return startup_error{"sudo: " + *problem, EX_NOPERM};
+    if (!acceptor_.is_open()) { // not adopted
+        if (auto e = bind_socket()) return e;
+    }
+    record_file::options o{cfg_.directory,   cfg_.dist, cfg_.rotate,
+                           cfg_.rotate_size, host_,     read_boot_id()};
+    file_.emplace(o);
+    return std::nullopt;
+}
+
+std::optional<startup_error> sudo_role::adopt_listener(int fd) {
+    if (auto problem = collector::adopt_listener(acceptor_, fd))
+        return startup_error{"sudo socket " + cfg_.socket + ": " + *problem, EX_SOFTWARE};
+    return std::nullopt;
+}
+
+// The socket, bound and listening as root, 0600.
+std::optional<startup_error> sudo_role::bind_socket() {
     auto parent = std::filesystem::path(cfg_.socket).parent_path().string();
     if (int err = common::make_directories(parent, 0755); err != 0)
         return startup_error{"cannot create " + parent + ": " + common::errno_text(err),
@@ -92,9 +109,6 @@ std::optional<startup_error> sudo_role::setup(const std::string& user_name,
     if (ec)
         return startup_error{"cannot create sudo socket " + cfg_.socket + ": " + ec.message(),
                              EX_CANTCREAT};
-    record_file::options o{cfg_.directory,   cfg_.dist, cfg_.rotate,
-                           cfg_.rotate_size, host_,     read_boot_id()};
-    file_.emplace(o);
     return std::nullopt;
 }
 

@@ -28,6 +28,12 @@ class sudo_role {
     std::optional<startup_error> setup(const std::string& user_name,
                                        std::optional<common::user_ids> user,
                                        std::optional<common::user_ids> dist_owner = {});
+    // The collector process's fresh image (daemon/collector_process.cpp):
+    // the socket bound before its exec, taken instead of binding again.
+    // Before setup().
+    std::optional<startup_error> adopt_listener(int fd);
+    // The listening socket's descriptor (-1 before setup), for that exec.
+    int listener() { return acceptor_.is_open() ? acceptor_.native_handle() : -1; }
     void start();
     void stop();
     int exit_code() const { return exit_code_; }
@@ -36,6 +42,7 @@ class sudo_role {
 
   private:
     using local = asio::local::stream_protocol;
+    std::optional<startup_error> bind_socket();
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(local::socket socket, sudo_peer peer);
     asio::awaitable<void> tick_loop();

@@ -172,6 +172,12 @@ const std::string& handshake_name(const config& cfg, const sender_host& h);
 // Looks at the filesystem: called by load_config(), not parse_config().
 std::optional<config_error> check_auditd_logs(const config& cfg, std::string_view file);
 
+// What the collector process may know of `cfg`, as configuration text: the
+// name and the collector and sudo sections, nothing else (no host, no
+// password). parse_config of it gives back those sections; the root
+// supervisor hands it to the collector process, which never reads the file.
+std::string collector_sections_text(const config& cfg);
+
 // The warnings of -n about hosts that allow TLS below 1.2 (file:line of
 // each `tls_min_version`); the connections warn again each time.
 std::vector<config_error> tls_warnings(const config& cfg, std::string_view file);

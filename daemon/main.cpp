@@ -22,6 +22,7 @@
 #include "daemon/log_client.hpp"
 #include "daemon/sudo_extract.hpp"
 #include "common/tls.hpp"
+#include "daemon/collector_process.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
 #include "daemon/preflight.hpp"
@@ -248,6 +249,10 @@ int main(int argc, char** argv) {
     // parsing, no configuration, 200 ms at most (daemon/log_client.cpp).
     if (argc >= 2 && std::string_view(argv[1]) == "log")
         return adist::daemon::run_log_client(argc - 2, argv + 2);
+    // The collector process's own image, exec'd by the supervisor's child
+    // (daemon/collector_process.hpp); not for people.
+    if (argc >= 2 && std::string_view(argv[1]) == "collector-process")
+        return adist::daemon::run_collector_process(argc - 2, argv + 2);
     // Unprivileged, no configuration: rebuilds sudo I/O logs (docs/sudo.md).
     if (argc >= 2 && std::string_view(argv[1]) == "sudo-extract")
         return adist::daemon::run_sudo_extract(argc - 2, argv + 2);

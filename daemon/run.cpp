@@ -7,7 +7,9 @@
 #include "common/log.hpp"
 #include "daemon/control.hpp"
 #include "daemon/options.hpp"
+#include "daemon/collector_process.hpp"
 #include "daemon/preflight.hpp"
+#include "daemon/run.hpp"
 #include "daemon/sandbox_spec.hpp"
 #include "daemon/serve.hpp"
 #include "privileged/audit_log_state.hpp"
@@ -50,10 +52,13 @@ step_result acquire_pidfile(const daemon_options& o, const common::config& cfg,
     return code;
 }
 
+} // namespace
+
 // Privileged setup: host directories (owned by `o.user` when we will drop
-// to it), the TLS key and the listening sockets.
+// to it), the TLS key and the listening sockets (the collector's and sudo's
+// taken from `inherited` when given: the collector process's image).
 step_result setup_roles(asio::io_context& io, const daemon_options& o, const common::config& cfg,
-                        bool drop, roles& r) {
+                        bool drop, roles& r, collector_listeners inherited) {
     auto dropped = daemon::resolve_drop_user(o); // checked by preflight(); looked up again
     if (dropped.problem || drop != dropped.ids.has_value()) {
         log::error(dropped.problem ? dropped.problem->message : "cannot look up user " + o.user);
@@ -80,14 +85,19 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
         }
         if (cfg.collector) {
             r.coll.emplace(io, cfg);
-            if (auto e = r.coll->setup(coll_name, coll_user.ids ? coll_user.ids : user, user)) {
+            auto e = inherited.collector >= 0 ? r.coll->adopt_listener(inherited.collector)
+                                              : std::nullopt;
+            if (!e) e = r.coll->setup(coll_name, coll_user.ids ? coll_user.ids : user, user);
+            if (e) {
                 log::error(e->message);
                 return e->code;
             }
         }
         if (cfg.sudo) {
             r.sudo.emplace(io, cfg);
-            if (auto e = r.sudo->setup(coll_name, coll_user.ids ? coll_user.ids : user, user)) {
+            auto e = inherited.sudo >= 0 ? r.sudo->adopt_listener(inherited.sudo) : std::nullopt;
+            if (!e) e = r.sudo->setup(coll_name, coll_user.ids ? coll_user.ids : user, user);
+            if (e) {
                 log::error(e->message);
                 return e->code;
             }
@@ -118,6 +128,8 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
     }
     return std::nullopt;
 }
+
+namespace {
 
 // Linux auditd_log: the supervisor links the log's generations (the worker
 // could not: the log's directory is root's, and the worker never writes).
@@ -225,21 +237,6 @@ step_result drop_privileges(const daemon_options& o, const common::config& cfg, 
     return std::nullopt;
 }
 
-// After the split, each child keeps only its roles: the collector process
-// the collector and sudo roles (and sees only their sections), the worker
-// the others.
-void keep_own_roles_and_sections(roles& r, common::config& cfg, bool collector) {
-    if (collector) {
-        r.control.reset();
-        r.snd.reset();
-        r.recv.reset();
-        cfg = privileged::collector_view(cfg);
-    } else {
-        r.coll.reset();
-        r.sudo.reset();
-    }
-}
-
 } // namespace
 
 int run_daemon(const daemon_options& given, const common::config& initial) {
@@ -271,8 +268,22 @@ int run_daemon(const daemon_options& given, const common::config& initial) {
         if (pid && channels.supervisor == 0) pid->remove(); // failed before the split
         return *code;
     }
+    // The collector process: a fresh image of the binary, handed only its
+    // own sections (never returns).
+    if (channels.collector) daemon::exec_collector_process(o, cfg, r, channels);
+    return run_unprivileged(io, o, cfg, r, channels, pid);
+}
+
+int run_unprivileged(asio::io_context& io, daemon_options& o, common::config& cfg, roles& r,
+                     const privileged::worker_channels& channels,
+                     std::optional<common::pidfile>& pid) {
     bool split = channels.supervisor != 0 && (cfg.collector || cfg.sudo);
-    if (split) keep_own_roles_and_sections(r, cfg, channels.collector);
+    // After the split the worker keeps none of the collector process's
+    // roles (that process is an image of its own: collector_process.cpp).
+    if (split && !channels.collector) {
+        r.coll.reset();
+        r.sudo.reset();
+    }
     if (auto code = drop_privileges(o, cfg, channels.collector)) return *code;
     // Fail closed: the collector process runs as exactly the user that
     // preflight() found distinct from the daemon user and from root.

@@ -87,6 +87,23 @@ const char* op_name(guard_op op) {
     return "?";
 }
 
+// What the collector process is handed on SIGHUP: its own sections as a
+// one-file bundle, or why there are none (the file's error messages never
+// quote a password: config_lexer.hpp).
+std::vector<std::byte> collector_message(const config_read& read,
+                                         const std::optional<config_result>& parsed) {
+    if (!read.ok) return encode_control(control_kind::read_error, read.text);
+    if (const auto* e = std::get_if<config_error>(&*parsed)) {
+        // The collector process prefixes the main file's name.
+        std::string where = e->file != read.bundle->file ? e->to_string()
+                            : e->line > 0 ? "line " + std::to_string(e->line) + ": " + e->message
+                                          : e->message;
+        return encode_control(control_kind::read_error, where);
+    }
+    config_bundle own{read.bundle->file, collector_sections_text(std::get<config>(*parsed)), {}, {}};
+    return encode_control(control_kind::config_text, encode_config_bundle(own));
+}
+
 // The supervisor's state while its worker runs.
 class supervisor {
 public:
@@ -94,33 +111,36 @@ public:
         if (guard_) guard_->worker_pid = worker;
     }
 
-    // SIGHUP: hand the configuration to each child; a configuration that
-    // parses also adds its host directories to the guard's (never removes:
-    // the worker may keep the running configuration).
+    // SIGHUP: hand the configuration to each child (the collector process
+    // only its own sections: it never sees a password); a configuration
+    // that parses also adds its host directories to the guard's (never
+    // removes: the worker may keep the running configuration).
     void reload(worker_children& children) {
         auto read = read_config_files(o_.config_path);
-        if (read.ok && guard_) {
-            auto parsed = parse_config_bundle(*read.bundle, short_hostname());
-            if (auto* cfg = std::get_if<config>(&parsed)) {
-                for (const auto& h : cfg->receivers) {
-                    if (std::find(guard_->dirs.begin(), guard_->dirs.end(), h.directory) ==
-                        guard_->dirs.end()) {
-                        guard_->dirs.push_back(h.directory);
-                    }
+        std::optional<config_result> parsed;
+        if (read.ok) parsed = parse_config_bundle(*read.bundle, short_hostname());
+        const config* cfg = parsed ? std::get_if<config>(&*parsed) : nullptr;
+        if (cfg && guard_) {
+            for (const auto& h : cfg->receivers) {
+                if (std::find(guard_->dirs.begin(), guard_->dirs.end(), h.directory) ==
+                    guard_->dirs.end()) {
+                    guard_->dirs.push_back(h.directory);
                 }
             }
         }
         auto msg = encode_control(read.ok ? control_kind::config_text : control_kind::read_error,
                                   read.text);
         for (auto& c : children.all()) {
-            if (!c.control || send_bounded(c.control.get(), msg)) continue;
-            // Part of a message may be in the channel: the child would
-            // read the next one wrong. Close it; reloads need a restart.
-            int err = errno;
-            log::error("SIGHUP: cannot hand the configuration to ", c.name, " (",
-                       err == 0 || err == EAGAIN ? "it does not read" : errno_text(err),
-                       "); configuration reloads are off until a restart");
-            c.control.reset();
+            if (!c.control) continue;
+            if (!send_bounded(c.control.get(), c.collector ? collector_message(read, parsed) : msg)) {
+                // Part of a message may be in the channel: the child would
+                // read the next one wrong. Close it; reloads need a restart.
+                int err = errno;
+                log::error("SIGHUP: cannot hand the configuration to ", c.name, " (",
+                           err == 0 || err == EAGAIN ? "it does not read" : errno_text(err),
+                           "); configuration reloads are off until a restart");
+                c.control.reset();
+            }
         }
     }
 
@@ -320,7 +340,7 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
     if (child > 0 && o.collector_process) {
         collector = fork_collector(channels, old, pair[0], guard_pair[0], &collector_control);
         if (collector < 0) return -1; // the collector process
-        if (collector > 0) children.add(collector, "the collector process", collector_control);
+        if (collector > 0) children.add(collector, "the collector process", collector_control, true);
     }
     if (child < 0 || (o.collector_process && collector == 0)) {
         if (child < 0) ::close(pair[0]);

@@ -36,11 +36,12 @@ void log_end(const char* name, int status) {
 
 } // namespace
 
-void worker_children::add(pid_t pid, const char* name, int control_fd) {
+void worker_children::add(pid_t pid, const char* name, int control_fd, bool collector) {
     auto& c = all_.emplace_back();
     c.pid = pid;
     c.name = name;
     c.control.reset(control_fd);
+    c.collector = collector;
 }
 
 bool worker_children::mark_ready(std::size_t i) {

@@ -39,9 +39,12 @@ public:
         bool speaks = true;      // until it closes its end
         bool ready = false;      // said once that it serves
         bool exited = false;
+        // The collector process: is handed only its own sections
+        // (common::collector_sections_text), never the file.
+        bool collector = false;
     };
 
-    void add(pid_t pid, const char* name, int control_fd);
+    void add(pid_t pid, const char* name, int control_fd, bool collector = false);
     std::vector<child>& all() { return all_; }
 
     // A ready byte from child `i`: true once every child has said it (then

@@ -16,6 +16,10 @@ supervisor and two children. Asserted from /proc/<pid>/status and by trying:
   - dist belongs to the sender's user, group the collector's, 0770;
   - records flow end to end (client -> collector -> dist -> sender ->
     receiver), each exactly once;
+  - the collector process is an image of its own (exec'd, so that nothing
+    of the daemon's memory survives): no byte of the hosts' password is in
+    its memory, at the start nor after a SIGHUP, while the worker's holds it
+    (which shows that the look finds it);
   - READY=1 reaches systemd only once both children serve; SIGHUP
     reloads in both children; kill -9 of the collector process alone
     stops the worker and the daemon exits 137 (the service manager restarts
@@ -78,6 +82,43 @@ def check_collector_process(st, coll):
     check_equal(st["Seccomp"], ["2"], "collector Seccomp")
 
 
+def memory_holds(pid, needle):
+    """Whether a readable mapping of process `pid` holds `needle` (read as
+    root through /proc/<pid>/mem). Mappings over 1 GiB are reserved space
+    (a sanitizer's shadow), not data: skipped."""
+    tail = len(needle) - 1
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            span, perms = line.split()[:2]
+            start, end = (int(x, 16) for x in span.split("-"))
+            if "r" not in perms or end - start > 1 << 30:
+                continue
+            prev = b""
+            for off in range(start, end, 1 << 20):
+                try:
+                    mem.seek(off)
+                    chunk = mem.read(min(1 << 20, end - off))
+                except OSError:
+                    prev = b""
+                    continue
+                if needle in prev + chunk:
+                    return True
+                prev = chunk[-tail:]
+    return False
+
+
+def check_no_password(coll_pid, worker_pid, password, when):
+    check(memory_holds(worker_pid, password), f"{when}: the worker's memory lacks the password: "
+          "the look cannot find it")
+    check(not memory_holds(coll_pid, password), f"{when}: the collector process's memory holds "
+          "the hosts' password")
+    with open(f"/proc/{coll_pid}/cmdline", "rb") as f:
+        argv = f.read().split(b"\0")
+    check_equal(argv[:2], [b"auditdistd", b"collector-process"], "the collector process's argv")
+    with open(f"/proc/{coll_pid}/comm") as f:
+        check_equal(f.read().strip(), "auditdistd", "the collector process's name")
+
+
 def check_files(directory, coll, worker, trails):
     files = [os.path.join(directory, n) for n in os.listdir(directory) if len(n) == 29]
     check(files, "the collector wrote no file")
@@ -109,11 +150,12 @@ def check_n_refuses(sc, socket_path, coll_name):
 def scenario(sc):
     if os.geteuid() != 0:
         raise Skip("needs root (privilege drop to two users)")
-    recv, url, fp, host_dir = receiver_for(sc)
+    password = "pw-" + os.urandom(12).hex()
+    recv, url, fp, host_dir = receiver_for(sc, password=password)
     directory = sc.path("commands")
     socket_path = sc.path("run", "collect.sock")
     conf = collector_config(sc, directory, socket_path, "    rate_limit 0",
-                            sender=(url, fp, "s3cret"))
+                            sender=(url, fp, password))
     coll = pwd.getpwnam(sc.collector_user())
     worker = pwd.getpwnam("nobody")
     # A dist directory of the sender's, as the harness gives them (0700).
@@ -184,6 +226,7 @@ def scenario(sc):
     check_equal(collector_fds(procs[worker.pw_uid]), [], "the worker's descriptors of the collector's")
     sc.note(f"collector pid {procs[coll.pw_uid]} uid/gid {coll.pw_uid}/{coll.pw_gid}, no "
             f"capabilities, NoNewPrivs 1, Seccomp 2; worker uid {worker.pw_uid}")
+    check_no_password(procs[coll.pw_uid], procs[worker.pw_uid], password.encode(), "at the start")
 
     dist = os.stat(os.path.join(directory, "dist"))
     check_equal((dist.st_uid, dist.st_gid, dist.st_mode & 0o7777),
@@ -199,6 +242,8 @@ def scenario(sc):
     mark = daemon.mark()
     daemon.send_signal(signal.SIGHUP)
     daemon.wait_log(r"configuration reloaded", since=mark, count=2)
+    check_no_password(procs[coll.pw_uid], procs[worker.pw_uid], password.encode(), "after SIGHUP")
+    sc.note("the collector process holds no byte of the password (its own image), the worker does")
     check_n_refuses(sc, socket_path, coll.pw_name)
 
     # The collector process alone killed: the supervisor stops the worker

@@ -11,7 +11,13 @@
 #include "privileged/collector_user.hpp"
 #include "privileged/worker_children.hpp"
 
+#include <arpa/inet.h>
+#include <boost/asio.hpp>
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <chrono>
 #include <signal.h>
 #include <sys/stat.h>
@@ -97,6 +103,81 @@ TEST_CASE("collector user: each process's view of the configuration") {
     REQUIRE(full_plan.sender_hosts_added == std::vector<std::string>{"r2"});
     REQUIRE_FALSE(full_plan.listen_added.empty());
     CHECK(common::plan_reload(coll, privileged::collector_view(changed)).empty());
+}
+
+// The collector process never reads the file: the supervisor hands it
+// collector_sections_text, which must give back exactly its sections, and
+// nothing that is a host's.
+TEST_CASE("collector user: the collector process's text gives back its sections, no password") {
+    auto same = [](common::collector_config a, common::collector_config b) {
+        a.line = b.line = 0; // where the section was: the text has its own lines
+        return a == b;
+    };
+    auto round_trip = [&](const common::config& c) {
+        auto text = common::collector_sections_text(c);
+        auto back = common::parse_config(text, "view", "other-default");
+        if (auto* e = std::get_if<common::config_error>(&back)) FAIL(e->to_string() << "\n" << text);
+        auto got = std::get<common::config>(back);
+        CHECK(got.name == c.name);
+        CHECK(got.collector.has_value() == c.collector.has_value());
+        CHECK(got.sudo.has_value() == c.sudo.has_value());
+        if (c.collector && got.collector) CHECK(same(*got.collector, *c.collector));
+        if (c.sudo && got.sudo) CHECK(same(*got.sudo, *c.sudo));
+        CHECK_FALSE(got.has_sender);
+        CHECK_FALSE(got.has_receiver);
+        return text;
+    };
+    // Every setting away from its default, both rotations, every policy.
+    auto full = std::get<common::config>(parse(
+        "name \"web 1.example\"\ncollector {\n socket /run/a/c.sock\n directory /var/c\n"
+        " dist /var/cd\n rotate size 64K\n sync_records 7\n sync_interval 9\n heartbeat 11\n"
+        " on_tamper abort\n replicate journal\n rate_limit 0\n max_record_size 300\n"
+        " user adcoll\n}\nsudo {\n socket /run/a/s.sock\n directory /var/s\n sync_records 3\n"
+        " heartbeat 5\n user adcoll\n}\nsender {\n directory /d\n host r {\n"
+        "  remote tcp://127.0.0.1:1\n  password sender-secret-1\n }\n}\nreceiver {\n"
+        " listen tcp://127.0.0.1:2\n host s {\n  remote 127.0.0.1\n"
+        "  password receiver-secret-2\n }\n}\n"));
+    auto text = round_trip(full);
+    CHECK(text.find("secret") == std::string::npos);
+    CHECK(text.find("host") == std::string::npos);
+    CHECK(text.find("127.0.0.1") == std::string::npos);
+    // Defaults, the other enumerators, one section at a time.
+    round_trip(std::get<common::config>(parse("collector {\n replicate syslog\n}\n")));
+    round_trip(std::get<common::config>(parse("collector {\n}\n")));
+    round_trip(std::get<common::config>(parse("sudo {\n on_tamper continue\n}\n")));
+}
+
+// The collector process's image takes its sockets from descriptors 5 and 6:
+// only a listening unix stream socket is taken.
+TEST_CASE("collector user: the image adopts only a listening unix socket") {
+    boost::asio::io_context io;
+    auto adopt = [&](int fd) {
+        boost::asio::local::stream_protocol::acceptor a(io);
+        auto problem = collector::adopt_listener(a, fd);
+        if (problem) ::close(fd); // taken (and closed by `a`) only when adopted
+        return !problem;
+    };
+    int pair[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+    CHECK_FALSE(adopt(pair[0])); // connected, not listening
+    ::close(pair[1]);
+    int tcp = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(tcp, reinterpret_cast<sockaddr*>(&any), sizeof any) == 0);
+    REQUIRE(::listen(tcp, 1) == 0);
+    CHECK_FALSE(adopt(tcp)); // listening, not unix
+    int dgram = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+    CHECK_FALSE(adopt(dgram));
+    CHECK_FALSE(adopt(::dup(0))); // not a socket
+    int unix_listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX; // abstract: nothing left on disk
+    std::snprintf(addr.sun_path + 1, sizeof addr.sun_path - 1, "adist-adopt-%d", ::getpid());
+    REQUIRE(::bind(unix_listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(unix_listener, 1) == 0);
+    CHECK(adopt(unix_listener));
 }
 
 TEST_CASE("collector user: dist belongs to the sender's user, group the collector's") {
