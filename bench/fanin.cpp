@@ -7,8 +7,8 @@
 // Phases: ramp (at most --max-handshakes handshakes in flight, because the
 // receiver admits 16 unauthenticated connections per address), hold (all
 // connected and idle for --hold-ms, so the caller can measure the receiver's
-// memory; "connected N" is printed on stdout first), ship (all at once), and
-// a summary line. Every loop is bounded by counts and by --timeout-s.
+// memory; "connected N" is printed on stdout first), ship (all at once;
+// with --bytes 0 nothing: the connections only close), and a summary line. Every loop is bounded by counts and by --timeout-s.
 #include "common/async.hpp"
 #include "common/stream.hpp"
 #include "common/tls.hpp"
@@ -201,7 +201,7 @@ asio::awaitable<void> run_host(asio::io_context& io, asio::ssl::context& tls, sh
         if (g.connected + g.failed == o.hosts) g.go.notify();
         for (int k = 0; k < 1'000'000 && !g.started && !s->timed_out(); ++k)
             co_await g.go.wait();
-        error = co_await ship(g, *s, i);
+        if (o.bytes > 0) error = co_await ship(g, *s, i);
     }
     if (!error.empty()) {
         ++g.failed;
@@ -245,7 +245,7 @@ bool parse(int argc, char** argv, options& o) {
         "file whose bytes are shipped")("hosts", po::value(&o.hosts), "connections, one host each")(
         "prefix", po::value(&o.prefix), "host name prefix (name = prefix + index)")(
         "password", po::value(&o.password), "password prefix (password = prefix + index)")(
-        "bytes", po::value(&o.bytes), "bytes shipped per host")("window", po::value(&o.window),
+        "bytes", po::value(&o.bytes), "bytes shipped per host (0: connect and hold only)")("window", po::value(&o.window),
                                                                 "unacked bytes per connection")(
         "max-handshakes", po::value(&o.max_handshakes),
         "handshakes in flight")("hold-ms", po::value(&o.hold_ms), "idle time after all connected")(
@@ -262,7 +262,7 @@ bool parse(int argc, char** argv, options& o) {
         std::cerr << "adist_fanin: " << e.what() << "\n" << d;
         return false;
     }
-    return o.hosts > 0 && o.hosts <= 100000 && o.bytes > 0 && o.max_handshakes > 0 &&
+    return o.hosts > 0 && o.hosts <= 100000 && o.max_handshakes > 0 &&
            o.window >= adist::proto::max_payload;
 }
 

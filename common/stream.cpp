@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <stdexcept>
 
 namespace adist::common {
@@ -160,6 +161,19 @@ asio::awaitable<std::pair<error_code, std::size_t>> stream::read_some(asio::muta
     arm(read_deadline_);
     deadline_guard g{read_deadline_};
     co_return co_await read_some_untimed(b);
+}
+
+asio::awaitable<error_code> stream::wait_readable() {
+    if (closed_) co_return asio::error::operation_aborted;
+    if (ssl_ != nullptr && ::SSL_has_pending(ssl_) == 1) co_return error_code{};
+    // A flowing stream has bytes waiting: no trip through the reactor.
+    pollfd p{static_cast<int>(socket_.native_handle()), POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) co_return error_code{};
+    arm(read_deadline_);
+    deadline_guard g{read_deadline_};
+    auto [ec] = co_await socket_.async_wait(asio::socket_base::wait_read, tuple_awaitable);
+    if (!ec && closed_) ec = asio::error::operation_aborted;
+    co_return ec;
 }
 
 // TLS: after the first record, takes what OpenSSL already holds (read-ahead)

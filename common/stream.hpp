@@ -67,6 +67,11 @@ public:
     asio::awaitable<error_code> read_exact(asio::mutable_buffer buffer);
     // Reads whatever is available (at least one byte).
     asio::awaitable<std::pair<error_code, std::size_t>> read_some(asio::mutable_buffer buffer);
+    // Waits, under the same deadline as read_some(), until read_some() has
+    // something to take (bytes, the end or an error: it says which),
+    // without a buffer: a quiet connection holds none (the receiver's
+    // thousands of idle senders). Returns at once when bytes are there.
+    asio::awaitable<error_code> wait_readable();
     asio::awaitable<error_code> write_all(asio::const_buffer buffer);
     // Best-effort TLS close_notify, bounded by the timeout, then close.
     asio::awaitable<void> shutdown();

@@ -103,9 +103,9 @@ std::unique_ptr<receiver::listener> receiver::make_listener(const common::endpoi
 }
 
 namespace {
-// Every configured host holds its directory open, and a connected one a
-// socket and a trail file too: 1,000 hosts need ~3,000 descriptors, above
-// the usual soft limit of 1,024. Raise the soft limit to the hard one (no
+// Every configured host holds its directory and its ledger open, and a
+// connected one a socket and a trail file too: 1,000 hosts need ~4,000
+// descriptors, above the usual soft limit of 1,024. Raise the soft limit to the hard one (no
 // privilege needed), before opening the directories.
 void raise_descriptor_limit(std::size_t hosts) {
     rlimit rl{};
@@ -114,7 +114,7 @@ void raise_descriptor_limit(std::size_t hosts) {
         rl.rlim_cur = rl.rlim_max;
         if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) ::getrlimit(RLIMIT_NOFILE, &rl);
     }
-    auto needed = 3 * hosts + 64;
+    auto needed = 4 * hosts + 64;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < needed) {
         log::warning("the descriptor limit (", rl.rlim_cur, ") is below the ", needed, " that ",
                      hosts, " connected hosts may need; raise LimitNOFILE (systemd) or ulimit -n");

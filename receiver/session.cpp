@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 
 #include "common/log.hpp"
 #include "proto/handshake.hpp"
@@ -113,10 +114,23 @@ asio::awaitable<void> session::run() {
 asio::awaitable<void> session::data_phase() {
     asio::co_spawn(stream_->socket().get_executor(),
                    [self = shared_from_this()] { return self->committer(); }, asio::detached);
-    std::vector<std::byte> buf(idle_buffer_size);
+    std::vector<std::byte> buf;
     std::size_t have = 0;
     while (!failed_ && !stopping_) {
-        auto [ec, n] = co_await stream_->read_some(asio::buffer(buf.data() + have, buf.size() - have));
+        boost::system::error_code ec;
+        std::size_t n = 0;
+        // Between frames of a quiet stream: no buffer held while waiting
+        // (an idle sender costs the receiver only its TLS and session
+        // state). A stream whose buffer grew keeps it while it flows.
+        if (have == 0 && buf.size() <= idle_buffer_size) {
+            buf = std::vector<std::byte>();
+            ec = co_await stream_->wait_readable();
+            if (!ec) buf.resize(idle_buffer_size);
+        }
+        if (!ec) {
+            std::tie(ec, n) =
+                co_await stream_->read_some(asio::buffer(buf.data() + have, buf.size() - have));
+        }
         if (ec) {
             if (stream_->timed_out()) {
                 log::warning(prefix_, "no data for ", options_.timeout.count() / 1000,
@@ -160,7 +174,7 @@ asio::awaitable<void> session::data_phase() {
         // Only when the sender is quiet (it sends KEEPALIVEs): shrinking
         // between the reads of a flowing stream would churn the allocator.
         if (keepalives_only && have == 0 && buf.size() > idle_buffer_size) {
-            buf = std::vector<std::byte>(idle_buffer_size); // quiet: give the memory back
+            buf = std::vector<std::byte>(); // quiet: give the memory back
         }
         commit_wake_.notify();
         while (pending_.size() > max_pending_replies && !stopping_) co_await drained_.wait();

@@ -155,6 +155,10 @@ proto::handshake_step session::find_host(proto::receiver_handshake& hs) {
         return hs.host_found(std::string(reinterpret_cast<const char*>(decoy.data()), decoy.size()));
     }
     slot_ = *it;
+    // The others with this address are of no more use to this session, and
+    // many hosts may share one (NAT): each session holding all of them
+    // would make memory grow with the square of the hosts.
+    std::vector<host_slot*>().swap(candidates_);
     prefix_ = "[" + slot_->config.name + " " + peer_ + "] ";
     return hs.host_found(slot_->config.password, slot_->config.min_protocol_version);
 }
