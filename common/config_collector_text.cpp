@@ -48,7 +48,9 @@ void add_section(std::string& out, std::string_view name, const collector_config
 
 std::string collector_sections_text(const config& cfg) {
     std::string out = "# the collector process's sections, written by auditdistd's supervisor\n";
-    out.append("name \"").append(cfg.name).append("\"\n");
+    // The host's name is the parser's default: left to it, since a host
+    // name is not checked to be one a quoted string can hold.
+    if (cfg.name != short_hostname()) out.append("name \"").append(cfg.name).append("\"\n");
     if (cfg.collector) add_section(out, "collector", *cfg.collector, false);
     if (cfg.sudo) add_section(out, "sudo", *cfg.sudo, true);
     return out;

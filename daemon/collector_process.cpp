@@ -7,8 +7,12 @@
 #include "daemon/preflight.hpp"
 #include "daemon/run.hpp"
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <charconv>
+#include <cstdint>
+#include <signal.h>
+#include <syslog.h>
 #include <cstdio>
 #include <fcntl.h>
 #include <string>
@@ -30,6 +34,8 @@ constexpr int collector_listener_fd = 5;
 constexpr int sudo_listener_fd = 6;
 // The sections are a few hundred bytes; anything near this is not ours.
 constexpr std::size_t max_sections = 64 * 1024;
+// -d counts without a bound; past a few it changes nothing.
+constexpr int max_debug = 100;
 
 [[noreturn]] void fail(const std::string& what, int err) {
     log::error("cannot start the collector process: ", what, ": ", common::errno_text(err));
@@ -97,9 +103,9 @@ std::optional<image_arguments> parse_arguments(int argc, char** argv) {
             a.user = v;
         } else if (k == "--config") {
             a.config_path = v;
-        } else if (k == "--supervisor" && number(v, n) && n > 1) {
-            a.supervisor = static_cast<pid_t>(n);
-        } else if (k == "--debug" && number(v, n) && n >= 0 && n < 10) {
+        } else if (k == "--supervisor" && number(v, n) && n >= 1 && n <= INT32_MAX) {
+            a.supervisor = static_cast<pid_t>(n); // 1 in a container where we are PID 1
+        } else if (k == "--debug" && number(v, n) && n >= 0 && n <= max_debug) {
             a.debug = static_cast<int>(n);
         } else {
             return std::nullopt;
@@ -119,6 +125,9 @@ bool is_socket(int fd) {
 
 void exec_collector_process(const daemon_options& o, const common::config& cfg, roles& r,
                             const privileged::worker_channels& channels) {
+    // syslog's socket may be one of descriptors 3 to 6: let go of it (the
+    // next message, if any, opens another).
+    ::closelog();
     auto sections = sealed_text(common::collector_sections_text(cfg));
     // Each descriptor moved above the targets first, so that placing one
     // never closes another.
@@ -140,7 +149,7 @@ void exec_collector_process(const daemon_options& o, const common::config& cfg, 
     // the TLS key's context) stays behind.
     if (::close_range(sudo_listener_fd + 1, ~0U, 0) != 0) fail("closing descriptors", errno);
     std::string supervisor = std::to_string(channels.supervisor);
-    std::string debug = std::to_string(o.debug);
+    std::string debug = std::to_string(std::min(o.debug, max_debug));
     std::vector<const char*> argv = {"auditdistd", "collector-process",   "--user",
                                      o.user.c_str(), "--config",          o.config_path.c_str(),
                                      "--supervisor", supervisor.c_str(), "--debug",
@@ -148,6 +157,10 @@ void exec_collector_process(const daemon_options& o, const common::config& cfg, 
     if (!o.foreground) argv.push_back("--syslog");
     argv.push_back(nullptr);
     ::unsetenv("NOTIFY_SOCKET"); // systemd hears the supervisor only
+    // Gone with the supervisor from here on (kept across the exec; set
+    // again after the privilege drop, which clears it).
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != channels.supervisor)
+        fail("its supervisor is gone", ESRCH);
     // /proc/self/exe: this very binary, even if a package upgrade replaced
     // the file since the start.
     ::execv("/proc/self/exe", const_cast<char* const*>(argv.data()));
@@ -156,10 +169,17 @@ void exec_collector_process(const daemon_options& o, const common::config& cfg, 
 
 int run_collector_process(int argc, char** argv) {
     ::prctl(PR_SET_NAME, "auditdistd"); // not "exe"
+    // Where to say why it refuses: detached, stderr is /dev/null.
+    bool syslog = std::any_of(argv, argv + argc, [](const char* a) { return std::string_view(a) == "--syslog"; });
+    log::init(syslog, 0);
     auto args = parse_arguments(argc, argv);
-    if (!args || ::getppid() != args->supervisor || !is_socket(control_fd)) {
-        std::fprintf(stderr, "auditdistd: collector-process is started by the daemon's "
-                             "supervisor only\n");
+    const char* refusal = !args                              ? "bad arguments"
+                          : ::getppid() != args->supervisor  ? "its parent is not the supervisor named"
+                          : !is_socket(control_fd)           ? "descriptor 3 is not its control channel"
+                                                             : nullptr;
+    if (refusal != nullptr) {
+        log::error("auditdistd collector-process is started by the daemon's supervisor only (",
+                   refusal, ")");
         return EX_USAGE;
     }
     log::init(args->syslog, args->debug);

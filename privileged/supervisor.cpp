@@ -100,7 +100,9 @@ std::vector<std::byte> collector_message(const config_read& read,
                                           : e->message;
         return encode_control(control_kind::read_error, where);
     }
-    config_bundle own{read.bundle->file, collector_sections_text(std::get<config>(*parsed)), {}, {}};
+    // Named apart: an error in it is not at the file's lines.
+    config_bundle own{read.bundle->file + " (the collector's sections)",
+                      collector_sections_text(std::get<config>(*parsed)), {}, {}};
     return encode_control(control_kind::config_text, encode_config_bundle(own));
 }
 

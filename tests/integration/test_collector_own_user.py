@@ -82,17 +82,28 @@ def check_collector_process(st, coll):
     check_equal(st["Seccomp"], ["2"], "collector Seccomp")
 
 
+def resident_mappings(pid):
+    """(start, end) of each readable mapping of `pid` with pages in memory
+    (smaps' Rss): reserved space, such as a sanitizer's shadow, has none."""
+    out, current = [], None
+    with open(f"/proc/{pid}/smaps") as smaps:
+        for line in smaps:
+            first = line.split()[0]
+            if "-" in first and not first.endswith(":"):
+                span, perms = line.split()[:2]
+                start, end = (int(x, 16) for x in span.split("-"))
+                current = (start, end) if "r" in perms else None
+            elif first == "Rss:" and current and int(line.split()[1]) > 0:
+                out.append(current)
+    return out
+
+
 def memory_holds(pid, needle):
-    """Whether a readable mapping of process `pid` holds `needle` (read as
-    root through /proc/<pid>/mem). Mappings over 1 GiB are reserved space
-    (a sanitizer's shadow), not data: skipped."""
+    """Whether a readable, resident mapping of process `pid` holds `needle`
+    (read as root through /proc/<pid>/mem)."""
     tail = len(needle) - 1
-    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-        for line in maps:
-            span, perms = line.split()[:2]
-            start, end = (int(x, 16) for x in span.split("-"))
-            if "r" not in perms or end - start > 1 << 30:
-                continue
+    with open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for start, end in resident_mappings(pid):
             prev = b""
             for off in range(start, end, 1 << 20):
                 try:
@@ -107,9 +118,13 @@ def memory_holds(pid, needle):
     return False
 
 
-def check_no_password(coll_pid, worker_pid, password, when):
+def check_no_password(coll_pid, worker_pid, password, known, when):
+    """`known`: bytes the collector process holds (its socket's path): the
+    look must find them there, as it finds the password in the worker."""
     check(memory_holds(worker_pid, password), f"{when}: the worker's memory lacks the password: "
           "the look cannot find it")
+    check(memory_holds(coll_pid, known), f"{when}: the collector process's memory lacks "
+          f"{known!r}: the look cannot read it")
     check(not memory_holds(coll_pid, password), f"{when}: the collector process's memory holds "
           "the hosts' password")
     with open(f"/proc/{coll_pid}/cmdline", "rb") as f:
@@ -226,7 +241,17 @@ def scenario(sc):
     check_equal(collector_fds(procs[worker.pw_uid]), [], "the worker's descriptors of the collector's")
     sc.note(f"collector pid {procs[coll.pw_uid]} uid/gid {coll.pw_uid}/{coll.pw_gid}, no "
             f"capabilities, NoNewPrivs 1, Seccomp 2; worker uid {worker.pw_uid}")
-    check_no_password(procs[coll.pw_uid], procs[worker.pw_uid], password.encode(), "at the start")
+    check_no_password(procs[coll.pw_uid], procs[worker.pw_uid], password.encode(),
+                      socket_path.encode(), "at the start")
+    # Nothing of the daemon's came across the exec: no descriptor of the
+    # configuration file or the pidfile.
+    for fd in os.listdir(f"/proc/{procs[coll.pw_uid]}/fd"):
+        try:
+            target = os.readlink(f"/proc/{procs[coll.pw_uid]}/fd/{fd}")
+        except OSError:
+            continue
+        check(target not in (conf, sc.path("collector.pid")),
+              f"the collector process holds {target} (fd {fd})")
 
     dist = os.stat(os.path.join(directory, "dist"))
     check_equal((dist.st_uid, dist.st_gid, dist.st_mode & 0o7777),
@@ -242,7 +267,8 @@ def scenario(sc):
     mark = daemon.mark()
     daemon.send_signal(signal.SIGHUP)
     daemon.wait_log(r"configuration reloaded", since=mark, count=2)
-    check_no_password(procs[coll.pw_uid], procs[worker.pw_uid], password.encode(), "after SIGHUP")
+    check_no_password(procs[coll.pw_uid], procs[worker.pw_uid], password.encode(),
+                      socket_path.encode(), "after SIGHUP")
     sc.note("the collector process holds no byte of the password (its own image), the worker does")
     check_n_refuses(sc, socket_path, coll.pw_name)
 
