@@ -84,7 +84,8 @@ def check_collector_process(st, coll):
 
 def resident_mappings(pid):
     """(start, end) of each readable mapping of `pid` with pages in memory
-    (smaps' Rss): reserved space, such as a sanitizer's shadow, has none."""
+    (smaps' Rss) and at most 1 GiB: a sanitizer's shadow is terabytes, and
+    reading it through /proc/<pid>/mem would map every page of it."""
     out, current = [], None
     with open(f"/proc/{pid}/smaps") as smaps:
         for line in smaps:
@@ -92,7 +93,7 @@ def resident_mappings(pid):
             if "-" in first and not first.endswith(":"):
                 span, perms = line.split()[:2]
                 start, end = (int(x, 16) for x in span.split("-"))
-                current = (start, end) if "r" in perms else None
+                current = (start, end) if "r" in perms and end - start <= 1 << 30 else None
             elif first == "Rss:" and current and int(line.split()[1]) > 0:
                 out.append(current)
     return out
