@@ -51,7 +51,9 @@ std::optional<startup_error> collector_role::setup(const std::string& user_name,
         ::setrlimit(RLIMIT_NOFILE, &nofile);
     }
     if (!acceptor_.is_open()) { // not adopted
-        if (auto e = bind_socket()) return e;
+        // Every local user sends commands; the kernel tells us who.
+        if (auto problem = listen_at(acceptor_, cfg_.socket, 0666, "collector socket"))
+            return startup_error{*problem, EX_CANTCREAT};
     }
     names_.preload(); // as root, before the sandbox
     record_file::options o{cfg_.directory,   cfg_.dist, cfg_.rotate,
@@ -69,32 +71,6 @@ std::optional<startup_error> collector_role::adopt_listener(int fd) {
     return std::nullopt;
 }
 
-// The socket, bound and listening as root, 0666.
-std::optional<startup_error> collector_role::bind_socket() {
-    auto parent = std::filesystem::path(cfg_.socket).parent_path().string();
-    if (int err = common::make_directories(parent, 0755); err != 0)
-        return startup_error{"cannot create " + parent + ": " + common::errno_text(err),
-                             EX_CANTCREAT};
-    struct stat st {};
-    if (::lstat(cfg_.socket.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode))
-            return startup_error{"collector socket " + cfg_.socket + " exists and is not a socket",
-                                 EX_CANTCREAT};
-        ::unlink(
-            cfg_.socket.c_str()); // left by a collector that was killed (the pidfile is locked)
-    }
-    boost::system::error_code ec;
-    acceptor_.open(local(), ec);
-    if (!ec) acceptor_.bind(local::endpoint(cfg_.socket), ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    // Every local user sends commands; the kernel tells us who.
-    if (!ec && ::chmod(cfg_.socket.c_str(), 0666) != 0)
-        ec.assign(errno, boost::system::system_category());
-    if (ec)
-        return startup_error{"cannot create collector socket " + cfg_.socket + ": " + ec.message(),
-                             EX_CANTCREAT};
-    return std::nullopt;
-}
 
 void collector_role::start() {
     auto t = now_ns();

@@ -61,7 +61,6 @@ class collector_role {
 
   private:
     using local = asio::local::stream_protocol;
-    std::optional<startup_error> bind_socket();
     static constexpr int max_clients = 4096;
     // One uid's share: a user opening connections without sending cannot
     // take the others' places.

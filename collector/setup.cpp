@@ -89,6 +89,28 @@ std::string read_boot_id() {
     return id;
 }
 
+std::optional<std::string> listen_at(boost::asio::local::stream_protocol::acceptor& acceptor,
+                                     const std::string& path, mode_t mode, const std::string& what) {
+    auto parent = std::filesystem::path(path).parent_path().string();
+    if (int err = common::make_directories(parent, 0755); err != 0)
+        return "cannot create " + parent + ": " + common::errno_text(err);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) return what + " " + path + " exists and is not a socket";
+        ::unlink(path.c_str()); // left by a run that was killed (the pidfile is locked)
+    }
+    using local = boost::asio::local::stream_protocol;
+    mode_t old = ::umask(~mode & 0777);
+    boost::system::error_code ec;
+    acceptor.open(local(), ec);
+    if (!ec) acceptor.bind(local::endpoint(path), ec);
+    ::umask(old);
+    if (!ec && ::chmod(path.c_str(), mode) != 0) ec.assign(errno, boost::system::system_category());
+    if (!ec) acceptor.listen(boost::asio::socket_base::max_listen_connections, ec);
+    if (ec) return "cannot create " + what + " " + path + ": " + ec.message();
+    return std::nullopt;
+}
+
 std::optional<std::string> adopt_listener(boost::asio::local::stream_protocol::acceptor& acceptor,
                                           int fd) {
     int domain = 0, type = 0, listening = 0;

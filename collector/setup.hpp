@@ -41,6 +41,13 @@ std::optional<std::string> prepare_stream_directories(const std::string& directo
                                                       std::optional<common::user_ids> user,
                                                       std::optional<common::user_ids> dist_owner);
 
+// A listening unix socket at `path` (`what` names it in messages: "sudo
+// socket"), bound as root with `mode` from the start (the umask covers the
+// bind), its parent directory made when missing, a socket a killed run left
+// replaced. Returns the problem, or nullopt.
+std::optional<std::string> listen_at(boost::asio::local::stream_protocol::acceptor& acceptor,
+                                     const std::string& path, mode_t mode, const std::string& what);
+
 // A listening socket bound by the process before an exec (the collector
 // process's fresh image, daemon/collector_process.cpp), given to
 // `acceptor` once it is what it must be: a listening unix stream socket.

@@ -69,7 +69,10 @@ std::optional<startup_error> sudo_role::setup(const std::string& user_name,
     if (auto problem = prepare_stream_directories(cfg_.directory, cfg_.dist, user_name, user, dist_owner))
         return startup_error{"sudo: " + *problem, EX_NOPERM};
     if (!acceptor_.is_open()) { // not adopted
-        if (auto e = bind_socket()) return e;
+        // Only root connects (sudo), and the plugin sees uid 0 as the
+        // listener's SO_PEERCRED after our drop.
+        if (auto problem = listen_at(acceptor_, cfg_.socket, 0600, "sudo socket"))
+            return startup_error{*problem, EX_CANTCREAT};
     }
     record_file::options o{cfg_.directory,   cfg_.dist, cfg_.rotate,
                            cfg_.rotate_size, host_,     read_boot_id()};
@@ -83,34 +86,6 @@ std::optional<startup_error> sudo_role::adopt_listener(int fd) {
     return std::nullopt;
 }
 
-// The socket, bound and listening as root, 0600.
-std::optional<startup_error> sudo_role::bind_socket() {
-    auto parent = std::filesystem::path(cfg_.socket).parent_path().string();
-    if (int err = common::make_directories(parent, 0755); err != 0)
-        return startup_error{"cannot create " + parent + ": " + common::errno_text(err),
-                             EX_CANTCREAT};
-    struct stat st {};
-    if (::lstat(cfg_.socket.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode))
-            return startup_error{"sudo socket " + cfg_.socket + " exists and is not a socket",
-                                 EX_CANTCREAT};
-        ::unlink(cfg_.socket.c_str());
-    }
-    // Bound and listening as root, mode 0600: only root connects (sudo), and
-    // the plugin sees uid 0 as the listener's SO_PEERCRED after our drop.
-    mode_t old = ::umask(0177);
-    boost::system::error_code ec;
-    acceptor_.open(local(), ec);
-    if (!ec) acceptor_.bind(local::endpoint(cfg_.socket), ec);
-    ::umask(old);
-    if (!ec && ::chmod(cfg_.socket.c_str(), 0600) != 0)
-        ec.assign(errno, boost::system::system_category());
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
-        return startup_error{"cannot create sudo socket " + cfg_.socket + ": " + ec.message(),
-                             EX_CANTCREAT};
-    return std::nullopt;
-}
 
 void sudo_role::start() {
     if (auto e = file_->open(now_ns())) {

@@ -42,7 +42,6 @@ class sudo_role {
 
   private:
     using local = asio::local::stream_protocol;
-    std::optional<startup_error> bind_socket();
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(local::socket socket, sudo_peer peer);
     asio::awaitable<void> tick_loop();

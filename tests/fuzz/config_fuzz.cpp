@@ -62,6 +62,25 @@ void check_config(const config& cfg) {
     }
 }
 
+// What the supervisor hands the collector process must parse back, as the
+// collector process parses it (the host's name as the default), to the same
+// sections (collector_sections_text).
+void check_collector_text(const config& cfg) {
+    if (!cfg.collector && !cfg.sudo) return;
+    auto text = collector_sections_text(cfg);
+    auto back = parse_config(text, "view", short_hostname());
+    const auto* got = std::get_if<config>(&back);
+    require(got != nullptr);
+    auto same = [](std::optional<collector_config> a, std::optional<collector_config> b) {
+        if (a) a->line = 0;
+        if (b) b->line = 0;
+        return a == b;
+    };
+    require(same(got->collector, cfg.collector) && same(got->sudo, cfg.sudo));
+    require(got->name == cfg.name && !got->has_sender && !got->has_receiver);
+    require(got->senders.empty() && got->receivers.empty());
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -69,6 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto result = parse_config(text, "fuzz.conf", "fuzzhost");
     if (const auto* cfg = std::get_if<config>(&result)) {
         check_config(*cfg);
+        check_collector_text(*cfg);
     } else {
         const auto& error = std::get<config_error>(result);
         require(!error.message.empty() && error.line >= 0);
