@@ -17,7 +17,8 @@ from harness import Skip, check, run_scenario, wait_until  # noqa: E402
 def traced_start(sc, conf, trace, log_path):
     """Starts the receiver under strace until it has started, then stops it."""
     cmd = ["strace", "-f", "-qq", "-e", "trace=mkdir,mkdirat,open,openat,fsync", "-o", trace,
-           "--", sc.binary, "-F", "-c", conf, "-u", "nobody"]
+           "--", sc.binary, "-F", "-c", conf, "-u", "nobody", "--ledger-key", sc.path("ledger-key"),
+           "--digest-state", sc.path("digests")]
     with open(log_path, "wb") as log:
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                              start_new_session=True)

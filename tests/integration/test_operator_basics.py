@@ -42,7 +42,9 @@ def journal_prefix(sc, recv, ver):
     with open(log, "wb") as f:
         st = os.fstat(f.fileno())
         env = dict(os.environ, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
-        args = [sc.binary, "-F", "-c", recv.conf, "-P", "none", "--control-socket", "none"]
+        # The supervisor's key and the sender's state in the scenario's
+        # directory, never the machine's /var/lib/auditdistd.
+        args = [sc.binary, "-F", "-c", recv.conf, "-P", "none", "--control-socket", "none", "--ledger-key", sc.path("ledger-key"), "--digest-state", sc.path("digests")]
         if os.geteuid() == 0:
             args += ["-u", "nobody"]
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=f, stderr=f, env=env)
@@ -134,7 +136,7 @@ def failed_starts(sc, recv):
         text = c.read()
     broken = sc.write_config("broken-cert.conf", re.sub(r'certfile "[^"]*"',
                                                         f'certfile "{sc.path("none.pem")}"', text))
-    args = [sc.binary, "-F", "-c", broken, "-P", pidfile, "--control-socket", "none"]
+    args = [sc.binary, "-F", "-c", broken, "-P", pidfile, "--control-socket", "none", "--ledger-key", sc.path("ledger-key"), "--digest-state", sc.path("digests")]
     if os.geteuid() == 0:
         args += ["-u", "nobody"]
     p = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)

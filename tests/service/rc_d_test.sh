@@ -37,7 +37,7 @@ cat > "$dir/rc.conf" <<CONF
 auditdistd_enable="NO"
 auditdistd_config="$conf"
 auditdistd_pidfile="$dir/auditdistd.pid"
-auditdistd_flags="-d -u nobody"
+auditdistd_flags="-d -u nobody --digest-state $dir/digests"
 CONF
 
 out=$(rc start) || fail "start with auditdistd_enable=NO failed: $out"
