@@ -16,7 +16,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
 from auditd_emulator import AuditdEmulator  # noqa: E402
 
-STATE_DIR = "/var/lib/auditdistd"
 
 
 def _port():
@@ -66,7 +65,10 @@ class _Pair:
         for conf, name in ((rconf, "receiver"), (sconf, "sender")):
             log = open(f"{self.dir}/{name}.log", "ab")
             # The sender's digest checkpoints here, not in the machine's /var/lib.
-            state = ["--digest-state", f"{self.dir}/digests"] if name == "sender" else []
+            # The sender's checkpoints and its supervisor's record of linked
+            # generations in the bench's directory, not the machine's.
+            state = ["--digest-state", f"{self.dir}/digests", "--audit-log-state",
+                     f"{self.dir}/audit-log-state"] if name == "sender" else []
             self.procs.append(subprocess.Popen([binary, "-F", "-u", "nobody", "-c", conf, *state],
                                                stdout=log, stderr=log, start_new_session=True))
             self._wait_log(name, "auditdistd started")
@@ -101,9 +103,6 @@ class _Pair:
                 os.killpg(p.pid, signal.SIGTERM)
                 p.wait(timeout=30)
         self.emu.close()
-        state = os.path.join(STATE_DIR, "audit_log" + self.dist.replace("%", "%25").replace("/", "%2F"))
-        if os.path.exists(state):
-            os.unlink(state)
 
 
 def rotation_latency(binary, work, samples):

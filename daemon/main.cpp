@@ -84,6 +84,9 @@ po::options_description describe(daemon_options& o) {
         ("digest-state", po::value(&o.digest_state),
          "sender: directory of each host's SHA-256 checkpoint, so that a resume after a restart "
          "does not read the trail again (default /var/lib/auditdistd/digests; \"none\": memory only)")
+        ("audit-log-state", po::value(&o.audit_log_state),
+         "sender with auditd_log, as root: the directory of the supervisor's record of the "
+         "generations it linked (default /var/lib/auditdistd)")
         ("receipt-interval", po::value(&o.receipt_interval),
          "sender with ledger_key: seconds between requests for the receiver's signed ledger head "
          "(default 60; also after each acknowledged CLOSE)");
@@ -162,6 +165,10 @@ std::optional<int> parse_options(int argc, char** argv, daemon_options& o) {
     }
     if (o.receipt_interval < 1) {
         std::cerr << "auditdistd: --receipt-interval must be at least 1\n";
+        return EX_USAGE;
+    }
+    if (o.audit_log_state.empty() || o.audit_log_state[0] != '/') {
+        std::cerr << "auditdistd: --audit-log-state must be an absolute directory\n";
         return EX_USAGE;
     }
     if (o.digest_state != "none" && (o.digest_state.empty() || o.digest_state[0] != '/')) {

@@ -30,6 +30,7 @@ struct daemon_options {
     std::string ledger_key = "/var/lib/auditdistd/ledger-key"; // --ledger-key (root supervisor)
     int ledger_sign_interval = 60;                              // --ledger-sign-interval seconds
     std::string digest_state = "/var/lib/auditdistd/digests"; // --digest-state (sender, version 1)
+    std::string audit_log_state = "/var/lib/auditdistd";        // --audit-log-state (auditd_log, root)
     int receipt_interval = 60;                                  // --receipt-interval seconds (sender)
     std::vector<std::string> command;
     // Set by run_daemon, not an option: the collector process's uid when it

@@ -133,8 +133,9 @@ namespace {
 
 // Linux auditd_log: the supervisor links the log's generations (the worker
 // could not: the log's directory is root's, and the worker never writes).
-void add_audit_logs(const common::config& cfg, privileged::supervisor_options& so) {
-    so.audit_log_state_dir = privileged::default_audit_log_state_dir;
+void add_audit_logs(const daemon_options& o, const common::config& cfg,
+                    privileged::supervisor_options& so) {
+    so.audit_log_state_dir = o.audit_log_state;
     for (const auto& h : cfg.senders) {
         if (h.auditd_log.empty()) continue;
         // Hosts that share a dist directory (fan-out) share one linker.
@@ -177,7 +178,7 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
     // receiver's trails append-only and immutable.
     if (!drop) return std::nullopt;
     privileged::supervisor_options so;
-    add_audit_logs(cfg, so);
+    add_audit_logs(o, cfg, so);
     so.pid = pid ? &*pid : nullptr;
     so.config_path = o.config_path;
     so.socket_path = r.control ? r.control->path() : std::string();

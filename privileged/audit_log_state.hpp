@@ -10,8 +10,8 @@
 
 namespace adist::privileged {
 
-// Where the records live: root-only, out of the worker's sandbox.
-inline constexpr const char* default_audit_log_state_dir = "/var/lib/auditdistd";
+// The records live in a root-only directory out of the worker's sandbox
+// (--audit-log-state, default /var/lib/auditdistd: daemon/options.hpp).
 
 // The record's path for `dist_dir` in `state_dir`: "audit_log" + the dist
 // directory with "%" as "%25" and "/" as "%2F".

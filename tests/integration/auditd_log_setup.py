@@ -12,7 +12,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 from auditd_emulator import AuditdEmulator  # noqa: E402
 from harness import Skip, free_port, list_files  # noqa: E402
 
-STATE_DIR = "/var/lib/auditdistd"
 STREAM = "web1-audit"
 
 
@@ -40,9 +39,12 @@ def setup(sc, num_logs=3, max_bytes=1 << 30, emulate=True):
         f'        fingerprint "{fp}"', '        password "s3cret"', f'        name "{STREAM}"',
         f'        auditd_log "{sc.log}"', "    }", "}"]) + "\n")
     recv = sc.daemon("receiver", rconf, "receiver")
-    send = sc.daemon("sender", sconf, "sender")
+    # The supervisor's record of linked generations: the scenario's, never
+    # the machine's /var/lib/auditdistd.
+    state_dir = sc.path("audit-log-state")
+    send = sc.daemon("sender", sconf, "sender", extra_args=["--audit-log-state", state_dir])
     sc.state_file = os.path.join(
-        STATE_DIR, "audit_log" + sc.dist.replace("%", "%25").replace("/", "%2F"))
+        state_dir, "audit_log" + sc.dist.replace("%", "%25").replace("/", "%2F"))
     return recv, send, emu
 
 

@@ -56,6 +56,8 @@ def body(sc):
          r"--window must be a number of bytes from 65536 to 1073741824"),
         ("relative --digest-state", ["-F", "-c", conf("window"), "--digest-state", "digests"], 64,
          r"--digest-state must be an absolute directory or \"none\""),
+        ("relative --audit-log-state", ["-F", "-c", conf("window"), "--audit-log-state", "state"],
+         64, r"--audit-log-state must be an absolute directory"),
         ("negative window (wrapped to 2^64-1 before)", ["-F", "-c", conf("window"),
                                                        "--window=-1"], 64,
          r"--window must be a number of bytes from 65536"),
