@@ -342,8 +342,9 @@ class Daemon:
         if os.geteuid() == 0:
             args += ["-u", "nobody"]
             # The supervisor's ledger signing key: the scenario's, never
-            # the machine's /var/lib/auditdistd.
-            if self.role == "receiver" and "--ledger-key" not in self.extra_args:
+            # the machine's /var/lib/auditdistd. Every role: a config of
+            # any role may hold a receiver section.
+            if "--ledger-key" not in self.extra_args:
                 args += ["--ledger-key", os.path.join(self.sc.root, "ledger-key")]
         # The sender's digest checkpoints: the scenario's, never the
         # machine's /var/lib/auditdistd (scenarios share host names). Every

@@ -44,7 +44,8 @@ def journal_prefix(sc, recv, ver):
         env = dict(os.environ, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
         # The supervisor's key and the sender's state in the scenario's
         # directory, never the machine's /var/lib/auditdistd.
-        args = [sc.binary, "-F", "-c", recv.conf, "-P", "none", "--control-socket", "none", "--ledger-key", sc.path("ledger-key"), "--digest-state", sc.path("digests")]
+        args = [sc.binary, "-F", "-c", recv.conf, "-P", "none", "--control-socket", "none",
+                "--ledger-key", sc.path("ledger-key"), "--digest-state", sc.path("digests")]
         if os.geteuid() == 0:
             args += ["-u", "nobody"]
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=f, stderr=f, env=env)
@@ -87,7 +88,8 @@ def relative_config(sc, recv):
     pidfile = sc.path("run", "rel.pid")
     os.makedirs(os.path.dirname(pidfile), exist_ok=True)
     rel = os.path.relpath(recv.conf, sc.root)
-    args = [sc.binary, "-c", rel, "-P", pidfile, "--control-socket", sc.path("run", "rel.sock")]
+    args = [sc.binary, "-c", rel, "-P", pidfile, "--control-socket", sc.path("run", "rel.sock"),
+            "--ledger-key", sc.path("ledger-key"), "--digest-state", sc.path("digests")]
     if os.geteuid() == 0:
         args += ["-u", "nobody"]
     p = subprocess.run(args, cwd=sc.root, stdin=subprocess.DEVNULL, capture_output=True,
@@ -136,7 +138,8 @@ def failed_starts(sc, recv):
         text = c.read()
     broken = sc.write_config("broken-cert.conf", re.sub(r'certfile "[^"]*"',
                                                         f'certfile "{sc.path("none.pem")}"', text))
-    args = [sc.binary, "-F", "-c", broken, "-P", pidfile, "--control-socket", "none", "--ledger-key", sc.path("ledger-key"), "--digest-state", sc.path("digests")]
+    args = [sc.binary, "-F", "-c", broken, "-P", pidfile, "--control-socket", "none",
+            "--ledger-key", sc.path("ledger-key"), "--digest-state", sc.path("digests")]
     if os.geteuid() == 0:
         args += ["-u", "nobody"]
     p = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
