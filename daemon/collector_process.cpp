@@ -11,16 +11,15 @@
 #include <boost/asio.hpp>
 #include <charconv>
 #include <cstdint>
-#include <signal.h>
-#include <syslog.h>
-#include <cstdio>
 #include <fcntl.h>
+#include <signal.h>
 #include <string>
 #include <string_view>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sysexits.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <vector>
 
@@ -167,34 +166,52 @@ void exec_collector_process(const daemon_options& o, const common::config& cfg, 
     fail("exec /proc/self/exe", errno);
 }
 
-int run_collector_process(int argc, char** argv) {
-    ::prctl(PR_SET_NAME, "auditdistd"); // not "exe"
-    // Where to say why it refuses: detached, stderr is /dev/null.
-    bool syslog = std::any_of(argv, argv + argc, [](const char* a) { return std::string_view(a) == "--syslog"; });
-    log::init(syslog, 0);
-    auto args = parse_arguments(argc, argv);
-    const char* refusal = !args                              ? "bad arguments"
-                          : ::getppid() != args->supervisor  ? "its parent is not the supervisor named"
-                          : !is_socket(control_fd)           ? "descriptor 3 is not its control channel"
-                                                             : nullptr;
-    if (refusal != nullptr) {
-        log::error("auditdistd collector-process is started by the daemon's supervisor only (",
-                   refusal, ")");
-        return EX_USAGE;
-    }
-    log::init(args->syslog, args->debug);
+namespace {
+
+// The supervisor's sections, from descriptor 4, parsed as the file's own
+// sections would be; nullopt (logged) when they cannot be read or parsed.
+std::optional<common::config> own_sections(const std::string& config_path) {
     auto text = read_sections();
     if (!text) {
         log::error("the collector process cannot read its sections from its supervisor");
-        return EX_SOFTWARE;
+        return std::nullopt;
     }
-    auto parsed = common::parse_config(*text, args->config_path + " (the collector's sections)",
+    auto parsed = common::parse_config(*text, config_path + " (the collector's sections)",
                                        common::short_hostname());
     if (const auto* e = std::get_if<common::config_error>(&parsed)) {
         log::error("the collector process's sections do not parse: ", e->to_string());
-        return EX_SOFTWARE;
+        return std::nullopt;
     }
-    auto& cfg = std::get<common::config>(parsed);
+    return std::get<common::config>(std::move(parsed));
+}
+
+// Why this image must not run (not the supervisor's child, as it says), or
+// nullptr.
+const char* refusal(const std::optional<image_arguments>& args) {
+    if (!args) return "bad arguments";
+    if (::getppid() != args->supervisor) return "its parent is not the supervisor named";
+    if (!is_socket(control_fd)) return "descriptor 3 is not its control channel";
+    return nullptr;
+}
+
+} // namespace
+
+int run_collector_process(int argc, char** argv) {
+    ::prctl(PR_SET_NAME, "auditdistd"); // not "exe"
+    // Where to say why it refuses: detached, stderr is /dev/null.
+    bool syslog = std::any_of(argv, argv + argc,
+                              [](const char* a) { return std::string_view(a) == "--syslog"; });
+    log::init(syslog, 0);
+    auto args = parse_arguments(argc, argv);
+    if (const char* why = refusal(args)) {
+        log::error("auditdistd collector-process is started by the daemon's supervisor only (",
+                   why, ")");
+        return EX_USAGE;
+    }
+    log::init(args->syslog, args->debug);
+    auto own = own_sections(args->config_path);
+    if (!own) return EX_SOFTWARE;
+    auto& cfg = *own;
     daemon_options o;
     o.user = args->user;
     o.config_path = args->config_path;
