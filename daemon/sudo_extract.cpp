@@ -23,6 +23,7 @@ namespace adist::daemon {
 namespace {
 
 constexpr const char* state_name = ".sudo-extract-state";
+constexpr const char* state_temp_name = ".sudo-extract-state.new";
 constexpr std::size_t max_line = 8u << 20; // an open record with a large environment
 
 std::string read_all(int dir, const char* name) {
@@ -38,13 +39,13 @@ std::string read_all(int dir, const char* name) {
 }
 
 bool save_state(int dir, const extract_state& s) {
-    std::string text = state_text(s), tmp = std::string(state_name) + ".new";
+    const std::string text = state_text(s);
     common::unique_fd fd(
-        ::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+        ::openat(dir, state_temp_name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd || ::write(fd.get(), text.data(), text.size()) != ssize_t(text.size()) ||
         ::fsync(fd.get()) != 0)
         return false;
-    return ::renameat(dir, tmp.c_str(), dir, state_name) == 0;
+    return ::renameat(dir, state_temp_name, dir, state_name) == 0;
 }
 
 // Applies the complete lines of one trail from `state.file_offset`.
