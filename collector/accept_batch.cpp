@@ -67,11 +67,15 @@ collector_role::accepted collector_role::accept_ready() {
             staged.push_back({std::move(clients[i].fd), std::move(b)});
         else
             answer(clients[i].fd.get(), r);
+        if (r != reply::written) count_reply(r);
     }
     if (staged.empty()) return result;
     flush_batch(); // the round's records, with one write()
-    for (auto& w : staged)
-        answer(w.fd.get(), w.b->done && w.b->ok ? reply::written : reply::failed);
+    for (auto& w : staged) {
+        reply r = w.b->done && w.b->ok ? reply::written : reply::failed;
+        count_reply(r);
+        answer(w.fd.get(), r);
+    }
     return result;
 }
 
@@ -108,6 +112,7 @@ void collector_role::take_connection(common::unique_fd conn, std::vector<admitte
     }
     auto a = admit(head->kind, got.substr(request_header_size), false, uid);
     if (a.early) {
+        count_reply(*a.early);
         answer(conn.get(), *a.early);
         return;
     }

@@ -37,7 +37,9 @@ std::int64_t now_ns() {
 
 collector_role::collector_role(asio::io_context& io, const common::config& cfg)
     : io_(io), cfg_(*cfg.collector), host_(cfg.name), acceptor_(io), limit_(cfg_.rate_limit),
-      syncer_(io, "collector") {}
+      syncer_(io, "collector",
+              [this](const std::string& e) { tally_.error(e, std::chrono::system_clock::now()); }) {
+}
 
 std::optional<startup_error> collector_role::setup(const std::string& user_name,
                                                    std::optional<common::user_ids> user,
@@ -75,7 +77,7 @@ std::optional<startup_error> collector_role::adopt_listener(int fd) {
 void collector_role::start() {
     auto t = now_ns();
     if (auto e = file_->open(t)) {
-        log::error("collector: ", *e, "; not collecting");
+        note_error(*e + "; not collecting");
         failed_ = true;
         exit_code_ = EX_CANTCREAT;
         ::kill(::getpid(), SIGTERM);
@@ -87,6 +89,7 @@ void collector_role::start() {
         log::warning("collector: /proc hides other users' processes (hidepid, or systemd's "
                      "ProtectProc=invisible): records will lack tty, session, loginuid and "
                      "parents; see docs/collector.md");
+    tally_.written(std::chrono::system_clock::now()); // the new file's header
     last_heartbeat_ = std::chrono::steady_clock::now();
     syncer_.start();
     readers_.start(names_);
@@ -104,7 +107,7 @@ void collector_role::stop() {
     syncer_.stop(); // a sync in flight finishes
     // A clean stop closes the file: the sender ships it as finished.
     if (file_ && !failed_) {
-        if (auto e = file_->close(now_ns())) log::error("collector: ", *e);
+        if (auto e = file_->close(now_ns())) note_error(*e);
     }
 }
 
@@ -127,7 +130,7 @@ void collector_role::reload(const common::config& next) {
     file_->set_rotation(cfg_.rotate, cfg_.rotate_size);
     // logrotate moved the files away or wants a new one: a new file.
     if (auto e = file_->reopen(now_ns())) {
-        log::error("collector: reopening after SIGHUP: ", *e);
+        note_error("reopening after SIGHUP: " + *e);
         failed_ = true;
     }
 }
@@ -148,7 +151,7 @@ asio::awaitable<void> collector_role::accept_loop() {
         // that came already.
         wait = err == 0 && !more;
         if (err != 0) {
-            log::error("collector: accept failed: ", common::errno_text(err));
+            note_error("accept failed: " + common::errno_text(err));
             asio::steady_timer t(io_, 100ms);
             co_await t.async_wait(tuple_awaitable);
         } else if (more) {
@@ -224,6 +227,7 @@ asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_
         }
     }
     if (r) {
+        count_reply(*r);
         char byte = char(*r);
         co_await asio::async_write(*sock, asio::buffer(&byte, 1), tuple_awaitable);
     }
@@ -260,7 +264,7 @@ reply collector_role::store(const claimed_info& claimed, const trusted_info& t) 
     std::string line = encode_command(file_->base(now), t, claimed);
     std::string error;
     if (!file_->stage(line, now, &error)) {
-        log::error("collector: ", error);
+        note_error(error);
         return reply::failed;
     }
     replicate(line, &t);
@@ -280,7 +284,10 @@ void collector_role::flush_batch() {
     std::string error;
     b->ok = file_->flush(now_ns(), &error);
     b->done = true;
-    if (!b->ok) log::error("collector: ", error);
+    if (b->ok)
+        tally_.written(std::chrono::system_clock::now());
+    else
+        note_error(error);
     if (file_->unsynced() >= cfg_.sync_records) sync_now();
 }
 
@@ -293,14 +300,21 @@ bool collector_role::write_record(const std::string& line, std::int64_t now) {
         b->done = true;
         b->ok = ok;
     }
-    if (!ok) log::error("collector: ", error);
+    if (ok)
+        tally_.written(std::chrono::system_clock::now());
+    else
+        note_error(error);
     return ok;
 }
 
 // Before each batch and at each tick: is the open file still what we wrote?
 void collector_role::check_tamper(std::int64_t now) {
     auto write = [&](const std::string& line) { return write_record(line, now); };
-    auto outcome = collector::check_tamper(*file_, "collector", cfg_.directory, cfg_.on_tamper, now, write);
+    std::string problem;
+    auto outcome = collector::check_tamper(*file_, "collector", cfg_.directory, cfg_.on_tamper, now,
+                                           write, &problem);
+    if (outcome != tamper_outcome::sound)
+        tally_.tampered(problem, std::chrono::system_clock::now());
     if (settle_tamper(outcome, failed_, exit_code_)) sync_now();
 }
 
@@ -317,6 +331,20 @@ void collector_role::write_suppressed(std::int64_t now) {
                      " records suppressed");
         if (write_record(line, now)) replicate(line, nullptr);
     }
+}
+
+void collector_role::note_error(const std::string& error) {
+    log::error("collector: ", error);
+    tally_.error(error, std::chrono::system_clock::now());
+}
+
+void collector_role::count_reply(reply r) {
+    if (r == reply::written) tally_.accepted();
+    if (r == reply::suppressed) tally_.suppressed();
+}
+
+stream_status collector_role::status() const {
+    return tally_.snapshot(cfg_, file_ ? &*file_ : nullptr, !failed_ && !stopped_);
 }
 
 void collector_role::replicate(const std::string& line, const trusted_info* t) {

@@ -11,6 +11,7 @@
 #include "collector/peer_reader.hpp"
 #include "collector/record_file.hpp"
 #include "collector/request.hpp"
+#include "collector/stream_status.hpp"
 #include "collector/uid_limit.hpp"
 #include "common/config.hpp"
 #include "common/daemon_util.hpp"
@@ -58,6 +59,8 @@ class collector_role {
     // SIGHUP: new limits and policies; reopens the directories and starts a
     // new file (logrotate). A changed socket or directory needs a restart.
     void reload(const common::config& next);
+    // For `auditdistd status` (the collector's status socket).
+    stream_status status() const;
 
   private:
     using local = asio::local::stream_protocol;
@@ -97,6 +100,10 @@ class collector_role {
     void sync_now();
     void write_suppressed(std::int64_t now_ns);
     void replicate(const std::string& line, const trusted_info* t);
+    // Logged, and the status's last error.
+    void note_error(const std::string& error);
+    // A reply about to be sent, counted for the status.
+    void count_reply(reply r);
 
     asio::io_context& io_;
     common::collector_config cfg_;
@@ -104,6 +111,7 @@ class collector_role {
     local::acceptor acceptor_;
     std::optional<record_file> file_;
     uid_limit limit_;
+    stream_tally tally_{"commands"};
     name_cache names_;
     ancestry_cache parents_; // the clients' parent chains
     peer_reader readers_;    // the fast path's rounds, on two threads

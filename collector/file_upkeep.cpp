@@ -26,7 +26,7 @@ void background_sync::stop() {
 void background_sync::sync(record_file& file, const std::string& where) {
     if (!pool_ || stopped_) {
         std::string error;
-        if (!file.sync(&error)) log::error(label_, ": ", error);
+        if (!file.sync(&error)) failed(error);
         return;
     }
     if (running_) return;
@@ -38,16 +38,23 @@ void background_sync::sync(record_file& file, const std::string& where) {
         int err = ::fdatasync(fd->get()) == 0 ? 0 : errno;
         asio::post(io_, [this, err, where] {
             running_ = false;
-            if (err != 0) log::error(label_, ": cannot sync ", where, ": ", common::errno_text(err));
+            if (err != 0) failed("cannot sync " + where + ": " + common::errno_text(err));
         });
     });
 }
 
+void background_sync::failed(const std::string& error) {
+    log::error(label_, ": ", error);
+    if (on_error_) on_error_(error);
+}
+
 tamper_outcome check_tamper(record_file& file, const std::string& label,
                             const std::string& directory, common::collector_tamper policy,
-                            std::int64_t now, const std::function<bool(const std::string&)>& write) {
+                            std::int64_t now, const std::function<bool(const std::string&)>& write,
+                            std::string* what) {
     auto problem = file.check();
     if (!problem) return tamper_outcome::sound;
+    *what = file.file_name() + ": " + *problem;
     std::string name = file.file_name();
     std::string path = directory + "/" + name;
     log::error("ALERT: ", label, ": ", path, " was tampered with: ", *problem);

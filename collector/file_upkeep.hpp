@@ -20,8 +20,12 @@ namespace asio = boost::asio;
 
 class background_sync {
   public:
-    // `label` starts each log line ("collector", "sudo").
-    background_sync(asio::io_context& io, std::string label) : io_(io), label_(std::move(label)) {}
+    // `label` starts each log line ("collector", "sudo"); a failed sync is
+    // logged and also told to `on_error` (the role's status), on the
+    // io_context's thread.
+    background_sync(asio::io_context& io, std::string label,
+                    std::function<void(const std::string&)> on_error = {})
+        : io_(io), label_(std::move(label)), on_error_(std::move(on_error)) {}
     // The thread (after the sandbox: threads inherit it).
     void start();
     // Waits for a sync in flight; later syncs run on the calling thread.
@@ -34,7 +38,9 @@ class background_sync {
   private:
     asio::io_context& io_;
     std::string label_;
+    std::function<void(const std::string&)> on_error_;
     std::unique_ptr<asio::thread_pool> pool_;
+    void failed(const std::string& error);
     bool running_ = false, stopped_ = false;
 };
 
@@ -43,11 +49,14 @@ class background_sync {
 // syslog (authpriv) as "<label>: <directory>/<file> was tampered with", and
 // then, as `policy` says: abort sends the daemon SIGTERM (the role exits
 // EX_DATAERR); continue starts a new file and writes a tamper record in it
-// with `write` (the role's own, which knows its batches).
+// with `write` (the role's own, which knows its batches). `*problem` says
+// what was wrong (unless sound).
 enum class tamper_outcome { sound, continued, aborted, failed };
 tamper_outcome check_tamper(record_file& file, const std::string& label,
                             const std::string& directory, common::collector_tamper policy,
-                            std::int64_t now_ns, const std::function<bool(const std::string&)>& write);
+                            std::int64_t now_ns,
+                            const std::function<bool(const std::string&)>& write,
+                            std::string* problem);
 // A role's state after check_tamper: `failed` set when the stream can no
 // longer write, `exit_code` EX_DATAERR after an abort. True when a tamper
 // record was written, which the role then syncs.

@@ -176,7 +176,7 @@ std::optional<std::string> record_file::close_file(std::int64_t now) {
         std::string data = std::move(staged_);
         staged_.clear();
         if (append(data, &staged_lost_))
-            unsynced_ += staged_count_;
+            count_written(staged_count_);
         else if (staged_lost_.empty())
             staged_lost_ = "cannot write " + o_.directory + "/" + name_;
         staged_count_ = 0;
@@ -204,11 +204,13 @@ bool record_file::append(const std::string& data, std::string* error) {
         if (n <= 0) {
             *error = errno_at("cannot write " + o_.directory + "/" + name_);
             written_ += done;
+            bytes_total_ += done;
             return false;
         }
         done += std::size_t(n);
     }
     written_ += done;
+    bytes_total_ += done;
     if (done < data.size()) {
         *error = "short write to " + o_.directory + "/" + name_;
         return false;
@@ -220,7 +222,7 @@ bool record_file::append(const std::string& data, std::string* error) {
 bool record_file::append_record(const std::string& line, std::string* error) {
     if (!append(line, error)) return false;
     ++next_seq_;
-    ++unsynced_;
+    count_written(1);
     return true;
 }
 
@@ -257,7 +259,7 @@ bool record_file::flush(std::int64_t now_ns, std::string* error) {
     staged_.clear();
     staged_count_ = 0;
     if (file_ && append(data, error)) {
-        unsynced_ += count;
+        count_written(count);
         return true;
     }
     if (!file_) *error = "no open file in " + o_.directory;

@@ -106,6 +106,12 @@ class record_file {
 
     const std::string& file_name() const { return name_; }
     std::uint64_t unsynced() const { return unsynced_; }
+    // Whether a file is open (none after a failed write, until the next).
+    bool is_open() const { return bool(file_); }
+    // Since this object was made (the daemon's start): whole records
+    // written, and the bytes that went into the files.
+    std::uint64_t records_written() const { return records_total_; }
+    std::uint64_t bytes_written() const { return bytes_total_; }
 
   private:
     std::optional<std::string> open_directories();
@@ -114,6 +120,10 @@ class record_file {
     std::optional<std::string> recover(std::int64_t now_ns);
     bool append(const std::string& data, std::string* error);
     bool append_record(const std::string& line, std::string* error);
+    void count_written(std::uint64_t records) {
+        unsynced_ += records;
+        records_total_ += records;
+    }
 
     options o_;
     common::unique_fd dir_, dist_, file_;
@@ -122,6 +132,7 @@ class record_file {
     std::uint64_t written_ = 0;
     std::uint64_t next_seq_ = 0;
     std::uint64_t unsynced_ = 0;
+    std::uint64_t records_total_ = 0, bytes_total_ = 0;
     ino_t ino_ = 0;
     std::string staged_; // lines staged, not yet written
     std::size_t staged_count_ = 0;

@@ -61,7 +61,10 @@ std::string new_session_id() {
 }
 
 sudo_role::sudo_role(asio::io_context& io, const common::config& cfg)
-    : io_(io), cfg_(*cfg.sudo), host_(cfg.name), acceptor_(io), syncer_(io, "sudo") {}
+    : io_(io), cfg_(*cfg.sudo), host_(cfg.name), acceptor_(io),
+      syncer_(io, "sudo",
+              [this](const std::string& e) { tally_.error(e, std::chrono::system_clock::now()); }) {
+}
 
 std::optional<startup_error> sudo_role::setup(const std::string& user_name,
                                               std::optional<common::user_ids> user,
@@ -89,12 +92,13 @@ std::optional<startup_error> sudo_role::adopt_listener(int fd) {
 
 void sudo_role::start() {
     if (auto e = file_->open(now_ns())) {
-        log::error("sudo: ", *e, "; not collecting");
+        note_error(*e + "; not collecting");
         failed_ = true;
         exit_code_ = EX_CANTCREAT;
         ::kill(::getpid(), SIGTERM);
         return;
     }
+    tally_.written(std::chrono::system_clock::now()); // the new file's header
     last_heartbeat_ = std::chrono::steady_clock::now();
     syncer_.start();
     log::info("sudo: listening on ", cfg_.socket, ", writing ", cfg_.directory, "/",
@@ -110,7 +114,7 @@ void sudo_role::stop() {
     acceptor_.close(ignored);
     syncer_.stop(); // a sync in flight finishes
     if (file_ && !failed_) {
-        if (auto e = file_->close(now_ns())) log::error("sudo: ", *e);
+        if (auto e = file_->close(now_ns())) note_error(*e);
     }
 }
 
@@ -127,7 +131,7 @@ void sudo_role::reload(const common::config& next) {
     if (failed_ || stopped_) return;
     file_->set_rotation(cfg_.rotate, cfg_.rotate_size);
     if (auto e = file_->reopen(now_ns())) {
-        log::error("sudo: reopening after SIGHUP: ", *e);
+        note_error("reopening after SIGHUP: " + *e);
         failed_ = true;
     }
 }
@@ -137,7 +141,7 @@ asio::awaitable<void> sudo_role::accept_loop() {
         auto [ec, socket] = co_await acceptor_.async_accept(tuple_awaitable);
         if (ec) {
             if (stopped_ || ec == asio::error::operation_aborted) break;
-            log::error("sudo: accept failed: ", ec.message());
+            note_error("accept failed: " + ec.message());
             asio::steady_timer t(io_, 100ms);
             co_await t.async_wait(tuple_awaitable);
             continue;
@@ -203,9 +207,10 @@ asio::awaitable<void> sudo_role::serve(local::socket accepted, sudo_peer peer) {
         // A rotation first, so that the record is numbered after the new
         // header (base64 makes the data 4/3 larger; 4 KiB for the fields).
         if (auto e = file_->rotate_if_due(now, std::size_t(h.length) / 3 * 4 + 4096)) {
-            log::error("sudo: ", *e);
+            note_error(*e);
             failed_ = true;
         }
+        bool was_open = session.opened();
         auto step = session.step(std::get<sudo_frame>(frame), file_->base(now));
         if (!step.error.empty()) {
             ending = "bad frame: " + step.error;
@@ -213,6 +218,7 @@ asio::awaitable<void> sudo_role::serve(local::socket accepted, sudo_peer peer) {
         }
         if (file_->unsynced() == 0) check_tamper(now);
         bool written = !failed_ && !stopped_ && write_record(step.line, now);
+        if (written && !was_open && session.opened()) tally_.accepted();
         if (written && file_->unsynced() >= cfg_.sync_records) sync_now();
         char ack = written ? ADIST_SUDO_ACK_WRITTEN : ADIST_SUDO_ACK_FAILED;
         std::tie(ec, n) = co_await asio::async_write(*sock, asio::buffer(&ack, 1), tuple_awaitable);
@@ -231,16 +237,32 @@ asio::awaitable<void> sudo_role::serve(local::socket accepted, sudo_peer peer) {
 #pragma GCC diagnostic pop
 #endif
 
+void sudo_role::note_error(const std::string& error) {
+    log::error("sudo: ", error);
+    tally_.error(error, std::chrono::system_clock::now());
+}
+
+stream_status sudo_role::status() const {
+    return tally_.snapshot(cfg_, file_ ? &*file_ : nullptr, !failed_ && !stopped_);
+}
+
 bool sudo_role::write_record(const std::string& line, std::int64_t now) {
     std::string error;
-    if (file_->write(line, now, &error)) return true;
-    log::error("sudo: ", error);
+    if (file_->write(line, now, &error)) {
+        tally_.written(std::chrono::system_clock::now());
+        return true;
+    }
+    note_error(error);
     return false;
 }
 
 void sudo_role::check_tamper(std::int64_t now) {
     auto write = [&](const std::string& line) { return write_record(line, now); };
-    auto outcome = collector::check_tamper(*file_, "sudo", cfg_.directory, cfg_.on_tamper, now, write);
+    std::string problem;
+    auto outcome = collector::check_tamper(*file_, "sudo", cfg_.directory, cfg_.on_tamper, now,
+                                           write, &problem);
+    if (outcome != tamper_outcome::sound)
+        tally_.tampered(problem, std::chrono::system_clock::now());
     if (settle_tamper(outcome, failed_, exit_code_)) sync_now();
 }
 

@@ -9,6 +9,7 @@
 #include "collector/collector.hpp"
 #include "collector/file_upkeep.hpp"
 #include "collector/record_file.hpp"
+#include "collector/stream_status.hpp"
 #include "collector/sudo_session.hpp"
 #include "common/config.hpp"
 
@@ -39,6 +40,8 @@ class sudo_role {
     int exit_code() const { return exit_code_; }
     // SIGHUP: new sync, heartbeat and tamper settings; a new file.
     void reload(const common::config& next);
+    // For `auditdistd status` (the collector's status socket).
+    stream_status status() const;
 
   private:
     using local = asio::local::stream_protocol;
@@ -49,12 +52,15 @@ class sudo_role {
     bool write_record(const std::string& line, std::int64_t now_ns);
     void check_tamper(std::int64_t now_ns);
     void sync_now();
+    // Logged, and the status's last error.
+    void note_error(const std::string& error);
 
     asio::io_context& io_;
     common::collector_config cfg_;
     std::string host_;
     local::acceptor acceptor_;
     std::optional<record_file> file_;
+    stream_tally tally_{"sudo"};
     background_sync syncer_;
     std::chrono::steady_clock::time_point last_heartbeat_;
     bool stopped_ = false;

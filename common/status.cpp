@@ -33,14 +33,7 @@ std::string format_bytes(std::uint64_t n) {
     return buf;
 }
 
-namespace {
-
-boost::json::value time_or_null(const std::optional<wall_time>& t) {
-    if (!t) return nullptr;
-    return boost::json::value(format_wall_time(*t));
-}
-
-std::string ago(wall_time t, wall_time now) {
+std::string format_ago(wall_time t, wall_time now) {
     auto s = std::chrono::duration_cast<std::chrono::seconds>(now - t).count();
     if (s < 0) s = 0;
     std::ostringstream out;
@@ -54,6 +47,13 @@ std::string ago(wall_time t, wall_time now) {
     }
     out << " ago)";
     return out.str();
+}
+
+namespace {
+
+boost::json::value time_or_null(const std::optional<wall_time>& t) {
+    if (!t) return nullptr;
+    return boost::json::value(format_wall_time(*t));
 }
 
 boost::json::object by_reason(const std::map<std::string, std::uint64_t>& m) {
@@ -119,16 +119,16 @@ std::string render_status_text(const std::vector<host_status>& hosts, wall_time 
     for (const auto& h : hosts) {
         out << h.role << " " << h.host << " (" << h.remote << "): "
             << (h.connected ? "connected" : "not connected");
-        if (h.since) out << " since " << ago(*h.since, now);
+        if (h.since) out << " since " << format_ago(*h.since, now);
         out << "\n";
         out << "  file:        " << (h.file.empty() ? "-" : h.file);
         if (!h.file.empty()) out << " at offset " << h.offset;
         out << "\n";
         if (h.unacked) out << "  unacked:     " << format_bytes(*h.unacked) << "\n";
-        out << "  data acked:  " << (h.last_data_ack ? ago(*h.last_data_ack, now) : std::string("-"))
-            << "\n";
-        out << "  last heard:  " << (h.last_heard ? ago(*h.last_heard, now) : std::string("-"))
-            << "\n";
+        out << "  data acked:  "
+            << (h.last_data_ack ? format_ago(*h.last_data_ack, now) : std::string("-")) << "\n";
+        out << "  last heard:  "
+            << (h.last_heard ? format_ago(*h.last_heard, now) : std::string("-")) << "\n";
         out << "  last error:  " << (h.last_error.empty() ? std::string("-") : h.last_error);
         if (h.last_error_at) out << " at " << format_wall_time(*h.last_error_at);
         out << "\n";

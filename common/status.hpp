@@ -78,5 +78,7 @@ std::string render_status_prometheus(const std::vector<host_status>& hosts);
 std::string format_wall_time(wall_time t);
 // "1.5 GiB", "12.0 KiB", "512 B"
 std::string format_bytes(std::uint64_t n);
+// "2026-11-21T22:00:01Z (3 s ago)", minutes past 2 min, hours past 2 h.
+std::string format_ago(wall_time t, wall_time now);
 
 } // namespace adist::common

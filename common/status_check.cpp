@@ -66,6 +66,17 @@ std::string_view to_string(check_code c) {
     return "UNKNOWN";
 }
 
+std::optional<long> parse_max_lag(const std::string& text) {
+    if (text.empty() || text.size() > 9) return std::nullopt;
+    long v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');
+    }
+    if (v < 1 || v > 100'000'000) return std::nullopt;
+    return v;
+}
+
 bool is_stalled(const host_status& h, wall_time now, std::chrono::seconds max_lag) {
     if (h.role != "sender" || !h.unacked || *h.unacked == 0) return false;
     auto ref = stall_reference(h);

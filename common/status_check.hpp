@@ -41,6 +41,10 @@ check_result decide_check(const std::vector<host_status>& hosts, wall_time now,
 
 std::string_view to_string(check_code c);
 
+// A check's max lag as a request carries it: "600" -> 600; digits only,
+// 1 to 10^8 seconds.
+std::optional<long> parse_max_lag(const std::string& text);
+
 // The status socket's check of its peer (SO_PEERCRED, SO_PEERGROUPS): root,
 // or a member of `status_group` (its primary or a supplementary group).
 bool may_read_status(unsigned uid, unsigned gid, const std::vector<unsigned>& groups,

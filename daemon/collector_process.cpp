@@ -12,6 +12,7 @@
 #include <charconv>
 #include <cstdint>
 #include <fcntl.h>
+#include <iterator>
 #include <signal.h>
 #include <string>
 #include <string_view>
@@ -31,6 +32,8 @@ constexpr int control_fd = 3;
 constexpr int sections_fd = 4;
 constexpr int collector_listener_fd = 5;
 constexpr int sudo_listener_fd = 6;
+constexpr int status_fd = 7; // the collector's status socket
+constexpr int last_fd = status_fd;
 // The sections are a few hundred bytes; anything near this is not ours.
 constexpr std::size_t max_sections = 64 * 1024;
 // -d counts without a bound; past a few it changes nothing.
@@ -77,6 +80,7 @@ std::optional<std::string> read_sections() {
 
 struct image_arguments {
     std::string user, config_path;
+    std::string status_socket; // "" when there is none (descriptor 7 closed)
     pid_t supervisor = 0;
     int debug = 0;
     bool syslog = false;
@@ -102,6 +106,8 @@ std::optional<image_arguments> parse_arguments(int argc, char** argv) {
             a.user = v;
         } else if (k == "--config") {
             a.config_path = v;
+        } else if (k == "--status-socket") {
+            a.status_socket = v;
         } else if (k == "--supervisor" && number(v, n) && n >= 1 && n <= INT32_MAX) {
             a.supervisor = static_cast<pid_t>(n); // 1 in a container where we are PID 1
         } else if (k == "--debug" && number(v, n) && n >= 0 && n <= max_debug) {
@@ -124,20 +130,23 @@ bool is_socket(int fd) {
 
 void exec_collector_process(const daemon_options& o, const common::config& cfg, roles& r,
                             const privileged::worker_channels& channels) {
-    // syslog's socket may be one of descriptors 3 to 6: let go of it (the
+    // syslog's socket may be one of descriptors 3 to 7: let go of it (the
     // next message, if any, opens another).
     ::closelog();
     auto sections = sealed_text(common::collector_sections_text(cfg));
     // Each descriptor moved above the targets first, so that placing one
     // never closes another.
     const int from[] = {channels.control_fd, sections.get(), r.coll ? r.coll->listener() : -1,
-                        r.sudo ? r.sudo->listener() : -1};
-    int high[4];
-    for (int i = 0; i < 4; ++i) {
+                        r.sudo ? r.sudo->listener() : -1,
+                        r.collector_control ? r.collector_control->listener() : -1};
+    constexpr int count = last_fd - control_fd + 1;
+    static_assert(std::size(from) == count);
+    int high[count];
+    for (int i = 0; i < count; ++i) {
         high[i] = from[i] < 0 ? -1 : ::fcntl(from[i], F_DUPFD_CLOEXEC, 16);
         if (from[i] >= 0 && high[i] < 0) fail("moving its descriptors", errno);
     }
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < count; ++i) {
         if (high[i] < 0) {
             ::close(control_fd + i);
         } else if (::dup2(high[i], control_fd + i) < 0) { // not close-on-exec
@@ -146,13 +155,17 @@ void exec_collector_process(const daemon_options& o, const common::config& cfg, 
     }
     // Everything else of the daemon's (the worker's sockets, the pidfile,
     // the TLS key's context) stays behind.
-    if (::close_range(sudo_listener_fd + 1, ~0U, 0) != 0) fail("closing descriptors", errno);
+    if (::close_range(last_fd + 1, ~0U, 0) != 0) fail("closing descriptors", errno);
     std::string supervisor = std::to_string(channels.supervisor);
     std::string debug = std::to_string(std::min(o.debug, max_debug));
     std::vector<const char*> argv = {"auditdistd", "collector-process",   "--user",
                                      o.user.c_str(), "--config",          o.config_path.c_str(),
                                      "--supervisor", supervisor.c_str(), "--debug",
                                      debug.c_str()};
+    if (r.collector_control) {
+        argv.push_back("--status-socket");
+        argv.push_back(r.collector_control->path().c_str());
+    }
     if (!o.foreground) argv.push_back("--syslog");
     argv.push_back(nullptr);
     ::unsetenv("NOTIFY_SOCKET"); // systemd hears the supervisor only
@@ -218,7 +231,7 @@ int run_collector_process(int argc, char** argv) {
     o.config_given = true;
     o.debug = args->debug;
     o.foreground = !args->syslog;
-    o.control_socket = "none"; // the worker serves status
+    o.control_socket = "none"; // the worker serves the hosts' status
     o.pidfile = "none";        // the supervisor holds it
     auto coll = resolve_collector_user(o, cfg, resolve_drop_user(o).ids);
     if (!coll.ids) {
@@ -228,8 +241,9 @@ int run_collector_process(int argc, char** argv) {
     o.collector_uid = coll.ids->uid;
     boost::asio::io_context io(1);
     roles r;
-    collector_listeners inherited{cfg.collector ? collector_listener_fd : -1,
-                                  cfg.sudo ? sudo_listener_fd : -1};
+    collector_listeners inherited{
+        cfg.collector ? collector_listener_fd : -1, cfg.sudo ? sudo_listener_fd : -1,
+        args->status_socket.empty() ? -1 : status_fd, args->status_socket};
     if (auto code = setup_roles(io, o, cfg, true, r, inherited)) return *code;
     privileged::worker_channels channels;
     channels.control_fd = control_fd;

@@ -6,7 +6,9 @@
 //   descriptor 3: its control channel to the supervisor (reloads, "ready");
 //   descriptor 4: its own sections as text (common::collector_sections_text);
 //   descriptors 5 and 6: the collector's and sudo's listening sockets, bound
-//   as root before the daemon detached (absent when there is no section).
+//   as root before the daemon detached (absent when there is no section);
+//   descriptor 7: the collector's status socket, bound then too (absent
+//   with no status socket; its path follows --status-socket).
 // The new image sets its roles up again as root (directories, files: the
 // same checks, passed once already), then drops to its user, enters the
 // sandbox and serves, as run.cpp's worker does.

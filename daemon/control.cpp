@@ -3,19 +3,20 @@
 // is the rendering, then the server closes.
 #include "daemon/control.hpp"
 
+#include "collector/setup.hpp"
+#include "common/fd.hpp"
+#include "common/log.hpp"
+#include "common/status_check.hpp"
+#include "daemon/status_merge.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <iostream>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sysexits.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
-#include <iostream>
-
-#include "common/fd.hpp"
-#include "common/log.hpp"
-#include "common/status_check.hpp"
 
 namespace adist::daemon {
 using local = asio::local::stream_protocol;
@@ -24,18 +25,6 @@ using namespace std::chrono_literals;
 namespace {
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t max_request = 64;
-
-// "600" -> 600; digits only, 1 to 10^8 seconds.
-std::optional<long> parse_max_lag(const std::string& text) {
-    if (text.empty() || text.size() > 9) return std::nullopt;
-    long v = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        v = v * 10 + (c - '0');
-    }
-    if (v < 1 || v > 100'000'000) return std::nullopt;
-    return v;
-}
 
 // connect() to a Unix socket path: 0, or the errno.
 int try_connect(const std::string& path, common::unique_fd* out = nullptr) {
@@ -58,9 +47,17 @@ std::string control_socket_for(const std::string& pidfile) {
     return base + ".sock";
 }
 
-control_server::control_server(asio::io_context& io, std::string path, collector collect,
+std::string collector_socket_for(const std::string& status_socket) {
+    if (status_socket.empty() || status_socket == "none") return status_socket;
+    std::string base = status_socket;
+    if (base.size() > 5 && base.compare(base.size() - 5, 5, ".sock") == 0)
+        base.resize(base.size() - 5);
+    return base + "-collector.sock";
+}
+
+control_server::control_server(asio::io_context& io, std::string path, responder respond,
                                std::optional<unsigned> status_gid)
-    : io_(io), path_(std::move(path)), collect_(std::move(collect)), acceptor_(io),
+    : io_(io), path_(std::move(path)), respond_(std::move(respond)), acceptor_(io),
       status_gid_(status_gid) {}
 
 bool control_server::listen(std::string* error) {
@@ -90,6 +87,14 @@ bool control_server::listen(std::string* error) {
         ec.assign(errno, boost::system::system_category());
     if (ec) {
         *error = "cannot create status socket " + path_ + ": " + ec.message();
+        return false;
+    }
+    return true;
+}
+
+bool control_server::adopt(int fd, std::string* error) {
+    if (auto problem = collector::adopt_listener(acceptor_, fd)) {
+        *error = "status socket " + path_ + ": " + *problem;
         return false;
     }
     return true;
@@ -143,7 +148,7 @@ asio::awaitable<void> control_server::serve(local::socket accepted) {
     request = request.substr(0, request.find('\n'));
     unsigned uid = 0;
     std::string answer = peer_allowed(socket.native_handle(), &uid)
-                             ? respond(request)
+                             ? respond_(request)
                              : std::string("error: permission denied (root") +
                                    (status_gid_ ? " and status_group" : "") + " only)\n";
     if (answer.rfind("error: permission denied", 0) == 0) {
@@ -172,19 +177,18 @@ bool control_server::peer_allowed(int fd, unsigned* uid) const {
     return common::may_read_status(cred.uid, cred.gid, groups, status_gid_);
 }
 
-// "status text", "status json", "status prometheus", "status check SECONDS".
 // The `stalled` flag is the daemon's own judgement (default_max_lag); a
 // check brings its own max lag.
-std::string control_server::respond(const std::string& request) {
+std::string respond_hosts_status(const std::string& request,
+                                 std::vector<common::host_status> hosts) {
     auto now = std::chrono::system_clock::now();
-    auto hosts = collect_();
     common::mark_stalled(hosts, now, common::default_max_lag);
     if (request == "status json") return common::render_status_json(hosts);
     if (request == "status text") return common::render_status_text(hosts, now);
     if (request == "status prometheus") return common::render_status_prometheus(hosts);
     constexpr std::string_view check = "status check ";
     if (request.rfind(check, 0) == 0) {
-        auto lag = parse_max_lag(request.substr(check.size()));
+        auto lag = common::parse_max_lag(request.substr(check.size()));
         if (!lag) return "error: bad max lag\n";
         auto r = common::decide_check(hosts, now, std::chrono::seconds(*lag));
         return "check " + std::to_string(static_cast<int>(r.code)) + " " + r.line + "\n";
@@ -203,22 +207,17 @@ std::string first_existing(const std::vector<std::string>& candidates) {
     return "";
 }
 
-// Sends `request` to the first socket of `candidates` that exists and reads
-// the whole answer. 0, or a sysexits code with `error` saying why.
-int ask(const std::vector<std::string>& candidates, const std::string& request, std::string& answer,
-        std::string& error) {
-    std::string path = first_existing(candidates);
-    if (path.empty()) {
-        error = "no status socket found (looked for";
-        for (const auto& c : candidates) error += " " + c;
-        error += "): is auditdistd running?";
-        return EX_UNAVAILABLE;
-    }
+// Sends `request` to the socket at `path` and reads the whole answer. 0, or
+// a sysexits code with `error` saying why (and `*refused` set when nothing
+// listens there: a socket left by a daemon that is gone).
+int ask_socket(const std::string& path, const std::string& request, std::string& answer,
+               std::string& error, bool* refused = nullptr) {
     common::unique_fd fd;
     if (int err = try_connect(path, &fd); err != 0) {
         error = "cannot connect to " + path + ": " + common::errno_text(err) +
                 (err == ECONNREFUSED ? " (is auditdistd running?)" : "") +
                 (err == EACCES ? " (the status socket is for root, or status_group, only)" : "");
+        if (refused != nullptr) *refused = err == ECONNREFUSED;
         return err == EACCES ? EX_NOPERM : EX_UNAVAILABLE;
     }
     timeval tv{5, 0};
@@ -251,6 +250,40 @@ int ask(const std::vector<std::string>& candidates, const std::string& request, 
     return 0;
 }
 
+// ask_socket() of the first socket of `candidates` that exists (`path`).
+int ask(const std::vector<std::string>& candidates, const std::string& request, std::string& answer,
+        std::string& error, std::string& path) {
+    path = first_existing(candidates);
+    if (path.empty()) {
+        error = "no status socket found (looked for";
+        for (const auto& c : candidates)
+            error += " " + c;
+        error += "): is auditdistd running?";
+        return EX_UNAVAILABLE;
+    }
+    return ask_socket(path, request, answer, error);
+}
+
+// The collector process's answer, from its socket next to the worker's
+// (`status_socket`): `answer` stays empty when there is no such socket, or
+// only one left behind that nobody answers on (a daemon that ran a
+// collector before its last restart). 0, or a sysexits code with `error`.
+int ask_collector(const std::string& status_socket, const std::string& request, std::string& answer,
+                  std::string& error) {
+    std::string path = collector_socket_for(status_socket);
+    struct stat st {};
+    if (path.empty() || path == "none" || ::stat(path.c_str(), &st) != 0) return 0;
+    bool refused = false;
+    int code = ask_socket(path, request, answer, error, &refused);
+    if (code != 0 && refused) {
+        answer.clear();
+        error.clear();
+        return 0;
+    }
+    if (code != 0) answer.clear();
+    return code;
+}
+
 // "check 2 AUDITDISTD CRITICAL - ...\n" -> prints the line, returns 2.
 // Anything else is UNKNOWN (3): a check must never pass by accident.
 int print_check(const std::string& answer) {
@@ -274,18 +307,39 @@ int run_status_client(const std::vector<std::string>& candidates, status_format 
                           : format == status_format::check
                               ? "status check " + std::to_string(max_lag_seconds) + "\n"
                               : "status text\n";
-    std::string answer, error;
-    int code = ask(candidates, request, answer, error);
+    std::string answer, error, path;
+    int code = ask(candidates, request, answer, error, path);
+    std::string coll, coll_error;
+    int coll_code = code == 0 ? ask_collector(path, request, coll, coll_error) : 0;
     if (format == status_format::check) {
-        if (code == 0) return print_check(answer);
-        std::cout << "AUDITDISTD UNKNOWN - " << error << "\n";
-        return static_cast<int>(common::check_code::unknown);
+        if (code != 0) {
+            std::cout << "AUDITDISTD UNKNOWN - " << error << "\n";
+            return static_cast<int>(common::check_code::unknown);
+        }
+        if (coll_code != 0) coll = "check 3 AUDITDISTD UNKNOWN - collector: " + coll_error + "\n";
+        return print_check(coll.empty() ? answer : combine_check_answers(answer, coll));
     }
     if (code != 0) {
         std::cerr << "auditdistd: " << error << "\n";
         return code;
     }
-    std::cout << answer;
+    if (format == status_format::json && !coll.empty()) {
+        auto merged = merge_status_json(answer, coll);
+        if (!merged) {
+            std::cerr << "auditdistd: the daemon's two status answers are not JSON objects\n";
+            return EX_PROTOCOL;
+        }
+        answer = *merged;
+    } else if (format == status_format::prometheus) {
+        answer += collector_prometheus_lines(coll);
+    } else {
+        answer += coll;
+    }
+    std::cout << (format == status_format::text ? printable_text(answer) : answer);
+    if (coll_code != 0) {
+        std::cerr << "auditdistd: the collector's status: " << coll_error << "\n";
+        return coll_code;
+    }
     return 0;
 }
 

@@ -1,8 +1,10 @@
-// The status socket: a Unix socket, mode 0600 and owned by root (0660 and
+// The status sockets: Unix sockets, mode 0600 and owned by root (0660 and
 // group `status_group` when the config names one), on which `auditdistd
-// status` asks the running daemon for its per-host state. Made before the
-// privilege drop; a peer that is neither root nor in that group is refused
-// (checked with SO_PEERCRED and SO_PEERGROUPS too, not only by the file mode).
+// status` asks the running daemon for its state. The worker answers for the
+// hosts on one; the collector process for its streams on another, next to
+// it (the two processes share nothing). Made before the privilege drop; a
+// peer that is neither root nor in that group is refused (checked with
+// SO_PEERCRED and SO_PEERGROUPS too, not only by the file mode).
 #pragma once
 
 #include <boost/asio.hpp>
@@ -21,16 +23,22 @@ namespace asio = boost::asio;
 
 class control_server {
 public:
-    using collector = std::function<std::vector<common::host_status>()>;
-    control_server(asio::io_context& io, std::string path, collector collect,
-                   std::optional<unsigned> status_gid = std::nullopt);
+  // The answer to one request line ("status json", ...).
+  using responder = std::function<std::string(const std::string& request)>;
+  control_server(asio::io_context& io, std::string path, responder respond,
+                 std::optional<unsigned> status_gid = std::nullopt);
 
-    // Binds the socket (removing a stale one left by a killed daemon, but not
-    // one a running daemon answers on, nor anything that is not a socket).
-    bool listen(std::string* error);
-    void start();
-    void stop();
-    const std::string& path() const { return path_; }
+  // Binds the socket (removing a stale one left by a killed daemon, but not
+  // one a running daemon answers on, nor anything that is not a socket).
+  bool listen(std::string* error);
+  // The collector process's image: the socket bound before its exec (a
+  // listening Unix stream socket, or refused), instead of listen().
+  bool adopt(int fd, std::string* error);
+  // The listening socket's descriptor (-1 when none), for that exec.
+  int listener() { return acceptor_.is_open() ? acceptor_.native_handle() : -1; }
+  void start();
+  void stop();
+  const std::string& path() const { return path_; }
 
 private:
     asio::awaitable<void> accept_loop();
@@ -38,23 +46,32 @@ private:
 
     asio::io_context& io_;
     std::string path_;
-    collector collect_;
+    responder respond_;
     asio::local::stream_protocol::acceptor acceptor_;
     std::optional<unsigned> status_gid_;
     bool stopped_ = false;
     bool peer_allowed(int fd, unsigned* uid) const;
-    std::string respond(const std::string& request);
 };
+
+// The worker's answer: the hosts rendered as the request asks ("status
+// text", "status json", "status prometheus", "status check SECONDS").
+std::string respond_hosts_status(const std::string& request,
+                                 std::vector<common::host_status> hosts);
 
 // The status socket that goes with a pidfile: "/var/run/auditdistd.pid" ->
 // "/var/run/auditdistd.sock" ("" for pidfile "none").
 std::string control_socket_for(const std::string& pidfile);
+// The collector process's status socket next to the worker's:
+// "/var/run/auditdistd.sock" -> "/var/run/auditdistd-collector.sock"
+// ("none" stays "none").
+std::string collector_socket_for(const std::string& status_socket);
 
 // What `auditdistd status` asks for.
 enum class status_format { text, json, prometheus, check };
 
-// `auditdistd status`: asks the first socket of `candidates` that exists and
-// prints the answer. Returns a sysexits code; with `check`, the Nagios code
+// `auditdistd status`: asks the first socket of `candidates` that exists,
+// and the collector's socket next to it when there is one, and prints the
+// answers together. Returns a sysexits code; with `check`, the Nagios code
 // (3, UNKNOWN, when the daemon cannot be asked or answers nonsense).
 int run_status_client(const std::vector<std::string>& candidates, status_format format,
                       long max_lag_seconds);

@@ -52,6 +52,30 @@ step_result acquire_pidfile(const daemon_options& o, const common::config& cfg,
     return code;
 }
 
+// The collector's status socket, next to the worker's (`status_path`):
+// bound here as root, or in the collector process's image taken from
+// `inherited`. Served by whichever process runs the collector's roles.
+step_result setup_collector_status(asio::io_context& io, const common::config& cfg, roles& r,
+                                   const std::string& status_path,
+                                   const collector_listeners& inherited) {
+    if (!cfg.collector && !cfg.sudo) return std::nullopt;
+    bool adopted = inherited.status >= 0;
+    std::string path = adopted ? inherited.status_path : daemon::collector_socket_for(status_path);
+    if (path.empty() || path == "none") return std::nullopt;
+    auto respond = [&r](const std::string& request) {
+        return collector::respond_collector_status(request, r.collector_status(),
+                                                   std::chrono::system_clock::now());
+    };
+    r.collector_control =
+        std::make_unique<daemon::control_server>(io, path, respond, cfg.status_gid);
+    std::string error;
+    if (adopted ? r.collector_control->adopt(inherited.status, &error)
+                : r.collector_control->listen(&error))
+        return std::nullopt;
+    log::error(error);
+    return adopted ? EX_SOFTWARE : EX_CANTCREAT;
+}
+
 } // namespace
 
 // Privileged setup: host directories (owned by `o.user` when we will drop
@@ -112,13 +136,18 @@ step_result setup_roles(asio::io_context& io, const daemon_options& o, const com
             daemon::control_socket_for(o.pidfile.value_or(cfg.pidfile)));
         if (!path.empty() && path != "none") {
             r.control = std::make_unique<daemon::control_server>(
-                io, path, [&r] { return r.status(); }, cfg.status_gid);
+                io, path,
+                [&r](const std::string& request) {
+                    return daemon::respond_hosts_status(request, r.status());
+                },
+                cfg.status_gid);
             std::string error;
             if (!r.control->listen(&error)) {
                 log::error(error);
                 return EX_CANTCREAT;
             }
         }
+        if (auto code = setup_collector_status(io, cfg, r, path, inherited)) return code;
     } catch (const receiver::startup_error& e) {
         log::error(e.what());
         return e.code;
@@ -181,7 +210,8 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
     add_audit_logs(o, cfg, so);
     so.pid = pid ? &*pid : nullptr;
     so.config_path = o.config_path;
-    so.socket_path = r.control ? r.control->path() : std::string();
+    for (const auto* c : {r.control.get(), r.collector_control.get()})
+        if (c != nullptr) so.socket_paths.push_back(c->path());
     if (cfg.has_receiver) {
         // Looked up again: a user removed since setup_roles must not become
         // uid 0, whose files the guard would then accept.
@@ -202,6 +232,7 @@ step_result detach(asio::io_context& io, const daemon_options& o, const common::
     so.collector_process = cfg.collector.has_value() || cfg.sudo.has_value();
     so.forget_worker_state = [&r] {
         r.control.reset();
+        r.collector_control.reset();
         r.coll.reset();
         r.sudo.reset();
         r.snd.reset();
@@ -284,6 +315,7 @@ int run_unprivileged(asio::io_context& io, daemon_options& o, common::config& cf
     if (split && !channels.collector) {
         r.coll.reset();
         r.sudo.reset();
+        r.collector_control.reset();
     }
     if (auto code = drop_privileges(o, cfg, channels.collector)) return *code;
     // Fail closed: the collector process runs as exactly the user that

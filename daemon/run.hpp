@@ -11,12 +11,16 @@
 
 #include <boost/asio/io_context.hpp>
 #include <optional>
+#include <string>
 
-// Listening sockets the collector's and sudo's roles take instead of
-// binding their own (-1: bind): bound before the collector process's exec.
+// Listening sockets the collector's and sudo's roles and the collector's
+// status socket take instead of binding their own (-1: bind): bound before
+// the collector process's exec.
 struct collector_listeners {
     int collector = -1;
     int sudo = -1;
+    int status = -1;
+    std::string status_path; // where `status` is bound
 };
 
 // As root: the roles' directories, TLS key and listening sockets. An exit

@@ -167,6 +167,7 @@ void handle_signals(asio::io_context& io, asio::signal_set& signals, reload_cont
         log::info("signal ", sig, " received, shutting down");
         common::notify_stopping(); // no-op in a supervised worker (see run_daemon)
         if (ctx.r.control) ctx.r.control->stop();
+        if (ctx.r.collector_control) ctx.r.collector_control->stop();
         if (ctx.r.recv) ctx.r.recv->stop();
         if (ctx.r.snd) ctx.r.snd->stop();
         if (ctx.r.coll) ctx.r.coll->stop();
@@ -192,6 +193,7 @@ int serve(asio::io_context& io, const daemon_options& o, common::config& cfg, ro
     if (r.recv) r.recv->start();
     if (r.snd) r.snd->start();
     if (r.control) r.control->start();
+    if (r.collector_control) r.collector_control->start();
     if (r.coll) r.coll->start();
     if (r.sudo) r.sudo->start();
     log::info("auditdistd started (", r.snd ? "sender" : "", r.snd && r.recv ? " and " : "",

@@ -27,6 +27,8 @@ struct roles {
     std::unique_ptr<daemon::control_server> control;
     std::optional<collector::collector_role> coll;
     std::optional<collector::sudo_role> sudo;
+    // The collector's status socket, served where its roles run.
+    std::unique_ptr<daemon::control_server> collector_control;
 
     std::vector<common::host_status> status() const {
         std::vector<common::host_status> out;
@@ -35,6 +37,12 @@ struct roles {
             auto more = recv->status();
             out.insert(out.end(), more.begin(), more.end());
         }
+        return out;
+    }
+    std::vector<collector::stream_status> collector_status() const {
+        std::vector<collector::stream_status> out;
+        if (coll) out.push_back(coll->status());
+        if (sudo) out.push_back(sudo->status());
         return out;
     }
 };

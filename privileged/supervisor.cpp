@@ -405,7 +405,8 @@ int run_supervisor(const supervisor_options& o, worker_channels* channels) {
         if (signer) signer->tick(true); // what the last commits added
         ::sigprocmask(SIG_SETMASK, &old, nullptr);
         if (o.pid != nullptr) o.pid->remove();
-        if (!o.socket_path.empty()) ::unlink(o.socket_path.c_str());
+        for (const auto& path : o.socket_paths)
+            ::unlink(path.c_str());
         return children.exit_code();
     }
 }

@@ -21,7 +21,7 @@ namespace adist::privileged {
 struct supervisor_options {
     common::pidfile* pid = nullptr;      // removed when the worker exits
     std::string config_path;     // read on SIGHUP for the worker
-    std::string socket_path;     // the status socket, removed at exit ("" none)
+    std::vector<std::string> socket_paths; // the status sockets, removed at exit
     // Receiver: serve the worker's append-only/immutable requests
     // (privileged/guard_executor.hpp) within these directories.
     std::optional<guard_policy> guard;
