@@ -106,8 +106,6 @@ class record_file {
 
     const std::string& file_name() const { return name_; }
     std::uint64_t unsynced() const { return unsynced_; }
-    // Whether a file is open (none after a failed write, until the next).
-    bool is_open() const { return bool(file_); }
     // Since this object was made (the daemon's start): whole records
     // written, and the bytes that went into the files.
     std::uint64_t records_written() const { return records_total_; }

@@ -19,6 +19,20 @@ boost::json::value time_or_null(const std::optional<wall_time>& t) {
     return boost::json::value(common::format_wall_time(*t));
 }
 
+// A label value as the exposition format writes it: \\, \" and \n escaped.
+std::string label_value(const std::string& v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"')
+            out += {'\\', c};
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+    return out;
+}
+
 long long age(wall_time t, wall_time now) {
     return std::max<long long>(0,
                                std::chrono::duration_cast<std::chrono::seconds>(now - t).count());
@@ -37,12 +51,6 @@ common::check_result judge(const stream_status& s, wall_time now, std::chrono::s
     return {common::check_code::ok, ""};
 }
 
-// The rest of `request` after `prefix`; nullopt when it does not start so.
-std::optional<std::string> after_prefix(const std::string& request, std::string_view prefix) {
-    if (request.rfind(prefix, 0) != 0) return std::nullopt;
-    return request.substr(prefix.size());
-}
-
 } // namespace
 
 stream_status stream_tally::snapshot(const common::collector_config& cfg, const record_file* file,
@@ -50,7 +58,7 @@ stream_status stream_tally::snapshot(const common::collector_config& cfg, const 
     stream_status s = s_;
     s.socket = cfg.socket;
     s.directory = cfg.directory;
-    s.writing = writing && file != nullptr && file->is_open();
+    s.writing = writing;
     if (file != nullptr) {
         s.file = file->file_name();
         s.records = file->records_written();
@@ -135,13 +143,14 @@ std::string render_collector_prometheus(const std::vector<stream_status>& stream
         out << "# HELP " << f.name << " " << f.help << "\n# TYPE " << f.name << " " << f.type
             << "\n";
         for (const auto& s : streams)
-            out << f.name << "{stream=\"" << s.stream << "\"} " << s.*(f.field) << "\n";
+            out << f.name << "{stream=\"" << label_value(s.stream) << "\"} " << s.*(f.field)
+                << "\n";
     }
     out << "# HELP auditdistd_collector_writing 1 while the stream writes its files.\n"
            "# TYPE auditdistd_collector_writing gauge\n";
     for (const auto& s : streams)
-        out << "auditdistd_collector_writing{stream=\"" << s.stream << "\"} " << (s.writing ? 1 : 0)
-            << "\n";
+        out << "auditdistd_collector_writing{stream=\"" << label_value(s.stream) << "\"} "
+            << (s.writing ? 1 : 0) << "\n";
     return out.str();
 }
 
@@ -167,17 +176,69 @@ common::check_result decide_collector_check(const std::vector<stream_status>& st
 }
 
 std::string respond_collector_status(const std::string& request,
-                                     const std::vector<stream_status>& streams, wall_time now) {
+                                     const std::vector<stream_status>& streams) {
     if (request == "status json") return render_collector_json(streams);
-    if (request == "status text") return render_collector_text(streams, now);
-    if (request == "status prometheus") return render_collector_prometheus(streams);
-    if (auto lag_text = after_prefix(request, "status check ")) {
-        auto lag = common::parse_max_lag(*lag_text);
-        if (!lag) return "error: bad max lag\n";
-        auto r = decide_collector_check(streams, now, std::chrono::seconds(*lag));
-        return "check " + std::to_string(static_cast<int>(r.code)) + " " + r.line + "\n";
+    return "error: unknown request (the collector's socket answers \"status json\")\n";
+}
+
+std::optional<std::vector<stream_status>> parse_collector_json(const std::string& text) {
+    boost::system::error_code ec;
+    auto root = boost::json::parse(text, ec);
+    if (ec || !root.is_object()) return std::nullopt;
+    const auto* list = root.as_object().if_contains("collector");
+    if (list == nullptr || !list->is_array() || list->as_array().size() > max_streams)
+        return std::nullopt;
+    std::vector<stream_status> out;
+    for (const auto& item : list->as_array()) {
+        if (!item.is_object()) return std::nullopt;
+        const auto& o = item.as_object();
+        bool ok = true;
+        // A string (or null, when `nullable`) of at most max_status_text bytes.
+        auto text_of = [&](const char* key, std::string& into, bool nullable) {
+            const auto* v = o.if_contains(key);
+            if (v != nullptr && nullable && v->is_null()) return;
+            if (v == nullptr || !v->is_string() || v->as_string().size() > max_status_text) {
+                ok = false;
+                return;
+            }
+            into.assign(v->as_string().data(), v->as_string().size());
+        };
+        auto count_of = [&](const char* key, std::uint64_t& into) {
+            const auto* v = o.if_contains(key);
+            if (v != nullptr && v->is_uint64())
+                into = v->get_uint64();
+            else if (v != nullptr && v->is_int64() && v->get_int64() >= 0)
+                into = static_cast<std::uint64_t>(v->get_int64());
+            else
+                ok = false;
+        };
+        auto time_of = [&](const char* key, std::optional<wall_time>& into) {
+            std::string t;
+            text_of(key, t, true);
+            if (!ok || t.empty()) return;
+            into = common::parse_wall_time(t);
+            if (!into) ok = false;
+        };
+        stream_status s;
+        text_of("stream", s.stream, false);
+        text_of("socket", s.socket, false);
+        text_of("directory", s.directory, false);
+        text_of("file", s.file, true);
+        text_of("last_error", s.last_error, true);
+        text_of("tamper_alert", s.tamper_alert, true);
+        count_of("records", s.records);
+        count_of("bytes", s.bytes);
+        count_of("accepted", s.accepted);
+        count_of("suppressed", s.suppressed);
+        count_of("tampers", s.tampers);
+        time_of("last_record", s.last_record);
+        time_of("last_error_at", s.last_error_at);
+        const auto* writing = o.if_contains("writing");
+        if (!ok || writing == nullptr || !writing->is_bool()) return std::nullopt;
+        s.writing = writing->get_bool();
+        out.push_back(std::move(s));
     }
-    return "error: unknown request\n";
+    return out;
 }
 
 } // namespace adist::collector

@@ -1,9 +1,10 @@
 // What `auditdistd status` shows of the collector's two streams (commands
 // from `auditdistd log`, sessions from the sudo plugin): counted by each
-// role on its thread, answered on the collector's own status socket (the
-// collector process serves it; the worker knows nothing of the collector),
-// and merged by the status client with the worker's answer. Pure: time is
-// passed in.
+// role on its thread, answered as JSON on the collector's own status socket
+// (the collector process serves it; the worker knows nothing of the
+// collector). The status client takes that answer as untrusted: it checks
+// it field by field (parse_collector_json) and renders it itself, in the
+// format asked for, next to the worker's answer. Pure: time is passed in.
 #pragma once
 
 #include "collector/record_file.hpp"
@@ -26,9 +27,10 @@ struct stream_status {
     std::string socket;    // where its clients connect
     std::string directory; // where its files are
     std::string file;      // the open file, "" when none
-    // False once the stream cannot write: its files failed, or on_tamper
-    // abort stopped it. The daemon then stops too, so a monitor sees this
-    // only in the moment before.
+    // False once the stream cannot write: it cannot open or reopen its
+    // files, or on_tamper abort stopped it. The daemon then stops too, so a
+    // monitor sees this only in the moment before. (A failed write starts a
+    // new file with the next record: that shows as last_error.)
     bool writing = false;
     std::uint64_t records = 0; // records written since the start, of every kind
     std::uint64_t bytes = 0;   // bytes written since the start
@@ -71,10 +73,17 @@ class stream_tally {
 
 // {"collector":[{"stream":..., ...}]}; times as RFC 3339 UTC strings.
 std::string render_collector_json(const std::vector<stream_status>& streams);
+// Its inverse, strict: that object with that list (at most max_streams),
+// each entry with every field of its type (a string at most
+// max_status_text bytes), or nullopt.
+inline constexpr std::size_t max_streams = 8;
+inline constexpr std::size_t max_status_text = 4096;
+std::optional<std::vector<stream_status>> parse_collector_json(const std::string& text);
 // One block per stream, as `auditdistd status` prints the hosts.
 std::string render_collector_text(const std::vector<stream_status>& streams, wall_time now);
-// auditdistd_collector_* families, label stream: none shares a name with
-// the worker's, so the two answers together are one valid exposition.
+// auditdistd_collector_* families, label stream (escaped as the format
+// says): none shares a name with the worker's, so the two together are one
+// valid exposition.
 std::string render_collector_prometheus(const std::vector<stream_status>& streams);
 
 // CRITICAL: a stream that cannot write. WARNING: a tamper alert since the
@@ -83,9 +92,9 @@ std::string render_collector_prometheus(const std::vector<stream_status>& stream
 common::check_result decide_collector_check(const std::vector<stream_status>& streams,
                                             wall_time now, std::chrono::seconds max_lag);
 
-// The collector's status socket: the answer to one request line ("status
-// text", "status json", "status prometheus", "status check SECONDS").
+// The collector's status socket: the answer to one request line, "status
+// json" (the only one: the client renders the rest).
 std::string respond_collector_status(const std::string& request,
-                                     const std::vector<stream_status>& streams, wall_time now);
+                                     const std::vector<stream_status>& streams);
 
 } // namespace adist::collector

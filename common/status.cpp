@@ -19,6 +19,37 @@ std::string format_wall_time(wall_time t) {
     return buf;
 }
 
+std::optional<wall_time> parse_wall_time(std::string_view text) {
+    // YYYY-MM-DDThh:mm:ssZ, digits where the form has them.
+    static constexpr std::string_view form = "dddd-dd-ddTdd:dd:ddZ";
+    if (text.size() != form.size()) return std::nullopt;
+    for (std::size_t i = 0; i < form.size(); ++i) {
+        bool digit = text[i] >= '0' && text[i] <= '9';
+        if (form[i] == 'd' ? !digit : text[i] != form[i]) return std::nullopt;
+    }
+    auto num = [&](std::size_t at, std::size_t n) {
+        int v = 0;
+        for (std::size_t i = at; i < at + n; ++i)
+            v = v * 10 + (text[i] - '0');
+        return v;
+    };
+    std::tm tm{};
+    tm.tm_year = num(0, 4) - 1900;
+    tm.tm_mon = num(5, 2) - 1;
+    tm.tm_mday = num(8, 2);
+    tm.tm_hour = num(11, 2);
+    tm.tm_min = num(14, 2);
+    tm.tm_sec = num(17, 2);
+    if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+        tm.tm_sec > 60)
+        return std::nullopt;
+    std::time_t t = ::timegm(&tm);
+    if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+    auto back = std::chrono::system_clock::from_time_t(t);
+    if (format_wall_time(back) != text) return std::nullopt; // 31 February and the like
+    return back;
+}
+
 std::string format_bytes(std::uint64_t n) {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     if (n < 1024) return std::to_string(n) + " B";

@@ -162,7 +162,7 @@ void exec_collector_process(const daemon_options& o, const common::config& cfg, 
                                      o.user.c_str(), "--config",          o.config_path.c_str(),
                                      "--supervisor", supervisor.c_str(), "--debug",
                                      debug.c_str()};
-    if (r.collector_control) {
+    if (high[status_fd - control_fd] >= 0) {
         argv.push_back("--status-socket");
         argv.push_back(r.collector_control->path().c_str());
     }

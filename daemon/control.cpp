@@ -4,6 +4,7 @@
 #include "daemon/control.hpp"
 
 #include "collector/setup.hpp"
+#include "collector/stream_status.hpp"
 #include "common/fd.hpp"
 #include "common/log.hpp"
 #include "common/status_check.hpp"
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <iostream>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -27,7 +29,7 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t max_request = 64;
 
 // connect() to a Unix socket path: 0, or the errno.
-int try_connect(const std::string& path, common::unique_fd* out = nullptr) {
+int try_connect(const std::string& path) {
     sockaddr_un addr{};
     if (path.size() >= sizeof(addr.sun_path)) return ENAMETOOLONG;
     addr.sun_family = AF_UNIX;
@@ -35,7 +37,6 @@ int try_connect(const std::string& path, common::unique_fd* out = nullptr) {
     common::unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) return errno;
     if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return errno;
-    if (out != nullptr) *out = std::move(fd);
     return 0;
 }
 } // namespace
@@ -60,18 +61,26 @@ control_server::control_server(asio::io_context& io, std::string path, responder
     : io_(io), path_(std::move(path)), respond_(std::move(respond)), acceptor_(io),
       status_gid_(status_gid) {}
 
-bool control_server::listen(std::string* error) {
+std::optional<std::string> clear_stale_socket(const std::string& path) {
     struct stat st {};
-    if (::lstat(path_.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            *error = "status socket " + path_ + " exists and is not a socket; not touching it";
-            return false;
-        }
-        if (try_connect(path_) == 0) {
-            *error = "status socket " + path_ + " is in use by a running auditdistd";
-            return false;
-        }
-        ::unlink(path_.c_str()); // stale: left by a daemon that was killed
+    if (::lstat(path.c_str(), &st) != 0) return std::nullopt;
+    if (!S_ISSOCK(st.st_mode))
+        return "status socket " + path + " exists and is not a socket; not touching it";
+    if (try_connect(path) == 0)
+        return "status socket " + path + " is in use by a running auditdistd";
+    ::unlink(path.c_str()); // stale: left by a daemon that was killed
+    return std::nullopt;
+}
+
+bool control_server::listen(std::string* error) {
+    if (path_.size() >= sizeof(sockaddr_un::sun_path)) {
+        *error = "status socket " + path_ + ": the path is too long (" +
+                 std::to_string(sizeof(sockaddr_un::sun_path) - 1) + " bytes at most)";
+        return false;
+    }
+    if (auto problem = clear_stale_socket(path_)) {
+        *error = *problem;
+        return false;
     }
     boost::system::error_code ec;
     mode_t old = ::umask(0177); // the socket is born 0600 (root's until chown)
@@ -198,6 +207,13 @@ std::string respond_hosts_status(const std::string& request,
 
 namespace {
 
+// The worker's answer may list thousands of hosts; the collector's is two
+// streams (a few KiB at most), and anything larger is not its own.
+constexpr std::size_t max_hosts_answer = 64 * 1024 * 1024;
+constexpr std::size_t max_collector_answer = 1024 * 1024;
+// For the whole exchange with one socket: connect, request and answer.
+constexpr auto answer_deadline = std::chrono::seconds(5);
+
 // The first of `candidates` that exists, "" when none does.
 std::string first_existing(const std::vector<std::string>& candidates) {
     for (const auto& c : candidates) {
@@ -207,22 +223,34 @@ std::string first_existing(const std::vector<std::string>& candidates) {
     return "";
 }
 
-// Sends `request` to the socket at `path` and reads the whole answer. 0, or
-// a sysexits code with `error` saying why (and `*refused` set when nothing
-// listens there: a socket left by a daemon that is gone).
-int ask_socket(const std::string& path, const std::string& request, std::string& answer,
-               std::string& error, bool* refused = nullptr) {
-    common::unique_fd fd;
-    if (int err = try_connect(path, &fd); err != 0) {
+// Sends `request` to the socket at `path` and reads the whole answer, at
+// most `max_bytes` within answer_deadline (a daemon that answers a byte at
+// a time, or never accepts, cannot hold the client). 0, or a sysexits code
+// with `error` saying why.
+int ask_socket(const std::string& path, const std::string& request, std::size_t max_bytes,
+               std::string& answer, std::string& error) {
+    auto deadline = std::chrono::steady_clock::now() + answer_deadline;
+    common::unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) {
+        error = "socket: " + common::errno_text(errno);
+        return EX_OSERR;
+    }
+    // connect() to a Unix socket whose backlog is full waits: bounded too.
+    timeval tv{std::chrono::duration_cast<std::chrono::seconds>(answer_deadline).count(), 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    int err = path.size() < sizeof(addr.sun_path) ? 0 : ENAMETOOLONG;
+    if (err == 0) {
+        path.copy(addr.sun_path, path.size());
+        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) err = errno;
+    }
+    if (err != 0) {
         error = "cannot connect to " + path + ": " + common::errno_text(err) +
                 (err == ECONNREFUSED ? " (is auditdistd running?)" : "") +
                 (err == EACCES ? " (the status socket is for root, or status_group, only)" : "");
-        if (refused != nullptr) *refused = err == ECONNREFUSED;
         return err == EACCES ? EX_NOPERM : EX_UNAVAILABLE;
     }
-    timeval tv{5, 0};
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) !=
         static_cast<ssize_t>(request.size())) {
         error = "cannot send to " + path + ": " + common::errno_text(errno);
@@ -230,21 +258,32 @@ int ask_socket(const std::string& path, const std::string& request, std::string&
     }
     char buf[16384];
     for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        pollfd p{fd.get(), POLLIN, 0};
+        int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) {
+            error = "no answer from " + path + " within " +
+                    std::to_string(answer_deadline.count()) + " s";
+            return EX_UNAVAILABLE;
+        }
         ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n == 0) break;
         if (n < 0) {
+            if (errno == EINTR) continue;
             error = "no answer from " + path + ": " + common::errno_text(errno);
             return EX_UNAVAILABLE;
         }
         answer.append(buf, static_cast<std::size_t>(n));
-        if (answer.size() > 64 * 1024 * 1024) {
+        if (answer.size() > max_bytes) {
             error = "answer from " + path + " too large";
             return EX_PROTOCOL;
         }
     }
     if (answer.rfind("error: ", 0) == 0) {
-        error = answer.substr(7, answer.find('\n') == std::string::npos ? std::string::npos
-                                                                        : answer.find('\n') - 7);
+        auto end = answer.find('\n');
+        error = answer.substr(7, end == std::string::npos ? std::string::npos : end - 7);
         return EX_NOPERM;
     }
     return 0;
@@ -261,41 +300,51 @@ int ask(const std::vector<std::string>& candidates, const std::string& request, 
         error += "): is auditdistd running?";
         return EX_UNAVAILABLE;
     }
-    return ask_socket(path, request, answer, error);
+    return ask_socket(path, request, max_hosts_answer, answer, error);
 }
 
-// The collector process's answer, from its socket next to the worker's
-// (`status_socket`): `answer` stays empty when there is no such socket, or
-// only one left behind that nobody answers on (a daemon that ran a
-// collector before its last restart). 0, or a sysexits code with `error`.
-int ask_collector(const std::string& status_socket, const std::string& request, std::string& answer,
-                  std::string& error) {
+// What the collector process said, from its socket next to the worker's.
+struct collector_answer {
+    bool present = false; // its socket is there: the daemon runs a collector
+    std::optional<std::vector<collector::stream_status>> streams; // its answer, checked
+    std::string error;                                            // why there is none
+    int code = 0;                                                 // and the sysexits code for it
+};
+
+// The daemon removes a collector socket left behind when it starts without
+// a collector (run.cpp), so one that is there belongs to a collector that
+// must answer; its answer is untrusted, checked field by field.
+collector_answer ask_collector(const std::string& status_socket) {
+    collector_answer a;
     std::string path = collector_socket_for(status_socket);
     struct stat st {};
-    if (path.empty() || path == "none" || ::stat(path.c_str(), &st) != 0) return 0;
-    bool refused = false;
-    int code = ask_socket(path, request, answer, error, &refused);
-    if (code != 0 && refused) {
-        answer.clear();
-        error.clear();
-        return 0;
+    if (path.empty() || path == "none" || ::lstat(path.c_str(), &st) != 0) return a;
+    a.present = true;
+    std::string answer;
+    a.code = ask_socket(path, "status json\n", max_collector_answer, answer, a.error);
+    if (a.code != 0) return a;
+    a.streams = collector::parse_collector_json(answer);
+    if (!a.streams) {
+        a.error = "unexpected answer from " + path;
+        a.code = EX_PROTOCOL;
     }
-    if (code != 0) answer.clear();
-    return code;
+    return a;
 }
 
 // "check 2 AUDITDISTD CRITICAL - ...\n" -> prints the line, returns 2.
 // Anything else is UNKNOWN (3): a check must never pass by accident.
 int print_check(const std::string& answer) {
-    bool well_formed = answer.size() > 8 && answer.rfind("check ", 0) == 0 &&
-                       answer[6] >= '0' && answer[6] <= '3' && answer[7] == ' ' &&
-                       answer.back() == '\n';
-    if (!well_formed) {
+    auto parsed = parse_check_answer(answer);
+    if (!parsed) {
         std::cout << "AUDITDISTD UNKNOWN - unexpected answer from the daemon\n";
         return static_cast<int>(common::check_code::unknown);
     }
-    std::cout << answer.substr(8);
-    return answer[6] - '0';
+    std::cout << printable_text(answer.substr(8));
+    return static_cast<int>(parsed->code);
+}
+
+std::string check_answer_line(const common::check_result& r) {
+    return "check " + std::to_string(static_cast<int>(r.code)) + " " + r.line + "\n";
 }
 
 } // namespace
@@ -309,36 +358,40 @@ int run_status_client(const std::vector<std::string>& candidates, status_format 
                               : "status text\n";
     std::string answer, error, path;
     int code = ask(candidates, request, answer, error, path);
-    std::string coll, coll_error;
-    int coll_code = code == 0 ? ask_collector(path, request, coll, coll_error) : 0;
-    if (format == status_format::check) {
-        if (code != 0) {
-            std::cout << "AUDITDISTD UNKNOWN - " << error << "\n";
+    if (code != 0) {
+        if (format == status_format::check) {
+            std::cout << "AUDITDISTD UNKNOWN - " << printable_text(error) << "\n";
             return static_cast<int>(common::check_code::unknown);
         }
-        if (coll_code != 0) coll = "check 3 AUDITDISTD UNKNOWN - collector: " + coll_error + "\n";
-        return print_check(coll.empty() ? answer : combine_check_answers(answer, coll));
-    }
-    if (code != 0) {
-        std::cerr << "auditdistd: " << error << "\n";
+        std::cerr << "auditdistd: " << printable_text(error) << "\n";
         return code;
     }
-    if (format == status_format::json && !coll.empty()) {
-        auto merged = merge_status_json(answer, coll);
+    auto now = std::chrono::system_clock::now();
+    auto coll = ask_collector(path);
+    if (format == status_format::check) {
+        if (!coll.present) return print_check(answer);
+        std::string verdict = coll.streams
+                                  ? check_answer_line(collector::decide_collector_check(
+                                        *coll.streams, now, std::chrono::seconds(max_lag_seconds)))
+                                  : "check 3 AUDITDISTD UNKNOWN - collector: " + coll.error + "\n";
+        return print_check(combine_check_answers(answer, verdict));
+    }
+    if (format == status_format::json && coll.present) {
+        auto merged = merge_collector_json(answer, coll.streams, coll.error);
         if (!merged) {
-            std::cerr << "auditdistd: the daemon's two status answers are not JSON objects\n";
+            std::cerr << "auditdistd: unexpected answer from " << path << "\n";
             return EX_PROTOCOL;
         }
         answer = *merged;
-    } else if (format == status_format::prometheus) {
-        answer += collector_prometheus_lines(coll);
-    } else {
-        answer += coll;
+    } else if (coll.streams) {
+        answer += format == status_format::prometheus
+                      ? collector::render_collector_prometheus(*coll.streams)
+                      : collector::render_collector_text(*coll.streams, now);
     }
     std::cout << (format == status_format::text ? printable_text(answer) : answer);
-    if (coll_code != 0) {
-        std::cerr << "auditdistd: the collector's status: " << coll_error << "\n";
-        return coll_code;
+    if (coll.present && !coll.streams) {
+        std::cerr << "auditdistd: the collector's status: " << printable_text(coll.error) << "\n";
+        return coll.code;
     }
     return 0;
 }

@@ -58,6 +58,11 @@ private:
 std::string respond_hosts_status(const std::string& request,
                                  std::vector<common::host_status> hosts);
 
+// Before binding `path`: a socket there that nobody answers on (left by a
+// daemon that was killed) is removed. The problem, when something else is
+// there (not a socket, or a running daemon's), or nullopt.
+std::optional<std::string> clear_stale_socket(const std::string& path);
+
 // The status socket that goes with a pidfile: "/var/run/auditdistd.pid" ->
 // "/var/run/auditdistd.sock" ("" for pidfile "none").
 std::string control_socket_for(const std::string& pidfile);

@@ -58,13 +58,17 @@ step_result acquire_pidfile(const daemon_options& o, const common::config& cfg,
 step_result setup_collector_status(asio::io_context& io, const common::config& cfg, roles& r,
                                    const std::string& status_path,
                                    const collector_listeners& inherited) {
-    if (!cfg.collector && !cfg.sudo) return std::nullopt;
     bool adopted = inherited.status >= 0;
     std::string path = adopted ? inherited.status_path : daemon::collector_socket_for(status_path);
     if (path.empty() || path == "none") return std::nullopt;
+    if (!cfg.collector && !cfg.sudo) {
+        // One left by a run with a collector: `status` would take a socket
+        // nobody answers on for a collector that stopped.
+        if (auto problem = daemon::clear_stale_socket(path)) log::warning(*problem);
+        return std::nullopt;
+    }
     auto respond = [&r](const std::string& request) {
-        return collector::respond_collector_status(request, r.collector_status(),
-                                                   std::chrono::system_clock::now());
+        return collector::respond_collector_status(request, r.collector_status());
     };
     r.collector_control =
         std::make_unique<daemon::control_server>(io, path, respond, cfg.status_gid);

@@ -32,33 +32,6 @@ std::optional<boost::json::object> parse_object(const std::string& text) {
     return std::move(v.as_object());
 }
 
-struct check_answer {
-    common::check_code code = common::check_code::unknown;
-    std::string text, perf; // between " - " and " | ", and after it
-};
-
-// "check 0 AUDITDISTD OK - 2 hosts connected | hosts=2\n"; nullopt when it
-// is not one line of that shape.
-std::optional<check_answer> parse_check(const std::string& answer) {
-    if (answer.size() < 9 || answer.rfind("check ", 0) != 0 || answer[6] < '0' || answer[6] > '3' ||
-        answer[7] != ' ' || answer.back() != '\n')
-        return std::nullopt;
-    std::string line = answer.substr(8, answer.size() - 9);
-    if (line.find('\n') != std::string::npos) return std::nullopt;
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos) return std::nullopt;
-    check_answer a;
-    a.code = static_cast<common::check_code>(answer[6] - '0');
-    auto bar = line.rfind(" | ");
-    if (bar != std::string::npos && bar > dash) {
-        a.text = line.substr(dash + 3, bar - dash - 3);
-        a.perf = line.substr(bar + 3);
-    } else {
-        a.text = line.substr(dash + 3);
-    }
-    return a;
-}
-
 // CRITICAL > WARNING > UNKNOWN > OK.
 int severity(common::check_code c) {
     switch (c) {
@@ -83,21 +56,47 @@ std::string render_check(common::check_code code, const std::string& text,
 
 } // namespace
 
-std::optional<std::string> merge_status_json(const std::string& hosts,
-                                             const std::string& collector) {
+// "check 0 AUDITDISTD OK - 2 hosts connected | hosts=2\n"; nullopt when it
+// is not one line of that shape.
+std::optional<check_answer> parse_check_answer(const std::string& answer) {
+    if (answer.size() < 9 || answer.rfind("check ", 0) != 0 || answer[6] < '0' || answer[6] > '3' ||
+        answer[7] != ' ' || answer.back() != '\n')
+        return std::nullopt;
+    std::string line = answer.substr(8, answer.size() - 9);
+    if (line.find('\n') != std::string::npos) return std::nullopt;
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) return std::nullopt;
+    check_answer a;
+    a.code = static_cast<common::check_code>(answer[6] - '0');
+    auto bar = line.rfind(" | ");
+    if (bar != std::string::npos && bar > dash) {
+        a.text = line.substr(dash + 3, bar - dash - 3);
+        a.perf = line.substr(bar + 3);
+    } else {
+        a.text = line.substr(dash + 3);
+    }
+    return a;
+}
+
+std::optional<std::string>
+merge_collector_json(const std::string& hosts,
+                     const std::optional<std::vector<collector::stream_status>>& streams,
+                     const std::string& error) {
     auto h = parse_object(hosts);
-    auto c = parse_object(collector);
-    if (!h || !c) return std::nullopt;
-    auto* list = c->if_contains("collector");
-    if (!h->if_contains("hosts") || list == nullptr || !list->is_array()) return std::nullopt;
-    (*h)["collector"] = std::move(*list);
+    if (!h || !h->if_contains("hosts")) return std::nullopt;
+    if (streams) {
+        auto rendered = boost::json::parse(collector::render_collector_json(*streams));
+        (*h)["collector"] = std::move(rendered.as_object()["collector"]);
+    } else {
+        (*h)["collector_error"] = error;
+    }
     return boost::json::serialize(*h) + "\n";
 }
 
 std::string combine_check_answers(const std::string& hosts, const std::string& collector) {
-    auto h = parse_check(hosts);
+    auto h = parse_check_answer(hosts);
     if (!h) h = check_answer{common::check_code::unknown, "unexpected answer from the daemon", ""};
-    auto c = parse_check(collector);
+    auto c = parse_check_answer(collector);
     if (!c) c = check_answer{common::check_code::unknown, "collector: unexpected answer", ""};
     if (h->code == common::check_code::unknown && h->text.rfind("no hosts configured", 0) == 0)
         return render_check(c->code, c->text, c->perf);
@@ -107,30 +106,20 @@ std::string combine_check_answers(const std::string& hosts, const std::string& c
     return render_check(code, h->text + "; " + c->text, perf);
 }
 
-std::string collector_prometheus_lines(const std::string& collector) {
-    static const std::string family = "auditdistd_collector_";
-    std::string out;
-    std::size_t start = 0;
-    while (start < collector.size()) {
-        auto end = collector.find('\n', start);
-        if (end == std::string::npos) end = collector.size();
-        std::string_view line(collector.data() + start, end - start);
-        start = end + 1;
-        std::string_view name = line;
-        for (std::string_view comment : {"# HELP ", "# TYPE "})
-            if (line.substr(0, comment.size()) == comment) name = line.substr(comment.size());
-        if (name.substr(0, family.size()) != family) continue;
-        out.append(printable_text(std::string(line)));
-        out += '\n';
-    }
-    return out;
-}
-
 std::string printable_text(const std::string& text) {
-    std::string out = text;
-    for (char& c : out) {
-        auto u = static_cast<unsigned char>(c);
-        if ((u < 0x20 && c != '\n' && c != '\t') || u == 0x7f) c = '?';
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        auto u = static_cast<unsigned char>(text[i]);
+        auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+        if (u == 0xc2 && next >= 0x80 && next <= 0x9f) { // C1, U+0080 to U+009F
+            out += '?';
+            ++i;
+        } else if ((u < 0x20 && u != '\n' && u != '\t') || u == 0x7f) {
+            out += '?';
+        } else {
+            out += text[i];
+        }
     }
     return out;
 }

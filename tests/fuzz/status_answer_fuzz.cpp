@@ -1,11 +1,13 @@
-// libFuzzer target: `auditdistd status` putting the worker's and the
-// collector process's answers together (daemon/status_merge), where the
-// collector's answer is untrusted. The input is split in two at its first
-// byte. Whatever the collector answers: a merged JSON is one JSON object
-// with both lists; a combined check is one well-formed check line, never OK
-// unless both answers said OK (or the worker had no hosts and the
-// collector said OK); the Prometheus lines kept are the collector's own
-// families only; printable text has no control characters.
+// libFuzzer target: what `auditdistd status` does with the daemon's
+// answers, the collector process's untrusted above all
+// (collector::parse_collector_json, daemon/status_merge). The input is
+// split in two at its first byte: the worker's answer and the collector's.
+// What the collector's answer yields renders back to JSON that parses to
+// the same; a merged JSON is one object with the hosts and the collector;
+// a combined check is one well-formed line, never OK unless both answers
+// said so (or the worker had no hosts); printable text has no control
+// characters.
+#include "collector/stream_status.hpp"
 #include "daemon/status_merge.hpp"
 
 #include <boost/json.hpp>
@@ -14,14 +16,7 @@
 #include <cstdlib>
 #include <string>
 
-using namespace adist::daemon;
-
-namespace {
-bool well_formed_check(const std::string& a) {
-    return a.size() >= 9 && a.rfind("check ", 0) == 0 && a[6] >= '0' && a[6] <= '3' &&
-           a[7] == ' ' && a.back() == '\n' && a.find('\n') == a.size() - 1;
-}
-} // namespace
+using namespace adist;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
@@ -29,37 +24,46 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string hosts(reinterpret_cast<const char*>(data) + 1, cut);
     std::string collector(reinterpret_cast<const char*>(data) + 1 + cut, size - 1 - cut);
 
-    if (auto merged = merge_status_json(hosts, collector)) {
+    auto streams = collector::parse_collector_json(collector);
+    if (streams) {
+        auto again = collector::parse_collector_json(collector::render_collector_json(*streams));
+        if (!again ||
+            collector::render_collector_json(*again) != collector::render_collector_json(*streams))
+            std::abort();
+        (void)collector::render_collector_prometheus(*streams);
+        auto text = daemon::printable_text(
+            collector::render_collector_text(*streams, std::chrono::system_clock::now()));
+        for (unsigned char c : text)
+            if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) std::abort();
+    }
+    if (auto merged = daemon::merge_collector_json(hosts, streams, "error")) {
         auto v = boost::json::parse(*merged);
-        if (!v.is_object() || !v.as_object().contains("hosts") ||
-            !v.as_object().at("collector").is_array())
+        if (!v.as_object().contains("hosts") ||
+            !(v.as_object().contains("collector") || v.as_object().contains("collector_error")))
             std::abort();
     }
 
     const std::string ok_hosts =
         "check 0 AUDITDISTD OK - 1 hosts connected and shipping | hosts=1\n";
     for (const std::string& h : {ok_hosts, hosts}) {
-        auto combined = combine_check_answers(h, collector);
-        if (!well_formed_check(combined)) std::abort();
-        bool collector_ok = well_formed_check(collector) && collector[6] == '0';
-        bool hosts_ok = well_formed_check(h) && (h[6] == '0' || h[6] == '3');
-        if (combined[6] == '0' && !(collector_ok && hosts_ok)) std::abort();
+        auto combined = daemon::combine_check_answers(h, collector);
+        auto parsed = daemon::parse_check_answer(combined);
+        if (!parsed) std::abort();
+        auto c = daemon::parse_check_answer(collector);
+        auto w = daemon::parse_check_answer(h);
+        bool collector_ok = c && c->code == common::check_code::ok;
+        bool hosts_ok =
+            w && (w->code == common::check_code::ok || w->code == common::check_code::unknown);
+        if (parsed->code == common::check_code::ok && !(collector_ok && hosts_ok)) std::abort();
     }
 
-    auto kept = collector_prometheus_lines(collector);
-    std::size_t start = 0;
-    while (start < kept.size()) {
-        auto end = kept.find('\n', start);
-        if (end == std::string::npos) std::abort(); // every line ends
-        std::string line = kept.substr(start, end - start);
-        if (line.rfind("# HELP auditdistd_collector_", 0) != 0 &&
-            line.rfind("# TYPE auditdistd_collector_", 0) != 0 &&
-            line.rfind("auditdistd_collector_", 0) != 0)
+    auto p = daemon::printable_text(collector);
+    for (std::size_t j = 0; j < p.size(); ++j) {
+        auto u = static_cast<unsigned char>(p[j]);
+        if ((u < 0x20 && u != '\n' && u != '\t') || u == 0x7f) std::abort();
+        if (u == 0xc2 && j + 1 < p.size() && static_cast<unsigned char>(p[j + 1]) >= 0x80 &&
+            static_cast<unsigned char>(p[j + 1]) <= 0x9f)
             std::abort();
-        start = end + 1;
     }
-
-    for (unsigned char c : printable_text(collector))
-        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) std::abort();
     return 0;
 }

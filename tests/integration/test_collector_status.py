@@ -17,14 +17,21 @@ and a sender of the collector's dist:
   - a daemon with no host and only a collector: --check is the collector's
     verdict, not UNKNOWN for "no hosts";
   - the collector socket is root's, 0600, and refuses another user;
-  - a collector socket left behind, nobody listening (a daemon that ran a
-    collector before): status ignores it; a clean stop removes both sockets."""
+  - a clean stop removes both sockets; a collector socket left behind is
+    removed by a daemon started without a collector;
+  - a compromised collector (a stand-in on its socket) that drips, answers
+    1.4 MB, adds forged hosts, puts an escape in a stream name, answers a
+    check line or nothing: status ends within its 5 s deadline, prints only
+    the worker's hosts, exits non-zero and --check UNKNOWN on a bad answer,
+    and no escape reaches the terminal."""
 import json
 import os
 import socket
 import stat
 import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Skip, check, check_equal, run_scenario, wait_until  # noqa: E402
@@ -75,6 +82,79 @@ def check_prometheus(text):
             check(name in declared or name.rsplit("_", 1)[0] in declared,
                   f"sample of an undeclared family: {line!r}")
             float(line.rsplit(" ", 1)[1])
+
+
+def serve_once(path, behave, stop):
+    """A stand-in for a compromised collector process on `path`: each
+    connection gets `behave(conn)` until `stop` is set."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(4)
+    srv.settimeout(0.2)
+
+    def loop():
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            try:
+                conn.settimeout(10)
+                conn.recv(64)
+                behave(conn)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+        srv.close()
+        os.unlink(path)
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    return t
+
+
+def hostile_collector(sc, pidfile, coll_sock):
+    """What a compromised collector may answer cannot hang `status`, forge
+    a host, reach the terminal as an escape, or pass a check."""
+    stream = {"stream": "commands\x1b[2J", "socket": "/s", "directory": "/d", "file": None,
+              "writing": True, "records": 1, "bytes": 1, "accepted": 1, "suppressed": 0,
+              "tampers": 0, "last_record": None, "last_error": None, "last_error_at": None,
+              "tamper_alert": None}
+    cases = [
+        ("drip", lambda c: [c.sendall(b"{") or time.sleep(0.5) for _ in range(40)], 69,
+         "no answer from"),
+        ("huge", lambda c: c.sendall(b'{"collector":[' + b"0," * 700000 + b"0]}"), 76, "too large"),
+        ("forged host", lambda c: c.sendall(json.dumps(
+            {"collector": [], "hosts": [{"role": "sender", "host": "forged"}]}).encode()), 0, None),
+        ("escape", lambda c: c.sendall(json.dumps({"collector": [stream]}).encode()), 0, None),
+        ("not json", lambda c: c.sendall(b"check 0 AUDITDISTD OK - fine\n"), 76, "unexpected answer"),
+        ("silent", lambda c: None, 76, "unexpected answer"),
+    ]
+    for name, behave, code, message in cases:
+        stop = threading.Event()
+        t = serve_once(coll_sock, behave, stop)
+        try:
+            started = time.monotonic()
+            out, err = status(sc, pidfile, expect=code)
+            took = time.monotonic() - started
+            check(took < 8, f"{name}: status took {took:.1f} s")
+            check("\x1b" not in out + err, f"{name}: an escape reached the terminal: {out!r} {err!r}")
+            if message:
+                check(message in err, f"{name}: stderr says {err!r}")
+            check("forged" not in out, f"{name}: a forged host was printed: {out!r}")
+            doc = json.loads(status(sc, pidfile, "--json", expect=code)[0])
+            check([h["host"] for h in doc["hosts"]] == ["collector"], f"{name}: hosts {doc['hosts']}")
+            check(("collector_error" in doc) == (code != 0), f"{name}: JSON {doc}")
+            p = subprocess.run([sc.binary, "status", "-P", pidfile, "--check"], capture_output=True,
+                               text=True, timeout=30)
+            check("\x1b" not in p.stdout, f"{name}: an escape in the check line: {p.stdout!r}")
+            if message:  # never OK, and it says why
+                check(p.returncode != 0 and "collector: " in p.stdout and message in p.stdout,
+                      f"{name}: --check exits {p.returncode}: {p.stdout!r}")
+            sc.note(f"hostile collector, {name}: exit {code} in {took:.1f} s")
+        finally:
+            stop.set()
+            t.join(timeout=15)
 
 
 def scenario(sc):
@@ -185,7 +265,8 @@ def scenario(sc):
     only.stop()
 
     # A collector socket left behind with nobody on it, and a daemon
-    # without a collector: status shows its hosts and says nothing more.
+    # started without a collector: the daemon removes it, status shows the
+    # hosts and says nothing more.
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(coll_sock)
     stale.close()
@@ -193,12 +274,14 @@ def scenario(sc):
              f'    directory "{directory}/dist"', '    host "collector" {',
              f'        remote "{url}"', f'        fingerprint "{fp}"', '        password "s3cret"',
              "    }", "}"]
+    recv.start()
     plain = sc.daemon("no-collector", sc.write_config("plain.conf", "\n".join(lines) + "\n"),
                       "sender").start()
+    check(not os.path.exists(coll_sock), "a stale collector socket is removed at the start")
     doc = json.loads(status(sc, pidfile, "--json")[0])
-    check("collector" not in doc and len(doc["hosts"]) == 1, f"status beside a stale socket: {doc}")
+    check("collector" not in doc and len(doc["hosts"]) == 1, f"status without a collector: {doc}")
+    hostile_collector(sc, pidfile, coll_sock)
     plain.stop()
-    os.unlink(coll_sock)
     sc.note(f"{len(commands)} commands acknowledged and {suppressed} suppressed, as the files say; "
             "a tamper warns; both sockets removed at a clean stop")
 

@@ -131,20 +131,73 @@ TEST_CASE("collector check: the worst stream decides") {
     CHECK(c.line.find("commands tampered with") != std::string::npos);
 }
 
-TEST_CASE("collector status socket: the requests it answers") {
+TEST_CASE("collector status socket: it answers status json only") {
     std::vector<stream_status> s{healthy("commands")};
-    auto now = at(2'000);
-    CHECK(collector::respond_collector_status("status json", s, now).rfind("{\"collector\":", 0) ==
-          0);
-    CHECK(
-        collector::respond_collector_status("status text", s, now).rfind("collector commands", 0) ==
-        0);
-    CHECK(collector::respond_collector_status("status prometheus", s, now).rfind("# HELP", 0) == 0);
-    CHECK(collector::respond_collector_status("status check 600", s, now)
-              .rfind("check 0 AUDITDISTD OK", 0) == 0);
-    CHECK(collector::respond_collector_status("status check 0", s, now) == "error: bad max lag\n");
-    CHECK(collector::respond_collector_status("status check x", s, now) == "error: bad max lag\n");
-    CHECK(collector::respond_collector_status("status", s, now) == "error: unknown request\n");
+    CHECK(collector::respond_collector_status("status json", s) ==
+          collector::render_collector_json(s));
+    for (const char* other : {"status text", "status check 600", "status prometheus", ""})
+        CHECK(collector::respond_collector_status(other, s).rfind("error: unknown request", 0) ==
+              0);
+}
+
+TEST_CASE("collector status JSON read back: a round trip, and nothing else") {
+    auto a = healthy("commands");
+    a.last_error = "cannot sync: EIO";
+    a.last_error_at = at(1'700'000'000);
+    a.tamper_alert = "f: owner changed";
+    a.tampers = 3;
+    stream_status b;
+    b.stream = "sudo";
+    b.socket = "/run/s";
+    b.directory = "/d";
+    auto parsed = collector::parse_collector_json(collector::render_collector_json({a, b}));
+    REQUIRE(parsed);
+    REQUIRE(parsed->size() == 2);
+    CHECK(collector::render_collector_json(*parsed) == collector::render_collector_json({a, b}));
+    CHECK((*parsed)[0].last_error_at == a.last_error_at);
+    CHECK_FALSE((*parsed)[1].last_record);
+
+    auto valid = boost::json::parse(collector::render_collector_json({a})).as_object();
+    auto with = [&](const char* key, boost::json::value v) {
+        auto o = valid;
+        o["collector"].as_array()[0].as_object()[key] = std::move(v);
+        return boost::json::serialize(o);
+    };
+    auto without = [&](const char* key) {
+        auto o = valid;
+        o["collector"].as_array()[0].as_object().erase(key);
+        return boost::json::serialize(o);
+    };
+    CHECK(collector::parse_collector_json(boost::json::serialize(valid)));
+    for (const char* key :
+         {"stream", "socket", "directory", "file", "writing", "records", "bytes", "accepted",
+          "suppressed", "tampers", "last_record", "last_error", "last_error_at", "tamper_alert"})
+        CHECK_FALSE(collector::parse_collector_json(without(key)));
+    CHECK_FALSE(collector::parse_collector_json(with("records", -1)));
+    CHECK_FALSE(collector::parse_collector_json(with("records", 1.5)));
+    CHECK_FALSE(collector::parse_collector_json(with("writing", 1)));
+    CHECK_FALSE(collector::parse_collector_json(with("stream", nullptr)));
+    CHECK_FALSE(collector::parse_collector_json(with("last_record", "yesterday")));
+    CHECK_FALSE(collector::parse_collector_json(with("last_record", "2026-02-31T00:00:00Z")));
+    CHECK_FALSE(collector::parse_collector_json(
+        with("file", boost::json::string(collector::max_status_text + 1, 'x'))));
+    CHECK(collector::parse_collector_json(
+        with("file", boost::json::string(collector::max_status_text, 'x'))));
+    CHECK(collector::parse_collector_json(with("file", nullptr)));
+    std::vector<stream_status> many(collector::max_streams + 1, healthy("x"));
+    CHECK_FALSE(collector::parse_collector_json(collector::render_collector_json(many)));
+    for (const char* bad :
+         {"", "[]", "{}", "{\"collector\":{}}", "{\"collector\":[1]}", "not json"})
+        CHECK_FALSE(collector::parse_collector_json(bad));
+}
+
+TEST_CASE("wall times read back") {
+    CHECK(common::parse_wall_time("2026-12-06T23:19:22Z") == at(1'796'599'162));
+    CHECK(common::parse_wall_time("1970-01-01T00:00:00Z") == at(0));
+    for (const char* bad : {"", "2026-12-06 23:19:22Z", "2026-12-06T23:19:22",
+                            "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-12-06T24:00:00Z",
+                            "+026-12-06T23:19:22Z", "2026-12-06T23:19:22Z "})
+        CHECK_FALSE(common::parse_wall_time(bad));
 }
 
 TEST_CASE("the collector's status socket sits next to the worker's") {
@@ -155,20 +208,25 @@ TEST_CASE("the collector's status socket sits next to the worker's") {
     CHECK(daemon::collector_socket_for("") == "");
 }
 
-TEST_CASE("status JSON of both: the collector's list joins the hosts'") {
-    auto merged = daemon::merge_status_json("{\"hosts\":[{\"role\":\"sender\"}]}\n",
-                                            "{\"collector\":[{\"stream\":\"commands\"}]}\n");
+TEST_CASE("status JSON of both: the collector's list joins the hosts', or its error does") {
+    std::vector<stream_status> streams{healthy("commands")};
+    auto merged =
+        daemon::merge_collector_json("{\"hosts\":[{\"role\":\"sender\"}]}\n", streams, "");
     REQUIRE(merged);
-    CHECK(*merged ==
-          "{\"hosts\":[{\"role\":\"sender\"}],\"collector\":[{\"stream\":\"commands\"}]}\n");
-    // Anything else from either side is refused, never spliced in as text.
-    CHECK_FALSE(daemon::merge_status_json("{\"hosts\":[]}", "[1]"));
-    CHECK_FALSE(daemon::merge_status_json("{\"hosts\":[]}", "{\"collector\":{}}"));
-    CHECK_FALSE(daemon::merge_status_json("{\"hosts\":[]}", "{\"collector\":[] } x"));
-    CHECK_FALSE(daemon::merge_status_json("not json", "{\"collector\":[]}"));
-    CHECK_FALSE(daemon::merge_status_json("{}", "{\"collector\":[]}"));
+    auto v = boost::json::parse(*merged).as_object();
+    CHECK(v.at("hosts").as_array().size() == 1);
+    CHECK(boost::json::serialize(v.at("collector")) ==
+          boost::json::serialize(
+              boost::json::parse(collector::render_collector_json(streams)).at("collector")));
+    auto failed = daemon::merge_collector_json("{\"hosts\":[]}", std::nullopt, "no answer \"x\"");
+    REQUIRE(failed);
+    CHECK(*failed == "{\"hosts\":[],\"collector_error\":\"no answer \\\"x\\\"\"}\n");
+    // The worker's answer must be the hosts' object.
+    CHECK_FALSE(daemon::merge_collector_json("not json", streams, ""));
+    CHECK_FALSE(daemon::merge_collector_json("{}", streams, ""));
+    CHECK_FALSE(daemon::merge_collector_json("[1]", streams, ""));
     // 1e999 parses as infinity, which would serialize as no JSON number.
-    CHECK_FALSE(daemon::merge_status_json("{\"hosts\":[]}", "{\"collector\":[{\"a\":[1e999]}]}"));
+    CHECK_FALSE(daemon::merge_collector_json("{\"hosts\":[1e999]}", streams, ""));
 }
 
 TEST_CASE("status check of both: the worse code, both texts, both perfdata") {
@@ -214,22 +272,15 @@ TEST_CASE("status check of both: the worse code, both texts, both perfdata") {
               .rfind("check 1 ", 0) == 0);
 }
 
-TEST_CASE("the collector's Prometheus answer: its own families only") {
-    std::string hostile = "# HELP auditdistd_collector_records_total ok\n"
-                          "# TYPE auditdistd_collector_records_total counter\n"
-                          "auditdistd_collector_records_total{stream=\"commands\"} 3\n"
-                          "# TYPE auditdistd_stalled gauge\n"
-                          "auditdistd_stalled{role=\"sender\",host=\"x\"} 0\n"
-                          "auditdistd_collector_writing{stream=\"a\x1b[2J\"} 1";
-    CHECK(daemon::collector_prometheus_lines(hostile) ==
-          "# HELP auditdistd_collector_records_total ok\n"
-          "# TYPE auditdistd_collector_records_total counter\n"
-          "auditdistd_collector_records_total{stream=\"commands\"} 3\n"
-          "auditdistd_collector_writing{stream=\"a?[2J\"} 1\n");
-    CHECK(daemon::collector_prometheus_lines("") == "");
+TEST_CASE("collector Prometheus: label values escaped") {
+    auto text = collector::render_collector_prometheus({healthy("a\"b\\c\nd")});
+    CHECK(text.find("auditdistd_collector_records_total{stream=\"a\\\"b\\\\c\\nd\"} 10\n") !=
+          std::string::npos);
 }
 
 TEST_CASE("status text for a terminal: no control characters but newline and tab") {
     CHECK(daemon::printable_text("a\tb\nc\x1b]0;x\x07\x7f\r") == "a\tb\nc?]0;x???");
-    CHECK(daemon::printable_text("caf\xc3\xa9") == "caf\xc3\xa9");
+    CHECK(daemon::printable_text("caf\xc3\xa9 \xe2\x82\xac") == "caf\xc3\xa9 \xe2\x82\xac");
+    CHECK(daemon::printable_text("a\xc2\x9b"
+                                 "31mb\xc2") == "a?31mb\xc2"); // C1 CSI
 }
