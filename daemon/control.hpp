@@ -23,22 +23,22 @@ namespace asio = boost::asio;
 
 class control_server {
 public:
-  // The answer to one request line ("status json", ...).
-  using responder = std::function<std::string(const std::string& request)>;
-  control_server(asio::io_context& io, std::string path, responder respond,
-                 std::optional<unsigned> status_gid = std::nullopt);
+    // The answer to one request line ("status json", ...).
+    using responder = std::function<std::string(const std::string& request)>;
+    control_server(asio::io_context& io, std::string path, responder respond,
+                   std::optional<unsigned> status_gid = std::nullopt);
 
-  // Binds the socket (removing a stale one left by a killed daemon, but not
-  // one a running daemon answers on, nor anything that is not a socket).
-  bool listen(std::string* error);
-  // The collector process's image: the socket bound before its exec (a
-  // listening Unix stream socket, or refused), instead of listen().
-  bool adopt(int fd, std::string* error);
-  // The listening socket's descriptor (-1 when none), for that exec.
-  int listener() { return acceptor_.is_open() ? acceptor_.native_handle() : -1; }
-  void start();
-  void stop();
-  const std::string& path() const { return path_; }
+    // Binds the socket (removing a stale one left by a killed daemon, but not
+    // one a running daemon answers on, nor anything that is not a socket).
+    bool listen(std::string* error);
+    // The collector process's image: the socket bound before its exec (a
+    // listening Unix stream socket, or refused), instead of listen().
+    bool adopt(int fd, std::string* error);
+    // The listening socket's descriptor (-1 when none), for that exec.
+    int listener() { return acceptor_.is_open() ? acceptor_.native_handle() : -1; }
+    void start();
+    void stop();
+    const std::string& path() const { return path_; }
 
 private:
     asio::awaitable<void> accept_loop();
