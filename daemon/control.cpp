@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 namespace {
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t max_request = 64;
+constexpr auto answer_write_deadline = 30s;
 
 // connect() to a Unix socket path: 0, or the errno.
 int try_connect(const std::string& path) {
@@ -142,9 +143,10 @@ asio::awaitable<void> control_server::serve(local::socket accepted) {
     // The request line first, from anyone (at most 64 bytes within 2 s), so
     // that a refusal reaches the client instead of a reset connection.
     asio::steady_timer deadline(io_, 2s);
-    deadline.async_wait([sock](boost::system::error_code ec) {
+    auto close_when_due = [sock](boost::system::error_code ec) {
         if (!ec) sock->close(ec);
-    });
+    };
+    deadline.async_wait(close_when_due);
     std::string request;
     char buf[max_request];
     while (request.find('\n') == std::string::npos && request.size() < max_request) {
@@ -153,7 +155,10 @@ asio::awaitable<void> control_server::serve(local::socket accepted) {
         if (ec) co_return;
         request.append(buf, n);
     }
-    deadline.cancel();
+    // The answer too, within its own time: a client that never reads
+    // cannot keep the coroutine and its socket.
+    deadline.expires_after(answer_write_deadline);
+    deadline.async_wait(close_when_due);
     request = request.substr(0, request.find('\n'));
     unsigned uid = 0;
     std::string answer = peer_allowed(socket.native_handle(), &uid)
@@ -164,6 +169,7 @@ asio::awaitable<void> control_server::serve(local::socket accepted) {
         log::warning("status socket: refused a client running as uid ", uid);
     }
     co_await asio::async_write(socket, asio::buffer(answer), tuple_awaitable);
+    deadline.cancel();
 }
 
 // SO_PEERCRED for the ids, SO_PEERGROUPS for the supplementary groups
