@@ -19,6 +19,25 @@ boost::json::value time_or_null(const std::optional<wall_time>& t) {
     return boost::json::value(common::format_wall_time(*t));
 }
 
+// C0, DEL, or C1 as UTF-8 writes it (U+0080 to U+009F).
+bool has_control(std::string_view s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto u = static_cast<unsigned char>(s[i]);
+        if (u < 0x20 || u == 0x7f) return true;
+        if (u == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+            static_cast<unsigned char>(s[i + 1]) <= 0x9f)
+            return true;
+    }
+    return false;
+}
+
+// A stream's name: a lowercase word ("commands", "sudo").
+bool stream_name(const std::string& s) {
+    return !s.empty() && s.size() <= 32 && std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || c == '_';
+    });
+}
+
 // A label value as the exposition format writes it: \\, \" and \n escaped.
 std::string label_value(const std::string& v) {
     std::string out;
@@ -170,8 +189,10 @@ common::check_result decide_collector_check(const std::vector<stream_status>& st
     }
     std::string line = "AUDITDISTD " + std::string(common::to_string(worst)) + " - collector: ";
     line += problems.empty() ? std::to_string(streams.size()) + " stream(s) writing" : problems;
-    line += " | collector_records=" + std::to_string(records);
+    // A '|' would start the perfdata early (monitors split at the first).
     std::replace(line.begin(), line.end(), '\n', ' ');
+    std::replace(line.begin(), line.end(), '|', '/');
+    line += " | collector_records=" + std::to_string(records);
     return {worst, line};
 }
 
@@ -193,11 +214,14 @@ std::optional<std::vector<stream_status>> parse_collector_json(const std::string
         if (!item.is_object()) return std::nullopt;
         const auto& o = item.as_object();
         bool ok = true;
-        // A string (or null, when `nullable`) of at most max_status_text bytes.
+        // A string (or null, when `nullable`) of at most max_status_text
+        // bytes and no control character: a line break would let it print
+        // what looks like another row, an escape would reach the terminal.
         auto text_of = [&](const char* key, std::string& into, bool nullable) {
             const auto* v = o.if_contains(key);
             if (v != nullptr && nullable && v->is_null()) return;
-            if (v == nullptr || !v->is_string() || v->as_string().size() > max_status_text) {
+            if (v == nullptr || !v->is_string() || v->as_string().size() > max_status_text ||
+                has_control(std::string_view(v->as_string().data(), v->as_string().size()))) {
                 ok = false;
                 return;
             }
@@ -234,7 +258,8 @@ std::optional<std::vector<stream_status>> parse_collector_json(const std::string
         time_of("last_record", s.last_record);
         time_of("last_error_at", s.last_error_at);
         const auto* writing = o.if_contains("writing");
-        if (!ok || writing == nullptr || !writing->is_bool()) return std::nullopt;
+        if (!ok || writing == nullptr || !writing->is_bool() || !stream_name(s.stream))
+            return std::nullopt;
         s.writing = writing->get_bool();
         out.push_back(std::move(s));
     }

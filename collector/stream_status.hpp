@@ -75,7 +75,8 @@ class stream_tally {
 std::string render_collector_json(const std::vector<stream_status>& streams);
 // Its inverse, strict: that object with that list (at most max_streams),
 // each entry with every field of its type (a string at most
-// max_status_text bytes), or nullopt.
+// max_status_text bytes without control characters, the stream's name a
+// lowercase word), or nullopt.
 inline constexpr std::size_t max_streams = 8;
 inline constexpr std::size_t max_status_text = 4096;
 std::optional<std::vector<stream_status>> parse_collector_json(const std::string& text);

@@ -40,8 +40,9 @@ std::optional<wall_time> parse_wall_time(std::string_view text) {
     tm.tm_hour = num(11, 2);
     tm.tm_min = num(14, 2);
     tm.tm_sec = num(17, 2);
-    if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-        tm.tm_sec > 60)
+    // 1970 to 2200: within what system_clock counts in nanoseconds.
+    if (tm.tm_year < 70 || tm.tm_year > 300 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+        tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
         return std::nullopt;
     std::time_t t = ::timegm(&tm);
     if (t == static_cast<std::time_t>(-1)) return std::nullopt;

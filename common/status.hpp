@@ -77,7 +77,7 @@ std::string render_status_prometheus(const std::vector<host_status>& hosts);
 
 // "2026-11-21T22:00:01Z"
 std::string format_wall_time(wall_time t);
-// Its inverse: exactly that form (a UTC second), or nullopt.
+// Its inverse: exactly that form (a UTC second from 1970 to 2200), or nullopt.
 std::optional<wall_time> parse_wall_time(std::string_view text);
 // "1.5 GiB", "12.0 KiB", "512 B"
 std::string format_bytes(std::uint64_t n);

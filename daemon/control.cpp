@@ -217,8 +217,10 @@ namespace {
 // streams (a few KiB at most), and anything larger is not its own.
 constexpr std::size_t max_hosts_answer = 64 * 1024 * 1024;
 constexpr std::size_t max_collector_answer = 1024 * 1024;
-// For the whole exchange with one socket: connect, request and answer.
+// For the whole of `status`: both sockets, connect, request and answer
+// (check_nrpe's own timeout is 10 s).
 constexpr auto answer_deadline = std::chrono::seconds(5);
+using deadline_type = std::chrono::steady_clock::time_point;
 
 // The first of `candidates` that exists, "" when none does.
 std::string first_existing(const std::vector<std::string>& candidates) {
@@ -230,19 +232,22 @@ std::string first_existing(const std::vector<std::string>& candidates) {
 }
 
 // Sends `request` to the socket at `path` and reads the whole answer, at
-// most `max_bytes` within answer_deadline (a daemon that answers a byte at
-// a time, or never accepts, cannot hold the client). 0, or a sysexits code
+// most `max_bytes` before `deadline` (a daemon that answers a byte at a
+// time, or never accepts, cannot hold the client). 0, or a sysexits code
 // with `error` saying why.
 int ask_socket(const std::string& path, const std::string& request, std::size_t max_bytes,
-               std::string& answer, std::string& error) {
-    auto deadline = std::chrono::steady_clock::now() + answer_deadline;
+               deadline_type deadline, std::string& answer, std::string& error) {
     common::unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) {
         error = "socket: " + common::errno_text(errno);
         return EX_OSERR;
     }
     // connect() to a Unix socket whose backlog is full waits: bounded too.
-    timeval tv{std::chrono::duration_cast<std::chrono::seconds>(answer_deadline).count(), 0};
+    auto left_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                       deadline - std::chrono::steady_clock::now())
+                       .count();
+    left_us = std::max<long long>(left_us, 1000);
+    timeval tv{static_cast<time_t>(left_us / 1000000), static_cast<suseconds_t>(left_us % 1000000)};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -270,8 +275,8 @@ int ask_socket(const std::string& path, const std::string& request, std::size_t 
         int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
         if (ready < 0 && errno == EINTR) continue;
         if (ready <= 0) {
-            error = "no answer from " + path + " within " +
-                    std::to_string(answer_deadline.count()) + " s";
+            error = "no answer from " + path + " in time (" +
+                    std::to_string(answer_deadline.count()) + " s for the whole status)";
             return EX_UNAVAILABLE;
         }
         ssize_t n = ::read(fd.get(), buf, sizeof buf);
@@ -296,8 +301,8 @@ int ask_socket(const std::string& path, const std::string& request, std::size_t 
 }
 
 // ask_socket() of the first socket of `candidates` that exists (`path`).
-int ask(const std::vector<std::string>& candidates, const std::string& request, std::string& answer,
-        std::string& error, std::string& path) {
+int ask(const std::vector<std::string>& candidates, const std::string& request,
+        deadline_type deadline, std::string& answer, std::string& error, std::string& path) {
     path = first_existing(candidates);
     if (path.empty()) {
         error = "no status socket found (looked for";
@@ -306,7 +311,7 @@ int ask(const std::vector<std::string>& candidates, const std::string& request, 
         error += "): is auditdistd running?";
         return EX_UNAVAILABLE;
     }
-    return ask_socket(path, request, max_hosts_answer, answer, error);
+    return ask_socket(path, request, max_hosts_answer, deadline, answer, error);
 }
 
 // What the collector process said, from its socket next to the worker's.
@@ -320,14 +325,14 @@ struct collector_answer {
 // The daemon removes a collector socket left behind when it starts without
 // a collector (run.cpp), so one that is there belongs to a collector that
 // must answer; its answer is untrusted, checked field by field.
-collector_answer ask_collector(const std::string& status_socket) {
+collector_answer ask_collector(const std::string& status_socket, deadline_type deadline) {
     collector_answer a;
     std::string path = collector_socket_for(status_socket);
     struct stat st {};
     if (path.empty() || path == "none" || ::lstat(path.c_str(), &st) != 0) return a;
     a.present = true;
     std::string answer;
-    a.code = ask_socket(path, "status json\n", max_collector_answer, answer, a.error);
+    a.code = ask_socket(path, "status json\n", max_collector_answer, deadline, answer, a.error);
     if (a.code != 0) return a;
     a.streams = collector::parse_collector_json(answer);
     if (!a.streams) {
@@ -362,8 +367,9 @@ int run_status_client(const std::vector<std::string>& candidates, status_format 
                           : format == status_format::check
                               ? "status check " + std::to_string(max_lag_seconds) + "\n"
                               : "status text\n";
+    auto deadline = std::chrono::steady_clock::now() + answer_deadline;
     std::string answer, error, path;
-    int code = ask(candidates, request, answer, error, path);
+    int code = ask(candidates, request, deadline, answer, error, path);
     if (code != 0) {
         if (format == status_format::check) {
             std::cout << "AUDITDISTD UNKNOWN - " << printable_text(error) << "\n";
@@ -373,7 +379,7 @@ int run_status_client(const std::vector<std::string>& candidates, status_format 
         return code;
     }
     auto now = std::chrono::system_clock::now();
-    auto coll = ask_collector(path);
+    auto coll = ask_collector(path, deadline);
     if (format == status_format::check) {
         if (!coll.present) return print_check(answer);
         std::string verdict = coll.streams

@@ -88,6 +88,7 @@ merge_collector_json(const std::string& hosts,
         auto rendered = boost::json::parse(collector::render_collector_json(*streams));
         (*h)["collector"] = std::move(rendered.as_object()["collector"]);
     } else {
+        h->erase("collector"); // only ever ours
         (*h)["collector_error"] = error;
     }
     return boost::json::serialize(*h) + "\n";

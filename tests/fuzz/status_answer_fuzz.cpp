@@ -30,7 +30,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!again ||
             collector::render_collector_json(*again) != collector::render_collector_json(*streams))
             std::abort();
-        (void)collector::render_collector_prometheus(*streams);
+        // No string of theirs carries a control character (no row of its
+        // own in the text, no escape); the Prometheus text has no ESC.
+        for (const auto& st : *streams)
+            for (const std::string* f : {&st.stream, &st.socket, &st.directory, &st.file,
+                                         &st.last_error, &st.tamper_alert})
+                for (unsigned char c : *f)
+                    if (c < 0x20 || c == 0x7f) std::abort();
+        for (unsigned char c : collector::render_collector_prometheus(*streams))
+            if (c == 0x1b || c == '\r') std::abort();
         auto text = daemon::printable_text(
             collector::render_collector_text(*streams, std::chrono::system_clock::now()));
         for (unsigned char c : text)

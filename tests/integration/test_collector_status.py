@@ -20,10 +20,11 @@ and a sender of the collector's dist:
   - a clean stop removes both sockets; a collector socket left behind is
     removed by a daemon started without a collector;
   - a compromised collector (a stand-in on its socket) that drips, answers
-    1.4 MB, adds forged hosts, puts an escape in a stream name, answers a
-    check line or nothing: status ends within its 5 s deadline, prints only
-    the worker's hosts, exits non-zero and --check UNKNOWN on a bad answer,
-    and no escape reaches the terminal."""
+    1.4 MB, adds forged hosts, puts an escape in a stream name or a line
+    break and a host row in its last error, answers a check line or
+    nothing: status ends within its 5 s deadline, prints only the worker's
+    hosts, exits non-zero and --check is not OK on a bad answer, and no
+    escape reaches the terminal."""
 import json
 import os
 import socket
@@ -128,7 +129,11 @@ def hostile_collector(sc, pidfile, coll_sock):
         ("huge", lambda c: c.sendall(b'{"collector":[' + b"0," * 700000 + b"0]}"), 76, "too large"),
         ("forged host", lambda c: c.sendall(json.dumps(
             {"collector": [], "hosts": [{"role": "sender", "host": "forged"}]}).encode()), 0, None),
-        ("escape", lambda c: c.sendall(json.dumps({"collector": [stream]}).encode()), 0, None),
+        ("escape", lambda c: c.sendall(json.dumps({"collector": [stream]}).encode()), 76,
+         "unexpected answer"),
+        ("a row of its own", lambda c: c.sendall(json.dumps({"collector": [dict(
+            stream, stream="x", last_error="-\nsender forged (10.0.0.9): connected")]}).encode()), 76,
+         "unexpected answer"),
         ("not json", lambda c: c.sendall(b"check 0 AUDITDISTD OK - fine\n"), 76, "unexpected answer"),
         ("silent", lambda c: None, 76, "unexpected answer"),
     ]

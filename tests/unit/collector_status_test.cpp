@@ -116,11 +116,14 @@ TEST_CASE("collector check: the worst stream decides") {
     CHECK(w.line.find("commands error 5 s ago: cannot sync") != std::string::npos);
 
     auto tampered = healthy("commands");
-    tampered.tamper_alert = "f: owner\nchanged";
+    tampered.tamper_alert = "f: owner\nchanged | forged=1";
     tampered.last_error_at = at(0); // long ago: the alert stays anyway
     auto t = collector::decide_collector_check({tampered}, now, lag);
     CHECK(t.code == check_code::warning);
     CHECK(t.line.find('\n') == std::string::npos);
+    // One '|' only: the one before the perfdata.
+    CHECK(t.line.find('|') == t.line.rfind('|'));
+    CHECK(t.line.find(" | collector_records=") == t.line.rfind('|') - 1);
 
     auto stopped = healthy("sudo");
     stopped.writing = false;
@@ -179,6 +182,17 @@ TEST_CASE("collector status JSON read back: a round trip, and nothing else") {
     CHECK_FALSE(collector::parse_collector_json(with("stream", nullptr)));
     CHECK_FALSE(collector::parse_collector_json(with("last_record", "yesterday")));
     CHECK_FALSE(collector::parse_collector_json(with("last_record", "2026-02-31T00:00:00Z")));
+    CHECK_FALSE(collector::parse_collector_json(with("last_record", "9999-12-31T23:59:59Z")));
+    // No control character in any string (a line break would print a row
+    // of its own, an escape reach the terminal); the name is a word.
+    for (const char* bad :
+         {"a\nsender x (y): connected", "a\x1b[2J", "a\r", "a\x7f", "a\xc2\x9b"}) {
+        CHECK_FALSE(collector::parse_collector_json(with("last_error", bad)));
+        CHECK_FALSE(collector::parse_collector_json(with("file", bad)));
+    }
+    CHECK(collector::parse_collector_json(with("last_error", "caf\xc3\xa9 \xe2\x82\xac | x")));
+    for (const char* bad : {"", "Commands", "a b", "sudo1", "x\"y"})
+        CHECK_FALSE(collector::parse_collector_json(with("stream", bad)));
     CHECK_FALSE(collector::parse_collector_json(
         with("file", boost::json::string(collector::max_status_text + 1, 'x'))));
     CHECK(collector::parse_collector_json(
@@ -194,9 +208,11 @@ TEST_CASE("collector status JSON read back: a round trip, and nothing else") {
 TEST_CASE("wall times read back") {
     CHECK(common::parse_wall_time("2026-12-06T23:19:22Z") == at(1'796'599'162));
     CHECK(common::parse_wall_time("1970-01-01T00:00:00Z") == at(0));
+    CHECK(common::parse_wall_time("2200-12-31T23:59:59Z"));
     for (const char* bad : {"", "2026-12-06 23:19:22Z", "2026-12-06T23:19:22",
                             "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-12-06T24:00:00Z",
-                            "+026-12-06T23:19:22Z", "2026-12-06T23:19:22Z "})
+                            "+026-12-06T23:19:22Z", "2026-12-06T23:19:22Z ", "1969-12-31T23:59:59Z",
+                            "2201-01-01T00:00:00Z", "9999-12-31T23:59:59Z"})
         CHECK_FALSE(common::parse_wall_time(bad));
 }
 
@@ -227,6 +243,10 @@ TEST_CASE("status JSON of both: the collector's list joins the hosts', or its er
     CHECK_FALSE(daemon::merge_collector_json("[1]", streams, ""));
     // 1e999 parses as infinity, which would serialize as no JSON number.
     CHECK_FALSE(daemon::merge_collector_json("{\"hosts\":[1e999]}", streams, ""));
+    // A collector list in the worker's answer is never kept as the collector's.
+    auto own = daemon::merge_collector_json("{\"hosts\":[],\"collector\":[1]}", std::nullopt, "e");
+    REQUIRE(own);
+    CHECK(*own == "{\"hosts\":[],\"collector_error\":\"e\"}\n");
 }
 
 TEST_CASE("status check of both: the worse code, both texts, both perfdata") {
