@@ -191,14 +191,16 @@ def scenario(sc):
     # are suppressed, and counted in a record at the next tick.
     log_commands(sc, socket_path, [f"cmd-{i}" for i in range(12)])
 
-    def counted():
+    def counted():  # every command written, or counted at a tick as suppressed
         recs = all_records(directory)
-        return sum(r.get("count", 0) for r in recs if r["type"] == "suppressed") > 0
-    wait_until(counted, timeout=10, what="a suppressed record")
+        return sum(r.get("count", 0) for r in recs if r["type"] == "suppressed") + \
+            sum(1 for r in recs if r["type"] == "command") == 12
+    wait_until(counted, timeout=15, what="12 commands written or counted as suppressed")
     recs = all_records(directory)
     commands = [r for r in recs if r["type"] == "command"]
     suppressed = sum(r["count"] for r in recs if r["type"] == "suppressed")
     check_equal(len(commands) + suppressed, 12, "commands written plus suppressed")
+    check(suppressed > 0, "12 commands at once over a limit of 1 a second: none suppressed")
 
     doc = json.loads(status(sc, pidfile, "--json")[0])
     check_equal([h["role"] for h in doc["hosts"]], ["sender"], "the hosts in the JSON")
