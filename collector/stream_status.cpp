@@ -70,6 +70,50 @@ common::check_result judge(const stream_status& s, wall_time now, std::chrono::s
     return {common::check_code::ok, ""};
 }
 
+// One entry of the collector's list read field by field; `ok` turns false
+// at the first field that is missing or not what it must be.
+struct field_reader {
+    const boost::json::object& o;
+    bool ok = true;
+
+    // A string (or null, when `nullable`) of at most max_status_text bytes
+    // and no control character: a line break would let it print what
+    // looks like another row, an escape would reach the terminal.
+    void text(const char* key, std::string& into, bool nullable) {
+        const auto* v = o.if_contains(key);
+        if (v != nullptr && nullable && v->is_null()) return;
+        if (v == nullptr || !v->is_string() || v->as_string().size() > max_status_text ||
+            has_control(std::string_view(v->as_string().data(), v->as_string().size()))) {
+            ok = false;
+            return;
+        }
+        into.assign(v->as_string().data(), v->as_string().size());
+    }
+    void count(const char* key, std::uint64_t& into) {
+        const auto* v = o.if_contains(key);
+        if (v != nullptr && v->is_uint64())
+            into = v->get_uint64();
+        else if (v != nullptr && v->is_int64() && v->get_int64() >= 0)
+            into = static_cast<std::uint64_t>(v->get_int64());
+        else
+            ok = false;
+    }
+    void time(const char* key, std::optional<wall_time>& into) {
+        std::string t;
+        text(key, t, true);
+        if (!ok || t.empty()) return;
+        into = common::parse_wall_time(t);
+        if (!into) ok = false;
+    }
+    void flag(const char* key, bool& into) {
+        const auto* v = o.if_contains(key);
+        if (v == nullptr || !v->is_bool())
+            ok = false;
+        else
+            into = v->get_bool();
+    }
+};
+
 } // namespace
 
 stream_status stream_tally::snapshot(const common::collector_config& cfg, const record_file* file,
@@ -212,55 +256,23 @@ std::optional<std::vector<stream_status>> parse_collector_json(const std::string
     std::vector<stream_status> out;
     for (const auto& item : list->as_array()) {
         if (!item.is_object()) return std::nullopt;
-        const auto& o = item.as_object();
-        bool ok = true;
-        // A string (or null, when `nullable`) of at most max_status_text
-        // bytes and no control character: a line break would let it print
-        // what looks like another row, an escape would reach the terminal.
-        auto text_of = [&](const char* key, std::string& into, bool nullable) {
-            const auto* v = o.if_contains(key);
-            if (v != nullptr && nullable && v->is_null()) return;
-            if (v == nullptr || !v->is_string() || v->as_string().size() > max_status_text ||
-                has_control(std::string_view(v->as_string().data(), v->as_string().size()))) {
-                ok = false;
-                return;
-            }
-            into.assign(v->as_string().data(), v->as_string().size());
-        };
-        auto count_of = [&](const char* key, std::uint64_t& into) {
-            const auto* v = o.if_contains(key);
-            if (v != nullptr && v->is_uint64())
-                into = v->get_uint64();
-            else if (v != nullptr && v->is_int64() && v->get_int64() >= 0)
-                into = static_cast<std::uint64_t>(v->get_int64());
-            else
-                ok = false;
-        };
-        auto time_of = [&](const char* key, std::optional<wall_time>& into) {
-            std::string t;
-            text_of(key, t, true);
-            if (!ok || t.empty()) return;
-            into = common::parse_wall_time(t);
-            if (!into) ok = false;
-        };
+        field_reader r{item.as_object()};
         stream_status s;
-        text_of("stream", s.stream, false);
-        text_of("socket", s.socket, false);
-        text_of("directory", s.directory, false);
-        text_of("file", s.file, true);
-        text_of("last_error", s.last_error, true);
-        text_of("tamper_alert", s.tamper_alert, true);
-        count_of("records", s.records);
-        count_of("bytes", s.bytes);
-        count_of("accepted", s.accepted);
-        count_of("suppressed", s.suppressed);
-        count_of("tampers", s.tampers);
-        time_of("last_record", s.last_record);
-        time_of("last_error_at", s.last_error_at);
-        const auto* writing = o.if_contains("writing");
-        if (!ok || writing == nullptr || !writing->is_bool() || !stream_name(s.stream))
-            return std::nullopt;
-        s.writing = writing->get_bool();
+        r.text("stream", s.stream, false);
+        r.text("socket", s.socket, false);
+        r.text("directory", s.directory, false);
+        r.text("file", s.file, true);
+        r.text("last_error", s.last_error, true);
+        r.text("tamper_alert", s.tamper_alert, true);
+        r.count("records", s.records);
+        r.count("bytes", s.bytes);
+        r.count("accepted", s.accepted);
+        r.count("suppressed", s.suppressed);
+        r.count("tampers", s.tampers);
+        r.time("last_record", s.last_record);
+        r.time("last_error_at", s.last_error_at);
+        r.flag("writing", s.writing);
+        if (!r.ok || !stream_name(s.stream)) return std::nullopt;
         out.push_back(std::move(s));
     }
     return out;
