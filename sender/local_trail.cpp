@@ -44,7 +44,15 @@ bool transfer::start_resume(const std::string& remote_name, std::uint64_t remote
     }
     last_ = remote_name;
     report_older(local);
-    if (plan.continuation) resume_ = continuation{*plan.continuation, remote_name, remote_size};
+    if (plan.continuation) {
+        resume_ = continuation{*plan.continuation, remote_name, remote_size};
+    } else if (!remote_name.empty() &&
+               proto::classify_trail_name(remote_name) == proto::trail_kind::not_terminated) {
+        // Open-ended there, so its producer may still be renaming it here.
+        log::debug(prefix_, "the receiver's newest trail ", remote_name,
+                   " is not in the dist directory; looking for it again before anything newer");
+        unlisted_ = continuation{{}, remote_name, remote_size};
+    }
     return true;
 }
 

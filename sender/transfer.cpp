@@ -245,9 +245,22 @@ asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t re
         }
         if (!cur_ && !resume_) {
             auto local = list_trails(dist_.dir_fd, dist_.dir_path, nullptr, dist_.notes);
+            if (unlisted_) {
+                if (auto found = plan_resume(local, unlisted_->remote_name).continuation) {
+                    resume_ = std::move(*unlisted_);
+                    resume_->local_name = *found;
+                    unlisted_.reset();
+                    continue;
+                }
+            }
             report_older(local);
             if (auto next = next_trail(local, last_)) {
-                if (open_local(*next, *next, 0) != open_result::retry_later) continue; // opened, skipped, or renamed: list again
+                auto r = open_local(*next, *next, 0);
+                if (r != open_result::retry_later) {
+                    unlisted_.reset(); // a newer trail goes first: the receiver's newest is left as
+                                       // it is
+                    continue;          // opened, skipped, or renamed: list again
+                }
             } else if (dist_removed()) {
                 log::warning(prefix_, "dist directory ", dist_.dir_path,
                              " was removed; reconnecting to open it again");

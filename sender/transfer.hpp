@@ -152,6 +152,10 @@ private:
 
     std::optional<open_trail> cur_;
     std::optional<continuation> resume_; // not yet reopened (retrying)
+    // The receiver's newest trail was not in the listing at the resume (a
+    // rename under way hides both names from one listing): later listings
+    // look for it until a newer trail is opened.
+    std::optional<continuation> unlisted_;
     std::optional<std::chrono::steady_clock::time_point> wake_at_; // a retry is due
     std::string last_; // newest trail finished or being continued
     // The next socket write: frames built in place, file data pread() straight
