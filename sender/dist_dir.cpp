@@ -47,10 +47,11 @@ const char* file_type(mode_t mode) {
     if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
     return "a special file";
 }
-} // namespace
 
-std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path, bool* ok,
-                                     dist_notes* notes) {
+// One pass; *raced is set when a listed name was gone by the time it was
+// examined (removed, or renamed: the new name may then be missing too).
+std::vector<std::string> list_trails_once(int dir_fd, const std::string& dir_path, bool* ok,
+                                          dist_notes* notes, bool* raced) {
     std::vector<std::string> out;
     if (ok != nullptr) *ok = true;
     auto listing = common::list_directory(dir_fd);
@@ -71,7 +72,10 @@ std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path, bo
         }
         struct stat st {};
         if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            if (errno == ENOENT) continue; // removed since the listing
+            if (errno == ENOENT) { // removed or renamed since the listing
+                *raced = true;
+                continue;
+            }
             // Leaving it out would let the next trail pass it, and it would
             // then be "older" and never sent: no listing at all instead.
             int err = errno;
@@ -92,6 +96,21 @@ std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path, bo
         out.push_back(name);
     }
     std::sort(out.begin(), out.end());
+    return out;
+}
+} // namespace
+
+// A rename while the directory is read can hide both names (the old one is
+// listed, then gone when examined): such a listing is taken again, up to
+// three times in all; the last one stands.
+std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path, bool* ok,
+                                     dist_notes* notes) {
+    std::vector<std::string> out;
+    for (int pass = 0; pass < 3; ++pass) {
+        bool raced = false;
+        out = list_trails_once(dir_fd, dir_path, ok, notes, &raced);
+        if (!raced) break;
+    }
     return out;
 }
 
