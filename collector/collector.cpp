@@ -1,6 +1,8 @@
-// The collector role (collector.hpp): the socket, one coroutine per client,
-// the periodic sync / tamper check / heartbeat / suppressed counts. Runs on
-// the worker's io_context thread; every file operation is record_file's.
+// The collector role (collector.hpp): the socket, one coroutine per slow
+// client, the periodic sync / tamper check / heartbeat / suppressed counts.
+// Runs on the collector process's io_context thread, beside the round
+// thread of the fast path (accept_batch.cpp); every file operation is
+// record_file's, under state_.
 #include "collector/collector.hpp"
 
 #include "collector/peer_info.hpp"
@@ -39,6 +41,7 @@ collector_role::collector_role(asio::io_context& io, const common::config& cfg)
     : io_(io), cfg_(*cfg.collector), host_(cfg.name), acceptor_(io), limit_(cfg_.rate_limit),
       syncer_(io, "collector",
               [this](const std::string& e) { tally_.error(e, std::chrono::system_clock::now()); }) {
+    round_ = round_size(cfg_.sync_records);
 }
 
 std::optional<startup_error> collector_role::setup(const std::string& user_name,
@@ -75,6 +78,7 @@ std::optional<startup_error> collector_role::adopt_listener(int fd) {
 
 
 void collector_role::start() {
+    std::unique_lock lock(state_);
     auto t = now_ns();
     if (auto e = file_->open(t)) {
         note_error(*e + "; not collecting");
@@ -92,16 +96,25 @@ void collector_role::start() {
     tally_.written(std::chrono::system_clock::now()); // the new file's header
     last_heartbeat_ = std::chrono::steady_clock::now();
     syncer_.start();
-    readers_.start(names_);
     log::info("collector: listening on ", cfg_.socket, ", writing ", cfg_.directory, "/",
               file_->file_name());
+    boost::system::error_code ignored;
+    acceptor_.non_blocking(true, ignored); // both threads accept on it
+    acceptor_fd_ = acceptor_.native_handle();
+    lock.unlock();
+    rounds_.start(acceptor_fd_, names_, [this](name_cache& names, ancestry_cache& parents) {
+        auto r = serve_round(names, parents);
+        if (r.error != 0) note_error("accept failed: " + common::errno_text(r.error));
+        return r.error == 0;
+    });
     asio::co_spawn(io_, accept_loop(), asio::detached);
     asio::co_spawn(io_, tick_loop(), asio::detached);
 }
 
 void collector_role::stop() {
-    if (stopped_) return;
-    stopped_ = true;
+    if (stopped_.exchange(true)) return;
+    rounds_.stop(); // its round in progress ends first; it uses the socket
+    std::lock_guard lock(state_);
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     syncer_.stop(); // a sync in flight finishes
@@ -116,6 +129,7 @@ void collector_role::reload(const common::config& next) {
         log::warning("collector: removing the collector section needs a restart");
         return;
     }
+    std::lock_guard lock(state_);
     const auto& n = *next.collector;
     if (n.socket != cfg_.socket || n.directory != cfg_.directory || n.dist != cfg_.dist)
         log::warning("collector: a new socket, directory or dist needs a restart; keeping ",
@@ -126,6 +140,7 @@ void collector_role::reload(const common::config& next) {
     cfg_.directory = keep.directory;
     cfg_.dist = keep.dist;
     limit_.set_rate(cfg_.rate_limit);
+    round_ = round_size(cfg_.sync_records);
     if (failed_ || stopped_) return;
     file_->set_rotation(cfg_.rotate, cfg_.rotate_size);
     // logrotate moved the files away or wants a new one: a new file.
@@ -137,8 +152,6 @@ void collector_role::reload(const common::config& next) {
 
 // Waits for connections; accept_ready() takes them (accept_batch.cpp).
 asio::awaitable<void> collector_role::accept_loop() {
-    boost::system::error_code ignored;
-    acceptor_.non_blocking(true, ignored);
     bool wait = true;
     while (!stopped_) {
         if (wait) {
@@ -179,8 +192,7 @@ std::size_t take_prefix(char* out, std::size_t n, std::string& prefix) {
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_t uid,
                                             std::string prefix) {
-    ++active_;
-    ++per_uid_[uid];
+    // Counted by hand_to_serve(); uncounted at the end.
     auto sock = std::make_shared<local::socket>(std::move(accepted));
     asio::steady_timer deadline(io_, request_deadline);
     deadline.async_wait([sock](boost::system::error_code ec) {
@@ -216,14 +228,30 @@ asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_
         }
     }
     std::optional<reply> r;
-    // The client is blocked on its reply: its pid and /proc are read now.
+    // The client is blocked on its reply: its pid and /proc are read now
+    // (this thread's caches, without the lock).
     if (head && !ec && sock->is_open()) {
-        r = handle(head->kind, payload, cut, sock->native_handle(), uid);
-        if (auto b = std::exchange(last_staged_, nullptr); b && r == reply::written) {
-            // Behind the batch's flush, posted when it began.
-            co_await asio::post(io_, asio::use_awaitable);
-            if (!b->done) flush_batch(); // b is then the oldest, open batch
-            if (!b->ok) r = reply::failed;
+        admitted a;
+        {
+            std::lock_guard lock(state_);
+            a = admit(head->kind, payload, cut, uid);
+        }
+        r = a.early;
+        if (!r && a.claimed) {
+            auto t = read_peer(sock->native_handle(), names_, parents_, max_parents);
+            std::shared_ptr<batch> b;
+            {
+                std::lock_guard lock(state_);
+                r = store(*a.claimed, t);
+                b = std::exchange(last_staged_, nullptr);
+            }
+            if (b && r == reply::written) {
+                // Behind the batch's flush, posted when it began.
+                co_await asio::post(io_, asio::use_awaitable);
+                std::lock_guard lock(state_);
+                if (!b->done) flush_batch(); // b is then the oldest, open batch
+                if (!b->ok) r = reply::failed;
+            }
         }
     }
     if (r) {
@@ -232,18 +260,10 @@ asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_
         co_await asio::async_write(*sock, asio::buffer(&byte, 1), tuple_awaitable);
     }
     deadline.cancel();
-    --active_;
-    if (--per_uid_[uid] == 0) per_uid_.erase(uid);
+    std::lock_guard lock(state_);
+    uncount(uid);
 }
 #pragma GCC diagnostic pop
-
-std::optional<reply> collector_role::handle(request_kind kind, std::string_view payload, bool cut,
-                                            int fd, std::uint32_t uid) {
-    auto a = admit(kind, payload, cut, uid);
-    if (a.early) return a.early;
-    if (!a.claimed) return std::nullopt;
-    return store(*a.claimed, read_peer(fd, names_, parents_, max_parents));
-}
 
 collector_role::admitted collector_role::admit(request_kind kind, std::string_view payload,
                                                bool cut, std::uint32_t uid) {
@@ -270,7 +290,10 @@ reply collector_role::store(const claimed_info& claimed, const trusted_info& t) 
     replicate(line, &t);
     if (!batch_) {
         batch_ = std::make_shared<batch>();
-        asio::post(io_, [this] { flush_batch(); });
+        asio::post(io_, [this] {
+            std::lock_guard lock(state_);
+            flush_batch();
+        });
     }
     last_staged_ = batch_;
     return reply::written;
@@ -344,6 +367,7 @@ void collector_role::count_reply(reply r) {
 }
 
 stream_status collector_role::status() const {
+    std::lock_guard lock(state_);
     return tally_.snapshot(cfg_, file_ ? &*file_ : nullptr, !failed_ && !stopped_);
 }
 
@@ -360,9 +384,14 @@ void collector_role::replicate(const std::string& line, const trusted_info* t) {
 
 asio::awaitable<void> collector_role::tick_loop() {
     asio::steady_timer timer(io_);
-    while (!stopped_ && !failed_) {
-        timer.expires_after(std::chrono::seconds(cfg_.sync_interval));
+    while (true) {
+        {
+            std::lock_guard lock(state_);
+            if (stopped_ || failed_) break;
+            timer.expires_after(std::chrono::seconds(cfg_.sync_interval));
+        }
         co_await timer.async_wait(tuple_awaitable);
+        std::lock_guard lock(state_);
         if (stopped_ || failed_) break;
         auto now = now_ns();
         check_tamper(now);

@@ -8,6 +8,7 @@
 #include "collector/record_file.hpp"
 #include "common/config_collector.hpp"
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <functional>
 #include <memory>
@@ -41,7 +42,10 @@ class background_sync {
     std::function<void(const std::string&)> on_error_;
     std::unique_ptr<asio::thread_pool> pool_;
     void failed(const std::string& error);
-    bool running_ = false, stopped_ = false;
+    // running_: set by sync() (under the role's lock), cleared on the
+    // event loop when the sync is done.
+    std::atomic<bool> running_{false};
+    bool stopped_ = false;
 };
 
 // The tamper check before each batch and at each tick. When the open file

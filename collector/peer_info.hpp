@@ -78,6 +78,9 @@ class name_cache {
 // `parents` (read again when older than its ttl).
 // `known`: SO_PEERCRED of `fd` when the caller asked already (one system
 // call less).
+// The parents a record names, at most.
+inline constexpr std::size_t max_parents = 8;
+
 trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
                        std::size_t max_parents = 8, const ucred* known = nullptr);
 

@@ -118,7 +118,11 @@ struct field_reader {
 
 stream_status stream_tally::snapshot(const common::collector_config& cfg, const record_file* file,
                                      bool writing) const {
-    stream_status s = s_;
+    stream_status s;
+    {
+        std::lock_guard lock(m_);
+        s = s_;
+    }
     s.socket = cfg.socket;
     s.directory = cfg.directory;
     s.writing = writing;

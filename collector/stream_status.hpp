@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,26 +49,41 @@ struct stream_status {
 };
 
 // What a role counts for its status, on its own thread.
+// Any thread: the collector counts on its two round threads, and a failed
+// background sync is told from the event loop.
 class stream_tally {
   public:
     explicit stream_tally(std::string stream) { s_.stream = std::move(stream); }
-    void accepted() { ++s_.accepted; }
-    void suppressed() { ++s_.suppressed; }
-    void written(wall_time t) { s_.last_record = t; }
+    void accepted() {
+        std::lock_guard lock(m_);
+        ++s_.accepted;
+    }
+    void suppressed() {
+        std::lock_guard lock(m_);
+        ++s_.suppressed;
+    }
+    void written(wall_time t) {
+        std::lock_guard lock(m_);
+        s_.last_record = t;
+    }
     void error(const std::string& what, wall_time t) {
+        std::lock_guard lock(m_);
         s_.last_error = what;
         s_.last_error_at = t;
     }
     void tampered(const std::string& problem, wall_time t) {
+        std::lock_guard lock(m_);
         ++s_.tampers;
         s_.tamper_alert = problem;
-        error("tampered with: " + problem, t);
+        s_.last_error = "tampered with: " + problem;
+        s_.last_error_at = t;
     }
     // The counts, with what `file` (nullptr: none) and the role know.
     stream_status snapshot(const common::collector_config& cfg, const record_file* file,
                            bool writing) const;
 
   private:
+    mutable std::mutex m_;
     stream_status s_;
 };
 
