@@ -121,12 +121,17 @@ std::optional<collector_role::arrival> collector_role::arrive(common::unique_fd 
 // the round's write) or handed to serve().
 void collector_role::admit_arrival(arrival& a, std::vector<admitted_client>& clients,
                                    std::vector<peer_job>& jobs, std::vector<answered>& answers) {
-    // Closed unanswered when full, or when this uid holds its share of the
-    // clients already: the client gives up quietly, the others pass.
+    // Refused when full, or when this uid holds its share of the clients
+    // already: answered `suppressed` at once and counted in the uid's next
+    // suppressed record (never dropped silently); the others pass.
     std::uint32_t uid = a.cred.uid;
-    if (active_ >= max_clients) return;
-    if (auto it = per_uid_.find(uid); it != per_uid_.end() && it->second >= max_clients_per_uid)
+    if (auto it = per_uid_.find(uid); active_ >= max_clients ||
+                                      (it != per_uid_.end() && it->second >= max_clients_per_uid)) {
+        limit_.refused(uid, std::chrono::steady_clock::now());
+        count_reply(reply::suppressed);
+        answers.push_back({std::move(a.conn), reply::suppressed});
         return;
+    }
     std::string_view got = a.got;
     std::optional<request_header> head;
     if (got.size() >= request_header_size) {

@@ -24,6 +24,15 @@ bool uid_limit::allow(std::uint32_t uid, clock::time_point now) {
     return false;
 }
 
+void uid_limit::refused(std::uint32_t uid, clock::time_point now) {
+    auto it = buckets_.find(uid);
+    if (it == buckets_.end()) {
+        if (buckets_.size() >= max_uids_) trim(now);
+        it = buckets_.emplace(uid, bucket{double(rate_), now, 0}).first;
+    }
+    ++it->second.suppressed;
+}
+
 std::vector<uid_limit::count> uid_limit::take_counts() {
     std::vector<count> out;
     for (auto& [uid, b] : buckets_) {

@@ -20,6 +20,9 @@ class uid_limit {
 
     // May this uid's record be written now? A refusal is counted.
     bool allow(std::uint32_t uid, clock::time_point now);
+    // A request of this uid refused for another reason (its share of the
+    // connections is taken): counted as a refusal is, with or without a rate.
+    void refused(std::uint32_t uid, clock::time_point now);
 
     struct count {
         std::uint32_t uid;

@@ -73,6 +73,21 @@ TEST_CASE("uid limit: one uid's flood is cut and counted, others pass") {
         REQUIRE(none.allow(5, t));
 }
 
+TEST_CASE("uid limit: refusals for a taken share are counted, with or without a rate") {
+    auto t = uid_limit::clock::time_point{} + std::chrono::hours(1);
+    for (unsigned rate : {0u, 5u}) {
+        uid_limit l(rate);
+        l.refused(1000, t);
+        l.refused(1000, t);
+        CHECK(l.allow(1000, t)); // a refusal takes no token
+        auto counts = l.take_counts();
+        REQUIRE(counts.size() == 1);
+        CHECK(counts[0].uid == 1000);
+        CHECK(counts[0].suppressed == 2);
+        CHECK(l.take_counts().empty());
+    }
+}
+
 TEST_CASE("uid limit: the table is bounded but never drops a count") {
     uid_limit l(1, 4);
     auto t = uid_limit::clock::time_point{} + std::chrono::hours(1);
