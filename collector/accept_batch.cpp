@@ -121,17 +121,7 @@ std::optional<collector_role::arrival> collector_role::arrive(common::unique_fd 
 // the round's write) or handed to serve().
 void collector_role::admit_arrival(arrival& a, std::vector<admitted_client>& clients,
                                    std::vector<peer_job>& jobs, std::vector<answered>& answers) {
-    // Refused when full, or when this uid holds its share of the clients
-    // already: answered `suppressed` at once and counted in the uid's next
-    // suppressed record (never dropped silently); the others pass.
     std::uint32_t uid = a.cred.uid;
-    if (auto it = per_uid_.find(uid); active_ >= max_clients ||
-                                      (it != per_uid_.end() && it->second >= max_clients_per_uid)) {
-        limit_.refused(uid, std::chrono::steady_clock::now());
-        count_reply(reply::suppressed);
-        answers.push_back({std::move(a.conn), reply::suppressed});
-        return;
-    }
     std::string_view got = a.got;
     std::optional<request_header> head;
     if (got.size() >= request_header_size) {
@@ -140,6 +130,18 @@ void collector_role::admit_arrival(arrival& a, std::vector<admitted_client>& cli
     }
     if (!head || got.size() != request_header_size + head->length ||
         head->length > kept_payload(cfg_.max_record_size)) {
+        // A client to wait for. Refused when full, or when this uid holds
+        // its share of the waiting clients already (a user holding
+        // connections open cannot take the others' places): answered
+        // `suppressed` at once and counted in the uid's next suppressed
+        // record, never dropped silently.
+        if (auto it = per_uid_.find(uid);
+            active_ >= max_clients || (it != per_uid_.end() && it->second >= max_clients_per_uid)) {
+            limit_.refused(uid, std::chrono::steady_clock::now());
+            count_reply(reply::suppressed);
+            answers.push_back({std::move(a.conn), reply::suppressed});
+            return;
+        }
         hand_to_serve(std::move(a.conn), uid, std::move(a.got));
         return;
     }
@@ -158,8 +160,6 @@ void collector_role::admit_arrival(arrival& a, std::vector<admitted_client>& cli
 // it); its coroutine starts on the collector's thread, which owns the
 // event loop's sockets.
 void collector_role::hand_to_serve(common::unique_fd conn, std::uint32_t uid, std::string prefix) {
-    ++active_;
-    ++per_uid_[uid];
     auto owned = std::make_shared<common::unique_fd>(std::move(conn));
     asio::post(io_, [this, owned, uid, prefix = std::move(prefix)]() mutable {
         boost::system::error_code ec;
@@ -173,6 +173,10 @@ void collector_role::hand_to_serve(common::unique_fd conn, std::uint32_t uid, st
         (void)owned->release();
         asio::co_spawn(io_, serve(std::move(sock), uid, std::move(prefix)), asio::detached);
     });
+    // Counted once posted (a throwing post counts nothing); the handler
+    // runs under state_, which the caller holds.
+    ++active_;
+    ++per_uid_[uid];
 }
 
 void collector_role::uncount(std::uint32_t uid) {

@@ -350,7 +350,8 @@ void collector_role::write_suppressed(std::int64_t now) {
         std::string line =
             encode_suppressed(file_->base(now), c.uid,
                               names_.user(c.uid, std::chrono::steady_clock::now()), c.suppressed);
-        log::warning("collector: uid ", c.uid, " over its rate limit: ", c.suppressed,
+        log::warning("collector: uid ", c.uid,
+                     " over its rate limit or its share of waiting connections: ", c.suppressed,
                      " records suppressed");
         if (write_record(line, now)) replicate(line, nullptr);
     }

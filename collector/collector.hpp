@@ -121,7 +121,9 @@ class collector_role {
     asio::io_context& io_;
     // The role's state below, between the event loop's thread and the
     // round thread. Held for admission, staging and writing, the tick, a
-    // reload and status; never across a /proc read or a reply.
+    // reload and status; never across a /proc read or a reply. (cfg_ is
+    // written by reload() only, on the event loop's thread, which may
+    // therefore read it without the lock.)
     mutable std::mutex state_;
     common::collector_config cfg_;
     std::string host_;
@@ -144,10 +146,6 @@ class collector_role {
     };
     std::shared_ptr<batch> batch_;       // the records staged since the last write
     std::shared_ptr<batch> last_staged_; // set by store(): the batch its record joined
-    struct waiting { // a client whose record waits for its batch's write
-        common::unique_fd fd;
-        std::shared_ptr<batch> b;
-    };
     struct arrival { // an accepted client and what it sent, before admission
         common::unique_fd conn;
         ucred cred{};

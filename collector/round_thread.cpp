@@ -1,7 +1,10 @@
 // The collector's second thread of rounds (round_thread.hpp).
 #include "collector/round_thread.hpp"
 
-#include <chrono>
+#include "common/log.hpp"
+
+#include <cerrno>
+#include <exception>
 #include <poll.h>
 
 namespace adist::collector {
@@ -27,15 +30,33 @@ void round_thread::stop() {
 }
 
 void round_thread::run() {
+    auto pause = [] {
+        pollfd none{-1, 0, 0};
+        ::poll(&none, 1, poll_ms);
+    };
     while (!quit_) {
         pollfd p{listen_fd_, POLLIN, 0};
-        if (::poll(&p, 1, poll_ms) <= 0) continue; // timeout or EINTR: look at quit_
-        if ((p.revents & (POLLERR | POLLNVAL)) != 0) return; // the socket is gone
-        if (!serve_(names_, parents_)) {
-            // An accept error (descriptors exhausted): a pause, not a spin.
-            pollfd none{-1, 0, 0};
-            ::poll(&none, 1, poll_ms);
+        int n = ::poll(&p, 1, poll_ms);
+        if (n == 0 || (n < 0 && errno == EINTR)) continue; // look at quit_
+        if (n < 0) {                                       // ENOMEM: a pause, not a spin
+            pause();
+            continue;
         }
+        if ((p.revents & (POLLERR | POLLNVAL)) != 0) {
+            log::error("collector: the socket's second thread stops: the listening socket "
+                       "failed; the event loop's thread serves alone");
+            return;
+        }
+        bool ok = false;
+        try {
+            ok = serve_(names_, parents_);
+        } catch (const std::exception& e) {
+            // Out of memory, most likely: the round's clients were closed
+            // unanswered (the lock released on the way); the next round
+            // may fare better.
+            log::error("collector: a round failed: ", e.what());
+        }
+        if (!ok) pause(); // an accept error (descriptors exhausted), or the above
     }
 }
 

@@ -19,7 +19,8 @@ namespace adist::collector {
 class round_thread {
   public:
     // One round on this thread with its caches; false when the accept
-    // failed (EMFILE...): the thread pauses before it waits again.
+    // failed (EMFILE...): the thread pauses before it waits again, as it
+    // does after a round that threw (logged).
     using round = std::function<bool(name_cache&, ancestry_cache&)>;
 
     round_thread() = default;

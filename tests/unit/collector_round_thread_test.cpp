@@ -2,13 +2,13 @@
 // socket with caches of its own; it stops within its poll interval, and a
 // round that fails pauses it instead of spinning.
 #include "collector/round_thread.hpp"
-
 #include "common/fd.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <new>
 #include <string>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -118,4 +118,22 @@ TEST_CASE("round_thread: without a socket it does not start") {
     t.start(-1, names, [&](name_cache&, ancestry_cache&) { return ran = true; });
     t.stop();
     CHECK_FALSE(ran);
+}
+
+TEST_CASE("round_thread: a round that throws is logged, and the thread goes on after a pause") {
+    listener l;
+    name_cache names;
+    std::atomic<int> rounds{0};
+    std::atomic<int> accepted{0};
+    round_thread t;
+    t.start(l.fd.get(), names, [&](name_cache&, ancestry_cache&) -> bool {
+        if (rounds++ == 0) throw std::bad_alloc();
+        unique_fd c(::accept4(l.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (c) ++accepted;
+        return true;
+    });
+    auto client = l.connect();
+    CHECK(eventually([&] { return accepted == 1; }));
+    CHECK(rounds >= 2);
+    t.stop();
 }
