@@ -8,7 +8,9 @@ supervisor and two children. Asserted from /proc/<pid>/status and by trying:
     Seccomp 2 (filter), and is not dumpable (its /proc entries are root's);
   - the worker runs as the daemon user (-u), Seccomp 2, CAP_DAC_READ_SEARCH
     only, and holds no descriptor of the collector's files, directory or
-    socket;
+    sockets (the collector socket and the collector's status socket,
+    matched by inode in /proc/net/unix), nor the collector process one of
+    the worker's status socket;
   - the worker's user cannot write, create in or remove from the
     collector's directory, nor append to its files; the collector's user
     cannot read a dist directory of the sender's nor the receiver's trails,
@@ -26,6 +28,7 @@ supervisor and two children. Asserted from /proc/<pid>/status and by trying:
     the whole daemon);
   - -n refuses a collector user that is the daemon user, root, or missing."""
 import os
+import re
 import pwd
 import signal
 import socket
@@ -240,6 +243,39 @@ def scenario(sc):
         return found
     check(collector_fds(procs[coll.pw_uid]), "the collector process holds none of its files?")
     check_equal(collector_fds(procs[worker.pw_uid]), [], "the worker's descriptors of the collector's")
+    # Nor a listening socket of the other's: the collector socket and the
+    # collector's status socket stay with the collector process, the
+    # worker's status socket with the worker. /proc shows sockets as
+    # socket:[inode], so the inodes are matched with /proc/net/unix.
+    def listening_under(root):
+        found = {}
+        with open("/proc/net/unix") as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                if len(parts) == 8 and parts[3] == "00010000" and parts[7].startswith(root + "/"):
+                    found[int(parts[6])] = parts[7]
+        return found
+
+    def sockets_held(pid, listening):
+        held = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            m = re.fullmatch(r"socket:\[(\d+)\]", target)
+            if m and int(m.group(1)) in listening:
+                held.add(listening[int(m.group(1))])
+        return held
+    listening = listening_under(sc.root)
+    coll_socks = sockets_held(procs[coll.pw_uid], listening)
+    worker_socks = sockets_held(procs[worker.pw_uid], listening)
+    check(socket_path in coll_socks and any(p.endswith("-collector.sock") for p in coll_socks),
+          f"the collector process's listening sockets: {coll_socks} (of {listening})")
+    check(worker_socks and not (worker_socks & coll_socks),
+          f"listening sockets of both: worker {worker_socks}, collector {coll_socks}")
+    sc.note(f"listening sockets: collector {sorted(coll_socks)}, worker {sorted(worker_socks)}")
     sc.note(f"collector pid {procs[coll.pw_uid]} uid/gid {coll.pw_uid}/{coll.pw_gid}, no "
             f"capabilities, NoNewPrivs 1, Seccomp 2; worker uid {worker.pw_uid}")
     check_no_password(procs[coll.pw_uid], procs[worker.pw_uid], password.encode(),
