@@ -8,6 +8,7 @@
 #include "collector/peer_info.hpp"
 #include "collector/setup.hpp"
 #include "common/fd.hpp"
+#include "common/inherited_listener.hpp"
 #include "common/log.hpp"
 
 #include <cerrno>
@@ -71,7 +72,7 @@ std::optional<startup_error> collector_role::setup(const std::string& user_name,
 }
 
 std::optional<startup_error> collector_role::adopt_listener(int fd) {
-    if (auto problem = collector::adopt_listener(acceptor_, fd))
+    if (auto problem = common::adopt_listener(acceptor_, fd))
         return startup_error{"collector socket " + cfg_.socket + ": " + *problem, EX_SOFTWARE};
     return std::nullopt;
 }

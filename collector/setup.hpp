@@ -48,13 +48,6 @@ std::optional<std::string> prepare_stream_directories(const std::string& directo
 std::optional<std::string> listen_at(boost::asio::local::stream_protocol::acceptor& acceptor,
                                      const std::string& path, mode_t mode, const std::string& what);
 
-// A listening socket bound by the process before an exec (the collector
-// process's fresh image, daemon/collector_process.cpp), given to
-// `acceptor` once it is what it must be: a listening unix stream socket.
-// Returns the problem, or nullopt.
-std::optional<std::string> adopt_listener(boost::asio::local::stream_protocol::acceptor& acceptor,
-                                          int fd);
-
 // /proc/sys/kernel/random/boot_id without its newline ("" if unreadable).
 std::string read_boot_id();
 

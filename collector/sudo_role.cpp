@@ -6,6 +6,7 @@
 
 #include "collector/setup.hpp"
 #include "common/fd.hpp"
+#include "common/inherited_listener.hpp"
 #include "common/log.hpp"
 #include "sudo/sudo_frames.h"
 
@@ -84,7 +85,7 @@ std::optional<startup_error> sudo_role::setup(const std::string& user_name,
 }
 
 std::optional<startup_error> sudo_role::adopt_listener(int fd) {
-    if (auto problem = collector::adopt_listener(acceptor_, fd))
+    if (auto problem = common::adopt_listener(acceptor_, fd))
         return startup_error{"sudo socket " + cfg_.socket + ": " + *problem, EX_SOFTWARE};
     return std::nullopt;
 }

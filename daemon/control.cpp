@@ -4,8 +4,8 @@
 // the server closes.
 #include "daemon/control.hpp"
 
-#include "collector/setup.hpp"
 #include "common/fd.hpp"
+#include "common/inherited_listener.hpp"
 #include "common/log.hpp"
 #include "common/status_check.hpp"
 
@@ -100,7 +100,7 @@ bool control_server::listen(std::string* error) {
 }
 
 bool control_server::adopt(int fd, std::string* error) {
-    if (auto problem = collector::adopt_listener(acceptor_, fd)) {
+    if (auto problem = common::adopt_listener(acceptor_, fd)) {
         *error = "status socket " + path_ + ": " + *problem;
         return false;
     }

@@ -7,18 +7,19 @@
 #include "collector/setup.hpp"
 #include "common/config.hpp"
 #include "common/dir_check.hpp"
+#include "common/inherited_listener.hpp"
 #include "common/reload.hpp"
 #include "privileged/collector_user.hpp"
 #include "privileged/worker_children.hpp"
 
 #include <boost/asio.hpp>
 #include <catch2/catch.hpp>
-#include <cstdio>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <chrono>
+#include <cstdio>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -151,7 +152,7 @@ TEST_CASE("collector user: the image adopts only a listening unix socket") {
     boost::asio::io_context io;
     auto adopt = [&](int fd) {
         boost::asio::local::stream_protocol::acceptor a(io);
-        auto problem = collector::adopt_listener(a, fd);
+        auto problem = common::adopt_listener(a, fd);
         if (problem) ::close(fd); // taken (and closed by `a`) only when adopted
         return !problem;
     };
