@@ -80,29 +80,38 @@ collector_role::accepted collector_role::serve_round(name_cache& names, ancestry
         j.info = read_peer(j.fd, names, parents, max_parents, &j.cred);
     if (!clients.empty()) {
         std::lock_guard lock(state_);
-        std::vector<std::size_t> staged;
-        std::vector<std::shared_ptr<batch>> batches;
-        for (std::size_t i = 0; i < clients.size(); ++i) {
-            reply r = store(clients[i].claimed, jobs[i].info);
-            auto b = std::exchange(last_staged_, nullptr);
-            if (r == reply::written && b) {
-                staged.push_back(answers.size());
-                batches.push_back(std::move(b));
-            } else {
-                count_reply(r);
-            }
-            answers.push_back({std::move(clients[i].fd), r});
-        }
-        if (!staged.empty()) flush_batch(); // the round's records, with one write()
-        for (std::size_t k = 0; k < staged.size(); ++k) {
-            auto& a = answers[staged[k]];
-            a.r = batches[k]->done && batches[k]->ok ? reply::written : reply::failed;
-            count_reply(a.r);
-        }
+        write_round(clients, jobs, answers);
     }
     for (auto& a : answers)
         answer(a.fd.get(), a.r);
     return result; // the descriptors close here
+}
+
+// Under state_: the round's records staged in the order their clients came
+// and written with one write(); each client's reply added to `answers`
+// (written only if its batch's write succeeded).
+void collector_role::write_round(std::vector<admitted_client>& clients,
+                                 const std::vector<peer_job>& jobs,
+                                 std::vector<answered>& answers) {
+    std::vector<std::size_t> staged;
+    std::vector<std::shared_ptr<batch>> batches;
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        reply r = store(clients[i].claimed, jobs[i].info);
+        auto b = std::exchange(last_staged_, nullptr);
+        if (r == reply::written && b) {
+            staged.push_back(answers.size());
+            batches.push_back(std::move(b));
+        } else {
+            count_reply(r);
+        }
+        answers.push_back({std::move(clients[i].fd), r});
+    }
+    if (!staged.empty()) flush_batch(); // the round's records, with one write()
+    for (std::size_t k = 0; k < staged.size(); ++k) {
+        auto& a = answers[staged[k]];
+        a.r = batches[k]->done && batches[k]->ok ? reply::written : reply::failed;
+        count_reply(a.r);
+    }
 }
 
 // What a client sent before its round is admitted; nullopt when it is gone

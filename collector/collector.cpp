@@ -27,9 +27,6 @@ namespace adist::collector {
 using namespace std::chrono_literals;
 namespace {
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
-// A client that has not sent its request by then is dropped: the shell's
-// client gives up after 200 ms anyway.
-constexpr auto request_deadline = 2s;
 } // namespace
 
 std::int64_t now_ns() {
@@ -173,98 +170,6 @@ asio::awaitable<void> collector_role::accept_loop() {
         }
     }
 }
-
-namespace {
-
-// Copies into `out` what accept_ready() read already (`prefix`, consumed);
-// returns how many bytes. The socket gives the rest.
-std::size_t take_prefix(char* out, std::size_t n, std::string& prefix) {
-    std::size_t had = std::min(n, prefix.size());
-    std::memcpy(out, prefix.data(), had);
-    prefix.erase(0, had);
-    return had;
-}
-
-} // namespace
-
-// GCC 12 warns wrongly about Asio's coroutine frame (its operator new takes
-// the coroutine's arguments: GCC bug 109224) once serve() grew its prefix.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-asio::awaitable<void> collector_role::serve(local::socket accepted, std::uint32_t uid,
-                                            std::string prefix) {
-    // Counted by hand_to_serve(); uncounted at the end.
-    auto sock = std::make_shared<local::socket>(std::move(accepted));
-    asio::steady_timer deadline(io_, request_deadline);
-    deadline.async_wait([sock](boost::system::error_code ec) {
-        if (!ec) sock->close(ec);
-    });
-    std::string header(request_header_size, '\0');
-    boost::system::error_code ec;
-    std::size_t n = 0;
-    if (auto had = take_prefix(header.data(), header.size(), prefix); had < header.size())
-        std::tie(ec, n) = co_await asio::async_read(
-            *sock, asio::buffer(header.data() + had, header.size() - had), tuple_awaitable);
-    std::optional<request_header> head;
-    if (!ec) head = decode_request_header(header);
-    // What is kept is read; the rest of a longer payload is read and dropped
-    // (memory per client stays bounded).
-    std::string payload;
-    bool cut = false;
-    if (head) {
-        std::size_t keep = std::min<std::size_t>(head->length, kept_payload(cfg_.max_record_size));
-        cut = keep < head->length;
-        payload.resize(keep);
-        if (auto had = take_prefix(payload.data(), payload.size(), prefix); had < keep)
-            std::tie(ec, n) = co_await asio::async_read(
-                *sock, asio::buffer(payload.data() + had, keep - had), tuple_awaitable);
-        std::size_t left = head->length - keep;
-        char scratch[65536];
-        while (!ec && left > 0) {
-            std::size_t chunk = std::min(left, sizeof scratch);
-            if (auto had = take_prefix(scratch, chunk, prefix); had < chunk)
-                std::tie(ec, n) = co_await asio::async_read(
-                    *sock, asio::buffer(scratch + had, chunk - had), tuple_awaitable);
-            left -= chunk;
-        }
-    }
-    std::optional<reply> r;
-    // The client is blocked on its reply: its pid and /proc are read now
-    // (this thread's caches, without the lock).
-    if (head && !ec && sock->is_open()) {
-        admitted a;
-        {
-            std::lock_guard lock(state_);
-            a = admit(head->kind, payload, cut, uid);
-        }
-        r = a.early;
-        if (!r && a.claimed) {
-            auto t = read_peer(sock->native_handle(), names_, parents_, max_parents);
-            std::shared_ptr<batch> b;
-            {
-                std::lock_guard lock(state_);
-                r = store(*a.claimed, t);
-                b = std::exchange(last_staged_, nullptr);
-            }
-            if (b && r == reply::written) {
-                // Behind the batch's flush, posted when it began.
-                co_await asio::post(io_, asio::use_awaitable);
-                std::lock_guard lock(state_);
-                if (!b->done) flush_batch(); // b is then the oldest, open batch
-                if (!b->ok) r = reply::failed;
-            }
-        }
-    }
-    if (r) {
-        count_reply(*r);
-        char byte = char(*r);
-        co_await asio::async_write(*sock, asio::buffer(&byte, 1), tuple_awaitable);
-    }
-    deadline.cancel();
-    std::lock_guard lock(state_);
-    uncount(uid);
-}
-#pragma GCC diagnostic pop
 
 collector_role::admitted collector_role::admit(request_kind kind, std::string_view payload,
                                                bool cut, std::uint32_t uid) {

@@ -93,9 +93,21 @@ class collector_role {
     // A round on the calling thread, with that thread's caches; takes
     // state_ for admission and for staging and writing.
     accepted serve_round(name_cache& names, ancestry_cache& parents);
-    // One client, its request read in whole or in part (`prefix`, what
-    // the round read).
+    // The slow path (slow_client.cpp): one client, its request read in
+    // whole or in part (`prefix`, what the round read); the rest read,
+    // then answered.
     asio::awaitable<void> serve(local::socket socket, std::uint32_t uid, std::string prefix = {});
+    struct slow_request {
+        request_header head;
+        std::string payload; // what is kept of it
+        bool cut = false;    // longer than what is kept
+    };
+    // nullopt: malformed, cut short, or past the deadline (closed unanswered).
+    asio::awaitable<std::optional<slow_request>> read_request(local::socket& sock,
+                                                              std::string& prefix);
+    // The reply, or nullopt (malformed: closed without one).
+    asio::awaitable<std::optional<reply>> answer_request(const slow_request& req, int fd,
+                                                         std::uint32_t uid);
     asio::awaitable<void> tick_loop();
     // The checks before the /proc work: a request ends here with a reply
     // (`early`), or malformed (neither), or goes on with its claimed block.
@@ -167,6 +179,8 @@ class collector_role {
     static std::optional<arrival> arrive(common::unique_fd conn);
     void admit_arrival(arrival& a, std::vector<admitted_client>& clients,
                        std::vector<peer_job>& jobs, std::vector<answered>& answers);
+    void write_round(std::vector<admitted_client>& clients, const std::vector<peer_job>& jobs,
+                     std::vector<answered>& answers);
     void hand_to_serve(common::unique_fd conn, std::uint32_t uid, std::string prefix);
     void uncount(std::uint32_t uid);
     std::chrono::steady_clock::time_point last_heartbeat_;

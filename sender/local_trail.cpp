@@ -56,6 +56,43 @@ bool transfer::start_resume(const std::string& remote_name, std::uint64_t remote
     return true;
 }
 
+// With no trail open: the receiver's newest reopened, or the next trail
+// opened, or (again) something happened that calls for another look at
+// once; reconnect when the continuation vanished (renamed meanwhile: plan
+// again) or dist was removed.
+transfer::pick transfer::pick_trail() {
+    if (resume_) {
+        auto r = open_local(resume_->local_name, resume_->remote_name, resume_->offset);
+        if (r == open_result::vanished) return pick::reconnect;
+        if (r == open_result::opened)
+            log::info(prefix_, "resuming ", resume_->local_name, " at offset ", resume_->offset);
+        if (r == open_result::retry_later) return pick::go_on;
+        resume_.reset();
+        return cur_ ? pick::go_on : pick::again;
+    }
+    auto local = list_trails(dist_.dir_fd, dist_.dir_path, nullptr, dist_.notes);
+    if (unlisted_) {
+        if (auto found = plan_resume(local, unlisted_->remote_name).continuation) {
+            resume_ = std::move(*unlisted_);
+            resume_->local_name = *found;
+            unlisted_.reset();
+            return pick::again;
+        }
+    }
+    report_older(local);
+    if (auto next = next_trail(local, last_)) {
+        if (open_local(*next, *next, 0) == open_result::retry_later) return pick::go_on;
+        unlisted_.reset();  // a newer trail goes first: the receiver's newest stays as it is
+        return pick::again; // opened, skipped, or renamed: list again
+    }
+    if (dist_removed()) {
+        log::warning(prefix_, "dist directory ", dist_.dir_path,
+                     " was removed; reconnecting to open it again");
+        return pick::reconnect;
+    }
+    return pick::go_on;
+}
+
 // Trails passed over stay in the dist directory and are never sent: those
 // that sort before the last one sent (the receiver only accepts its newest
 // trail or a newer one; see resume_plan::older) and those skipped with a

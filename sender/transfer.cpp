@@ -235,37 +235,10 @@ asio::awaitable<void> transfer::writer(std::string remote_name, std::uint64_t re
     last_send_ = std::chrono::steady_clock::now();
     if (!start_resume(remote_name, remote_size)) co_return;
     while (!failed_) {
-        if (!cur_ && resume_) {
-            auto r = open_local(resume_->local_name, resume_->remote_name, resume_->offset);
-            if (r == open_result::vanished) break; // renamed meanwhile: plan again
-            if (r == open_result::opened) {
-                log::info(prefix_, "resuming ", resume_->local_name, " at offset ", resume_->offset);
-            }
-            if (r != open_result::retry_later) resume_.reset();
-        }
-        if (!cur_ && !resume_) {
-            auto local = list_trails(dist_.dir_fd, dist_.dir_path, nullptr, dist_.notes);
-            if (unlisted_) {
-                if (auto found = plan_resume(local, unlisted_->remote_name).continuation) {
-                    resume_ = std::move(*unlisted_);
-                    resume_->local_name = *found;
-                    unlisted_.reset();
-                    continue;
-                }
-            }
-            report_older(local);
-            if (auto next = next_trail(local, last_)) {
-                auto r = open_local(*next, *next, 0);
-                if (r != open_result::retry_later) {
-                    unlisted_.reset(); // a newer trail goes first: the receiver's newest is left as
-                                       // it is
-                    continue;          // opened, skipped, or renamed: list again
-                }
-            } else if (dist_removed()) {
-                log::warning(prefix_, "dist directory ", dist_.dir_path,
-                             " was removed; reconnecting to open it again");
-                break;
-            }
+        if (!cur_) {
+            auto step = pick_trail();
+            if (step == pick::reconnect) break;
+            if (step == pick::again) continue;
         }
         bool at_eof = false, progressed = false;
         if (cur_) {

@@ -121,6 +121,9 @@ private:
                            std::uint64_t offset);
     bool fill(bool& at_eof);
     bool handle_eof();
+    // What writer() does next when no trail is open.
+    enum class pick { again, go_on, reconnect };
+    pick pick_trail();
     bool left_behind();
     void report_older(const std::vector<std::string>& local);
     open_result skip(const std::string& local, std::string why, bool logged = false);
