@@ -3,6 +3,7 @@
 // round that fails pauses it instead of spinning.
 #include "collector/round_thread.hpp"
 #include "common/fd.hpp"
+#include "temp_dir.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -22,32 +23,27 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A non-blocking listening unix socket in a fresh directory; removed after.
+// A non-blocking listening unix socket in a fresh directory (removed after).
 struct listener {
-    std::string dir, path;
+    adist::test::temp_dir dir{"round"};
+    std::string path = dir.path + "/s";
     unique_fd fd;
     listener() {
-        char tmpl[] = "/tmp/adist-round-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        dir = tmpl;
-        path = dir + "/s";
         fd = unique_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         REQUIRE(fd);
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        path.copy(a.sun_path, sizeof a.sun_path - 1);
+        auto a = address();
         REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
         REQUIRE(::listen(fd.get(), 128) == 0);
     }
-    ~listener() {
-        ::unlink(path.c_str());
-        ::rmdir(dir.c_str());
-    }
-    unique_fd connect() const {
-        unique_fd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un address() const {
         sockaddr_un a{};
         a.sun_family = AF_UNIX;
         path.copy(a.sun_path, sizeof a.sun_path - 1);
+        return a;
+    }
+    unique_fd connect() const {
+        unique_fd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        auto a = address();
         REQUIRE(::connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
         return c;
     }
