@@ -220,6 +220,18 @@ def scenario(sc):
           f"processes by uid: {procs} (want root, {coll.pw_uid}, {worker.pw_uid})")
     cst = status(procs[coll.pw_uid])
     check_collector_process(cst, coll)
+    # Every thread of it, the round thread and the sync thread included, is
+    # as confined as its main thread (seccomp is per thread: a thread made
+    # before the filter would run without it).
+    cpid = procs[coll.pw_uid]
+    tasks = os.listdir(f"/proc/{cpid}/task")
+    check(len(tasks) >= 2, f"the collector process has {len(tasks)} thread(s), not its round thread")
+    for tid in tasks:
+        with open(f"/proc/{cpid}/task/{tid}/status") as f:
+            tst = {k: v.split() for k, v in (line.split(":", 1) for line in f if ":" in line)}
+        check_collector_process(tst, coll)
+    sc.note(f"the collector process's {len(tasks)} threads: each uid {coll.pw_uid}, no "
+            "capabilities, NoNewPrivs 1, Seccomp 2")
     check_equal(os.stat(f"/proc/{procs[coll.pw_uid]}/status").st_uid, 0,
                 "collector not dumpable (/proc/<pid>/status is root's)")
     wst = status(procs[worker.pw_uid])
