@@ -74,6 +74,8 @@ std::unique_ptr<host_slot> receiver::make_slot(const common::receiver_host& h, s
     }
     slot->store->set_guard(guard_.get());
     slot->store->set_max_clock_skew(config_.max_clock_skew); // reload() sets the new one
+    // No descriptor held until a session works with it.
+    slot->store->release_idle();
     return slot;
 }
 
@@ -103,10 +105,11 @@ std::unique_ptr<receiver::listener> receiver::make_listener(const common::endpoi
 }
 
 namespace {
-// Every configured host holds its directory and its ledger open, and a
-// connected one a socket and a trail file too: 1,000 hosts need ~4,000
-// descriptors, above the usual soft limit of 1,024. Raise the soft limit to the hard one (no
-// privilege needed), before opening the directories.
+// A connected host holds its socket, and while it ships a file its directory,
+// its ledger and the trail too (trail_store.hpp, "Descriptors"); a host not
+// connected holds none: 1,000 hosts shipping at once need ~4,000 descriptors,
+// above the usual soft limit of 1,024. Raise the soft limit to the hard one
+// (no privilege needed).
 void raise_descriptor_limit(std::size_t hosts) {
     rlimit rl{};
     if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
@@ -117,7 +120,9 @@ void raise_descriptor_limit(std::size_t hosts) {
     auto needed = 4 * hosts + 64;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < needed) {
         log::warning("the descriptor limit (", rl.rlim_cur, ") is below the ", needed, " that ",
-                     hosts, " connected hosts may need; raise LimitNOFILE (systemd) or ulimit -n");
+                     hosts,
+                     " hosts shipping at once may need (1 per connected host, 4 while it "
+                     "ships a file); raise LimitNOFILE (systemd) or ulimit -n");
     }
 }
 } // namespace
@@ -161,9 +166,12 @@ void receiver::check_attributes() {
     std::vector<dev_t> noted;
     for (const auto& slot : hosts_) {
         struct stat st {};
-        if (::fstat(slot->store->dir_fd(), &st) != 0) continue;
-        if (std::find(noted.begin(), noted.end(), st.st_dev) != noted.end()) continue;
-        if (int err = common::probe_append_only(slot->store->dir_fd()); err != 0) {
+        int dir = slot->store->held_dir_fd();
+        bool new_fs = dir >= 0 && ::fstat(dir, &st) == 0 &&
+                      std::find(noted.begin(), noted.end(), st.st_dev) == noted.end();
+        int err = new_fs ? common::probe_append_only(dir) : 0;
+        slot->store->release_idle();
+        if (err != 0) {
             noted.push_back(st.st_dev);
             log::warning("the filesystem of ", slot->store->path(),
                          " does not take the append-only attribute (", common::errno_text(err),

@@ -105,6 +105,7 @@ asio::awaitable<void> session::run() {
         if (int err = co_await common::offload(owner_.pool(), detach); err != 0) {
             log::error(prefix_, "cannot sync ", store->path(), ": ", common::errno_text(err));
         }
+        store->release_idle();
         slot_->active.reset();
         slot_->since = std::chrono::system_clock::now();
     }
@@ -214,6 +215,10 @@ asio::awaitable<reply_error> session::barrier_call(proto::command cmd, std::stri
         }
     };
     auto err = co_await common::offload(owner_.pool(), op);
+    // No commit runs now (drained, and this frame's reply is not queued yet):
+    // with no trail open after a CLOSE, an ERROR or a failed OPEN, the store
+    // lets its descriptors go until the next OPEN.
+    store->release_idle();
     co_return err;
 }
 

@@ -129,6 +129,7 @@ asio::awaitable<bool> session::handshake() {
                 co_return false;
             }
             step = hs.resume(newest.size, newest.name, prefix);
+            store->release_idle(); // the first OPEN takes them again
             log::info(prefix_, "authenticated; resume point ",
                       newest.name.empty() ? std::string("(no file yet)") : newest.name, " at ",
                       newest.size, " (protocol version ", version_, ")");

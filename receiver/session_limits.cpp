@@ -16,11 +16,14 @@ using proto::reply_error;
 // cannot be listed completely refuses the session rather than count zero.
 asio::awaitable<bool> session::measure_usage() {
     if (slot_->config.limits.max_host_bytes == 0) co_return true;
-    int fd = slot_->store->dir_fd();
-    auto measure = [fd] { return measure_host_bytes(fd); };
+    auto* store = slot_->store.get();
+    auto measure = [store] {
+        int fd = store->held_dir_fd();
+        return fd < 0 ? bytes_or_errno{0, errno} : measure_host_bytes(fd);
+    };
     auto m = co_await common::offload(owner_.pool(), measure);
     if (m.error != 0) {
-        log::error(prefix_, "refused: cannot measure ", slot_->store->path(),
+        log::error(prefix_, "refused: cannot measure ", store->path(),
                    " for max_host_bytes: ", common::errno_text(m.error));
         slot_->error("cannot measure the host directory: " + common::errno_text(m.error));
         co_return false;

@@ -97,6 +97,7 @@ proto::reply_error trail_store::check_close_digest(const proto::file_digest& exp
 std::optional<proto::file_digest> trail_store::stored_digest(std::string_view name,
                                                              std::optional<std::uint64_t> size) {
     std::string n(name);
+    if (hold() != 0) return std::nullopt;
     if (ledger_) {
         struct stat st {};
         if (!size) {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <sys/stat.h>
 
 #include "common/daemon_util.hpp"
 #include "common/fd.hpp"
@@ -30,6 +31,13 @@ public:
                                               std::optional<common::user_ids> owner,
                                               std::string* error);
     const std::string& path() const { return path_; }
+
+    // The descriptor is held only while the host's store works with it
+    // (trail_store.hpp, "Descriptors"): release() closes it; hold() opens the
+    // file again and checks it is the one first opened. 0, or errno (ESTALE:
+    // another file is at the path now, so this ledger's head would be wrong).
+    int hold();
+    void release();
 
     // Keep the digest of `name`, `size` bytes long in `dir_fd`: from memory,
     // else from its last ledger entry plus the bytes past it (recorded as a
@@ -59,7 +67,8 @@ private:
         std::uint64_t seq = 0;
         proto::sha256_digest prev{};
     };
-    trail_ledger(std::string path, common::unique_fd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+    trail_ledger(std::string path, common::unique_fd fd, dev_t dev, ino_t ino)
+        : path_(std::move(path)), fd_(std::move(fd)), dev_(dev), ino_(ino) {}
     std::string attach_head();
     std::string load_head();
     std::string adopt_all(int dir_fd);
@@ -75,6 +84,8 @@ private:
     };
     std::string path_;
     common::unique_fd fd_;
+    dev_t dev_; // the file first opened, which hold() must find again
+    ino_t ino_;
     std::shared_ptr<head_state> head_;
     mutable std::mutex state_mutex_; // what follows
     std::string name_;               // the tracked trail ("" none)

@@ -57,11 +57,12 @@ std::unique_ptr<trail_store> trail_store::open(const std::string& path,
             return nullptr;
         }
     }
-    if (!dir) {
+    struct stat st {};
+    if (!dir || ::fstat(dir.get(), &st) != 0) {
         *error = "cannot open directory " + path + ": " + errno_text(errno);
         return nullptr;
     }
-    std::unique_ptr<trail_store> store(new trail_store(path, std::move(dir)));
+    std::unique_ptr<trail_store> store(new trail_store(path, std::move(dir), st.st_dev, st.st_ino));
     store->load_sync_marker();
     store->open_ledger(owner);
     return store;
@@ -79,6 +80,10 @@ bool trail_store::first_warning(const std::string& name) {
 
 trail_store::scan_result trail_store::scan_newest() {
     scan_result r;
+    if (hold() != 0) {
+        r.refusal = last_error_;
+        return r;
+    }
     r.refusal = check_sync_marker();
     if (r.refusal.empty()) r.refusal = list_newest(&r.newest);
     if (r.refusal.empty()) set_newest(r.newest.name);
@@ -233,6 +238,7 @@ std::string trail_store::refused_for_sync() const {
 
 reply_error trail_store::open(std::string_view name) {
     if (sync_failed_) return fail(reply_error::open, refused_for_sync(), EIO);
+    if (hold() != 0) return reply_error::open;
     if (file_) {
         if (auto e = abort(); e != reply_error::ok) return e;
     }
@@ -347,16 +353,18 @@ trail_store::file_info trail_store::stored() const {
     std::unique_lock lock(state_mutex_);
     file_info info{open_name_.empty() ? newest_ : open_name_, 0};
     struct stat st {};
-    // file_ cannot be closed while the lock is held (clear_open takes it).
+    // file_ and dir_ cannot be closed while the lock is held (clear_open and
+    // release_idle take it).
     if (file_ && ::fstat(file_.get(), &st) == 0) {
         info.size = static_cast<std::uint64_t>(st.st_size);
         return info;
     }
-    lock.unlock();
-    if (!info.name.empty() &&
-        ::fstatat(dir_.get(), info.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        info.size = static_cast<std::uint64_t>(st.st_size);
-    }
+    if (info.name.empty()) return info;
+    // Released (no trail open): by path, which is only for the report.
+    int rc = dir_
+                 ? ::fstatat(dir_.get(), info.name.c_str(), &st, AT_SYMLINK_NOFOLLOW)
+                 : ::fstatat(AT_FDCWD, (path_ + "/" + info.name).c_str(), &st, AT_SYMLINK_NOFOLLOW);
+    if (rc == 0) info.size = static_cast<std::uint64_t>(st.st_size);
     return info;
 }
 

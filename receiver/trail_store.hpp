@@ -12,6 +12,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "common/config.hpp"
@@ -38,7 +39,23 @@ public:
                                              std::optional<owner_ids> owner, std::string* error);
 
     const std::string& path() const { return path_; }
-    int dir_fd() const { return dir_.get(); }
+
+    // Descriptors (trail_store_descriptors.cpp). The host directory and the
+    // ledger are open only while the store works: from an operation that
+    // needs them (a scan, an OPEN, a resume's digest) for as long as a trail
+    // is open, then until release_idle(). A host with no open trail holds no
+    // descriptor, so 10,000 idle senders cost one each (their socket). Each
+    // reopen is by path and must find the directory and the ledger the store
+    // first opened (device and inode), else the operation fails and says so:
+    // the store's state (the ledger's head, the newest trail) belongs to them.
+    //
+    // Closes them unless a trail is open; called by the one running the
+    // store's operations (the session, the receiver's setup), between them.
+    void release_idle();
+    // The directory's descriptor for a look inside it (the setup's attribute
+    // probe, the session's usage measure), reopened if released: -1 with
+    // last_error() set when that fails. Valid until release_idle().
+    int held_dir_fd();
 
     // With a guard (the root supervisor's channel), files this store creates
     // or reopens are made append-only, renames go through the guard, and a
@@ -114,7 +131,11 @@ public:
     const std::string& last_error() const { return last_error_; }
 
 private:
-    trail_store(std::string path, common::unique_fd dir) : path_(std::move(path)), dir_(std::move(dir)) {}
+    trail_store(std::string path, common::unique_fd dir, dev_t dev, ino_t ino)
+        : path_(std::move(path)), dir_(std::move(dir)), dir_dev_(dev), dir_ino_(ino) {}
+    // Reopens the directory and the ledger if released (0, or errno with
+    // last_error_ set). A trail open implies them held.
+    int hold();
     std::string marker_path() const;
     std::string refused_for_sync() const;
     void load_sync_marker();
@@ -146,7 +167,10 @@ private:
     std::optional<proto::file_digest> read_back(const std::string& name, std::optional<std::uint64_t> size);
 
     std::string path_;
+    // Written by hold() and release_idle() under state_mutex_ (status reads it).
     common::unique_fd dir_;
+    dev_t dir_dev_; // the directory first opened, which hold() must find again
+    ino_t dir_ino_;
     // newest_, open_name_ and file_ change on the pool threads and are read
     // by status(): changed and read under state_mutex_.
     mutable std::mutex state_mutex_;

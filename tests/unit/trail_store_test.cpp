@@ -2,6 +2,7 @@
 // reads from another thread while the pool thread opens, appends, syncs and
 // closes (a data race before; run under ThreadSanitizer to see it), and the
 // scan failing closed on an unlistable directory.
+#include "proto/ledger.hpp"
 #include "receiver/trail_store.hpp"
 #include "temp_dir.hpp"
 
@@ -25,6 +26,16 @@ std::string name_at(int i) {
     char buf[48]; // room for any int, so that -Wformat-truncation has nothing to say
     std::snprintf(buf, sizeof buf, "20240101%02d%02d00.not_terminated", i / 60, i % 60);
     return buf;
+}
+// How many of this process's descriptors are open on `path` or beneath it.
+int descriptors_under(const std::string& path) {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+        std::error_code ec;
+        auto target = std::filesystem::read_symlink(e.path(), ec).string();
+        if (!ec && target.compare(0, path.size(), path) == 0) ++n;
+    }
+    return n;
 }
 } // namespace
 
@@ -52,6 +63,7 @@ TEST_CASE("trail_store: status reads race with no store operation") {
         REQUIRE(store->append(data) == reply_error::ok);
         REQUIRE(store->sync_data() == 0);
         REQUIRE(store->close(name) == reply_error::ok);
+        store->release_idle(); // the status thread then reads by path
     }
     done = true;
     status.join();
@@ -96,8 +108,8 @@ TEST_CASE("trail_store: a created host directory exists; a marker from an earlie
     REQUIRE(std::filesystem::is_directory(d.path + "/a/b/web1"));
     REQUIRE(store->sync_failure().empty());
     // A marker left by an earlier run refuses the host from the start.
-    REQUIRE(create_sync_marker(store->dir_fd(), {name_at(3), 4096}) == 0);
-    REQUIRE(create_sync_marker(store->dir_fd(), {name_at(3), 1}) == EEXIST);
+    REQUIRE(create_sync_marker(store->held_dir_fd(), {name_at(3), 4096}) == 0);
+    REQUIRE(create_sync_marker(store->held_dir_fd(), {name_at(3), 1}) == EEXIST);
     auto again = trail_store::open(d.path + "/a/b/web1", std::nullopt, &error);
     REQUIRE(again);
     REQUIRE(again->sync_failed());
@@ -109,4 +121,93 @@ TEST_CASE("trail_store: a created host directory exists; a marker from an earlie
     REQUIRE(again->scan_newest().refusal.empty());
     REQUIRE_FALSE(again->sync_failed());
     REQUIRE(again->open(name_at(4)) == reply_error::ok);
+}
+
+TEST_CASE("trail_store: an idle store holds no descriptor; the work takes them again") {
+    temp_dir d("trail_store");
+    std::string error;
+    std::string dir = d.path + "/web1";
+    auto store = trail_store::open(dir, std::nullopt, &error);
+    REQUIRE(store);
+    REQUIRE(store->ledger() != nullptr);
+    REQUIRE(descriptors_under(d.path) == 2); // the directory and the ledger
+    store->release_idle();
+    REQUIRE(descriptors_under(d.path) == 0);
+
+    // A session: the scan takes them, its end lets them go.
+    REQUIRE(store->scan_newest().refusal.empty());
+    REQUIRE(descriptors_under(d.path) == 2);
+    store->release_idle();
+    REQUIRE(descriptors_under(d.path) == 0);
+
+    // An OPEN holds them, and the trail, while the trail is open.
+    std::vector<std::byte> data(100, std::byte{'a'});
+    REQUIRE(store->open(name_at(1)) == reply_error::ok);
+    store->release_idle();
+    REQUIRE(descriptors_under(d.path) == 3);
+    REQUIRE(store->append(data) == reply_error::ok);
+    REQUIRE(store->sync_data() == 0);
+    REQUIRE(store->close(name_at(1)) == reply_error::ok);
+    store->release_idle();
+    REQUIRE(descriptors_under(d.path) == 0);
+
+    // Released, status reads the newest by path; a resume's digest reopens.
+    auto stored = store->stored();
+    REQUIRE(stored.name == name_at(1));
+    REQUIRE(stored.size == 100);
+    auto digest = store->stored_digest(name_at(1));
+    REQUIRE(digest);
+    REQUIRE(digest->size == 100);
+    store->release_idle();
+
+    // The ledger's chain went on across the releases: a second trail, then
+    // a store opened afresh (a restart) finds both committed.
+    REQUIRE(store->open(name_at(2)) == reply_error::ok);
+    REQUIRE(store->append(data) == reply_error::ok);
+    REQUIRE(store->close(name_at(2)) == reply_error::ok);
+    store->release_idle();
+    auto restarted = trail_store::open(dir, std::nullopt, &error);
+    REQUIRE(restarted);
+    REQUIRE(restarted->scan_newest().newest.name == name_at(2));
+    auto again = restarted->stored_digest(name_at(1));
+    REQUIRE(again);
+    REQUIRE(*again == *digest);
+}
+
+TEST_CASE("trail_store: a directory or ledger replaced while released is refused, not adopted") {
+    temp_dir d("trail_store");
+    std::string error;
+    std::string dir = d.path + "/web1";
+    auto store = trail_store::open(dir, std::nullopt, &error);
+    REQUIRE(store);
+    REQUIRE(store->open(name_at(1)) == reply_error::ok);
+    REQUIRE(store->close(name_at(1)) == reply_error::ok);
+    store->release_idle();
+
+    SECTION("the host directory") {
+        std::filesystem::rename(dir, d.path + "/web1.moved");
+        std::filesystem::create_directory(dir);
+        auto scan = store->scan_newest();
+        REQUIRE(scan.refusal.find("no longer the directory the receiver opened") !=
+                std::string::npos);
+        REQUIRE(store->open(name_at(2)) == reply_error::open);
+        REQUIRE(store->last_error().find("restart auditdistd") != std::string::npos);
+        REQUIRE_FALSE(std::filesystem::exists(dir + "/" + name_at(2)));
+        REQUIRE(store->held_dir_fd() == -1);
+        // Gone altogether: said as such.
+        std::filesystem::remove(dir);
+        REQUIRE(store->scan_newest().refusal.find("cannot open the host directory") !=
+                std::string::npos);
+    }
+    SECTION("the ledger") {
+        std::string ledger =
+            adist::proto::ledger_directory(dir) + "/" + std::string(adist::proto::ledger_file_name);
+        std::filesystem::copy_file(ledger, ledger + ".copy");
+        std::filesystem::rename(ledger + ".copy", ledger);
+        auto scan = store->scan_newest();
+        REQUIRE(scan.refusal.find("no longer the ledger the receiver opened") != std::string::npos);
+        REQUIRE(store->open(name_at(2)) == reply_error::open);
+        REQUIRE_FALSE(std::filesystem::exists(dir + "/" + name_at(2)));
+        REQUIRE(descriptors_under(d.path) == 0);
+    }
 }
