@@ -312,11 +312,18 @@ asio::awaitable<void> session::committer() {
             log::trace(prefix_, "group commit: one fdatasync (", took.count() / 1000, " us) for ",
                        batch.size(), " replies");
             if (err != 0) {
-                // Nothing in this batch is known to be durable: refuse it all.
-                log::error(prefix_, "fdatasync failed: ", common::errno_text(err));
-                slot_->error("fdatasync failed: " + common::errno_text(err));
-                ++slot_->counters.refusals["fdatasync failed"];
-                slot_->store->mark_sync_failed();
+                // Nothing in this batch is known to be durable, or its
+                // ledger entry found no room (a full disk; sync_data() did
+                // not record that as a failed sync): refuse it all.
+                bool lost = slot_->store->sync_failed();
+                std::string what = lost ? "fdatasync failed: " + common::errno_text(err)
+                                        : "not acknowledged: no room in the ledger for this batch's "
+                                          "entry (" + common::errno_text(err) +
+                                              "); its bytes are stored, and a later commit "
+                                              "records them once there is room";
+                log::error(prefix_, what);
+                slot_->error(what);
+                ++slot_->counters.refusals[lost ? "fdatasync failed" : "no room for the ledger"];
                 batch.resize(1);
                 batch[0].reply.error = reply_error::write;
                 failed_ = true;

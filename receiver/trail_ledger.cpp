@@ -152,23 +152,70 @@ std::string trail_ledger::adopt_all(int dir_fd) {
     return {};
 }
 
-int trail_ledger::write_entry(ledger_entry e) {
+namespace {
+// What a write that found no room says to the caller (trail_ledger.hpp).
+int no_room(int err) {
+    return err == 0 || err == ENOSPC || err == EDQUOT || err == EFBIG ? ENOSPC : err;
+}
+} // namespace
+
+// At most one write per byte, and three interruptions.
+int trail_ledger::write_all(std::span<const std::byte> bytes, std::size_t* written) {
+    *written = 0;
+    int interrupted = 0;
+    while (*written < bytes.size()) {
+        ssize_t n = ::write(fd_.get(), bytes.data() + *written, bytes.size() - *written);
+        if (n < 0 && errno == EINTR && ++interrupted < 3) continue;
+        if (n <= 0) return n < 0 ? errno : EIO;
+        *written += static_cast<std::size_t>(n);
+    }
+    return 0;
+}
+
+int trail_ledger::finish_cut_entry() {
+    if (head_->unwritten.empty()) return 0;
+    std::size_t n = 0;
+    int err = write_all(head_->unwritten, &n);
+    head_->unwritten.erase(head_->unwritten.begin(),
+                           head_->unwritten.begin() + static_cast<std::ptrdiff_t>(n));
+    if (!head_->unwritten.empty()) return no_room(err);
+    log::info(path_, ": the entry a full disk cut short is whole again");
+    return 0;
+}
+
+int trail_ledger::finish_pending() {
     std::lock_guard lock(head_->mutex);
+    if (head_->unwritten.empty()) return 0;
+    if (int err = finish_cut_entry(); err != 0) return err;
+    if (::fdatasync(fd_.get()) == 0) return 0;
+    return errno == ENOSPC || errno == EDQUOT ? EIO : errno;
+}
+
+int trail_ledger::write_entry(ledger_entry e, bool* chained) {
+    std::lock_guard lock(head_->mutex);
+    if (chained != nullptr) *chained = false;
+    if (int err = finish_cut_entry(); err != 0) return err;
     e.seq = head_->seq;
     e.prev = head_->prev;
     e.time = static_cast<std::int64_t>(::time(nullptr));
     auto bytes = proto::encode_ledger_entry(e);
-    ssize_t n = -1;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-        n = ::write(fd_.get(), bytes.data(), bytes.size());
-        if (n >= 0 || errno != EINTR) break;
-    }
-    if (n < 0) return errno;
-    if (static_cast<std::size_t>(n) != bytes.size()) return EIO; // a partial entry: verify says so
-    // Written: the next entry follows it, whether or not the sync succeeds.
+    std::size_t n = 0;
+    int err = write_all(bytes, &n);
+    if (n == 0) return no_room(err); // nothing in the file: not in the chain
+    // In the file, whole or in part: the next entry follows it, whether or
+    // not the rest and the sync succeed.
     ++head_->seq;
     head_->prev = proto::ledger_hash(bytes);
-    return ::fdatasync(fd_.get()) == 0 ? 0 : errno;
+    if (chained != nullptr) *chained = true;
+    if (n < bytes.size()) {
+        head_->unwritten.assign(bytes.begin() + static_cast<std::ptrdiff_t>(n), bytes.end());
+        log::warning(path_, ": no room for a whole entry (", errno_text(err == 0 ? ENOSPC : err),
+                     "); its rest is written before the next one");
+        return no_room(err);
+    }
+    if (::fdatasync(fd_.get()) == 0) return 0;
+    // The entry may be lost from the cache: a failed sync, never "no room".
+    return errno == ENOSPC || errno == EDQUOT ? EIO : errno;
 }
 
 // The newest entry about `name`, looking back at most max_entries_back
@@ -210,6 +257,8 @@ int trail_ledger::read_into(int fd, std::uint64_t from, std::uint64_t to, proto:
 std::string trail_ledger::track(int dir_fd, const std::string& name, std::uint64_t size) {
     std::lock_guard lock(state_mutex_);
     if (name_ == name && committed_.size() == size && working_.size() == size) return {};
+    // The last entry is read back below: it must be whole.
+    if (int err = finish_pending(); err != 0) return "cannot write " + path_ + ": " + errno_text(err);
     auto last = last_entry_of(name);
     proto::sha256_state state;
     if (last) state = *proto::sha256_state::resume(last->state);
@@ -278,6 +327,9 @@ int trail_ledger::append(int fd, std::span<const std::byte> data, std::size_t* w
 }
 
 int trail_ledger::commit(int dir_fd, std::uint64_t size) {
+    // An entry cut short covers bytes acknowledged by this commit too: it
+    // must be whole and synced first, even with nothing new to add.
+    if (int err = finish_pending(); err != 0) return err;
     ledger_entry e;
     std::optional<proto::sha256_state> next;
     {
@@ -309,11 +361,15 @@ int trail_ledger::commit(int dir_fd, std::uint64_t size) {
         e.state = next->midstate();
     }
     e.kind = ledger_kind::commit;
-    if (int err = write_entry(e); err != 0) return err;
-    // Only an entry written moves the commit on: a failed one leaves no gap.
-    std::lock_guard lock(state_mutex_);
-    if (name_ == e.trail && committed_.size() <= next->size()) committed_ = *next;
-    return 0;
+    bool chained = false;
+    int err = write_entry(e, &chained);
+    // Only an entry in the chain moves the commit on: a failed one leaves no
+    // gap, and one cut short (its rest pending) no overlap with the next.
+    if (chained) {
+        std::lock_guard lock(state_mutex_);
+        if (name_ == e.trail && committed_.size() <= next->size()) committed_ = *next;
+    }
+    return err;
 }
 
 // The file is not what append() wrote (someone else's bytes): the file is
@@ -335,6 +391,7 @@ int trail_ledger::read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now
 }
 
 int trail_ledger::renamed(const std::string& to, bool close) {
+    if (int err = finish_pending(); err != 0) return err;
     ledger_entry e;
     {
         std::lock_guard lock(state_mutex_);

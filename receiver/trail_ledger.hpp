@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <sys/stat.h>
+#include <vector>
 
 #include "common/daemon_util.hpp"
 #include "common/fd.hpp"
@@ -50,7 +51,8 @@ public:
     int append(int fd, std::span<const std::byte> data, std::size_t* written);
     // After an fdatasync that covered `size` bytes of the tracked trail (in
     // `dir_fd`): its commit entry, synced. Bytes not written by append()
-    // (someone else's) are read from the file. Returns 0 or errno.
+    // (someone else's) are read from the file. Returns 0 or errno; ENOSPC:
+    // no room for the entry, which a later commit covers (write_entry).
     int commit(int dir_fd, std::uint64_t size);
     // The tracked trail was renamed (OPEN) or closed (CLOSE): its entry, synced.
     int renamed(const std::string& to, bool close);
@@ -66,13 +68,24 @@ private:
         std::mutex mutex;
         std::uint64_t seq = 0;
         proto::sha256_digest prev{};
+        // The rest of the last entry when a full disk cut its write short:
+        // written before anything else, so the file holds whole entries
+        // again as soon as there is room.
+        std::vector<std::byte> unwritten;
     };
     trail_ledger(std::string path, common::unique_fd fd, dev_t dev, ino_t ino)
         : path_(std::move(path)), fd_(std::move(fd)), dev_(dev), ino_(ino) {}
     std::string attach_head();
     std::string load_head();
     std::string adopt_all(int dir_fd);
-    int write_entry(proto::ledger_entry e);
+    // 0, ENOSPC when there was no room for it (a full disk, a quota, the
+    // file size limit: nothing is lost, and the rest of an entry cut short is
+    // written first next time), or another errno. *chained: the entry is in
+    // the file, whole or in part, and the next one chains to it.
+    int write_entry(proto::ledger_entry e, bool* chained = nullptr);
+    int finish_cut_entry(); // under head_->mutex
+    int finish_pending();   // finish_cut_entry, synced (takes head_->mutex)
+    int write_all(std::span<const std::byte> bytes, std::size_t* written);
     std::optional<proto::ledger_entry> last_entry_of(const std::string& name);
     int read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now,
                      std::optional<proto::sha256_state>* next);

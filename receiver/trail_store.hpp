@@ -99,7 +99,10 @@ public:
     int detach();
 
     // The group commit of the open file: fdatasync, remembering the size it
-    // covers. A failure is recorded (record_sync_failure). Returns errno or 0.
+    // covers, and the ledger's entry. A failure is recorded
+    // (record_sync_failure, sync_failed() says so) except ENOSPC from the
+    // ledger: the bytes are synced, their entry found no room and is written
+    // by a later commit. Returns errno or 0.
     int sync_data();
 
     // An fdatasync of this host's files failed: the kernel may have dropped
@@ -108,7 +111,6 @@ public:
     // marker), so neither a reload nor a restart forgets it: the host is
     // refused until an operator checks the trail and removes the marker.
     bool sync_failed() const { return sync_failed_; }
-    void mark_sync_failed() { sync_failed_ = true; }
     // What `status` says while the host is refused for it ("" otherwise).
     std::string sync_failure() const;
     // A reload that replaces this host's store (its configuration changed)

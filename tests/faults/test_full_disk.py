@@ -4,7 +4,9 @@ trail is shipped. The receiver answers WRITE, never acknowledges what it did
 not store (the dist link stays), what it stored is an exact prefix of the
 source, the sender backs off (a bounded number of attempts and log lines
 while the disk stays full), and once the filesystem is grown the transfer
-completes byte-identical. Skipped (77) where tmpfs cannot be mounted."""
+completes byte-identical, with no sync failure recorded and a ledger that
+verifies (the ledger shares the full disk: an entry cut short is finished
+once there is room). Skipped (77) where tmpfs cannot be mounted."""
 import os
 import subprocess
 import sys
@@ -65,6 +67,14 @@ def body(sc):
         wait_until(lambda: file_size(copy) == size, timeout=10, what="the full size on the receiver")
         check_equal(sha256_file(copy), digest, "sha256 of the copy after the disk was grown")
         sc.stop_all()
+        # The ledger shares the full disk: an entry the disk cut short was
+        # finished once there was room, and no failed sync was recorded.
+        check(not os.path.exists(os.path.join(sc.host_dir, ".auditdistd-sync-failed")),
+              "a full disk was recorded as a failed fdatasync (the host needs an operator)")
+        p = subprocess.run([sc.binary, "verify", sc.host_dir], capture_output=True, text=True,
+                           timeout=60)
+        check(p.returncode == 0, f"auditdistd verify after the full disk: exit {p.returncode}: "
+              f"{(p.stdout + p.stderr)[-600:]}")
     finally:
         sc.kill_all()
         subprocess.run(["umount", "-l", sc.remote], capture_output=True, timeout=30)

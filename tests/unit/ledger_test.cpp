@@ -9,7 +9,9 @@
 #include "receiver/trail_store.hpp"
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <cstdlib>
+#include <sys/resource.h>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -316,5 +318,72 @@ TEST_CASE("trail_ledger: bytes someone else appends are read from the file into 
     CHECK(store->ledger()->bytes_reread() == 10002);
     auto sender = stream_digest(data);
     CHECK(store->close(trail_a_end, &sender) == reply_error::digest_mismatch);
+    std::filesystem::remove_all(root);
+}
+
+// A full disk cutting a ledger entry short, played with the file size limit
+// (RLIMIT_FSIZE: writes stop at it as at a full disk, without a mount).
+TEST_CASE("trail_ledger: an entry a full disk cuts short is finished first; no sync failure, the chain stays whole") {
+    char tmpl[] = "/tmp/adist_ledger_XXXXXX";
+    std::string root = ::mkdtemp(tmpl);
+    std::string host = root + "/web1";
+    auto data = bytes_of(300, 9);
+    std::string error;
+    auto store = adist::receiver::trail_store::open(host, std::nullopt, &error);
+    REQUIRE(store);
+    REQUIRE(store->scan_newest().refusal.empty());
+    REQUIRE(store->open(trail_a) == reply_error::ok);
+    REQUIRE(store->append(std::span(data).first(100)) == reply_error::ok);
+    REQUIRE(store->sync_data() == 0);
+    auto ledger_size = [&] { return std::filesystem::file_size(proto_ledger_path(host)); };
+    REQUIRE(ledger_size() == 2 * ledger_entry_size); // created, commit
+
+    struct limit_guard {
+        rlimit saved{};
+        void (*old_handler)(int) = nullptr;
+        limit_guard(rlim_t limit) {
+            REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+            old_handler = std::signal(SIGXFSZ, SIG_IGN);
+            rlimit l = saved;
+            l.rlim_cur = limit;
+            REQUIRE(::setrlimit(RLIMIT_FSIZE, &l) == 0);
+        }
+        ~limit_guard() {
+            ::setrlimit(RLIMIT_FSIZE, &saved);
+            std::signal(SIGXFSZ, old_handler);
+        }
+    };
+    {
+        limit_guard full(2 * ledger_entry_size + 100); // room for 100 bytes of the next entry
+        REQUIRE(store->append(std::span(data).subspan(100, 100)) == reply_error::ok);
+        CHECK(store->sync_data() == ENOSPC);
+        CHECK(ledger_size() == 2 * ledger_entry_size + 100);
+        CHECK(store->sync_data() == ENOSPC); // still full: nothing more written
+        CHECK(ledger_size() == 2 * ledger_entry_size + 100);
+        // Not a failed sync: no marker, the host is not refused.
+        CHECK_FALSE(store->sync_failed());
+        CHECK(store->sync_failure().empty());
+        CHECK_FALSE(std::filesystem::exists(host + "/.auditdistd-sync-failed"));
+    }
+    // Room again: the cut entry is finished, then the next one.
+    REQUIRE(store->append(std::span(data).subspan(200)) == reply_error::ok);
+    REQUIRE(store->sync_data() == 0);
+    auto expected = stream_digest(data);
+    REQUIRE(store->close(trail_a_end, &expected) == reply_error::ok);
+
+    std::ifstream in(proto_ledger_path(host), std::ios::binary);
+    std::vector<char> all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(all.size() % ledger_entry_size == 0);
+    ledger_walker w;
+    for (std::size_t off = 0; off < all.size(); off += ledger_entry_size) {
+        CHECK(w.feed(std::as_bytes(std::span(all.data() + off, ledger_entry_size))) == "");
+    }
+    CHECK(w.count() == 5); // created, commit, the cut commit, commit, close
+    CHECK(w.trails().at(trail_a_end).closed);
+    CHECK(w.trails().at(trail_a_end).prefix == expected.sha256);
+    // A restarted receiver reads the ledger as whole.
+    auto again = adist::receiver::trail_store::open(host, std::nullopt, &error);
+    REQUIRE(again);
+    CHECK(again->ledger() != nullptr);
     std::filesystem::remove_all(root);
 }
