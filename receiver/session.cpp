@@ -316,11 +316,13 @@ asio::awaitable<void> session::committer() {
                 // ledger entry found no room (a full disk; sync_data() did
                 // not record that as a failed sync): refuse it all.
                 bool lost = slot_->store->sync_failed();
-                std::string what = lost ? "fdatasync failed: " + common::errno_text(err)
-                                        : "not acknowledged: no room in the ledger for this batch's "
-                                          "entry (" + common::errno_text(err) +
-                                              "); its bytes are stored, and a later commit "
-                                              "records them once there is room";
+                std::string what = "fdatasync failed: " + common::errno_text(err);
+                if (!lost) {
+                    what = "not acknowledged: no room in the ledger for this batch's entry (" +
+                           common::errno_text(err) +
+                           "); its bytes are stored, and a later commit records them once there "
+                           "is room";
+                }
                 log::error(prefix_, what);
                 slot_->error(what);
                 ++slot_->counters.refusals[lost ? "fdatasync failed" : "no room for the ledger"];

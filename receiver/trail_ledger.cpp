@@ -258,7 +258,8 @@ std::string trail_ledger::track(int dir_fd, const std::string& name, std::uint64
     std::lock_guard lock(state_mutex_);
     if (name_ == name && committed_.size() == size && working_.size() == size) return {};
     // The last entry is read back below: it must be whole.
-    if (int err = finish_pending(); err != 0) return "cannot write " + path_ + ": " + errno_text(err);
+    if (int err = finish_pending(); err != 0)
+        return "cannot write " + path_ + ": " + errno_text(err);
     auto last = last_entry_of(name);
     proto::sha256_state state;
     if (last) state = *proto::sha256_state::resume(last->state);

@@ -312,7 +312,8 @@ reply_error trail_store::close(std::string_view name, const proto::file_digest* 
     }
     // Committed first: the ledger's digest then covers every stored byte.
     if (int err = sync_data(); err != 0) {
-        if (!sync_failed_) return fail(reply_error::write, "no room in the ledger for the entry of " + open_name_, err);
+        if (!sync_failed_) // the ledger had no room for the entry: nothing lost
+            return fail(reply_error::write, "no room in the ledger for " + open_name_, err);
         return fail(reply_error::write, "fdatasync " + open_name_, err);
     }
     if (expected) {

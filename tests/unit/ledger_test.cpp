@@ -323,7 +323,7 @@ TEST_CASE("trail_ledger: bytes someone else appends are read from the file into 
 
 // A full disk cutting a ledger entry short, played with the file size limit
 // (RLIMIT_FSIZE: writes stop at it as at a full disk, without a mount).
-TEST_CASE("trail_ledger: an entry a full disk cuts short is finished first; no sync failure, the chain stays whole") {
+TEST_CASE("trail_ledger: a full disk cuts an entry short: finished first, no failed sync") {
     char tmpl[] = "/tmp/adist_ledger_XXXXXX";
     std::string root = ::mkdtemp(tmpl);
     std::string host = root + "/web1";
