@@ -84,7 +84,7 @@ private:
     // WANT_WRITE) can make progress; any other value becomes an error code.
     asio::awaitable<error_code> await_tls(int ssl_error);
     void arm(steady::time_point& slot);
-    asio::awaitable<void> watchdog();
+    void watch(); // the watchdog: closes at the nearest deadline, else waits for it
 
     tcp::socket socket_;
     SSL* ssl_ = nullptr; // owned; nullptr for plain TCP

@@ -46,12 +46,11 @@ session::session(receiver& owner, std::shared_ptr<common::stream> stream, std::s
       address_(std::move(address)), prefix_("[" + peer_ + "] "),
       candidates_(std::move(candidates)), options_(options),
       accepted_(std::chrono::steady_clock::now()),
-      commit_wake_(stream_->socket().get_executor()), drained_(stream_->socket().get_executor()) {}
+      drained_(stream_->socket().get_executor()) {}
 
 void session::stop() {
     stopping_ = true;
     stream_->close();
-    commit_wake_.notify();
     drained_.notify();
 }
 
@@ -113,8 +112,6 @@ asio::awaitable<void> session::run() {
 }
 
 asio::awaitable<void> session::data_phase() {
-    asio::co_spawn(stream_->socket().get_executor(),
-                   [self = shared_from_this()] { return self->committer(); }, asio::detached);
     std::vector<std::byte> buf;
     std::size_t have = 0;
     while (!failed_ && !stopping_) {
@@ -177,15 +174,15 @@ asio::awaitable<void> session::data_phase() {
         if (keepalives_only && have == 0 && buf.size() > idle_buffer_size) {
             buf = std::vector<std::byte>(); // quiet: give the memory back
         }
-        commit_wake_.notify();
+        wake_committer();
         while (pending_.size() > max_pending_replies && !stopping_) co_await drained_.wait();
     }
     // Let the committer send what is already queued (an error reply, or acks
     // of synced data), then stop it.
     if (!stopping_) co_await drain();
     stopping_ = true;
-    commit_wake_.notify();
-    while (committing_) co_await drained_.wait();
+    wake_committer(); // an error reply still queued goes out
+    while (committing_ || committer_running_) co_await drained_.wait();
 }
 
 void session::queue(std::uint64_t seq, reply_error err, bool needs_sync) {
@@ -194,8 +191,15 @@ void session::queue(std::uint64_t seq, reply_error err, bool needs_sync) {
 }
 
 asio::awaitable<void> session::drain() {
-    commit_wake_.notify();
+    wake_committer();
     while ((committing_ || !pending_.empty()) && !stopping_) co_await drained_.wait();
+}
+
+void session::wake_committer() {
+    if (committer_running_ || pending_.empty() || (stopping_ && !failed_)) return;
+    committer_running_ = true;
+    asio::co_spawn(stream_->socket().get_executor(),
+                   [self = shared_from_this()] { return self->committer(); }, asio::detached);
 }
 
 // Runs a store operation that must not overlap a commit (OPEN, CLOSE,
@@ -291,8 +295,12 @@ asio::awaitable<void> session::answer_head(std::uint64_t seq) {
 asio::awaitable<void> session::committer() {
     auto self = shared_from_this();
     std::vector<std::byte> out;
+    bool idle = false; // nothing more pending: ends here, started again by the next replies
     for (;;) {
-        while (pending_.empty() && !stopping_) co_await commit_wake_.wait();
+        if (pending_.empty() && !stopping_) {
+            idle = true;
+            break;
+        }
         if (pending_.empty() || (stopping_ && !failed_)) break;
         committing_ = true;
         auto batch = std::move(pending_);
@@ -351,7 +359,8 @@ asio::awaitable<void> session::committer() {
         if (!sent || batch_failed) break;
     }
     committing_ = false;
-    if (failed_ || !stopping_) stop();
+    committer_running_ = false;
+    if (!idle && (failed_ || !stopping_)) stop();
     drained_.notify();
 }
 

@@ -1,7 +1,9 @@
 // One sender connection on the receiver: TLS, the version-0 handshake, then
 // the data phase. The reader applies requests to the host's trail store; a
 // committer coroutine group-commits appends (one fdatasync for many) and only
-// then sends their acks, in order. Run by the receiver's io_context.
+// then sends their acks, in order. It runs while replies are pending and is
+// started again by the next ones, so an idle connection holds no committer.
+// Run by the receiver's io_context.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -68,6 +70,9 @@ private:
     asio::awaitable<bool> resume_prefix(const std::string& name, std::uint64_t size,
                                         proto::sha256_digest& out);
     asio::awaitable<void> drain();
+    // Starts the committer when replies wait and none runs (a running one
+    // takes whatever is pending before it ends).
+    void wake_committer();
     asio::awaitable<void> committer();
     void queue(std::uint64_t seq, proto::reply_error err, bool needs_sync);
     void finish();
@@ -92,11 +97,11 @@ private:
     std::uint64_t generation_ = 0;
 
     std::vector<pending_reply> pending_;
-    bool committing_ = false;
+    bool committer_running_ = false;
+    bool committing_ = false; // a batch is being synced and sent
     bool failed_ = false;    // an error reply is queued: stop after sending it
     bool stopping_ = false;
     bool finished_ = false;
-    common::event commit_wake_;
     common::event drained_;
     bool unknown_name_ = false; // handshake continues with a decoy password
     int version_ = 0;           // protocol version agreed in the handshake
