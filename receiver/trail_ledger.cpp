@@ -183,6 +183,10 @@ int trail_ledger::finish_cut_entry() {
     return 0;
 }
 
+trail_ledger::~trail_ledger() {
+    if (fd_) finish_pending(); // best effort: a restart finds whole entries
+}
+
 int trail_ledger::finish_pending() {
     std::lock_guard lock(head_->mutex);
     if (head_->unwritten.empty()) return 0;
@@ -344,12 +348,18 @@ int trail_ledger::commit(int dir_fd, std::uint64_t size) {
         if (static_cast<std::uint64_t>(st.st_size) == working_.size()) {
             // The last whole APPEND the sync covered (`size` may fall inside
             // one that was being written: its bytes go with the next commit).
+            // Kept until the entry is in the chain: one that found no room
+            // is written by the next commit from the same checkpoint.
             std::optional<proto::sha256_state> last;
-            while (!checkpoints_.empty() && checkpoints_.front().end <= size) {
-                last = checkpoints_.front().state;
-                checkpoints_.pop_front();
+            for (const auto& c : checkpoints_) {
+                if (c.end > size) break;
+                last = c.state;
             }
-            if (!last || last->size() <= from) return 0;
+            if (!last || last->size() <= from) {
+                while (!checkpoints_.empty() && checkpoints_.front().end <= size)
+                    checkpoints_.pop_front();
+                return 0;
+            }
             next = *last;
         } else if (int err = read_foreign(dir_fd, size, static_cast<std::uint64_t>(st.st_size), &next);
                    err != 0) {
@@ -369,6 +379,8 @@ int trail_ledger::commit(int dir_fd, std::uint64_t size) {
     if (chained) {
         std::lock_guard lock(state_mutex_);
         if (name_ == e.trail && committed_.size() <= next->size()) committed_ = *next;
+        while (!checkpoints_.empty() && checkpoints_.front().end <= next->size())
+            checkpoints_.pop_front();
     }
     return err;
 }

@@ -32,6 +32,15 @@ public:
                                               std::optional<common::user_ids> owner,
                                               std::string* error);
     const std::string& path() const { return path_; }
+    ~trail_ledger();
+    trail_ledger(const trail_ledger&) = delete;
+    trail_ledger& operator=(const trail_ledger&) = delete;
+
+    // Writes and syncs the rest of an entry a full disk cut short, if any
+    // (0, or ENOSPC while there is still no room). Every entry written does
+    // it first; the store also tries at each session's start and end, so a
+    // restart finds whole entries unless the disk stayed full throughout.
+    int finish_pending();
 
     // The descriptor is held only while the host's store works with it
     // (trail_store.hpp, "Descriptors"): release() closes it; hold() opens the
@@ -84,7 +93,6 @@ private:
     // the file, whole or in part, and the next one chains to it.
     int write_entry(proto::ledger_entry e, bool* chained = nullptr);
     int finish_cut_entry(); // under head_->mutex
-    int finish_pending();   // finish_cut_entry, synced (takes head_->mutex)
     int write_all(std::span<const std::byte> bytes, std::size_t* written);
     std::optional<proto::ledger_entry> last_entry_of(const std::string& name);
     int read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now,

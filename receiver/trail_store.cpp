@@ -84,6 +84,7 @@ trail_store::scan_result trail_store::scan_newest() {
         r.refusal = last_error_;
         return r;
     }
+    if (ledger_) ledger_->finish_pending(); // else the next commit tries again
     r.refusal = check_sync_marker();
     if (r.refusal.empty()) r.refusal = list_newest(&r.newest);
     if (r.refusal.empty()) set_newest(r.newest.name);
@@ -346,6 +347,7 @@ reply_error trail_store::abort() {
 int trail_store::detach() {
     if (!file_) return 0;
     int err = sealed_ ? 0 : sync_data();
+    if (ledger_) ledger_->finish_pending(); // sync_data does too, but not for a sealed trail
     clear_open();
     sealed_ = false;
     return err;

@@ -387,3 +387,35 @@ TEST_CASE("trail_ledger: a full disk cuts an entry short: finished first, no fai
     CHECK(again->ledger() != nullptr);
     std::filesystem::remove_all(root);
 }
+
+TEST_CASE("trail_ledger: a store closed with an entry cut short leaves it whole given room") {
+    char tmpl[] = "/tmp/adist_ledger_XXXXXX";
+    std::string root = ::mkdtemp(tmpl);
+    std::string host = root + "/web1";
+    auto data = bytes_of(200, 10);
+    std::string error;
+    rlimit saved{};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    {
+        auto store = adist::receiver::trail_store::open(host, std::nullopt, &error);
+        REQUIRE(store);
+        REQUIRE(store->scan_newest().refusal.empty());
+        REQUIRE(store->open(trail_a) == reply_error::ok);
+        REQUIRE(store->append(std::span(data).first(100)) == reply_error::ok);
+        rlimit l = saved;
+        l.rlim_cur = ledger_entry_size + 50; // the created entry, then 50 bytes of the commit
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &l) == 0);
+        int cut = store->sync_data();
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &saved) == 0);
+        REQUIRE(cut == ENOSPC);
+        REQUIRE(std::filesystem::file_size(proto_ledger_path(host)) == ledger_entry_size + 50);
+        // Room again, but no further commit: the store goes (a stop).
+    }
+    std::signal(SIGXFSZ, old_handler);
+    REQUIRE(std::filesystem::file_size(proto_ledger_path(host)) % ledger_entry_size == 0);
+    auto again = adist::receiver::trail_store::open(host, std::nullopt, &error);
+    REQUIRE(again);
+    REQUIRE(again->ledger() != nullptr); // not "damaged": its last entry is whole
+    std::filesystem::remove_all(root);
+}
