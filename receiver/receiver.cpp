@@ -193,6 +193,17 @@ void receiver::start_listener(listener& l) {
 }
 
 void receiver::start() {
+    // The stores were opened at setup, as root; from now on they open their
+    // directory and ledger again for each session as the daemon's user:
+    // say at once which hosts that user cannot reach.
+    for (auto& h : hosts_) {
+        if (h->store->held_dir_fd() < 0) {
+            log::error("host ", h->config.name, ": ", h->store->last_error(),
+                       "; its sessions are refused until that is fixed");
+            h->error(h->store->last_error());
+        }
+        h->store->release_idle();
+    }
     pool_.emplace(2);
     for (auto& l : listeners_) start_listener(*l);
     peer_log_timer_.expires_at(asio::steady_timer::time_point::max());

@@ -18,6 +18,10 @@ int trail_store::hold() {
     if (!dir || ::fstat(dir.get(), &st) != 0) {
         int err = errno;
         last_error_ = "cannot open the host directory " + path_ + " again: " + errno_text(err);
+        // Opened as root at the start, since then by the daemon's user.
+        if (err == EACCES)
+            last_error_ += " (the daemon's user must be able to search every "
+                           "directory above it)";
         return err;
     }
     if (st.st_dev != dir_dev_ || st.st_ino != dir_ino_) {
