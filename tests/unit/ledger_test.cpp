@@ -7,6 +7,7 @@
 #include "proto/ledger_head.hpp"
 #include "proto/sha256_state.hpp"
 #include "receiver/trail_store.hpp"
+#include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <csignal>
@@ -73,6 +74,53 @@ std::string walk(const std::vector<std::array<std::byte, ledger_entry_size>>& en
         if (auto problem = w.feed(e); !problem.empty()) return problem;
     return {};
 }
+
+// The host's ledger file as written, walked: every entry must chain.
+ledger_walker walk_file(const std::string& host) {
+    std::ifstream in(proto_ledger_path(host), std::ios::binary);
+    std::vector<char> all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    REQUIRE(all.size() % ledger_entry_size == 0);
+    ledger_walker w;
+    for (std::size_t off = 0; off < all.size(); off += ledger_entry_size) {
+        CHECK(w.feed(std::as_bytes(std::span(all.data() + off, ledger_entry_size))) == "");
+    }
+    return w;
+}
+
+// A host directory in a fresh temporary directory, and its store with
+// trail_a open (as a session that OPENed it).
+struct host_with_trail {
+    adist::test::temp_dir dir{"ledger"};
+    std::string host = dir.path + "/web1";
+    std::unique_ptr<adist::receiver::trail_store> store;
+    host_with_trail() {
+        std::string error;
+        store = adist::receiver::trail_store::open(host, std::nullopt, &error);
+        REQUIRE(store);
+        REQUIRE(store->scan_newest().refusal.empty());
+        REQUIRE(store->open(trail_a) == reply_error::ok);
+    }
+};
+
+// Writes stop at `limit` bytes per file, as on a full disk (RLIMIT_FSIZE,
+// SIGXFSZ ignored), until the end of the scope.
+struct file_size_limit {
+    rlimit saved{};
+    void (*old_handler)(int) = nullptr;
+    explicit file_size_limit(rlim_t limit) {
+        REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+        old_handler = std::signal(SIGXFSZ, SIG_IGN);
+        rlimit l = saved;
+        l.rlim_cur = limit;
+        REQUIRE(::setrlimit(RLIMIT_FSIZE, &l) == 0);
+    }
+    ~file_size_limit() {
+        ::setrlimit(RLIMIT_FSIZE, &saved);
+        std::signal(SIGXFSZ, old_handler);
+    }
+    file_size_limit(const file_size_limit&) = delete;
+    file_size_limit& operator=(const file_size_limit&) = delete;
+};
 } // namespace
 
 TEST_CASE("sha256_state: a state written down and taken up again goes on like an unbroken one") {
@@ -277,13 +325,7 @@ TEST_CASE("trail_ledger: two stores of one host directory (a reload) keep one un
     REQUIRE(new_store->close(trail_a_end, &expected) == reply_error::ok);
     CHECK(new_store->ledger()->bytes_reread() == 0);
 
-    std::ifstream in(proto_ledger_path(host), std::ios::binary);
-    std::vector<char> all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    REQUIRE(all.size() % ledger_entry_size == 0);
-    ledger_walker w;
-    for (std::size_t off = 0; off < all.size(); off += ledger_entry_size) {
-        CHECK(w.feed(std::as_bytes(std::span(all.data() + off, ledger_entry_size))) == "");
-    }
+    auto w = walk_file(host);
     CHECK(w.count() == 5); // created, commit, commit, commit, close
     CHECK(w.trails().at(trail_a_end).closed);
     CHECK(w.trails().at(trail_a_end).prefix == expected.sha256);
@@ -322,39 +364,17 @@ TEST_CASE("trail_ledger: bytes someone else appends are read from the file into 
 }
 
 // A full disk cutting a ledger entry short, played with the file size limit
-// (RLIMIT_FSIZE: writes stop at it as at a full disk, without a mount).
+// (writes stop at it as at a full disk, without a mount).
 TEST_CASE("trail_ledger: a full disk cuts an entry short: finished first, no failed sync") {
-    char tmpl[] = "/tmp/adist_ledger_XXXXXX";
-    std::string root = ::mkdtemp(tmpl);
-    std::string host = root + "/web1";
+    host_with_trail h;
+    auto& store = h.store;
     auto data = bytes_of(300, 9);
-    std::string error;
-    auto store = adist::receiver::trail_store::open(host, std::nullopt, &error);
-    REQUIRE(store);
-    REQUIRE(store->scan_newest().refusal.empty());
-    REQUIRE(store->open(trail_a) == reply_error::ok);
     REQUIRE(store->append(std::span(data).first(100)) == reply_error::ok);
     REQUIRE(store->sync_data() == 0);
-    auto ledger_size = [&] { return std::filesystem::file_size(proto_ledger_path(host)); };
+    auto ledger_size = [&] { return std::filesystem::file_size(proto_ledger_path(h.host)); };
     REQUIRE(ledger_size() == 2 * ledger_entry_size); // created, commit
-
-    struct limit_guard {
-        rlimit saved{};
-        void (*old_handler)(int) = nullptr;
-        limit_guard(rlim_t limit) {
-            REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
-            old_handler = std::signal(SIGXFSZ, SIG_IGN);
-            rlimit l = saved;
-            l.rlim_cur = limit;
-            REQUIRE(::setrlimit(RLIMIT_FSIZE, &l) == 0);
-        }
-        ~limit_guard() {
-            ::setrlimit(RLIMIT_FSIZE, &saved);
-            std::signal(SIGXFSZ, old_handler);
-        }
-    };
     {
-        limit_guard full(2 * ledger_entry_size + 100); // room for 100 bytes of the next entry
+        file_size_limit full(2 * ledger_entry_size + 100); // room for 100 bytes of the next entry
         REQUIRE(store->append(std::span(data).subspan(100, 100)) == reply_error::ok);
         CHECK(store->sync_data() == ENOSPC);
         CHECK(ledger_size() == 2 * ledger_entry_size + 100);
@@ -363,59 +383,39 @@ TEST_CASE("trail_ledger: a full disk cuts an entry short: finished first, no fai
         // Not a failed sync: no marker, the host is not refused.
         CHECK_FALSE(store->sync_failed());
         CHECK(store->sync_failure().empty());
-        CHECK_FALSE(std::filesystem::exists(host + "/.auditdistd-sync-failed"));
+        CHECK_FALSE(std::filesystem::exists(h.host + "/.auditdistd-sync-failed"));
     }
     // Room again: the cut entry is finished, then the next one.
     REQUIRE(store->append(std::span(data).subspan(200)) == reply_error::ok);
     REQUIRE(store->sync_data() == 0);
     auto expected = stream_digest(data);
     REQUIRE(store->close(trail_a_end, &expected) == reply_error::ok);
-
-    std::ifstream in(proto_ledger_path(host), std::ios::binary);
-    std::vector<char> all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    REQUIRE(all.size() % ledger_entry_size == 0);
-    ledger_walker w;
-    for (std::size_t off = 0; off < all.size(); off += ledger_entry_size) {
-        CHECK(w.feed(std::as_bytes(std::span(all.data() + off, ledger_entry_size))) == "");
-    }
+    auto w = walk_file(h.host);
     CHECK(w.count() == 5); // created, commit, the cut commit, commit, close
     CHECK(w.trails().at(trail_a_end).closed);
     CHECK(w.trails().at(trail_a_end).prefix == expected.sha256);
     // A restarted receiver reads the ledger as whole.
-    auto again = adist::receiver::trail_store::open(host, std::nullopt, &error);
+    std::string error;
+    auto again = adist::receiver::trail_store::open(h.host, std::nullopt, &error);
     REQUIRE(again);
     CHECK(again->ledger() != nullptr);
-    std::filesystem::remove_all(root);
 }
 
 TEST_CASE("trail_ledger: a store closed with an entry cut short leaves it whole given room") {
-    char tmpl[] = "/tmp/adist_ledger_XXXXXX";
-    std::string root = ::mkdtemp(tmpl);
-    std::string host = root + "/web1";
+    host_with_trail h;
     auto data = bytes_of(200, 10);
-    std::string error;
-    rlimit saved{};
-    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
-    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    REQUIRE(h.store->append(std::span(data).first(100)) == reply_error::ok);
     {
-        auto store = adist::receiver::trail_store::open(host, std::nullopt, &error);
-        REQUIRE(store);
-        REQUIRE(store->scan_newest().refusal.empty());
-        REQUIRE(store->open(trail_a) == reply_error::ok);
-        REQUIRE(store->append(std::span(data).first(100)) == reply_error::ok);
-        rlimit l = saved;
-        l.rlim_cur = ledger_entry_size + 50; // the created entry, then 50 bytes of the commit
-        REQUIRE(::setrlimit(RLIMIT_FSIZE, &l) == 0);
-        int cut = store->sync_data();
-        REQUIRE(::setrlimit(RLIMIT_FSIZE, &saved) == 0);
-        REQUIRE(cut == ENOSPC);
-        REQUIRE(std::filesystem::file_size(proto_ledger_path(host)) == ledger_entry_size + 50);
-        // Room again, but no further commit: the store goes (a stop).
+        file_size_limit full(ledger_entry_size + 50); // the created entry, 50 bytes of the commit
+        REQUIRE(h.store->sync_data() == ENOSPC);
     }
-    std::signal(SIGXFSZ, old_handler);
-    REQUIRE(std::filesystem::file_size(proto_ledger_path(host)) % ledger_entry_size == 0);
-    auto again = adist::receiver::trail_store::open(host, std::nullopt, &error);
+    REQUIRE(std::filesystem::file_size(proto_ledger_path(h.host)) == ledger_entry_size + 50);
+    // Room again, but no further commit: the store goes (a stop).
+    h.store.reset();
+    REQUIRE(std::filesystem::file_size(proto_ledger_path(h.host)) % ledger_entry_size == 0);
+    std::string error;
+    auto again = adist::receiver::trail_store::open(h.host, std::nullopt, &error);
     REQUIRE(again);
-    REQUIRE(again->ledger() != nullptr); // not "damaged": its last entry is whole
-    std::filesystem::remove_all(root);
+    CHECK(again->ledger() != nullptr); // not "damaged": its last entry is whole
+    walk_file(h.host);
 }
