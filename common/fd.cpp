@@ -24,6 +24,15 @@ unique_fd open_directory(const std::string& path) {
     return unique_fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
 
+int reopen_same(const std::string& path, int flags, file_id id, unique_fd* out) {
+    unique_fd fd(::open(path.c_str(), flags | O_CLOEXEC));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0) return errno;
+    if (!(file_id::of(st) == id)) return ESTALE;
+    *out = std::move(fd);
+    return 0;
+}
+
 int make_directories(const std::string& path, unsigned mode) {
     if (path.empty() || path[0] != '/') return EINVAL;
     std::string partial;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <sys/stat.h>
 #include <utility>
 
 namespace adist::common {
@@ -37,6 +38,19 @@ std::string errno_text(int err);
 // Opens an existing directory (O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC) or returns
 // an invalid fd with errno set.
 unique_fd open_directory(const std::string& path);
+
+// Which file a descriptor was open on (device and inode), to find it again.
+struct file_id {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    static file_id of(const struct ::stat& st) { return {st.st_dev, st.st_ino}; }
+    bool operator==(const file_id&) const = default;
+};
+
+// Opens `path` again (`flags`, O_CLOEXEC added) into *out, only if it is
+// still the file `id` names. Returns 0, ESTALE when another file is at the
+// path now (moved or replaced), or the errno of the open.
+int reopen_same(const std::string& path, int flags, file_id id, unique_fd* out);
 
 // Creates `path` and missing parents with `mode` (existing ones are left as
 // they are). Returns 0 or an errno value.

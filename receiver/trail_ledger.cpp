@@ -64,7 +64,7 @@ std::unique_ptr<trail_ledger> trail_ledger::open(const std::string& host_dir, in
         *error = "cannot give the ledger " + path + " to the daemon user: " + errno_text(errno);
         return nullptr;
     }
-    std::unique_ptr<trail_ledger> l(new trail_ledger(path, std::move(fd), st.st_dev, st.st_ino));
+    std::unique_ptr<trail_ledger> l(new trail_ledger(path, std::move(fd), common::file_id::of(st)));
     *error = l->attach_head();
     bool empty = false;
     if (error->empty()) {
@@ -77,13 +77,7 @@ std::unique_ptr<trail_ledger> trail_ledger::open(const std::string& host_dir, in
 }
 
 int trail_ledger::hold() {
-    if (fd_) return 0;
-    unique_fd fd(::open(path_.c_str(), O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC));
-    struct stat st {};
-    if (!fd || ::fstat(fd.get(), &st) != 0) return errno;
-    if (st.st_dev != dev_ || st.st_ino != ino_) return ESTALE;
-    fd_ = std::move(fd);
-    return 0;
+    return fd_ ? 0 : common::reopen_same(path_, O_RDWR | O_APPEND | O_NOFOLLOW, id_, &fd_);
 }
 
 void trail_ledger::release() {

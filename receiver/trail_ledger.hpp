@@ -14,7 +14,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 #include "common/daemon_util.hpp"
@@ -82,8 +81,8 @@ private:
         // again as soon as there is room.
         std::vector<std::byte> unwritten;
     };
-    trail_ledger(std::string path, common::unique_fd fd, dev_t dev, ino_t ino)
-        : path_(std::move(path)), fd_(std::move(fd)), dev_(dev), ino_(ino) {}
+    trail_ledger(std::string path, common::unique_fd fd, common::file_id id)
+        : path_(std::move(path)), fd_(std::move(fd)), id_(id) {}
     std::string attach_head();
     std::string load_head();
     std::string adopt_all(int dir_fd);
@@ -105,8 +104,7 @@ private:
     };
     std::string path_;
     common::unique_fd fd_;
-    dev_t dev_; // the file first opened, which hold() must find again
-    ino_t ino_;
+    common::file_id id_; // the file first opened, which hold() must find again
     std::shared_ptr<head_state> head_;
     mutable std::mutex state_mutex_; // what follows
     std::string name_;               // the tracked trail ("" none)

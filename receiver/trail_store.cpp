@@ -62,7 +62,8 @@ std::unique_ptr<trail_store> trail_store::open(const std::string& path,
         *error = "cannot open directory " + path + ": " + errno_text(errno);
         return nullptr;
     }
-    std::unique_ptr<trail_store> store(new trail_store(path, std::move(dir), st.st_dev, st.st_ino));
+    std::unique_ptr<trail_store> store(
+        new trail_store(path, std::move(dir), common::file_id::of(st)));
     store->load_sync_marker();
     store->open_ledger(owner);
     return store;

@@ -12,7 +12,6 @@
 #include <set>
 #include <span>
 #include <string>
-#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "common/config.hpp"
@@ -133,8 +132,8 @@ public:
     const std::string& last_error() const { return last_error_; }
 
 private:
-    trail_store(std::string path, common::unique_fd dir, dev_t dev, ino_t ino)
-        : path_(std::move(path)), dir_(std::move(dir)), dir_dev_(dev), dir_ino_(ino) {}
+    trail_store(std::string path, common::unique_fd dir, common::file_id id)
+        : path_(std::move(path)), dir_(std::move(dir)), dir_id_(id) {}
     // Reopens the directory and the ledger if released (0, or errno with
     // last_error_ set). A trail open implies them held.
     int hold();
@@ -171,8 +170,7 @@ private:
     std::string path_;
     // Written by hold() and release_idle() under state_mutex_ (status reads it).
     common::unique_fd dir_;
-    dev_t dir_dev_; // the directory first opened, which hold() must find again
-    ino_t dir_ino_;
+    common::file_id dir_id_; // the directory first opened, which hold() must find again
     // newest_, open_name_ and file_ change on the pool threads and are read
     // by status(): changed and read under state_mutex_.
     mutable std::mutex state_mutex_;

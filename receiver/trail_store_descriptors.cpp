@@ -6,28 +6,25 @@
 
 #include <cerrno>
 #include <fcntl.h>
-#include <sys/stat.h>
 
 namespace adist::receiver {
 using common::errno_text;
 
 int trail_store::hold() {
     if (dir_) return 0;
-    common::unique_fd dir = common::open_directory(path_);
-    struct stat st {};
-    if (!dir || ::fstat(dir.get(), &st) != 0) {
-        int err = errno;
+    common::unique_fd dir;
+    if (int err = common::reopen_same(path_, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, dir_id_, &dir);
+        err == ESTALE) {
+        last_error_ = path_ + " is no longer the directory the receiver opened at its start "
+                              "(moved or replaced); restart auditdistd to take the new one";
+        return err;
+    } else if (err != 0) {
         last_error_ = "cannot open the host directory " + path_ + " again: " + errno_text(err);
         // Opened as root at the start, since then by the daemon's user.
         if (err == EACCES)
             last_error_ += " (the daemon's user must be able to search every "
                            "directory above it)";
         return err;
-    }
-    if (st.st_dev != dir_dev_ || st.st_ino != dir_ino_) {
-        last_error_ = path_ + " is no longer the directory the receiver opened at its start "
-                              "(moved or replaced); restart auditdistd to take the new one";
-        return ESTALE;
     }
     if (ledger_) {
         if (int err = ledger_->hold(); err != 0) {
