@@ -92,6 +92,7 @@ private:
     // the file, whole or in part, and the next one chains to it.
     int write_entry(proto::ledger_entry e, bool* chained = nullptr);
     int finish_cut_entry(); // under head_->mutex
+    int sync_file();
     int write_all(std::span<const std::byte> bytes, std::size_t* written);
     std::optional<proto::ledger_entry> last_entry_of(const std::string& name);
     int read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now,
