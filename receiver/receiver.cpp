@@ -157,29 +157,6 @@ void receiver::setup(std::optional<owner_ids> owner) {
 
 // Says once per filesystem, at startup, where received trails cannot be made
 // append-only; or once that none can, when we are not root.
-void receiver::check_attributes() {
-    if (::geteuid() != 0) {
-        log::warning("not started as root: received trails are not made append-only or "
-                     "immutable (that needs the root supervisor)");
-        return;
-    }
-    std::vector<dev_t> noted;
-    for (const auto& slot : hosts_) {
-        struct stat st {};
-        int dir = slot->store->held_dir_fd();
-        bool new_fs = dir >= 0 && ::fstat(dir, &st) == 0 &&
-                      std::find(noted.begin(), noted.end(), st.st_dev) == noted.end();
-        int err = new_fs ? common::probe_append_only(dir) : 0;
-        slot->store->release_idle();
-        if (err != 0) {
-            noted.push_back(st.st_dev);
-            log::warning("the filesystem of ", slot->store->path(),
-                         " does not take the append-only attribute (", common::errno_text(err),
-                         "): trails on it are protected by the receiver rules only");
-        }
-    }
-}
-
 void receiver::set_guard(std::unique_ptr<common::guard_client> guard) {
     guard_ = std::move(guard);
     for (auto* list : {&hosts_, &retired_}) {
@@ -193,17 +170,7 @@ void receiver::start_listener(listener& l) {
 }
 
 void receiver::start() {
-    // The stores were opened at setup, as root; from now on they open their
-    // directory and ledger again for each session as the daemon's user:
-    // say at once which hosts that user cannot reach.
-    for (auto& h : hosts_) {
-        if (h->store->held_dir_fd() < 0) {
-            log::error("host ", h->config.name, ": ", h->store->last_error(),
-                       "; its sessions are refused until that is fixed");
-            h->error(h->store->last_error());
-        }
-        h->store->release_idle();
-    }
+    check_reachable();
     pool_.emplace(2);
     for (auto& l : listeners_) start_listener(*l);
     peer_log_timer_.expires_at(asio::steady_timer::time_point::max());

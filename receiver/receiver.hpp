@@ -133,7 +133,8 @@ private:
     std::unique_ptr<listener> make_listener(const common::endpoint_spec& spec, std::string* error,
                                             int* code);
     void start_listener(listener& l);
-    void check_attributes();
+    void check_attributes(); // host_checks.cpp
+    void check_reachable();  // host_checks.cpp
     void update_limits(const common::config& next);
     std::vector<host_slot*> hosts_for(const asio::ip::address& address);
 
