@@ -182,7 +182,7 @@ asio::awaitable<void> session::data_phase() {
     if (!stopping_) co_await drain();
     stopping_ = true;
     wake_committer(); // an error reply still queued goes out
-    while (committing_ || committer_running_) co_await drained_.wait();
+    while (committer_running_) co_await drained_.wait(); // committing_ implies running
 }
 
 void session::queue(std::uint64_t seq, reply_error err, bool needs_sync) {
