@@ -182,7 +182,9 @@ asio::awaitable<void> session::data_phase() {
     if (!stopping_) co_await drain();
     stopping_ = true;
     wake_committer(); // an error reply still queued goes out
-    while (committer_running_) co_await drained_.wait(); // committing_ implies running
+    // committing_ implies committer_running_.
+    while (committer_running_)
+        co_await drained_.wait();
 }
 
 void session::queue(std::uint64_t seq, reply_error err, bool needs_sync) {
