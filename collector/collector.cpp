@@ -4,6 +4,7 @@
 // thread of the fast path (accept_batch.cpp); every file operation is
 // record_file's, under state_.
 #include "collector/collector.hpp"
+#include "common/async.hpp"
 
 #include "collector/peer_info.hpp"
 #include "collector/setup.hpp"
@@ -25,9 +26,7 @@
 namespace adist::collector {
 
 using namespace std::chrono_literals;
-namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
-} // namespace
+using common::tuple_awaitable;
 
 std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(

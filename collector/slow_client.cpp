@@ -5,6 +5,7 @@
 // answers it as the fast path does: admission and staging under state_,
 // its peer read without the lock, the reply after its batch's write().
 #include "collector/collector.hpp"
+#include "common/async.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -13,7 +14,7 @@ namespace adist::collector {
 
 using namespace std::chrono_literals;
 namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+using common::tuple_awaitable;
 // A client that has not sent its request by then is dropped: the shell's
 // client gives up after 200 ms anyway.
 constexpr auto request_deadline = 2s;

@@ -3,6 +3,7 @@
 // write(); the tick syncs, checks the file and writes heartbeats. Runs on
 // the worker's io_context thread.
 #include "collector/sudo_role.hpp"
+#include "common/async.hpp"
 
 #include "collector/setup.hpp"
 #include "common/fd.hpp"
@@ -22,7 +23,7 @@ namespace adist::collector {
 
 using namespace std::chrono_literals;
 namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+using common::tuple_awaitable;
 // Sessions at once (each holds a sudo waiting on us).
 constexpr int max_sessions = 1024;
 // A frame whose header arrived must be whole by then; between frames a

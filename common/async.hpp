@@ -12,6 +12,10 @@ namespace adist::common {
 
 namespace asio = boost::asio;
 
+// co_await op(..., tuple_awaitable): the error code comes back as a value
+// in a tuple instead of an exception.
+inline constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
 // A level-triggered wake-up: notify() wakes every current waiter, and a
 // notify() with no waiter is remembered for the next wait(). Waiters must
 // re-check their condition (a wake-up may be shared or early). The timer's

@@ -2,6 +2,7 @@
 // "timeouts" example: one timer per connection re-armed to the nearest
 // deadline, rather than one timer per operation.
 #include "common/stream.hpp"
+#include "common/async.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -13,7 +14,6 @@
 namespace adist::common {
 namespace {
 
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 // Bytes OpenSSL reads from the socket per recv() (read-ahead buffer).
 constexpr std::size_t tls_read_ahead = 64 * 1024;
 

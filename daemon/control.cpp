@@ -3,6 +3,7 @@
 // json" (at most 64 bytes, within 2 s); the answer is the rendering, then
 // the server closes.
 #include "daemon/control.hpp"
+#include "common/async.hpp"
 
 #include "common/fd.hpp"
 #include "common/inherited_listener.hpp"
@@ -22,7 +23,7 @@ using local = asio::local::stream_protocol;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+using common::tuple_awaitable;
 constexpr std::size_t max_request = 64;
 constexpr auto answer_write_deadline = 30s;
 

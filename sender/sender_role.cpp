@@ -1,6 +1,7 @@
 // The sender role (see sender_role.hpp): one uplink per host, the fan-out
 // group of each dist directory, and reloads.
 #include "sender/sender_role.hpp"
+#include "common/async.hpp"
 
 #include "common/log.hpp"
 #include "sender/digest_checkpoint.hpp"
@@ -14,9 +15,7 @@
 
 namespace adist::sender {
 using namespace std::chrono_literals;
-namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
-} // namespace
+using common::tuple_awaitable;
 
 sender_role::sender_role(asio::io_context& io, const common::config& cfg, uplink_options options)
     : io_(io), tls_(common::make_client_context()) {

@@ -1,5 +1,6 @@
 // Uplink to one receiver (see uplink.hpp).
 #include "sender/uplink.hpp"
+#include "common/async.hpp"
 
 #include <algorithm>
 
@@ -14,7 +15,7 @@ using asio::ip::tcp;
 using namespace std::chrono_literals;
 
 namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+using common::tuple_awaitable;
 
 bool family_matches(const tcp::endpoint& ep, common::family f) {
     if (f == common::family::v4) return ep.address().is_v4();
