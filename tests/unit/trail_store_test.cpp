@@ -27,6 +27,13 @@ std::string name_at(int i) {
     std::snprintf(buf, sizeof buf, "20240101%02d%02d00.not_terminated", i / 60, i % 60);
     return buf;
 }
+std::unique_ptr<trail_store> open_store(const std::string& dir) {
+    std::string error;
+    auto store = trail_store::open(dir, std::nullopt, &error);
+    REQUIRE(store);
+    return store;
+}
+
 // How many of this process's descriptors are open on `path` or beneath it.
 int descriptors_under(const std::string& path) {
     int n = 0;
@@ -125,10 +132,8 @@ TEST_CASE("trail_store: a created host directory exists; a marker from an earlie
 
 TEST_CASE("trail_store: an idle store holds no descriptor; the work takes them again") {
     temp_dir d("trail_store");
-    std::string error;
     std::string dir = d.path + "/web1";
-    auto store = trail_store::open(dir, std::nullopt, &error);
-    REQUIRE(store);
+    auto store = open_store(dir);
     REQUIRE(store->ledger() != nullptr);
     REQUIRE(descriptors_under(d.path) == 2); // the directory and the ledger
     store->release_idle();
@@ -166,8 +171,7 @@ TEST_CASE("trail_store: an idle store holds no descriptor; the work takes them a
     REQUIRE(store->append(data) == reply_error::ok);
     REQUIRE(store->close(name_at(2)) == reply_error::ok);
     store->release_idle();
-    auto restarted = trail_store::open(dir, std::nullopt, &error);
-    REQUIRE(restarted);
+    auto restarted = open_store(dir);
     REQUIRE(restarted->scan_newest().newest.name == name_at(2));
     auto again = restarted->stored_digest(name_at(1));
     REQUIRE(again);
@@ -176,10 +180,8 @@ TEST_CASE("trail_store: an idle store holds no descriptor; the work takes them a
 
 TEST_CASE("trail_store: a directory or ledger replaced while released is refused, not adopted") {
     temp_dir d("trail_store");
-    std::string error;
     std::string dir = d.path + "/web1";
-    auto store = trail_store::open(dir, std::nullopt, &error);
-    REQUIRE(store);
+    auto store = open_store(dir);
     REQUIRE(store->open(name_at(1)) == reply_error::ok);
     REQUIRE(store->close(name_at(1)) == reply_error::ok);
     store->release_idle();
