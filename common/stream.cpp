@@ -161,17 +161,27 @@ asio::awaitable<std::pair<error_code, std::size_t>> stream::read_some(asio::muta
     co_return co_await read_some_untimed(b);
 }
 
-asio::awaitable<error_code> stream::wait_readable() {
-    if (closed_) co_return asio::error::operation_aborted;
-    if (ssl_ != nullptr && ::SSL_has_pending(ssl_) == 1) co_return error_code{};
+bool stream::readable_now() {
+    if (closed_) return true; // read_some() reports it at once
+    if (ssl_ != nullptr && ::SSL_has_pending(ssl_) == 1) return true;
     // A flowing stream has bytes waiting: no trip through the reactor.
     pollfd p{static_cast<int>(socket_.native_handle()), POLLIN, 0};
-    if (::poll(&p, 1, 0) > 0) co_return error_code{};
+    return ::poll(&p, 1, 0) > 0;
+}
+
+void stream::when_readable(std::function<void(error_code)> done) {
+    if (closed_) {
+        asio::post(socket_.get_executor(),
+                   [done = std::move(done)] { done(asio::error::operation_aborted); });
+        return;
+    }
     arm(read_deadline_);
-    deadline_guard g{read_deadline_};
-    auto [ec] = co_await socket_.async_wait(asio::socket_base::wait_read, tuple_awaitable);
-    if (!ec && closed_) ec = asio::error::operation_aborted;
-    co_return ec;
+    socket_.async_wait(asio::socket_base::wait_read,
+                       [self = shared_from_this(), done = std::move(done)](error_code ec) {
+                           self->read_deadline_ = steady::time_point::max();
+                           if (!ec && self->closed_) ec = asio::error::operation_aborted;
+                           done(ec);
+                       });
 }
 
 // TLS: after the first record, takes what OpenSSL already holds (read-ahead)

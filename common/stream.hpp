@@ -16,6 +16,7 @@
 #include <boost/asio/ssl.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -67,11 +68,15 @@ public:
     asio::awaitable<error_code> read_exact(asio::mutable_buffer buffer);
     // Reads whatever is available (at least one byte).
     asio::awaitable<std::pair<error_code, std::size_t>> read_some(asio::mutable_buffer buffer);
+    // True when read_some() would not wait: OpenSSL holds bytes, or the
+    // socket has bytes, its end or an error to report.
+    bool readable_now();
     // Waits, under the same deadline as read_some(), until read_some() has
-    // something to take (bytes, the end or an error: it says which),
-    // without a buffer: a quiet connection holds none (the receiver's
-    // thousands of idle senders). Returns at once when bytes are there.
-    asio::awaitable<error_code> wait_readable();
+    // something to take, holding no buffer and no coroutine: `done` runs
+    // once, on the stream's executor, with the wait's result
+    // (operation_aborted once the stream is closed). A quiet connection
+    // then costs one pending wait (the receiver's thousands of idle senders).
+    void when_readable(std::function<void(error_code)> done);
     asio::awaitable<error_code> write_all(asio::const_buffer buffer);
     // Best-effort TLS close_notify, bounded by the timeout, then close.
     asio::awaitable<void> shutdown();

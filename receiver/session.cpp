@@ -79,11 +79,14 @@ asio::awaitable<bool> session::send(std::vector<std::byte> bytes) {
 
 asio::awaitable<void> session::run() {
     auto self = shared_from_this();
-    // However run() ends (an exception too): finished, and no longer
-    // holding an unauthenticated slot of its address.
+    // Until the data phase takes over, however run() ends (an exception
+    // too): finished, and no longer holding an unauthenticated slot.
     struct finish_guard {
         session* s;
-        ~finish_guard() { s->finish(); }
+        bool armed = true;
+        ~finish_guard() {
+            if (armed) s->finish();
+        }
     } guard{this};
     stream_->set_timeout(options_.timeout);
     // One deadline from accept to the proof of the password, not one per
@@ -94,35 +97,63 @@ asio::awaitable<void> session::run() {
     // One step per statement: g++ 12 miscompiles co_await chains in &&.
     bool ready = co_await tls_handshake();
     if (ready) ready = co_await handshake();
-    if (ready) {
-        co_await data_phase();
+    guard.armed = false; // end() and the data phase finish it now
+    if (!ready) {
+        co_await end();
+        co_return;
     }
-    stream_->close();
-    if (slot_ != nullptr && slot_->active == self) {
-        auto* store = slot_->store.get();
-        auto detach = [store] { return store->detach(); };
-        if (int err = co_await common::offload(owner_.pool(), detach); err != 0) {
-            log::error(prefix_, "cannot sync ", store->path(), ": ", common::errno_text(err));
-        }
-        store->release_idle();
-        slot_->active.reset();
-        slot_->since = std::chrono::system_clock::now();
-    }
-    owner_.session_ended();
+    spawn_turn(std::nullopt);
 }
 
-asio::awaitable<void> session::data_phase() {
+void session::spawn_turn(std::optional<boost::system::error_code> woke) {
+    asio::co_spawn(stream_->socket().get_executor(), data_phase(woke),
+                   [self = shared_from_this()](const std::exception_ptr& e) {
+                       if (e) self->turn_failed(e);
+                   });
+}
+
+void session::wait_for_data() {
+    stream_->when_readable(
+        [self = shared_from_this()](boost::system::error_code ec) { self->spawn_turn(ec); });
+}
+
+// A turn of the data phase threw (out of memory, say): the session ends
+// as it would after an error, its host's store detached and its slot free.
+void session::turn_failed(const std::exception_ptr& e) {
+    std::string what = "unknown exception";
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        what = x.what();
+    } catch (...) {
+    }
+    log::error(prefix_, "closing the connection after an internal error: ", what);
+    stop();
+    if (ending_) return; // end() threw: its guard finished the session
+    asio::co_spawn(
+        stream_->socket().get_executor(), [self = shared_from_this()] { return self->end(); },
+        asio::detached);
+}
+
+asio::awaitable<void> session::data_phase(std::optional<boost::system::error_code> woke) {
     std::vector<std::byte> buf;
     std::size_t have = 0;
     while (!failed_ && !stopping_) {
         boost::system::error_code ec;
         std::size_t n = 0;
-        // Between frames of a quiet stream: no buffer held while waiting
-        // (an idle sender costs the receiver only its TLS and session
-        // state). A stream whose buffer grew keeps it while it flows.
+        // Between frames of a quiet stream: this turn ends and the wait for
+        // the next bytes holds no buffer and no coroutine (an idle sender
+        // costs the receiver only its TLS and session state). A stream
+        // whose buffer grew keeps it, and its turn, while it flows.
         if (have == 0 && buf.size() <= idle_buffer_size) {
             buf = std::vector<std::byte>();
-            ec = co_await stream_->wait_readable();
+            if (woke) {
+                ec = *woke;
+                woke.reset();
+            } else if (!stream_->readable_now()) {
+                wait_for_data();
+                co_return;
+            }
             if (!ec) buf.resize(idle_buffer_size);
         }
         if (!ec) {
@@ -177,6 +208,18 @@ asio::awaitable<void> session::data_phase() {
         wake_committer();
         while (pending_.size() > max_pending_replies && !stopping_) co_await drained_.wait();
     }
+    co_await end();
+}
+
+asio::awaitable<void> session::end() {
+    auto self = shared_from_this();
+    ending_ = true;
+    // However it ends (an exception too): finished, and no longer holding
+    // an unauthenticated slot of its address.
+    struct finish_guard {
+        session* s;
+        ~finish_guard() { s->finish(); }
+    } guard{this};
     // Let the committer send what is already queued (an error reply, or acks
     // of synced data), then stop it.
     if (!stopping_) co_await drain();
@@ -185,6 +228,18 @@ asio::awaitable<void> session::data_phase() {
     // committing_ implies committer_running_.
     while (committer_running_)
         co_await drained_.wait();
+    stream_->close();
+    if (slot_ != nullptr && slot_->active == self) {
+        auto* store = slot_->store.get();
+        auto detach = [store] { return store->detach(); };
+        if (int err = co_await common::offload(owner_.pool(), detach); err != 0) {
+            log::error(prefix_, "cannot sync ", store->path(), ": ", common::errno_text(err));
+        }
+        store->release_idle();
+        slot_->active.reset();
+        slot_->since = std::chrono::system_clock::now();
+    }
+    owner_.session_ended();
 }
 
 void session::queue(std::uint64_t seq, reply_error err, bool needs_sync) {

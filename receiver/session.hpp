@@ -3,11 +3,14 @@
 // committer coroutine group-commits appends (one fdatasync for many) and only
 // then sends their acks, in order. It runs while replies are pending and is
 // started again by the next ones, so an idle connection holds no committer.
+// The reader, too, runs in turns: a quiet connection waits for its next
+// bytes with a plain handler, holding no coroutine frame and no buffer.
 // Run by the receiver's io_context.
 #pragma once
 
 #include <boost/asio.hpp>
 
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,7 +42,7 @@ public:
             std::shared_ptr<asio::ssl::context> tls = nullptr);
 
     asio::awaitable<void> run();
-    // Closes the connection; run() finishes soon after (see finished()).
+    // Closes the connection; the session ends soon after (see finished()).
     void stop();
     bool finished() const { return finished_; }
     // Holds a pointer to `slot` (its own, or a candidate during the handshake).
@@ -62,7 +65,18 @@ private:
     proto::handshake_step find_host(proto::receiver_handshake& hs);
     asio::awaitable<bool> claim_slot(host_slot* slot);
     asio::awaitable<bool> send(std::vector<std::byte> bytes);
-    asio::awaitable<void> data_phase();
+    // One turn of the data phase: reads and applies requests while bytes
+    // come, started after the handshake (woke empty) and by each wait for
+    // data (woke: its result). When the sender goes quiet the turn ends
+    // and wait_for_data() waits with no coroutine held; when the data phase
+    // ends, end() follows.
+    asio::awaitable<void> data_phase(std::optional<boost::system::error_code> woke);
+    void spawn_turn(std::optional<boost::system::error_code> woke);
+    void wait_for_data();
+    void turn_failed(const std::exception_ptr& e);
+    // The session's end: the committer sends what is queued, the store is
+    // detached and the host's slot freed.
+    asio::awaitable<void> end();
     asio::awaitable<bool> handle(const proto::request& req);
     asio::awaitable<void> answer_head(std::uint64_t seq);
     asio::awaitable<proto::reply_error> barrier_call(proto::command cmd, std::string name,
@@ -102,6 +116,7 @@ private:
     bool failed_ = false;    // an error reply is queued: stop after sending it
     bool stopping_ = false;
     bool finished_ = false;
+    bool ending_ = false; // end() has started
     common::event drained_;
     bool unknown_name_ = false; // handshake continues with a decoy password
     int version_ = 0;           // protocol version agreed in the handshake
