@@ -76,6 +76,8 @@ public:
     // once, on the stream's executor, with the wait's result
     // (operation_aborted once the stream is closed). A quiet connection
     // then costs one pending wait (the receiver's thousands of idle senders).
+    // Call it only when readable_now() is false: the reactor reports bytes
+    // that arrive after the call, not those already there.
     void when_readable(std::function<void(error_code)> done);
     asio::awaitable<error_code> write_all(asio::const_buffer buffer);
     // Best-effort TLS close_notify, bounded by the timeout, then close.

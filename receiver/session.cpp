@@ -99,17 +99,26 @@ asio::awaitable<void> session::run() {
     if (ready) ready = co_await handshake();
     guard.armed = false; // end() and the data phase finish it now
     if (!ready) {
-        co_await end();
+        try {
+            co_await end();
+        } catch (...) {
+            end_inline();
+        }
         co_return;
     }
     spawn_turn(std::nullopt);
 }
 
+// Never throws: a turn that cannot even start (no memory) ends the session.
 void session::spawn_turn(std::optional<boost::system::error_code> woke) {
-    asio::co_spawn(stream_->socket().get_executor(), data_phase(woke),
-                   [self = shared_from_this()](const std::exception_ptr& e) {
-                       if (e) self->turn_failed(e);
-                   });
+    try {
+        asio::co_spawn(stream_->socket().get_executor(), data_phase(woke),
+                       [self = shared_from_this()](const std::exception_ptr& e) {
+                           if (e) self->turn_failed(e);
+                       });
+    } catch (...) {
+        turn_failed(std::current_exception());
+    }
 }
 
 void session::wait_for_data() {
@@ -118,21 +127,33 @@ void session::wait_for_data() {
 }
 
 // A turn of the data phase threw (out of memory, say): the session ends
-// as it would after an error, its host's store detached and its slot free.
-void session::turn_failed(const std::exception_ptr& e) {
-    std::string what = "unknown exception";
+// as it would after an error, its host's store detached and its slot free;
+// if end() itself cannot run or threw, end_inline() does the same at once.
+void session::turn_failed(const std::exception_ptr& e) noexcept {
     try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        what = x.what();
+        std::string what = "unknown exception";
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+            what = x.what();
+        } catch (...) {
+        }
+        log::error(prefix_, "closing the connection after an internal error: ", what);
     } catch (...) {
     }
-    log::error(prefix_, "closing the connection after an internal error: ", what);
     stop();
-    if (ending_) return; // end() threw: its guard finished the session
-    asio::co_spawn(
-        stream_->socket().get_executor(), [self = shared_from_this()] { return self->end(); },
-        asio::detached);
+    if (ending_) {
+        end_inline();
+        return;
+    }
+    try {
+        asio::co_spawn(stream_->socket().get_executor(), end(),
+                       [self = shared_from_this()](const std::exception_ptr& e) {
+                           if (e) self->end_inline();
+                       });
+    } catch (...) {
+        end_inline();
+    }
 }
 
 asio::awaitable<void> session::data_phase(std::optional<boost::system::error_code> woke) {
@@ -229,17 +250,40 @@ asio::awaitable<void> session::end() {
     while (committer_running_)
         co_await drained_.wait();
     stream_->close();
-    if (slot_ != nullptr && slot_->active == self) {
+    if (holds_slot()) {
         auto* store = slot_->store.get();
         auto detach = [store] { return store->detach(); };
-        if (int err = co_await common::offload(owner_.pool(), detach); err != 0) {
-            log::error(prefix_, "cannot sync ", store->path(), ": ", common::errno_text(err));
-        }
-        store->release_idle();
-        slot_->active.reset();
-        slot_->since = std::chrono::system_clock::now();
+        release_slot(co_await common::offload(owner_.pool(), detach));
     }
     owner_.session_ended();
+}
+
+bool session::holds_slot() const {
+    return slot_ != nullptr && slot_->active.get() == this;
+}
+
+void session::release_slot(int detach_error) {
+    auto* store = slot_->store.get();
+    if (detach_error != 0) {
+        log::error(prefix_, "cannot sync ", store->path(), ": ", common::errno_text(detach_error));
+    }
+    store->release_idle();
+    slot_->active.reset();
+    slot_->since = std::chrono::system_clock::now();
+}
+
+// end() without a coroutine, for when end() could not start or threw: the
+// store is detached here, on the loop (a sync, on a path that should never
+// run), so that the host is not left held by a session that is gone.
+void session::end_inline() noexcept {
+    stopping_ = true;
+    stream_->close();
+    try {
+        if (holds_slot()) release_slot(slot_->store->detach());
+        owner_.session_ended();
+    } catch (...) {
+    }
+    finish();
 }
 
 void session::queue(std::uint64_t seq, reply_error err, bool needs_sync) {

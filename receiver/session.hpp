@@ -73,10 +73,13 @@ private:
     asio::awaitable<void> data_phase(std::optional<boost::system::error_code> woke);
     void spawn_turn(std::optional<boost::system::error_code> woke);
     void wait_for_data();
-    void turn_failed(const std::exception_ptr& e);
+    void turn_failed(const std::exception_ptr& e) noexcept;
     // The session's end: the committer sends what is queued, the store is
     // detached and the host's slot freed.
     asio::awaitable<void> end();
+    void end_inline() noexcept;
+    bool holds_slot() const;
+    void release_slot(int detach_error);
     asio::awaitable<bool> handle(const proto::request& req);
     asio::awaitable<void> answer_head(std::uint64_t seq);
     asio::awaitable<proto::reply_error> barrier_call(proto::command cmd, std::string name,

@@ -17,12 +17,12 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
 // A connected pair on 127.0.0.1: `ours` wrapped in a stream, `peer` plain.
-struct pair {
+struct conn_pair {
     asio::io_context io;
     tcp::socket peer{io};
     std::shared_ptr<adist::common::stream> ours;
 
-    pair() {
+    conn_pair() {
         tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
         peer.connect(acceptor.local_endpoint());
         ours = std::make_shared<adist::common::stream>(acceptor.accept());
@@ -42,7 +42,7 @@ struct pair {
 } // namespace
 
 TEST_CASE("when_readable runs its handler once bytes arrive, not before") {
-    pair p;
+    conn_pair p;
     CHECK_FALSE(p.ours->readable_now());
     std::optional<boost::system::error_code> result;
     int calls = 0;
@@ -67,7 +67,7 @@ TEST_CASE("when_readable runs its handler once bytes arrive, not before") {
 }
 
 TEST_CASE("when_readable reports the peer's end as readable") {
-    pair p;
+    conn_pair p;
     std::optional<boost::system::error_code> result;
     p.ours->when_readable([&](boost::system::error_code ec) { result = ec; });
     p.peer.close();
@@ -78,7 +78,7 @@ TEST_CASE("when_readable reports the peer's end as readable") {
 }
 
 TEST_CASE("close() ends a pending when_readable with operation_aborted") {
-    pair p;
+    conn_pair p;
     std::optional<boost::system::error_code> result;
     p.ours->when_readable([&](boost::system::error_code ec) { result = ec; });
     p.io.run_for(20ms);
@@ -99,7 +99,7 @@ TEST_CASE("close() ends a pending when_readable with operation_aborted") {
 }
 
 TEST_CASE("a quiet peer past the read timeout ends when_readable, timed out") {
-    pair p;
+    conn_pair p;
     p.ours->set_timeout(150ms);
     p.ours->start_watchdog();
     std::optional<boost::system::error_code> result;
@@ -113,7 +113,7 @@ TEST_CASE("a quiet peer past the read timeout ends when_readable, timed out") {
 }
 
 TEST_CASE("a wait that completed clears its deadline") {
-    pair p;
+    conn_pair p;
     p.ours->set_timeout(150ms);
     p.ours->start_watchdog();
     std::optional<boost::system::error_code> result;
@@ -126,5 +126,6 @@ TEST_CASE("a wait that completed clears its deadline") {
     p.io.restart();
     p.io.run_for(400ms);
     CHECK_FALSE(p.ours->timed_out());
+    CHECK(p.ours->socket().is_open());
     CHECK(p.ours->readable_now());
 }
