@@ -99,11 +99,7 @@ asio::awaitable<void> session::run() {
     if (ready) ready = co_await handshake();
     guard.armed = false; // end() and the data phase finish it now
     if (!ready) {
-        try {
-            co_await end();
-        } catch (...) {
-            end_inline();
-        }
+        co_await end();
         co_return;
     }
     spawn_turn(std::nullopt);
@@ -127,8 +123,8 @@ void session::wait_for_data() {
 }
 
 // A turn of the data phase threw (out of memory, say): the session ends
-// as it would after an error, its host's store detached and its slot free;
-// if end() itself cannot run or threw, end_inline() does the same at once.
+// as it would after an error, its host's store detached and its slot free
+// (end() never throws; end_inline() when end() cannot even start).
 void session::turn_failed(const std::exception_ptr& e) noexcept {
     try {
         std::string what = "unknown exception";
@@ -142,15 +138,10 @@ void session::turn_failed(const std::exception_ptr& e) noexcept {
     } catch (...) {
     }
     stop();
-    if (ending_) {
-        end_inline();
-        return;
-    }
     try {
+        // The handler keeps the session alive until end() has run.
         asio::co_spawn(stream_->socket().get_executor(), end(),
-                       [self = shared_from_this()](const std::exception_ptr& e) {
-                           if (e) self->end_inline();
-                       });
+                       [self = shared_from_this()](const std::exception_ptr&) {});
     } catch (...) {
         end_inline();
     }
@@ -182,17 +173,7 @@ asio::awaitable<void> session::data_phase(std::optional<boost::system::error_cod
                 co_await stream_->read_some(asio::buffer(buf.data() + have, buf.size() - have));
         }
         if (ec) {
-            if (stream_->timed_out()) {
-                log::warning(prefix_, "no data for ", options_.timeout.count() / 1000,
-                             " s, closing the connection");
-                slot_->error("no data for " + std::to_string(options_.timeout.count() / 1000) +
-                             " s, connection closed");
-            } else if (!stopping_) {
-                // `stream truncated` is how FreeBSD's sender stops: say what it means.
-                log::info(prefix_, ec == asio::ssl::error::stream_truncated
-                                       ? common::closed_without_tls_shutdown(have)
-                                       : "connection closed: " + ec.message());
-            }
+            report_read_end(ec, have);
             break;
         }
         bool filled = have + n == buf.size();
@@ -232,30 +213,49 @@ asio::awaitable<void> session::data_phase(std::optional<boost::system::error_cod
     co_await end();
 }
 
+void session::report_read_end(const boost::system::error_code& ec, std::size_t partial) {
+    if (stream_->timed_out()) {
+        log::warning(prefix_, "no data for ", options_.timeout.count() / 1000,
+                     " s, closing the connection");
+        slot_->error("no data for " + std::to_string(options_.timeout.count() / 1000) +
+                     " s, connection closed");
+    } else if (!stopping_) {
+        // `stream truncated` is how FreeBSD's sender stops: say what it means.
+        log::info(prefix_, ec == asio::ssl::error::stream_truncated
+                               ? common::closed_without_tls_shutdown(partial)
+                               : "connection closed: " + ec.message());
+    }
+}
+
 asio::awaitable<void> session::end() {
     auto self = shared_from_this();
-    ending_ = true;
-    // However it ends (an exception too): finished, and no longer holding
-    // an unauthenticated slot of its address.
-    struct finish_guard {
-        session* s;
-        ~finish_guard() { s->finish(); }
-    } guard{this};
-    // Let the committer send what is already queued (an error reply, or acks
-    // of synced data), then stop it.
-    if (!stopping_) co_await drain();
-    stopping_ = true;
-    wake_committer(); // an error reply still queued goes out
-    // committing_ implies committer_running_.
-    while (committer_running_)
-        co_await drained_.wait();
-    stream_->close();
-    if (holds_slot()) {
-        auto* store = slot_->store.get();
-        auto detach = [store] { return store->detach(); };
-        release_slot(co_await common::offload(owner_.pool(), detach));
+    try {
+        // Let the committer send what is already queued (an error reply, or
+        // acks of synced data), then stop it.
+        if (!stopping_) co_await drain();
+        stopping_ = true;
+        wake_committer(); // an error reply still queued goes out
+        // committing_ implies committer_running_.
+        while (committer_running_)
+            co_await drained_.wait();
+        stream_->close();
+        if (holds_slot()) {
+            auto* store = slot_->store.get();
+            auto detach = [store] { return store->detach(); };
+            release_slot(co_await common::offload(owner_.pool(), detach));
+        }
+        owner_.session_ended();
+    } catch (...) {
+        // However it ends: the host's slot freed, finished, and no longer
+        // holding an unauthenticated slot of its address.
+        try {
+            log::error(prefix_, "internal error while closing the connection");
+        } catch (...) {
+        }
+        end_inline();
+        co_return;
     }
-    owner_.session_ended();
+    finish();
 }
 
 bool session::holds_slot() const {

@@ -72,10 +72,14 @@ private:
     // ends, end() follows.
     asio::awaitable<void> data_phase(std::optional<boost::system::error_code> woke);
     void spawn_turn(std::optional<boost::system::error_code> woke);
+    // Logs why the data phase's read ended (a timeout, the peer, FreeBSD's
+    // close without close_notify after `partial` bytes of a frame).
+    void report_read_end(const boost::system::error_code& ec, std::size_t partial);
     void wait_for_data();
     void turn_failed(const std::exception_ptr& e) noexcept;
     // The session's end: the committer sends what is queued, the store is
-    // detached and the host's slot freed.
+    // detached and the host's slot freed. Never throws: if a step does,
+    // end_inline() does the rest.
     asio::awaitable<void> end();
     void end_inline() noexcept;
     bool holds_slot() const;
@@ -119,7 +123,6 @@ private:
     bool failed_ = false;    // an error reply is queued: stop after sending it
     bool stopping_ = false;
     bool finished_ = false;
-    bool ending_ = false; // end() has started
     common::event drained_;
     bool unknown_name_ = false; // handshake continues with a decoy password
     int version_ = 0;           // protocol version agreed in the handshake
