@@ -331,9 +331,17 @@ int trail_ledger::renamed(const std::string& to, bool close) {
         e.length = committed_.size();
         e.prefix = committed_.current().sha256;
         e.state = committed_.midstate();
-        name_ = close ? std::string() : to;
     }
-    return write_entry(e);
+    // The new name (or none, closed) once the entry is in the chain: one
+    // that found no room leaves the ledger where its chain is, and later
+    // commits fail on the old name instead of going on under the new one.
+    bool chained = false;
+    int err = write_entry(e, &chained);
+    if (chained) {
+        std::lock_guard lock(state_mutex_);
+        if (name_ == e.from) name_ = close ? std::string() : to;
+    }
+    return err;
 }
 
 std::optional<proto::file_digest> trail_ledger::committed(const std::string& name) const {

@@ -419,3 +419,28 @@ TEST_CASE("trail_ledger: a store closed with an entry cut short leaves it whole 
     CHECK(again->ledger() != nullptr); // not "damaged": its last entry is whole
     walk_file(h.host);
 }
+
+TEST_CASE("trail_ledger: a close entry that finds no room leaves the ledger at its chain") {
+    host_with_trail h;
+    auto data = bytes_of(100, 11);
+    REQUIRE(h.store->append(data) == reply_error::ok);
+    REQUIRE(h.store->sync_data() == 0);
+    REQUIRE(std::filesystem::file_size(proto_ledger_path(h.host)) == 2 * ledger_entry_size);
+    auto expected = stream_digest(data);
+    {
+        file_size_limit full(2 * ledger_entry_size); // not one byte more
+        CHECK(h.store->close(trail_a_end, &expected) == reply_error::write);
+    }
+    CHECK(std::filesystem::file_size(proto_ledger_path(h.host)) == 2 * ledger_entry_size);
+    // The chain's last word on the trail is its commit under trail_a: the
+    // ledger still tracks it there, not closed and not under the new name.
+    auto* ledger = h.store->ledger();
+    REQUIRE(ledger != nullptr);
+    auto tracked = ledger->committed(trail_a);
+    REQUIRE(tracked);
+    CHECK(*tracked == expected);
+    CHECK_FALSE(ledger->committed(trail_a_end));
+    auto w = walk_file(h.host);
+    CHECK(w.count() == 2);
+    CHECK_FALSE(w.trails().at(trail_a).closed);
+}
