@@ -90,6 +90,17 @@ std::string printable(std::string_view s, std::size_t max) {
     return out;
 }
 
+std::string exception_text(const std::exception_ptr& e) {
+    if (!e) return "no exception";
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
 bool enabled(level l) {
     return static_cast<int>(l) <= verbosity_;
 }

@@ -2,6 +2,7 @@
 // daemon mode; `-d` raises verbosity. Used by every role. Never log secrets.
 #pragma once
 
+#include <exception>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -22,6 +23,10 @@ void write(level l, std::string_view message);
 // A peer-supplied string made safe for one log line: non-printable bytes as
 // \xNN, cut after `max` bytes.
 std::string printable(std::string_view s, std::size_t max = 64);
+
+// What an exception says, for a log line: its what(), or "unknown
+// exception" for one not derived from std::exception (never rethrows).
+std::string exception_text(const std::exception_ptr& e);
 
 template <typename... Args> std::string cat(const Args&... args) {
     std::ostringstream os;

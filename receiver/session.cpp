@@ -127,14 +127,8 @@ void session::wait_for_data() {
 // (end() never throws; end_inline() when end() cannot even start).
 void session::turn_failed(const std::exception_ptr& e) noexcept {
     try {
-        std::string what = "unknown exception";
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& x) {
-            what = x.what();
-        } catch (...) {
-        }
-        log::error(prefix_, "closing the connection after an internal error: ", what);
+        log::error(prefix_,
+                   "closing the connection after an internal error: ", log::exception_text(e));
     } catch (...) {
     }
     stop();
@@ -249,7 +243,8 @@ asio::awaitable<void> session::end() {
         // However it ends: the host's slot freed, finished, and no longer
         // holding an unauthenticated slot of its address.
         try {
-            log::error(prefix_, "internal error while closing the connection");
+            log::error(prefix_, "internal error while closing the connection: ",
+                       log::exception_text(std::current_exception()));
         } catch (...) {
         }
         end_inline();

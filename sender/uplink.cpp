@@ -48,11 +48,7 @@ void uplink::start() {
     asio::co_spawn(io_, run(), [this](std::exception_ptr e) {
         if (!e) return;
         running_ = false;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& x) {
-            log::error(prefix_, "uplink stopped by an internal error: ", x.what());
-        }
+        log::error(prefix_, "uplink stopped by an internal error: ", log::exception_text(e));
     });
 }
 
