@@ -25,7 +25,6 @@ using namespace std::chrono_literals;
 namespace {
 using common::tuple_awaitable;
 constexpr std::size_t max_request = 64;
-constexpr auto answer_write_deadline = 30s;
 
 // connect() to a Unix socket path: 0, or the errno.
 int try_connect(const std::string& path) {
@@ -56,9 +55,9 @@ std::string collector_socket_for(const std::string& status_socket) {
 }
 
 control_server::control_server(asio::io_context& io, std::string path, responder respond,
-                               std::optional<unsigned> status_gid)
+                               std::optional<unsigned> status_gid, control_deadlines deadlines)
     : io_(io), path_(std::move(path)), respond_(std::move(respond)), acceptor_(io),
-      status_gid_(status_gid) {}
+      status_gid_(status_gid), deadlines_(deadlines) {}
 
 std::optional<std::string> clear_stale_socket(const std::string& path) {
     struct stat st {};
@@ -138,9 +137,9 @@ asio::awaitable<void> control_server::serve(local::socket accepted) {
     // Shared with the deadline's handler, which may run after we returned.
     auto sock = std::make_shared<local::socket>(std::move(accepted));
     auto& socket = *sock;
-    // The request line first, from anyone (at most 64 bytes within 2 s), so
+    // The request line first, from anyone (at most 64 bytes in time), so
     // that a refusal reaches the client instead of a reset connection.
-    asio::steady_timer deadline(io_, 2s);
+    asio::steady_timer deadline(io_, deadlines_.request);
     auto close_when_due = [sock](boost::system::error_code ec) {
         if (!ec) sock->close(ec);
     };
@@ -153,9 +152,8 @@ asio::awaitable<void> control_server::serve(local::socket accepted) {
         if (ec) co_return;
         request.append(buf, n);
     }
-    // The answer too, within its own time: a client that never reads
-    // cannot keep the coroutine and its socket.
-    deadline.expires_after(answer_write_deadline);
+    // The answer too, within its own time.
+    deadline.expires_after(deadlines_.answer);
     deadline.async_wait(close_when_due);
     request = request.substr(0, request.find('\n'));
     unsigned uid = 0;

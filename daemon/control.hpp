@@ -9,6 +9,7 @@
 
 #include <boost/asio.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,12 +22,22 @@ namespace adist::daemon {
 
 namespace asio = boost::asio;
 
+// How long a client may take: to send its request line (from anyone, so
+// that a refusal reaches it), and to read the answer (a client that never
+// reads cannot keep the coroutine and its socket). Past either, the
+// connection is closed.
+struct control_deadlines {
+    std::chrono::milliseconds request{2000};
+    std::chrono::milliseconds answer{30000};
+};
+
 class control_server {
 public:
     // The answer to one request line ("status json", ...).
     using responder = std::function<std::string(const std::string& request)>;
     control_server(asio::io_context& io, std::string path, responder respond,
-                   std::optional<unsigned> status_gid = std::nullopt);
+                   std::optional<unsigned> status_gid = std::nullopt,
+                   control_deadlines deadlines = {});
 
     // Binds the socket (removing a stale one left by a killed daemon, but not
     // one a running daemon answers on, nor anything that is not a socket).
@@ -49,6 +60,7 @@ private:
     responder respond_;
     asio::local::stream_protocol::acceptor acceptor_;
     std::optional<unsigned> status_gid_;
+    control_deadlines deadlines_;
     bool stopped_ = false;
     bool peer_allowed(int fd, unsigned* uid) const;
 };
