@@ -50,8 +50,11 @@ const char* file_type(mode_t mode) {
 
 // One pass; *raced is set when a listed name was gone by the time it was
 // examined (removed, or renamed: the new name may then be missing too).
+// With `after`, the examination ends at the first regular file that starts
+// later than *after (any, when it is empty): that one is the last listed.
 std::vector<std::string> list_trails_once(int dir_fd, const std::string& dir_path, bool* ok,
-                                          dist_notes* notes, bool* raced) {
+                                          dist_notes* notes, bool* raced,
+                                          const std::string* after) {
     std::vector<std::string> out;
     if (ok != nullptr) *ok = true;
     auto listing = common::list_directory(dir_fd);
@@ -61,7 +64,9 @@ std::vector<std::string> list_trails_once(int dir_fd, const std::string& dir_pat
         if (ok != nullptr) *ok = false;
         return out;
     }
-    for (const auto& name : listing.names) {
+    std::vector<std::string> names;
+    names.reserve(listing.names.size());
+    for (auto& name : listing.names) {
         if (!proto::is_valid_trail_name(name)) {
             if (notes != nullptr && notes->first("name:" + name)) {
                 log::warning("ignoring ", dir_path, "/", log::printable(name),
@@ -70,6 +75,11 @@ std::vector<std::string> list_trails_once(int dir_fd, const std::string& dir_pat
             }
             continue;
         }
+        names.push_back(std::move(name));
+    }
+    std::sort(names.begin(), names.end());
+    auto prefix = [](std::string_view n) { return n.substr(0, proto::trail_prefix_length); };
+    for (auto& name : names) {
         struct stat st {};
         if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno == ENOENT) { // removed or renamed since the listing
@@ -93,25 +103,37 @@ std::vector<std::string> list_trails_once(int dir_fd, const std::string& dir_pat
             }
             continue;
         }
-        out.push_back(name);
+        bool next = after != nullptr && (after->empty() || prefix(name) > prefix(*after));
+        out.push_back(std::move(name));
+        if (next) break;
     }
-    std::sort(out.begin(), out.end());
     return out;
 }
-} // namespace
 
 // A rename while the directory is read can hide both names (the old one is
 // listed, then gone when examined): such a listing is taken again, up to
 // three times in all; the last one stands.
-std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path, bool* ok,
-                                     dist_notes* notes) {
+std::vector<std::string> list_trails_until(int dir_fd, const std::string& dir_path, bool* ok,
+                                           dist_notes* notes, const std::string* after) {
     std::vector<std::string> out;
     for (int pass = 0; pass < 3; ++pass) {
         bool raced = false;
-        out = list_trails_once(dir_fd, dir_path, ok, notes, &raced);
+        out = list_trails_once(dir_fd, dir_path, ok, notes, &raced, after);
         if (!raced) break;
     }
     return out;
+}
+} // namespace
+
+std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path, bool* ok,
+                                     dist_notes* notes) {
+    return list_trails_until(dir_fd, dir_path, ok, notes, nullptr);
+}
+
+std::vector<std::string> list_trails_through_next(int dir_fd, const std::string& dir_path,
+                                                  const std::string& last, bool* ok,
+                                                  dist_notes* notes) {
+    return list_trails_until(dir_fd, dir_path, ok, notes, &last);
 }
 
 std::optional<std::string> current_name(int dir_fd, const std::string& dir_path,

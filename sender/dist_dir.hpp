@@ -53,6 +53,16 @@ private:
 std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path,
                                      bool* ok = nullptr, dist_notes* notes = nullptr);
 
+// What picking the next trail after `last` needs of list_trails: the trails
+// that start no later than `last` (left behind, or `last` under another
+// name), then the next one, the first regular file that starts later (or
+// the first of all when `last` is empty); the names after it are not
+// examined. A backlog of N trails then costs one stat per trail picked
+// instead of N (sender/local_trail.cpp).
+std::vector<std::string> list_trails_through_next(int dir_fd, const std::string& dir_path,
+                                                  const std::string& last, bool* ok = nullptr,
+                                                  dist_notes* notes = nullptr);
+
 // Where the trail that was opened as `name` (inode `ino`) is now: `name`
 // itself, another name of the same trail with the same inode (it was renamed),
 // or nullopt when it is gone (*ok true) or the directory is unreadable (*ok false).

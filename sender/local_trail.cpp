@@ -70,7 +70,9 @@ transfer::pick transfer::pick_trail() {
         resume_.reset();
         return cur_ ? pick::go_on : pick::again;
     }
-    auto local = list_trails(dist_.dir_fd, dist_.dir_path, nullptr, dist_.notes);
+    // Up to the next trail only: a backlog is not examined whole per pick.
+    auto local =
+        list_trails_through_next(dist_.dir_fd, dist_.dir_path, last_, nullptr, dist_.notes);
     if (unlisted_) {
         if (auto found = plan_resume(local, unlisted_->remote_name).continuation) {
             resume_ = std::move(*unlisted_);
@@ -337,7 +339,8 @@ bool transfer::handle_eof() {
 // At the end of an open-ended trail that was not renamed: true once a newer
 // trail exists and this one has not changed for abandoned_grace.
 bool transfer::left_behind() {
-    if (!next_trail(list_trails(dist_.dir_fd, dist_.dir_path), cur_->local_name)) {
+    auto local = list_trails_through_next(dist_.dir_fd, dist_.dir_path, cur_->local_name);
+    if (!next_trail(local, cur_->local_name)) {
         cur_->left_behind_since.reset();
         return false;
     }
