@@ -57,8 +57,10 @@ std::vector<std::string> list_trails(int dir_fd, const std::string& dir_path,
 // that start no later than `last` (left behind, or `last` under another
 // name), then the next one, the first regular file that starts later (or
 // the first of all when `last` is empty); the names after it are not
-// examined. A backlog of N trails then costs one stat per trail picked
-// instead of N (sender/local_trail.cpp).
+// examined. Every name is still read and sorted, but a backlog of N trails
+// no longer costs N stats per trail picked, only those of the links still
+// waiting up to `last` (a CLOSE in flight; with fan-out, links kept for a
+// receiver that is behind) and the next (sender/local_trail.cpp).
 std::vector<std::string> list_trails_through_next(int dir_fd, const std::string& dir_path,
                                                   const std::string& last, bool* ok = nullptr,
                                                   dist_notes* notes = nullptr);

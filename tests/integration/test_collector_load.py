@@ -11,6 +11,7 @@ fails here."""
 import os
 import re
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -60,6 +61,19 @@ def check_commands(texts, answered, what):
           f"{what}: {len(texts)} stored for {answered} answered ({CLIENTS} clients)")
 
 
+def accepts(path):
+    """True once a Unix socket at `path` takes a connection (bound is not
+    enough: the floor listens after its chmod)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def floor_requests(path):
     """The floor's file: each request (ADL1, 32-bit length, fields) and a
     newline; returns the command texts."""
@@ -102,7 +116,7 @@ def scenario(sc):
     floor = subprocess.Popen([bench_binary(sc, "adist_collect_floor"), floor_socket, floor_file, "2"],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_until(lambda: os.path.exists(floor_socket), timeout=10, what="the floor's socket")
+        wait_until(lambda: accepts(floor_socket), timeout=10, what="the floor listening")
         _, answered = run_load(sc, floor_socket, 1, 0)
     finally:
         floor.send_signal(signal.SIGTERM)

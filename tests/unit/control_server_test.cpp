@@ -1,8 +1,8 @@
 // daemon::control_server (the status socket): a client gets its answer; one
 // that never sends its request line, or never reads its answer, is closed
 // when its deadline passes, and the socket goes on serving others. Real
-// Unix sockets in a temporary directory; the suite runs as root, whom the
-// socket always answers.
+// Unix sockets in a temporary directory. The socket answers root only (no
+// status_group here): the cases that need an answer are skipped as anyone else.
 #include "daemon/control.hpp"
 #include "temp_dir.hpp"
 
@@ -81,6 +81,10 @@ drained drain_now(int fd) {
 } // namespace
 
 TEST_CASE("control_server: a client that never reads its answer is closed at the answer deadline") {
+    if (::geteuid() != 0) {
+        WARN("skipped: the status socket answers root (and status_group) only");
+        return;
+    }
     status_socket s({2000ms, 200ms});
     int stuck = s.connect_client();
     REQUIRE(::write(stuck, "big\n", 4) == 4);
@@ -112,6 +116,10 @@ TEST_CASE("control_server: a client that never sends its request line is closed 
 }
 
 TEST_CASE("control_server: a reader gets the whole answer however large") {
+    if (::geteuid() != 0) {
+        WARN("skipped: the status socket answers root (and status_group) only");
+        return;
+    }
     status_socket s({2000ms, 30000ms});
     int reader = s.connect_client();
     REQUIRE(::write(reader, "big\n", 4) == 4);

@@ -80,8 +80,6 @@ TEST_CASE("list_trails_through_next: up to the first regular file after `last`")
 TEST_CASE("list_trails_through_next: a listing that cannot be read is no listing") {
     dist d;
     bool ok = true;
-    int closed = ::dup(d.fd);
-    ::close(closed); // a descriptor that is no longer open
-    CHECK(list_trails_through_next(closed, d.dir.path, t2, &ok).empty());
+    CHECK(list_trails_through_next(-1, d.dir.path, t2, &ok).empty());
     CHECK_FALSE(ok);
 }
