@@ -19,7 +19,7 @@ template <typename A, typename B> bool same_file(const A& a, const B& b) {
 }
 
 std::string prefix_of(const std::string& name) {
-    return name.substr(0, proto::trail_prefix_length);
+    return std::string(proto::trail_start(name));
 }
 
 class decider {

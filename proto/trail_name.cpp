@@ -68,7 +68,7 @@ std::optional<std::int64_t> trail_start_time(std::string_view name) {
 
 bool same_trail(std::string_view a, std::string_view b) {
     return is_valid_trail_name(a) && is_valid_trail_name(b) &&
-           a.substr(0, trail_prefix_length) == b.substr(0, trail_prefix_length);
+           trail_start(a) == trail_start(b);
 }
 
 bool is_valid_rename(std::string_view from, std::string_view to) {

@@ -1,7 +1,7 @@
 // Trail file names: "YYYYMMDDhhmmss." + 14 digits | "not_terminated" |
 // "crash_recovery" (exactly 29 characters), where every 14 digits are a real
 // UTC time and a terminated trail ends no earlier than it starts. Validity,
-// kind, start time and the 15-character prefix that identifies one trail
+// kind, start time and the 15-character start that identifies one trail
 // across its renames. Pure.
 #pragma once
 
@@ -27,6 +27,12 @@ trail_kind classify_trail_name(std::string_view name);
 
 inline bool is_valid_trail_name(std::string_view name) {
     return classify_trail_name(name) != trail_kind::invalid;
+}
+
+// The "YYYYMMDDhhmmss." every name of one trail shares, whatever its end:
+// trails compare in the order they started by it.
+inline std::string_view trail_start(std::string_view name) {
+    return name.substr(0, trail_prefix_length);
 }
 
 // Start time (seconds since the epoch, UTC) of a valid name; else nullopt.

@@ -78,7 +78,6 @@ std::vector<std::string> list_trails_once(int dir_fd, const std::string& dir_pat
         names.push_back(std::move(name));
     }
     std::sort(names.begin(), names.end());
-    auto prefix = [](std::string_view n) { return n.substr(0, proto::trail_prefix_length); };
     for (auto& name : names) {
         struct stat st {};
         if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -103,7 +102,7 @@ std::vector<std::string> list_trails_once(int dir_fd, const std::string& dir_pat
             }
             continue;
         }
-        bool next = after != nullptr && (after->empty() || prefix(name) > prefix(*after));
+        bool next = after != nullptr && (after->empty() || proto::trail_start(name) > proto::trail_start(*after));
         out.push_back(std::move(name));
         if (next) break;
     }
@@ -222,17 +221,16 @@ namespace adist::sender {
 
 std::uint64_t unacked_bytes(int dir_fd, const std::string& dir_path, const link_status& s,
                             const std::function<bool(const std::string&)>& kept_for_others) {
-    auto prefix = [](std::string_view n) { return n.substr(0, proto::trail_prefix_length); };
     std::uint64_t total = 0;
     for (const auto& name : list_trails(dir_fd, dir_path)) {
-        if (s.acked_file.empty() && !s.last_closed.empty() && prefix(name) == prefix(s.last_closed)) {
+        if (s.acked_file.empty() && !s.last_closed.empty() && proto::trail_start(name) == proto::trail_start(s.last_closed)) {
             continue; // acknowledged whole; its link is on its way out
         }
         if (kept_for_others && kept_for_others(name)) continue;
         struct stat st {};
         if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
         auto size = static_cast<std::uint64_t>(st.st_size);
-        if (!s.acked_file.empty() && prefix(name) == prefix(s.acked_file)) {
+        if (!s.acked_file.empty() && proto::trail_start(name) == proto::trail_start(s.acked_file)) {
             size -= std::min(size, s.acked_offset);
         }
         total += size;

@@ -8,7 +8,7 @@
 namespace adist::sender {
 
 std::string trail_key(std::string_view name) {
-    return std::string(name.substr(0, proto::trail_prefix_length));
+    return std::string(proto::trail_start(name));
 }
 
 namespace {

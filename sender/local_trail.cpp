@@ -104,12 +104,11 @@ transfer::pick transfer::pick_trail() {
 // flight, and the open trail, are ours.
 void transfer::report_older(const std::vector<std::string>& local) {
     auto now = std::chrono::steady_clock::now();
-    auto prefix = [](std::string_view n) { return n.substr(0, proto::trail_prefix_length); };
     for (const auto& name : local) {
-        if (last_.empty() || prefix(name) > prefix(last_)) break;
+        if (last_.empty() || proto::trail_start(name) > proto::trail_start(last_)) break;
         auto key = "older:" + name;
         const std::string* why = dist_.repeats->why(key);
-        if (why == nullptr && prefix(name) == prefix(last_)) continue; // continued or just sent
+        if (why == nullptr && proto::trail_start(name) == proto::trail_start(last_)) continue; // continued or just sent
         bool closing = std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& r) {
             return r.cmd == command::close && r.name == name;
         });

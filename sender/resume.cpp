@@ -4,20 +4,14 @@
 #include "proto/trail_name.hpp"
 
 namespace adist::sender {
-namespace {
-
-std::string_view prefix(std::string_view name) {
-    return name.substr(0, proto::trail_prefix_length);
-}
-
-} // namespace
+using proto::trail_start;
 
 resume_plan plan_resume(const std::vector<std::string>& local, std::string_view remote_newest) {
     resume_plan plan;
     for (const auto& name : local) {
-        if (remote_newest.empty() || prefix(name) > prefix(remote_newest)) {
+        if (remote_newest.empty() || trail_start(name) > trail_start(remote_newest)) {
             plan.pending.push_back(name);
-        } else if (prefix(name) < prefix(remote_newest)) {
+        } else if (trail_start(name) < trail_start(remote_newest)) {
             plan.older.push_back(name);
         } else if (name == remote_newest || proto::is_valid_rename(remote_newest, name)) {
             plan.continuation = name;
@@ -30,7 +24,7 @@ resume_plan plan_resume(const std::vector<std::string>& local, std::string_view 
 
 std::optional<std::string> next_trail(const std::vector<std::string>& local, std::string_view last) {
     for (const auto& name : local) {
-        if (last.empty() || prefix(name) > prefix(last)) return name;
+        if (last.empty() || trail_start(name) > trail_start(last)) return name;
     }
     return std::nullopt;
 }
@@ -38,7 +32,7 @@ std::optional<std::string> next_trail(const std::vector<std::string>& local, std
 std::vector<std::string> older_trails(const std::vector<std::string>& local, std::string_view last) {
     std::vector<std::string> out;
     for (const auto& name : local) {
-        if (!last.empty() && prefix(name) < prefix(last)) out.push_back(name);
+        if (!last.empty() && trail_start(name) < trail_start(last)) out.push_back(name);
     }
     return out;
 }

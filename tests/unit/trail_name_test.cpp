@@ -34,6 +34,16 @@ TEST_CASE("same trail and valid renames") {
     REQUIRE_FALSE(is_valid_rename("20240101000000.not_terminated", "20240101000000.not_terminated"));
 }
 
+TEST_CASE("a trail's start is what all its names share") {
+    REQUIRE(trail_start("20240101000000.not_terminated") == "20240101000000.");
+    REQUIRE(trail_start("20240101000000.20240101010000") ==
+            trail_start("20240101000000.crash_recovery"));
+    // Trails compare in the order they started, whatever their ends.
+    REQUIRE(trail_start("20240101000000.20240102000000") <
+            trail_start("20240101000001.20240101000001"));
+    REQUIRE(trail_start("short") == "short"); // never past the end
+}
+
 TEST_CASE("trail names must carry real UTC times") {
     for (const char* bad :
          {"20261399999999.not_terminated", "20261301000000.not_terminated", // month 13
