@@ -48,21 +48,15 @@ const char* file_type(mode_t mode) {
     return "a special file";
 }
 
-// One pass; *raced is set when a listed name was gone by the time it was
-// examined (removed, or renamed: the new name may then be missing too).
-// With `after`, the examination ends at the first regular file that starts
-// later than *after (any, when it is empty): that one is the last listed.
-std::vector<std::string> list_trails_once(int dir_fd, const std::string& dir_path, bool* ok,
-                                          dist_notes* notes, bool* raced,
-                                          const std::string* after) {
-    std::vector<std::string> out;
-    if (ok != nullptr) *ok = true;
+// The directory's trail names, sorted (the order they started in); other
+// names are reported once. Nullopt when it cannot be listed whole.
+std::optional<std::vector<std::string>> trail_names(int dir_fd, const std::string& dir_path,
+                                                    dist_notes* notes) {
     auto listing = common::list_directory(dir_fd);
     if (!listing.ok()) {
         // Part of a listing is no listing: the caller must not act on it.
         log::error("cannot list ", dir_path, ": ", common::errno_text(listing.error));
-        if (ok != nullptr) *ok = false;
-        return out;
+        return std::nullopt;
     }
     std::vector<std::string> names;
     names.reserve(listing.names.size());
@@ -78,7 +72,25 @@ std::vector<std::string> list_trails_once(int dir_fd, const std::string& dir_pat
         names.push_back(std::move(name));
     }
     std::sort(names.begin(), names.end());
-    for (auto& name : names) {
+    return names;
+}
+
+// One pass: the trail names that are regular files. *raced is set when a
+// listed name was gone by the time it was examined (removed, or renamed:
+// the new name may then be missing too). With `after`, the examination ends
+// at the first regular file that starts later than *after (any, when it is
+// empty): that one is the last listed.
+std::vector<std::string> list_trails_once(int dir_fd, const std::string& dir_path, bool* ok,
+                                          dist_notes* notes, bool* raced,
+                                          const std::string* after) {
+    std::vector<std::string> out;
+    if (ok != nullptr) *ok = true;
+    auto names = trail_names(dir_fd, dir_path, notes);
+    if (!names) {
+        if (ok != nullptr) *ok = false;
+        return out;
+    }
+    for (auto& name : *names) {
         struct stat st {};
         if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno == ENOENT) { // removed or renamed since the listing
