@@ -14,11 +14,6 @@ boost::json::value text_or_null(const std::string& s) {
     return boost::json::value(s);
 }
 
-boost::json::value time_or_null(const std::optional<wall_time>& t) {
-    if (!t) return nullptr;
-    return boost::json::value(common::format_wall_time(*t));
-}
-
 // C0, DEL, or C1 as UTF-8 writes it (U+0080 to U+009F).
 bool has_control(std::string_view s) {
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -148,9 +143,9 @@ std::string render_collector_json(const std::vector<stream_status>& streams) {
         o["accepted"] = s.accepted;
         o["suppressed"] = s.suppressed;
         o["tampers"] = s.tampers;
-        o["last_record"] = time_or_null(s.last_record);
+        o["last_record"] = common::time_or_null(s.last_record);
         o["last_error"] = text_or_null(s.last_error);
-        o["last_error_at"] = time_or_null(s.last_error_at);
+        o["last_error_at"] = common::time_or_null(s.last_error_at);
         o["tamper_alert"] = text_or_null(s.tamper_alert);
         list.push_back(std::move(o));
     }

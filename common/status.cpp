@@ -81,12 +81,12 @@ std::string format_ago(wall_time t, wall_time now) {
     return out.str();
 }
 
-namespace {
-
 boost::json::value time_or_null(const std::optional<wall_time>& t) {
     if (!t) return nullptr;
     return boost::json::value(format_wall_time(*t));
 }
+
+namespace {
 
 boost::json::object by_reason(const std::map<std::string, std::uint64_t>& m) {
     boost::json::object o;

@@ -10,6 +10,10 @@
 #include <string_view>
 #include <vector>
 
+namespace boost::json {
+class value;
+}
+
 namespace adist::common {
 
 using wall_time = std::chrono::system_clock::time_point;
@@ -77,6 +81,8 @@ std::string render_status_prometheus(const std::vector<host_status>& hosts);
 
 // "2026-11-21T22:00:01Z"
 std::string format_wall_time(wall_time t);
+// That form in status JSON, or null when there is no time.
+boost::json::value time_or_null(const std::optional<wall_time>& t);
 // Its inverse: exactly that form (a UTC second from 1970 to 2200), or nullopt.
 std::optional<wall_time> parse_wall_time(std::string_view text);
 // "1.5 GiB", "12.0 KiB", "512 B"
