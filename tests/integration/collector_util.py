@@ -67,6 +67,15 @@ def collector_config(sc, directory, socket_path, extra="", sender=None):
     return sc.write_config("collector.conf", "\n".join(lines) + "\n")
 
 
+def collector_setup(sc, extra="", sender=None):
+    """The collector of most scenarios: its files in <scenario>/commands, its
+    socket <scenario>/run/collect.sock, and a config with `extra` in its
+    section (see collector_config). Returns (config, directory, socket)."""
+    directory = sc.path("commands")
+    socket_path = sc.path("run", "collect.sock")
+    return collector_config(sc, directory, socket_path, extra, sender), directory, socket_path
+
+
 def receiver_for(sc, password="s3cret"):
     """A receiver on 127.0.0.1 for host "cmdhost"; returns (daemon, url,
     fingerprint, host directory)."""

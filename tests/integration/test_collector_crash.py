@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Skip, check, check_equal, run_scenario, wait_until  # noqa: E402
-from collector_util import collector_config, commands, receiver_for, records  # noqa: E402
+from collector_util import collector_setup, commands, receiver_for, records  # noqa: E402
 
 CLIENTS = 16
 
@@ -57,10 +57,7 @@ def scenario(sc):
     if os.geteuid() != 0:
         raise Skip("needs root (privilege drop)")
     recv, url, fp, host_dir = receiver_for(sc)
-    directory = sc.path("commands")
-    socket_path = sc.path("run", "collect.sock")
-    conf = collector_config(sc, directory, socket_path, "    rate_limit 0",
-                            sender=(url, fp, "s3cret"))
+    conf, directory, socket_path = collector_setup(sc, "    rate_limit 0", sender=(url, fp, "s3cret"))
     coll = sc.daemon("collector", conf, "collector")
     recv.start()
     coll.start()

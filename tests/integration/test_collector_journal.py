@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Skip, check_equal, run_scenario, wait_until  # noqa: E402
-from collector_util import collector_config  # noqa: E402
+from collector_util import collector_setup  # noqa: E402
 
 JOURNALD = "/lib/systemd/systemd-journald"
 
@@ -44,10 +44,8 @@ def scenario(sc):
     try:
         wait_until(lambda: subprocess.run(inside + ["test", "-S", "/run/systemd/journal/socket"]).returncode == 0,
                    timeout=20, what="the private journald's socket")
-        directory = sc.path("commands")
-        socket_path = sc.path("run", "collect.sock")
-        coll = sc.daemon("collector", collector_config(sc, directory, socket_path, "    replicate journal"),
-                         "collector")
+        conf, directory, socket_path = collector_setup(sc, "    replicate journal")
+        coll = sc.daemon("collector", conf, "collector")
         coll.wrapper = inside
         coll.start()
         sent = [f"journal-{i} \"quoted\" é" for i in range(20)]

@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Skip, check, check_equal, run_scenario, wait_until  # noqa: E402
-from collector_util import collector_config, commands  # noqa: E402
+from collector_util import collector_setup, commands  # noqa: E402
 
 CLIENTS = 40
 COMMAND = re.compile(r"bench-(\d+)-(\d+) ls -l /var/tmp")
@@ -96,9 +96,7 @@ def floor_requests(path):
 def scenario(sc):
     if os.geteuid() != 0:
         raise Skip("needs root (the collector's privilege drop)")
-    directory = sc.path("commands")
-    socket_path = sc.path("run", "collect.sock")
-    conf = collector_config(sc, directory, socket_path, "    rate_limit 0")
+    conf, directory, socket_path = collector_setup(sc, "    rate_limit 0")
     coll = sc.daemon("collector", conf, "collector").start()
     pid_closed, closed = run_load(sc, socket_path, 1, 0)
     pid_open, opened = run_load(sc, socket_path, 1, 2000)

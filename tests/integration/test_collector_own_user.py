@@ -38,7 +38,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Skip, check, check_equal, group_processes, proc_status,  # noqa: E402
                      run_config_check, run_scenario, wait_until)
-from collector_util import collector_config, commands, receiver_for  # noqa: E402
+from collector_util import collector_setup, commands, receiver_for  # noqa: E402
 
 CAP_DAC_READ_SEARCH = 1 << 2
 
@@ -171,10 +171,7 @@ def scenario(sc):
         raise Skip("needs root (privilege drop to two users)")
     password = "pw-" + os.urandom(12).hex()
     recv, url, fp, host_dir = receiver_for(sc, password=password)
-    directory = sc.path("commands")
-    socket_path = sc.path("run", "collect.sock")
-    conf = collector_config(sc, directory, socket_path, "    rate_limit 0",
-                            sender=(url, fp, password))
+    conf, directory, socket_path = collector_setup(sc, "    rate_limit 0", sender=(url, fp, password))
     coll = pwd.getpwnam(sc.collector_user())
     worker = pwd.getpwnam("nobody")
     # A dist directory of the sender's, as the harness gives them (0700).

@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Skip, check, check_equal, run_scenario, wait_until  # noqa: E402
-from collector_util import collector_config  # noqa: E402
+from collector_util import collector_setup  # noqa: E402
 
 
 def private_dev(sc, log_socket):
@@ -45,9 +45,7 @@ def scenario(sc):
     try:
         wait_until(lambda: os.path.exists(log_socket), timeout=10, what="rsyslogd's socket")
         dev = private_dev(sc, log_socket)
-        directory = sc.path("commands")
-        socket_path = sc.path("run", "collect.sock")
-        cconf = collector_config(sc, directory, socket_path, "    replicate syslog")
+        cconf, directory, socket_path = collector_setup(sc, "    replicate syslog")
         coll = sc.daemon("collector", cconf, "collector")
         coll.wrapper = ["unshare", "-m", "--propagation", "private", "sh", "-c",
                         f'mount --bind "{dev}" /dev && exec "$@"', "sh"]

@@ -11,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Skip, check, check_equal, run_scenario, wait_until  # noqa: E402
-from collector_util import collector_config, records  # noqa: E402
+from collector_util import collector_setup, collector_config, records  # noqa: E402
 
 
 def log_command(sc, socket_path, text):
@@ -38,9 +38,7 @@ TAMPERS = [
 def scenario(sc):
     if os.geteuid() != 0:
         raise Skip("needs root (privilege drop, chown)")
-    directory = sc.path("commands")
-    socket_path = sc.path("run", "collect.sock")
-    conf = collector_config(sc, directory, socket_path, "    sync_records 1000")
+    conf, directory, socket_path = collector_setup(sc, "    sync_records 1000")
     coll = sc.daemon("collector", conf, "collector").start()
     for i, (what, tamper, problem) in enumerate(TAMPERS):
         log_command(sc, socket_path, f"before-{i}")

@@ -20,7 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import check, check_equal, run_scenario, user_db_command, wait_until  # noqa: E402
-from collector_util import (Shell, collector_config, commands, hook_dir,  # noqa: E402
+from collector_util import (Shell, collector_setup, commands, hook_dir,  # noqa: E402
                             receiver_for, require_root_and_shells, test_users)
 
 SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -114,10 +114,7 @@ def scenario(sc):
     require_root_and_shells()
     count = int(os.environ.get("ADIST_COLLECTOR_USERS", "30"))
     recv, url, fp, host_dir = receiver_for(sc)
-    directory = sc.path("commands")
-    socket_path = sc.path("run", "collect.sock")
-    conf = collector_config(sc, directory, socket_path, "    rate_limit 100",
-                            sender=(url, fp, "s3cret"))
+    conf, directory, socket_path = collector_setup(sc, "    rate_limit 100", sender=(url, fp, "s3cret"))
     coll = sc.daemon("collector", conf, "collector")
     hooks = hook_dir(sc, SOURCE_DIR)
     # The users exist before the start: Landlock's rule on /etc/passwd
