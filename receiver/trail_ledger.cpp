@@ -138,9 +138,46 @@ std::string trail_ledger::adopt_all(int dir_fd) {
     return {};
 }
 
-// The newest entry about `name`, looking back at most max_entries_back
-// entries and stopping at an older trail's.
-std::optional<ledger_entry> trail_ledger::last_entry_of(const std::string& name) {
+// CLOSE and a renaming OPEN rename the file, then write the entry: a disk
+// with no room for the entry leaves the file under its new name and the
+// ledger's last word on the trail under the old one. Found when the trail is
+// tracked again under the new name, while the old name is gone: the rename
+// entry is written now, so the chain follows the file rather than adopting
+// it as a trail it never saw (and verify finding the old name missing). The
+// file's bytes are proved by verify, as every trail's are.
+std::optional<ledger_entry> trail_ledger::missed_rename(int dir_fd, const std::string& name,
+                                                        std::string* problem) {
+    auto before = last_entry_of(name, true);
+    if (!before || before->trail == name || before->kind == ledger_kind::close ||
+        !proto::is_valid_rename(before->trail, name)) {
+        return std::nullopt;
+    }
+    struct stat st {};
+    if (::fstatat(dir_fd, before->trail.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+        return std::nullopt;
+    auto state = proto::sha256_state::resume(before->state);
+    if (!state) return std::nullopt;
+    ledger_entry e;
+    e.kind = ledger_kind::rename;
+    e.trail = name;
+    e.from = before->trail;
+    e.length = state->size();
+    e.prefix = state->current().sha256;
+    e.state = state->midstate();
+    if (int err = write_entry(e); err != 0) {
+        *problem = "cannot write " + path_ + ": " + errno_text(err);
+        return std::nullopt;
+    }
+    log::warning(path_, ": ", before->trail, " was renamed to ", name,
+                 " without its ledger entry (no room at the time): recorded now");
+    return e;
+}
+
+// The newest entry about `name` (with `any_name_of_trail`, under any name
+// of its trail), looking back at most max_entries_back entries and stopping
+// at an older trail's.
+std::optional<ledger_entry> trail_ledger::last_entry_of(const std::string& name,
+                                                        bool any_name_of_trail) {
     std::uint64_t count;
     {
         std::lock_guard lock(head_->mutex);
@@ -154,7 +191,7 @@ std::optional<ledger_entry> trail_ledger::last_entry_of(const std::string& name)
         std::string why;
         auto e = proto::decode_ledger_entry(buf, &why);
         if (!e) return std::nullopt;
-        if (e->trail == name) return e;
+        if (e->trail == name || (any_name_of_trail && proto::same_trail(e->trail, name))) return e;
         if (e->trail.substr(0, 14) < name.substr(0, 14)) return std::nullopt;
     }
     return std::nullopt;
@@ -181,6 +218,11 @@ std::string trail_ledger::track(int dir_fd, const std::string& name, std::uint64
     if (int err = finish_pending(); err != 0)
         return "cannot write " + path_ + ": " + errno_text(err);
     auto last = last_entry_of(name);
+    if (!last) {
+        std::string problem;
+        last = missed_rename(dir_fd, name, &problem);
+        if (!problem.empty()) return problem;
+    }
     proto::sha256_state state;
     if (last) state = *proto::sha256_state::resume(last->state);
     if (state.size() > size) {

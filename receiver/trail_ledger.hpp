@@ -50,7 +50,10 @@ public:
 
     // Keep the digest of `name`, `size` bytes long in `dir_fd`: from memory,
     // else from its last ledger entry plus the bytes past it (recorded as a
-    // recovered entry), else the whole file (adopted). "" or what is wrong.
+    // recovered entry), else the whole file (adopted). A rename this
+    // receiver made whose entry found no room (the file is under `name`, the
+    // ledger's last entry of the trail under the name it had) is recorded
+    // first. "" or what is wrong.
     std::string track(int dir_fd, const std::string& name, std::uint64_t size);
     // A new, empty trail: an entry of length 0 for it, synced. 0 or errno.
     int track_new(const std::string& name);
@@ -94,7 +97,10 @@ private:
     int finish_cut_entry(); // under head_->mutex
     int sync_file();
     int write_all(std::span<const std::byte> bytes, std::size_t* written);
-    std::optional<proto::ledger_entry> last_entry_of(const std::string& name);
+    std::optional<proto::ledger_entry> last_entry_of(const std::string& name,
+                                                     bool any_name_of_trail = false);
+    std::optional<proto::ledger_entry> missed_rename(int dir_fd, const std::string& name,
+                                                     std::string* problem);
     int read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now,
                      std::optional<proto::sha256_state>* next);
     int read_into(int fd, std::uint64_t from, std::uint64_t to, proto::sha256_state& state);

@@ -444,3 +444,48 @@ TEST_CASE("trail_ledger: a close entry that finds no room leaves the ledger at i
     CHECK(w.count() == 2);
     CHECK_FALSE(w.trails().at(trail_a).closed);
 }
+
+TEST_CASE("trail_ledger: a rename whose entry found no room is recorded when the trail comes back") {
+    host_with_trail h;
+    auto data = bytes_of(100, 12);
+    REQUIRE(h.store->append(data) == reply_error::ok);
+    REQUIRE(h.store->sync_data() == 0);
+    auto expected = stream_digest(data);
+    {
+        file_size_limit full(2 * ledger_entry_size);
+        // The CLOSE renames the file, then finds no room for its entry.
+        CHECK(h.store->close(trail_a_end, &expected) == reply_error::write);
+    }
+    REQUIRE(std::filesystem::exists(h.host + "/" + trail_a_end));
+    REQUIRE_FALSE(std::filesystem::exists(h.host + "/" + trail_a));
+    REQUIRE(h.store->detach() == 0); // the session ends on the refusal
+    SECTION("at the next session of the same store") {}
+    SECTION("after a restart") {
+        h.store.reset();
+        std::string error;
+        h.store = adist::receiver::trail_store::open(h.host, std::nullopt, &error);
+        REQUIRE(h.store);
+    }
+    // The sender reconnects, is told trail_a_end, and closes it again.
+    auto scan = h.store->scan_newest();
+    REQUIRE(scan.refusal.empty());
+    CHECK(scan.newest.name == trail_a_end);
+    REQUIRE(h.store->open(trail_a_end) == reply_error::ok);
+    auto* ledger = h.store->ledger();
+    REQUIRE(ledger != nullptr);
+    auto tracked = ledger->committed(trail_a_end);
+    REQUIRE(tracked);
+    CHECK(*tracked == expected);
+    REQUIRE(h.store->close(trail_a_end, &expected) == reply_error::ok);
+    // The chain follows the file: created, committed, renamed, closed; the
+    // old name is not left "missing", the new one not adopted or recovered.
+    auto w = walk_file(h.host);
+    CHECK(w.count() == 4);
+    CHECK(w.trails().count(trail_a) == 0);
+    REQUIRE(w.trails().count(trail_a_end) == 1);
+    const auto& t = w.trails().at(trail_a_end);
+    CHECK(t.closed);
+    CHECK(t.end == data.size());
+    CHECK_FALSE(t.adopted);
+    CHECK(t.recovered == 0);
+}
