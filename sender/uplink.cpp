@@ -48,7 +48,11 @@ void uplink::start() {
     asio::co_spawn(io_, run(), [this](std::exception_ptr e) {
         if (!e) return;
         running_ = false;
-        log::error(prefix_, "uplink stopped by an internal error: ", log::exception_text(e));
+        // Nothing may escape a completion handler: it would stop the loop.
+        try {
+            log::error(prefix_, "uplink stopped by an internal error: ", log::exception_text(e));
+        } catch (...) {
+        }
     });
 }
 
