@@ -138,46 +138,18 @@ std::string trail_ledger::adopt_all(int dir_fd) {
     return {};
 }
 
-// CLOSE and a renaming OPEN rename the file, then write the entry: a disk
-// with no room for the entry leaves the file under its new name and the
-// ledger's last word on the trail under the old one. Found when the trail is
-// tracked again under the new name, while the old name is gone: the rename
-// entry is written now, so the chain follows the file rather than adopting
-// it as a trail it never saw (and verify finding the old name missing). The
-// file's bytes are proved by verify, as every trail's are.
-std::optional<ledger_entry> trail_ledger::missed_rename(int dir_fd, const std::string& name,
-                                                        std::string* problem) {
-    auto before = last_entry_of(name, true);
-    if (!before || before->trail == name || before->kind == ledger_kind::close ||
-        !proto::is_valid_rename(before->trail, name)) {
-        return std::nullopt;
-    }
-    struct stat st {};
-    if (::fstatat(dir_fd, before->trail.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
-        return std::nullopt;
-    auto state = proto::sha256_state::resume(before->state);
-    if (!state) return std::nullopt;
-    ledger_entry e;
-    e.kind = ledger_kind::rename;
-    e.trail = name;
-    e.from = before->trail;
-    e.length = state->size();
-    e.prefix = state->current().sha256;
-    e.state = state->midstate();
-    if (int err = write_entry(e); err != 0) {
-        *problem = "cannot write " + path_ + ": " + errno_text(err);
-        return std::nullopt;
-    }
-    log::warning(path_, ": ", before->trail, " was renamed to ", name,
-                 " without its ledger entry (no room at the time): recorded now");
-    return e;
+// The rename renamed() could not write, if it was to `name` and nothing was
+// written to the ledger since (under state_mutex_).
+std::optional<ledger_entry> trail_ledger::unrecorded_rename_to(const std::string& name) {
+    if (!unrecorded_rename_ || unrecorded_rename_->entry.trail != name) return std::nullopt;
+    std::lock_guard lock(head_->mutex);
+    if (head_->seq != unrecorded_rename_->at) return std::nullopt;
+    return unrecorded_rename_->entry;
 }
 
-// The newest entry about `name` (with `any_name_of_trail`, under any name
-// of its trail), looking back at most max_entries_back entries and stopping
-// at an older trail's.
-std::optional<ledger_entry> trail_ledger::last_entry_of(const std::string& name,
-                                                        bool any_name_of_trail) {
+// The newest entry about `name`, looking back at most max_entries_back
+// entries and stopping at an older trail's.
+std::optional<ledger_entry> trail_ledger::last_entry_of(const std::string& name) {
     std::uint64_t count;
     {
         std::lock_guard lock(head_->mutex);
@@ -191,7 +163,7 @@ std::optional<ledger_entry> trail_ledger::last_entry_of(const std::string& name,
         std::string why;
         auto e = proto::decode_ledger_entry(buf, &why);
         if (!e) return std::nullopt;
-        if (e->trail == name || (any_name_of_trail && proto::same_trail(e->trail, name))) return e;
+        if (e->trail == name) return e;
         if (e->trail.substr(0, 14) < name.substr(0, 14)) return std::nullopt;
     }
     return std::nullopt;
@@ -218,17 +190,22 @@ std::string trail_ledger::track(int dir_fd, const std::string& name, std::uint64
     if (int err = finish_pending(); err != 0)
         return "cannot write " + path_ + ": " + errno_text(err);
     auto last = last_entry_of(name);
-    if (!last) {
-        std::string problem;
-        last = missed_rename(dir_fd, name, &problem);
-        if (!problem.empty()) return problem;
-    }
+    std::optional<ledger_entry> rename;
+    if (!last) last = rename = unrecorded_rename_to(name);
     proto::sha256_state state;
     if (last) state = *proto::sha256_state::resume(last->state);
     if (state.size() > size) {
         return name + " is " + std::to_string(size) + " bytes but the ledger recorded " +
                std::to_string(state.size()) + " of it: cut after it was acknowledged (see "
                "auditdistd verify)";
+    }
+    if (rename) {
+        bool chained = false;
+        int err = write_entry(*rename, &chained);
+        if (chained) unrecorded_rename_.reset();
+        if (err != 0) return "cannot write " + path_ + ": " + errno_text(err);
+        log::warning(path_, ": the entry of the rename of ", rename->from, " to ", name,
+                     " found no room then: written now");
     }
     unique_fd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     auto before = reread_;
@@ -362,7 +339,6 @@ int trail_ledger::read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now
 }
 
 int trail_ledger::renamed(const std::string& to, bool close) {
-    if (int err = finish_pending(); err != 0) return err;
     ledger_entry e;
     {
         std::lock_guard lock(state_mutex_);
@@ -378,10 +354,18 @@ int trail_ledger::renamed(const std::string& to, bool close) {
     // that found no room leaves the ledger where its chain is, and later
     // commits fail on the old name instead of going on under the new one.
     bool chained = false;
-    int err = write_entry(e, &chained);
+    int err = finish_pending();
+    if (err == 0) err = write_entry(e, &chained);
+    std::lock_guard lock(state_mutex_);
     if (chained) {
-        std::lock_guard lock(state_mutex_);
         if (name_ == e.from) name_ = close ? std::string() : to;
+    } else if (err != 0 && e.from != e.trail) {
+        // The file is under its new name already: the entry is owed. As a
+        // rename even for a CLOSE, which was refused: the trail is open
+        // until the sender closes it again.
+        e.kind = ledger_kind::rename;
+        std::lock_guard head(head_->mutex);
+        unrecorded_rename_ = unrecorded_rename{e, head_->seq};
     }
     return err;
 }

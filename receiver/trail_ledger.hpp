@@ -51,8 +51,7 @@ public:
     // Keep the digest of `name`, `size` bytes long in `dir_fd`: from memory,
     // else from its last ledger entry plus the bytes past it (recorded as a
     // recovered entry), else the whole file (adopted). A rename this
-    // receiver made whose entry found no room (the file is under `name`, the
-    // ledger's last entry of the trail under the name it had) is recorded
+    // receiver made whose entry found no room (renamed()) is recorded
     // first. "" or what is wrong.
     std::string track(int dir_fd, const std::string& name, std::uint64_t size);
     // A new, empty trail: an entry of length 0 for it, synced. 0 or errno.
@@ -97,10 +96,8 @@ private:
     int finish_cut_entry(); // under head_->mutex
     int sync_file();
     int write_all(std::span<const std::byte> bytes, std::size_t* written);
-    std::optional<proto::ledger_entry> last_entry_of(const std::string& name,
-                                                     bool any_name_of_trail = false);
-    std::optional<proto::ledger_entry> missed_rename(int dir_fd, const std::string& name,
-                                                     std::string* problem);
+    std::optional<proto::ledger_entry> last_entry_of(const std::string& name);
+    std::optional<proto::ledger_entry> unrecorded_rename_to(const std::string& name);
     int read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now,
                      std::optional<proto::sha256_state>* next);
     int read_into(int fd, std::uint64_t from, std::uint64_t to, proto::sha256_state& state);
@@ -118,6 +115,17 @@ private:
     proto::sha256_state committed_;  // at the last entry
     proto::sha256_state working_;    // at the file's end as written by append()
     std::deque<checkpoint> checkpoints_; // after each append since the last commit
+    // A rename (or a renaming close) this receiver made whose entry found no
+    // room: written, as a rename, when track() takes the trail up under its
+    // new name, if the ledger is still at entry `at`. In memory only: after
+    // a restart or a reload the trail is adopted under its new name, and
+    // verify reports the old one missing (the receiver cannot tell its own
+    // rename from anyone else's then).
+    struct unrecorded_rename {
+        proto::ledger_entry entry;
+        std::uint64_t at = 0;
+    };
+    std::optional<unrecorded_rename> unrecorded_rename_;
     std::uint64_t reread_ = 0;
 };
 

@@ -445,47 +445,95 @@ TEST_CASE("trail_ledger: a close entry that finds no room leaves the ledger at i
     CHECK_FALSE(w.trails().at(trail_a).closed);
 }
 
-TEST_CASE("trail_ledger: a rename whose entry found no room is recorded when the trail comes back") {
-    host_with_trail h;
-    auto data = bytes_of(100, 12);
+namespace {
+// The trail's file under its final name and the ledger's last entry of it
+// under trail_a: a CLOSE that renamed it and found no room for its entry.
+void close_with_no_room(host_with_trail& h, const std::vector<std::byte>& data) {
     REQUIRE(h.store->append(data) == reply_error::ok);
     REQUIRE(h.store->sync_data() == 0);
     auto expected = stream_digest(data);
     {
         file_size_limit full(2 * ledger_entry_size);
-        // The CLOSE renames the file, then finds no room for its entry.
         CHECK(h.store->close(trail_a_end, &expected) == reply_error::write);
     }
     REQUIRE(std::filesystem::exists(h.host + "/" + trail_a_end));
     REQUIRE_FALSE(std::filesystem::exists(h.host + "/" + trail_a));
     REQUIRE(h.store->detach() == 0); // the session ends on the refusal
-    SECTION("at the next session of the same store") {}
-    SECTION("after a restart") {
+}
+
+// The sender comes back: it is told the newest trail and OPENs it again.
+void reopen_final(host_with_trail& h) {
+    auto scan = h.store->scan_newest();
+    REQUIRE(scan.refusal.empty());
+    CHECK(scan.newest.name == trail_a_end);
+    REQUIRE(h.store->open(trail_a_end) == reply_error::ok);
+}
+} // namespace
+
+TEST_CASE("trail_ledger: a rename whose entry found no room is written when the trail comes back") {
+    host_with_trail h;
+    auto data = bytes_of(100, 12);
+    auto more = bytes_of(10, 13);
+    auto all = data;
+    all.insert(all.end(), more.begin(), more.end());
+    SECTION("a CLOSE that renamed") {
+        close_with_no_room(h, data);
+    }
+    SECTION("an OPEN that renamed") {
+        REQUIRE(h.store->append(data) == reply_error::ok);
+        REQUIRE(h.store->sync_data() == 0);
+        REQUIRE(h.store->detach() == 0);
+        {
+            file_size_limit full(2 * ledger_entry_size);
+            CHECK(h.store->open(trail_a_end) == reply_error::rename);
+        }
+        REQUIRE(std::filesystem::exists(h.host + "/" + trail_a_end));
+    }
+    reopen_final(h);
+    auto* ledger = h.store->ledger();
+    REQUIRE(ledger != nullptr);
+    auto tracked = ledger->committed(trail_a_end);
+    REQUIRE(tracked);
+    CHECK(*tracked == stream_digest(data));
+    REQUIRE(h.store->append(more) == reply_error::ok);
+    REQUIRE(h.store->sync_data() == 0);
+    auto expected = stream_digest(all);
+    REQUIRE(h.store->close(trail_a_end, &expected) == reply_error::ok);
+    // The chain follows the file: created, committed, renamed, committed,
+    // closed; the old name is not left "missing", the new one neither
+    // adopted nor recovered.
+    auto w = walk_file(h.host);
+    CHECK(w.count() == 5);
+    CHECK(w.trails().count(trail_a) == 0);
+    REQUIRE(w.trails().count(trail_a_end) == 1);
+    const auto& t = w.trails().at(trail_a_end);
+    CHECK(t.closed);
+    CHECK(t.end == all.size());
+    CHECK_FALSE(t.adopted);
+    CHECK(t.recovered == 0);
+}
+
+TEST_CASE("trail_ledger: a rename it did not see written is never recorded as the receiver's") {
+    host_with_trail h;
+    auto data = bytes_of(100, 14);
+    SECTION("its own, but before a restart: it cannot tell any more") {
+        close_with_no_room(h, data);
         h.store.reset();
         std::string error;
         h.store = adist::receiver::trail_store::open(h.host, std::nullopt, &error);
         REQUIRE(h.store);
     }
-    // The sender reconnects, is told trail_a_end, and closes it again.
-    auto scan = h.store->scan_newest();
-    REQUIRE(scan.refusal.empty());
-    CHECK(scan.newest.name == trail_a_end);
-    REQUIRE(h.store->open(trail_a_end) == reply_error::ok);
-    auto* ledger = h.store->ledger();
-    REQUIRE(ledger != nullptr);
-    auto tracked = ledger->committed(trail_a_end);
-    REQUIRE(tracked);
-    CHECK(*tracked == expected);
-    REQUIRE(h.store->close(trail_a_end, &expected) == reply_error::ok);
-    // The chain follows the file: created, committed, renamed, closed; the
-    // old name is not left "missing", the new one not adopted or recovered.
+    SECTION("someone else's, while no session ran") {
+        REQUIRE(h.store->append(data) == reply_error::ok);
+        REQUIRE(h.store->sync_data() == 0);
+        REQUIRE(h.store->detach() == 0);
+        std::filesystem::rename(h.host + "/" + trail_a, h.host + "/" + trail_a_end);
+    }
+    reopen_final(h);
+    // Adopted, and the old name left in the ledger: verify reports it
+    // missing, as it must.
     auto w = walk_file(h.host);
-    CHECK(w.count() == 4);
-    CHECK(w.trails().count(trail_a) == 0);
+    CHECK(w.trails().count(trail_a) == 1);
     REQUIRE(w.trails().count(trail_a_end) == 1);
-    const auto& t = w.trails().at(trail_a_end);
-    CHECK(t.closed);
-    CHECK(t.end == data.size());
-    CHECK_FALSE(t.adopted);
-    CHECK(t.recovered == 0);
+    CHECK(w.trails().at(trail_a_end).adopted);
 }
