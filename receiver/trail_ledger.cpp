@@ -340,6 +340,11 @@ int trail_ledger::read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now
 
 int trail_ledger::renamed(const std::string& to, bool close) {
     ledger_entry e;
+    std::uint64_t at = 0; // the ledger's length before: anything written since voids the debt
+    {
+        std::lock_guard head(head_->mutex);
+        at = head_->seq;
+    }
     {
         std::lock_guard lock(state_mutex_);
         if (name_.empty()) return 0;
@@ -359,13 +364,13 @@ int trail_ledger::renamed(const std::string& to, bool close) {
     std::lock_guard lock(state_mutex_);
     if (chained) {
         if (name_ == e.from) name_ = close ? std::string() : to;
-    } else if (err != 0 && e.from != e.trail) {
-        // The file is under its new name already: the entry is owed. As a
-        // rename even for a CLOSE, which was refused: the trail is open
+    } else if (err == ENOSPC && e.from != e.trail) {
+        // No room (any other failure is a failed sync, for the operator):
+        // the file is under its new name already and the entry is owed. As
+        // a rename even for a CLOSE, which was refused: the trail is open
         // until the sender closes it again.
         e.kind = ledger_kind::rename;
-        std::lock_guard head(head_->mutex);
-        unrecorded_rename_ = unrecorded_rename{e, head_->seq};
+        unrecorded_rename_ = unrecorded_rename{e, at};
     }
     return err;
 }

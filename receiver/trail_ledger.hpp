@@ -117,10 +117,10 @@ private:
     std::deque<checkpoint> checkpoints_; // after each append since the last commit
     // A rename (or a renaming close) this receiver made whose entry found no
     // room: written, as a rename, when track() takes the trail up under its
-    // new name, if the ledger is still at entry `at`. In memory only: after
-    // a restart or a reload the trail is adopted under its new name, and
-    // verify reports the old one missing (the receiver cannot tell its own
-    // rename from anyone else's then).
+    // new name, if the ledger is still `at` entries long. In memory only:
+    // after a restart, or a reload that changes the host, the trail is
+    // adopted under its new name, and verify reports the old one missing
+    // (the receiver cannot tell its own rename from anyone else's then).
     struct unrecorded_rename {
         proto::ledger_entry entry;
         std::uint64_t at = 0;

@@ -537,3 +537,54 @@ TEST_CASE("trail_ledger: a rename it did not see written is never recorded as th
     REQUIRE(w.trails().count(trail_a_end) == 1);
     CHECK(w.trails().at(trail_a_end).adopted);
 }
+
+TEST_CASE("trail_ledger: the rename owed is written only while it is still true") {
+    host_with_trail h;
+    auto data = bytes_of(100, 15);
+    close_with_no_room(h, data);
+    SECTION("by a version 1 handshake, which asks the newest trail's digest") {
+        auto scan = h.store->scan_newest();
+        REQUIRE(scan.newest.name == trail_a_end);
+        auto d = h.store->stored_digest(trail_a_end, scan.newest.size);
+        REQUIRE(d);
+        CHECK(*d == stream_digest(data));
+        auto w = walk_file(h.host);
+        CHECK(w.count() == 3);
+        CHECK(w.trails().count(trail_a) == 0);
+    }
+    SECTION("still no room when the sender comes back: refused, and written once there is") {
+        {
+            file_size_limit full(2 * ledger_entry_size);
+            REQUIRE(h.store->scan_newest().refusal.empty());
+            CHECK(h.store->open(trail_a_end) != reply_error::ok);
+        }
+        CHECK(walk_file(h.host).count() == 2);
+        reopen_final(h);
+        auto w = walk_file(h.host);
+        CHECK(w.count() == 3);
+        CHECK(w.trails().count(trail_a) == 0);
+        CHECK_FALSE(w.trails().at(trail_a_end).adopted);
+    }
+    SECTION("cut short since: refused, nothing written") {
+        std::filesystem::resize_file(h.host + "/" + trail_a_end, 50);
+        REQUIRE(h.store->scan_newest().refusal.empty());
+        CHECK(h.store->open(trail_a_end) != reply_error::ok);
+        CHECK(h.store->last_error().find("cut after") != std::string::npos);
+        CHECK(walk_file(h.host).count() == 2);
+    }
+    SECTION("another entry in the ledger since (a reload's store): adopted instead") {
+        {
+            std::string error;
+            auto other = adist::receiver::trail_store::open(h.host, std::nullopt, &error);
+            REQUIRE(other);
+            REQUIRE(other->scan_newest().refusal.empty());
+            REQUIRE(other->open(trail_b) == reply_error::ok); // its creation's entry
+            REQUIRE(other->detach() == 0);
+            std::filesystem::remove(h.host + "/" + trail_b);
+        }
+        reopen_final(h);
+        auto w = walk_file(h.host);
+        CHECK(w.trails().count(trail_a) == 1);
+        CHECK(w.trails().at(trail_a_end).adopted);
+    }
+}
