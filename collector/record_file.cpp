@@ -183,7 +183,8 @@ std::optional<std::string> record_file::close_file(std::int64_t now) {
     }
     sync(&ignored);
     file_.reset();
-    std::string done = std::string(proto::trail_start(name_)) + trail_time_text(std::max(now, start_));
+    std::string done =
+        std::string(proto::trail_start(name_)) + trail_time_text(std::max(now, start_));
     if (::renameat(dist_.get(), name_.c_str(), dist_.get(), done.c_str()) != 0 && errno != ENOENT)
         return errno_at("cannot rename " + o_.dist + "/" + name_);
     if (::renameat(dir_.get(), name_.c_str(), dir_.get(), done.c_str()) != 0 && errno != ENOENT)

@@ -67,8 +67,7 @@ std::optional<std::int64_t> trail_start_time(std::string_view name) {
 }
 
 bool same_trail(std::string_view a, std::string_view b) {
-    return is_valid_trail_name(a) && is_valid_trail_name(b) &&
-           trail_start(a) == trail_start(b);
+    return is_valid_trail_name(a) && is_valid_trail_name(b) && trail_start(a) == trail_start(b);
 }
 
 bool is_valid_rename(std::string_view from, std::string_view to) {

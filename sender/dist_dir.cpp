@@ -114,7 +114,8 @@ std::vector<std::string> list_trails_once(int dir_fd, const std::string& dir_pat
             }
             continue;
         }
-        bool next = after != nullptr && (after->empty() || proto::trail_start(name) > proto::trail_start(*after));
+        bool next = after != nullptr &&
+                    (after->empty() || proto::trail_start(name) > proto::trail_start(*after));
         out.push_back(std::move(name));
         if (next) break;
     }
@@ -235,7 +236,8 @@ std::uint64_t unacked_bytes(int dir_fd, const std::string& dir_path, const link_
                             const std::function<bool(const std::string&)>& kept_for_others) {
     std::uint64_t total = 0;
     for (const auto& name : list_trails(dir_fd, dir_path)) {
-        if (s.acked_file.empty() && !s.last_closed.empty() && proto::trail_start(name) == proto::trail_start(s.last_closed)) {
+        if (s.acked_file.empty() && !s.last_closed.empty() &&
+            proto::trail_start(name) == proto::trail_start(s.last_closed)) {
             continue; // acknowledged whole; its link is on its way out
         }
         if (kept_for_others && kept_for_others(name)) continue;

@@ -108,7 +108,8 @@ void transfer::report_older(const std::vector<std::string>& local) {
         if (last_.empty() || proto::trail_start(name) > proto::trail_start(last_)) break;
         auto key = "older:" + name;
         const std::string* why = dist_.repeats->why(key);
-        if (why == nullptr && proto::trail_start(name) == proto::trail_start(last_)) continue; // continued or just sent
+        if (why == nullptr && proto::trail_start(name) == proto::trail_start(last_))
+            continue; // continued or just sent
         bool closing = std::any_of(in_flight_.begin(), in_flight_.end(), [&](const auto& r) {
             return r.cmd == command::close && r.name == name;
         });
