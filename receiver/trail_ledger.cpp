@@ -147,6 +147,17 @@ std::optional<ledger_entry> trail_ledger::unrecorded_rename_to(const std::string
     return unrecorded_rename_->entry;
 }
 
+// Writes the entry renamed() owes (under state_mutex_). "" or what is wrong.
+std::string trail_ledger::write_unrecorded_rename(const ledger_entry& e) {
+    bool chained = false;
+    int err = write_entry(e, &chained);
+    if (chained) unrecorded_rename_.reset();
+    if (err != 0) return "cannot write " + path_ + ": " + errno_text(err);
+    log::warning(path_, ": the entry of the rename of ", e.from, " to ", e.trail,
+                 " found no room then: written now");
+    return {};
+}
+
 // The newest entry about `name`, looking back at most max_entries_back
 // entries and stopping at an older trail's.
 std::optional<ledger_entry> trail_ledger::last_entry_of(const std::string& name) {
@@ -164,7 +175,7 @@ std::optional<ledger_entry> trail_ledger::last_entry_of(const std::string& name)
         auto e = proto::decode_ledger_entry(buf, &why);
         if (!e) return std::nullopt;
         if (e->trail == name) return e;
-        if (e->trail.substr(0, 14) < name.substr(0, 14)) return std::nullopt;
+        if (proto::trail_start(e->trail) < proto::trail_start(name)) return std::nullopt;
     }
     return std::nullopt;
 }
@@ -200,12 +211,7 @@ std::string trail_ledger::track(int dir_fd, const std::string& name, std::uint64
                "auditdistd verify)";
     }
     if (rename) {
-        bool chained = false;
-        int err = write_entry(*rename, &chained);
-        if (chained) unrecorded_rename_.reset();
-        if (err != 0) return "cannot write " + path_ + ": " + errno_text(err);
-        log::warning(path_, ": the entry of the rename of ", rename->from, " to ", name,
-                     " found no room then: written now");
+        if (auto problem = write_unrecorded_rename(*rename); !problem.empty()) return problem;
     }
     unique_fd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     auto before = reread_;

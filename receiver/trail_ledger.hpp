@@ -98,6 +98,7 @@ private:
     int write_all(std::span<const std::byte> bytes, std::size_t* written);
     std::optional<proto::ledger_entry> last_entry_of(const std::string& name);
     std::optional<proto::ledger_entry> unrecorded_rename_to(const std::string& name);
+    std::string write_unrecorded_rename(const proto::ledger_entry& e);
     int read_foreign(int dir_fd, std::uint64_t size, std::uint64_t now,
                      std::optional<proto::sha256_state>* next);
     int read_into(int fd, std::uint64_t from, std::uint64_t to, proto::sha256_state& state);
