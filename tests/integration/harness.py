@@ -847,6 +847,9 @@ def run_scenario(name, body):
         if sc:
             sc.kill_all()
             sc.run_cleanups()
+            # Nothing to look at in a skipped scenario's directory.
+            clear_trail_attributes(sc.root)
+            shutil.rmtree(sc.root, ignore_errors=True)
         print(f"SKIP: {name}: {e}", flush=True)
         sys.exit(SKIP_CODE)
     except BaseException as e:  # noqa: BLE001 - report everything, then exit 1

@@ -1,26 +1,32 @@
 #!/usr/bin/env python3
 """FreeBSD's own auditdistd against ours, when a build of it is at hand:
 ADIST_FREEBSD_AUDITDISTD=/absolute/path/to/auditdistd, built from openbsm
-with its TLS 1.0 code (docs/performance.md, "FreeBSD's auditdistd, side by
-side", says how). Skipped without it: its code is not in this repository,
-so CI has none; a maintainer runs it before a release. As root (FreeBSD's
-daemon runs unsandboxed as root on Linux), over tls://127.0.0.1, with
-tls_min_version "1.0" in our host block of each FreeBSD peer:
+with its TLS code unchanged (TLS 1.0 only; docs/performance.md, "FreeBSD's
+auditdistd, side by side", says how). Skipped without it, or when not
+root (FreeBSD's daemon runs unsandboxed as root on Linux): its code is not
+in this repository, so CI has none; a maintainer runs it before a release.
+FreeBSD's processes get security level 0 from the OpenSSL configuration
+docs/operations.md gives FreeBSD 14 hosts (OPENSSL_CONF, theirs only).
+Over tls://127.0.0.1, with tls_min_version "1.0" in our host block of each
+FreeBSD peer:
 
   1. FreeBSD's sender to our receiver: a finished trail, and a
-     .not_terminated trail that grows while connected and is then renamed to
-     its final name. Both arrive byte for byte under the final names, our
-     copies end immutable, and FreeBSD's sender removes its links.
-  2. Our sender to FreeBSD's receiver: the same, and our sender's links go.
+     .not_terminated trail that grows while connected (the receiver's copy
+     grows, over one connection) and is then renamed to its final name.
+     Both arrive byte for byte under the final names, our copies end
+     immutable, and FreeBSD's sender removes its links.
+  2. Our sender to FreeBSD's receiver: the same; our sender removes each
+     link after FreeBSD's acknowledged its CLOSE (its log says so).
   3. Fan-out: our sender with two required receivers on one dist directory,
-     ours and FreeBSD's; FreeBSD's starts only once ours has the trail. The
-     link stays until FreeBSD's has it too, then goes."""
+     ours and FreeBSD's; FreeBSD's starts only once ours acknowledged the
+     trail. Our sender keeps the link for FreeBSD's (it says so), removes
+     it once FreeBSD's acknowledged, and both copies match."""
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Skip, check, check_equal, free_port, run_scenario,  # noqa: E402
@@ -29,6 +35,15 @@ from harness import (Skip, check, check_equal, free_port, run_scenario,  # noqa:
 PASSWORD = "freebsd-peer-secret"
 MiB = 1 << 20
 WAIT = 30  # FreeBSD's sender looks at its dist directory once a second on Linux
+# docs/operations.md, "TLS 1.0 with FreeBSD": FreeBSD 14's auditdistd on OpenSSL 3.
+SECLEVEL0 = """openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+CipherString = DEFAULT@SECLEVEL=0
+"""
 
 
 class FreeBSD:
@@ -39,17 +54,22 @@ class FreeBSD:
         self.conf = sc.write_config(f"{label}.conf", conf_text)
         self.pidfile = sc.path(f"{label}.pid")
         self.log_path = sc.path(f"{label}.log")
+        env = dict(os.environ, OPENSSL_CONF=sc.write_config("seclevel0.cnf", SECLEVEL0))
         with open(self.log_path, "ab") as log:
             self.p = subprocess.Popen([binary, "-F", "-c", self.conf, "-P", self.pidfile],
                                       stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                      start_new_session=True)
+                                      start_new_session=True, env=env)
         # It acts on SIGTERM every 5 s only; nothing of it is kept.
         sc.cleanups.append(self.kill)
 
     def kill(self):
-        if self.p.poll() is None:
+        # The whole group, even when the main process is gone already: its
+        # workers and TLS helpers would outlive it.
+        try:
             os.killpg(self.p.pid, signal.SIGKILL)
-            self.p.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+        self.p.wait(timeout=10)
 
     def alive(self):
         check(self.p.poll() is None,
@@ -78,22 +98,32 @@ def trails(sc, dist):
     for name in (done, growing):
         os.link(os.path.join(src, name), os.path.join(dist, name))
 
-    def grow():
-        # More records, then auditd's rotation: the dist link renamed.
-        with open(os.path.join(src, growing), "ab") as f:
-            f.write(os.urandom(3 * 1000 * 1000))
-        os.rename(os.path.join(dist, growing), os.path.join(dist, final))
+    def grow(rename):
+        # More records; later auditd's rotation: the dist link renamed.
+        if rename:
+            os.rename(os.path.join(dist, growing), os.path.join(dist, final))
+        else:
+            with open(os.path.join(src, growing), "ab") as f:
+                f.write(os.urandom(3 * 1000 * 1000))
     return (done, os.path.join(src, done)), (growing, final, os.path.join(src, growing)), grow
 
 
+def stored_size(stored, name):
+    path = os.path.join(stored, name)
+    return os.path.getsize(path) if os.path.exists(path) else -1
+
+
 def check_arrived(sc, stored, dist, done, grown, grow, alive):
-    """Waits for the growing trail's first 2 MB, grows and renames it, then
-    waits until the sender removed both links; both copies match."""
+    """Waits for the growing trail's first 2 MB, grows it and waits for the
+    rest under its open name, renames it, then waits until the sender
+    removed both links; both copies match."""
     (dname, dsrc), (gname, final, gsrc) = done, grown
-    wait_until(lambda: alive() and os.path.exists(os.path.join(stored, gname))
-               and os.path.getsize(os.path.join(stored, gname)) == 2 * 1000 * 1000,
+    wait_until(lambda: alive() and stored_size(stored, gname) == 2 * 1000 * 1000,
                timeout=WAIT, what=f"the first 2 MB of {gname} in {stored}")
-    grow()
+    grow(rename=False)
+    wait_until(lambda: alive() and stored_size(stored, gname) == 5 * 1000 * 1000,
+               timeout=WAIT, what=f"all 5 MB of {gname}, still open, in {stored}")
+    grow(rename=True)
     wait_until(lambda: alive() and not os.listdir(dist), timeout=WAIT,
                what=f"the sender removing its links from {dist} (left: {os.listdir(dist)})")
     check_equal(sorted(os.listdir(stored)), sorted([dname, final]), f"trails in {stored}")
@@ -164,6 +194,7 @@ def body(sc):
         wait_until(lambda n=name: "i" in attributes(os.path.join(stored, n)), timeout=WAIT,
                    what=f"{name} immutable on our receiver")
     ours.wait_log(r'TLS 1\.0 in use with host "bsdsend"', timeout=5)
+    check_equal(ours.count_log(r"TLS 1\.0 in use"), 1, "connections of FreeBSD's sender")
     sender.kill()
 
     sc.note("2. our sender to FreeBSD's receiver")
@@ -178,7 +209,10 @@ def body(sc):
         "oursend", dist, [("bsd", port, fp, LEGACY)])), "sender")
     ours.start()
     check_arrived(sc, os.path.join(remote, "oursend"), dist, done, grown, grow, receiver.alive)
-    ours.wait_log(r'TLS 1\.0 in use with host "bsd"', timeout=5)
+    for name in (done[0], grown[1]):  # logged after the CLOSE's ack and the unlink
+        ours.wait_log(rf"(?m)\[bsd\] shipped {re.escape(name)}$", timeout=5)
+    check_equal(ours.count_log(r'TLS 1\.0 in use with host "bsd"'), 1,
+                "connections of our sender to FreeBSD's receiver")
     ours.stop()
     receiver.kill()
 
@@ -197,16 +231,18 @@ def body(sc):
         "fanout", dist, [("ours", ours_port, fp, ""), ("bsd", bsd_port, fp, LEGACY)])), "sender")
     send.start()
     ours_copy = os.path.join(ours_remote, "fanout", name)
-    wait_until(lambda: os.path.exists(ours_copy) and os.path.getsize(ours_copy) == 4 * MiB,
-               timeout=WAIT, what="our receiver's copy")
-    time.sleep(2)  # bounded: the link must still be there, FreeBSD's lacks the trail
+    bsd_copy = os.path.join(bsd_remote, "fanout", name)
+    # Logged once our receiver acknowledged the CLOSE.
+    send.wait_log(rf"\[ours\] shipped {re.escape(name)}; its link stays until bsd has it too",
+                  timeout=WAIT)
     check(os.path.exists(os.path.join(dist, name)),
           "the link went before FreeBSD's receiver (required) had the trail")
     late = FreeBSD(sc, bsd, "bsd-receiver3", bsd_receiver_conf(
         sc, "bsd-receiver3", bsd_port, bsd_remote, cert, key, "fanout"))
-    wait_until(lambda: late.alive() and not os.listdir(dist), timeout=WAIT + 30,
-               what="the link removed once FreeBSD's receiver has the trail too")
-    for copy in (ours_copy, os.path.join(bsd_remote, "fanout", name)):
+    send.wait_log(rf"(?m)\[bsd\] shipped {re.escape(name)}$", timeout=WAIT + 30)
+    wait_until(lambda: late.alive() and not os.listdir(dist), timeout=WAIT,
+               what="the link removed once FreeBSD's receiver acknowledged too")
+    for copy in (ours_copy, bsd_copy):
         check_equal(sha256_file(copy), sha256_file(os.path.join(src, name)), f"SHA-256 of {copy}")
     sc.note("FreeBSD's auditdistd and ours: both directions and fan-out byte for byte")
 
