@@ -149,6 +149,23 @@ def file_size(path):
         return -1
 
 
+def file_attributes(path):
+    """lsattr's flags of `path` ("----ia---..."): i immutable, a append-only."""
+    out = subprocess.run(["lsattr", "-d", path], capture_output=True, text=True, check=True)
+    return out.stdout.split()[0]
+
+
+def tcp_listening(port):
+    """A predicate for wait_until(): something listens on TCP `port`. Asked
+    of the kernel (ss), not by connecting: a probe connection would be a
+    peer the listener logs and refuses."""
+    def probe():
+        r = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True,
+                           text=True, timeout=10)
+        return str(port) in r.stdout
+    return probe
+
+
 def write_random_file(path, size, block=MiB):
     """Writes `size` random bytes (os.urandom in 1 MiB blocks, so the content
     is never uniform) and returns their sha256 hex digest."""

@@ -16,8 +16,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (GrowingTrail, Skip, check, check_equal, file_size,  # noqa: E402
-                     run_scenario, sha256_file, trail_name, wait_until)
+from harness import (GrowingTrail, Skip, check, check_equal, file_attributes,  # noqa: E402
+                     file_size, run_scenario, sha256_file, trail_name, wait_until)
 
 # Each attack, run as the worker's user; prints {attack: errno or 0}.
 ATTACKS = r"""
@@ -37,11 +37,6 @@ attempt("rename", lambda: os.rename(path, path + ".moved"))
 attempt("append", lambda: os.close(os.open(path, os.O_WRONLY | os.O_APPEND)))
 print(json.dumps(out))
 """
-
-
-def attributes(path):
-    out = subprocess.run(["lsattr", "-d", path], capture_output=True, text=True, check=True)
-    return out.stdout.split()[0]
 
 
 def attack_as(user, path):
@@ -67,7 +62,8 @@ def body(sc):
     remote = sc.remote_file(trail.name)
     wait_until(lambda: file_size(remote) == trail.size, what="the first piece at the receiver",
                alive=(recv, send))
-    check("a" in attributes(remote), f"{trail.name} is not append-only: {attributes(remote)}")
+    flags = file_attributes(remote)
+    check("a" in flags, f"{trail.name} is not append-only: {flags}")
     got = attack_as("nobody", remote)
     for attack in ("rewrite", "truncate", "unlink", "rename"):
         check_equal(got[attack], errno.EPERM, f"{attack} of the open trail as nobody")
@@ -85,7 +81,7 @@ def body(sc):
     check(not os.path.exists(remote), "the .not_terminated name is still there")
     check_equal(file_size(final), trail.size, "size of the renamed trail")
     check_equal(sha256_file(final), trail.hash.hexdigest(), "sha256 of the renamed trail")
-    flags = attributes(final)
+    flags = file_attributes(final)
     check("i" in flags, f"{trail.name} is not immutable after its CLOSE: {flags}")
     got = attack_as("nobody", final)
     for attack in ("rewrite", "truncate", "unlink", "rename", "append"):
@@ -108,7 +104,7 @@ def body(sc):
     nxt = trail_name(2)
     sc.add_trail(nxt, 100_000)
     send.wait_log(rf"shipped {nxt}\b", since=mark)
-    check("i" in attributes(sc.remote_file(nxt)), "the next trail is not immutable")
+    check("i" in file_attributes(sc.remote_file(nxt)), "the next trail is not immutable")
     check_equal(recv.count_log(r"refused a request|cannot make"), 0, "guard failures logged")
     sc.note("reopened sealed trail answered; the next trail shipped and sealed")
 

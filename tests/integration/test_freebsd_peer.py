@@ -24,13 +24,13 @@ FreeBSD peer:
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Skip, check, check_equal, free_port, run_scenario,  # noqa: E402
-                     sha256_file, trail_name, wait_until, write_random_file)
+from harness import (Skip, check, check_equal, file_attributes, file_size,  # noqa: E402
+                     free_port, run_scenario, sha256_file, tcp_listening, trail_name,
+                     wait_until, write_random_file)
 
 PASSWORD = "freebsd-peer-secret"
 MiB = 1 << 20
@@ -77,64 +77,41 @@ class FreeBSD:
         return True
 
 
-def wait_listening(port):
-    def accepts():
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            return False
-    wait_until(accepts, timeout=WAIT, what=f"a listener on port {port}")
+# The two trails of steps 1 and 2: one finished, one growing that the
+# rotation then renames to its final name (the same start).
+DONE, GROWING, FINAL = trail_name(1), trail_name(2, "not_terminated"), trail_name(2)
 
 
-def trails(sc, dist):
-    """A finished trail (3 MB) linked into `dist`, and a .not_terminated one
-    (2 MB for now) whose source grows later: (names and digests, grow)."""
+def link_trails(sc, dist):
+    """DONE (3 MB) and GROWING (2 MB for now) made in a source directory of
+    their own and linked into `dist`; returns that directory."""
     src = sc.mkdir(f"{os.path.basename(dist)}-source")
-    done, growing = trail_name(1), trail_name(2, "not_terminated")
-    final = growing.split(".")[0] + "." + trail_name(2).split(".")[1]
-    write_random_file(os.path.join(src, done), 3 * 1000 * 1000)
-    write_random_file(os.path.join(src, growing), 2 * 1000 * 1000)
-    for name in (done, growing):
+    write_random_file(os.path.join(src, DONE), 3 * 1000 * 1000)
+    write_random_file(os.path.join(src, GROWING), 2 * 1000 * 1000)
+    for name in (DONE, GROWING):
         os.link(os.path.join(src, name), os.path.join(dist, name))
-
-    def grow(rename):
-        # More records; later auditd's rotation: the dist link renamed.
-        if rename:
-            os.rename(os.path.join(dist, growing), os.path.join(dist, final))
-        else:
-            with open(os.path.join(src, growing), "ab") as f:
-                f.write(os.urandom(3 * 1000 * 1000))
-    return (done, os.path.join(src, done)), (growing, final, os.path.join(src, growing)), grow
+    return src
 
 
-def stored_size(stored, name):
-    path = os.path.join(stored, name)
-    return os.path.getsize(path) if os.path.exists(path) else -1
-
-
-def check_arrived(sc, stored, dist, done, grown, grow, alive):
-    """Waits for the growing trail's first 2 MB, grows it and waits for the
-    rest under its open name, renames it, then waits until the sender
-    removed both links; both copies match."""
-    (dname, dsrc), (gname, final, gsrc) = done, grown
-    wait_until(lambda: alive() and stored_size(stored, gname) == 2 * 1000 * 1000,
-               timeout=WAIT, what=f"the first 2 MB of {gname} in {stored}")
-    grow(rename=False)
-    wait_until(lambda: alive() and stored_size(stored, gname) == 5 * 1000 * 1000,
-               timeout=WAIT, what=f"all 5 MB of {gname}, still open, in {stored}")
-    grow(rename=True)
+def check_arrived(src, dist, stored, alive):
+    """Waits for GROWING's first 2 MB in `stored`, appends 3 MB to it and
+    waits for them under its open name, renames its link to FINAL (auditd's
+    rotation), then waits until the sender removed both links; both copies
+    match the sender's files."""
+    wait_until(lambda: alive() and file_size(os.path.join(stored, GROWING)) == 2 * 1000 * 1000,
+               timeout=WAIT, what=f"the first 2 MB of {GROWING} in {stored}")
+    with open(os.path.join(src, GROWING), "ab") as f:
+        f.write(os.urandom(3 * 1000 * 1000))
+    wait_until(lambda: alive() and file_size(os.path.join(stored, GROWING)) == 5 * 1000 * 1000,
+               timeout=WAIT, what=f"all 5 MB of {GROWING}, still open, in {stored}")
+    os.rename(os.path.join(dist, GROWING), os.path.join(dist, FINAL))
     wait_until(lambda: alive() and not os.listdir(dist), timeout=WAIT,
                what=f"the sender removing its links from {dist} (left: {os.listdir(dist)})")
-    check_equal(sorted(os.listdir(stored)), sorted([dname, final]), f"trails in {stored}")
-    for name, src in ((dname, dsrc), (final, gsrc)):
-        check_equal(sha256_file(os.path.join(stored, name)), sha256_file(src),
-                    f"SHA-256 of {stored}/{name} and of the sender's file")
-
-
-def attributes(path):
-    out = subprocess.run(["lsattr", "-d", path], capture_output=True, text=True, check=True)
-    return out.stdout.split()[0]
+    check_equal(sorted(os.listdir(stored)), sorted([DONE, FINAL]), f"trails in {stored}")
+    for stored_name, src_name in ((DONE, DONE), (FINAL, GROWING)):
+        check_equal(sha256_file(os.path.join(stored, stored_name)),
+                    sha256_file(os.path.join(src, src_name)),
+                    f"SHA-256 of {stored}/{stored_name} and of the sender's file")
 
 
 def our_receiver_conf(port, remote, cert, key, hosts):
@@ -166,18 +143,7 @@ def bsd_receiver_conf(sc, label, port, remote, cert, key, sender):
 LEGACY = ' tls_min_version "1.0"'
 
 
-def body(sc):
-    bsd = os.environ.get("ADIST_FREEBSD_AUDITDISTD")
-    if not bsd:
-        raise Skip("ADIST_FREEBSD_AUDITDISTD is not set (a local build of FreeBSD's auditdistd)")
-    if os.geteuid() != 0:
-        raise Skip("FreeBSD's auditdistd runs as root here")
-    check(os.path.isabs(bsd) and os.access(bsd, os.X_OK),
-          f"ADIST_FREEBSD_AUDITDISTD={bsd}: not an absolute path to an executable "
-          "(its TLS helper runs its own argv[0] again)")
-    # FreeBSD's daemon loads an RSA key only.
-    cert, key, fp = sc.make_cert("receiver", key_type="rsa")
-
+def freebsd_sender_to_ours(sc, bsd, cert, key, fp):
     sc.note("1. FreeBSD's sender to our receiver")
     port = free_port()
     remote = sc.path("ours1")
@@ -185,37 +151,41 @@ def body(sc):
         port, remote, cert, key, [("bsdsend", LEGACY)])), "receiver")
     ours.start()
     dist = sc.mkdir("bsd-dist")
-    done, grown, grow = trails(sc, dist)
+    src = link_trails(sc, dist)
     sender = FreeBSD(sc, bsd, "bsd-sender", sender_conf(
         "bsdsend", dist, [("ours", port, fp, "")], sc.path("bsd-sender.pid")))
     stored = os.path.join(remote, "bsdsend")
-    check_arrived(sc, stored, dist, done, grown, grow, sender.alive)
+    check_arrived(src, dist, stored, sender.alive)
     for name in os.listdir(stored):
-        wait_until(lambda n=name: "i" in attributes(os.path.join(stored, n)), timeout=WAIT,
+        wait_until(lambda n=name: "i" in file_attributes(os.path.join(stored, n)), timeout=WAIT,
                    what=f"{name} immutable on our receiver")
     ours.wait_log(r'TLS 1\.0 in use with host "bsdsend"', timeout=5)
     check_equal(ours.count_log(r"TLS 1\.0 in use"), 1, "connections of FreeBSD's sender")
     sender.kill()
 
+
+def ours_to_freebsd_receiver(sc, bsd, cert, key, fp):
     sc.note("2. our sender to FreeBSD's receiver")
     port = free_port()
     remote = sc.path("bsd2")
     receiver = FreeBSD(sc, bsd, "bsd-receiver", bsd_receiver_conf(
         sc, "bsd-receiver", port, remote, cert, key, "oursend"))
-    wait_listening(port)
+    wait_until(tcp_listening(port), timeout=WAIT, what="FreeBSD's receiver listening")
     dist = sc.mkdir("our-dist")
-    done, grown, grow = trails(sc, dist)
+    src = link_trails(sc, dist)
     ours = sc.daemon("sender2", sc.write_config("sender2.conf", sender_conf(
         "oursend", dist, [("bsd", port, fp, LEGACY)])), "sender")
     ours.start()
-    check_arrived(sc, os.path.join(remote, "oursend"), dist, done, grown, grow, receiver.alive)
-    for name in (done[0], grown[1]):  # logged after the CLOSE's ack and the unlink
+    check_arrived(src, dist, os.path.join(remote, "oursend"), receiver.alive)
+    for name in (DONE, FINAL):  # logged after the CLOSE's ack and the unlink
         ours.wait_log(rf"(?m)\[bsd\] shipped {re.escape(name)}$", timeout=5)
     check_equal(ours.count_log(r'TLS 1\.0 in use with host "bsd"'), 1,
                 "connections of our sender to FreeBSD's receiver")
     ours.stop()
     receiver.kill()
 
+
+def fanout_with_freebsd_late(sc, bsd, cert, key, fp):
     sc.note("3. fan-out to ours and FreeBSD's, FreeBSD's late")
     ours_port, bsd_port = free_port(), free_port()
     ours_remote, bsd_remote = sc.path("ours3"), sc.path("bsd3")
@@ -230,8 +200,6 @@ def body(sc):
     send = sc.daemon("sender3", sc.write_config("sender3.conf", sender_conf(
         "fanout", dist, [("ours", ours_port, fp, ""), ("bsd", bsd_port, fp, LEGACY)])), "sender")
     send.start()
-    ours_copy = os.path.join(ours_remote, "fanout", name)
-    bsd_copy = os.path.join(bsd_remote, "fanout", name)
     # Logged once our receiver acknowledged the CLOSE.
     send.wait_log(rf"\[ours\] shipped {re.escape(name)}; its link stays until bsd has it too",
                   timeout=WAIT)
@@ -242,8 +210,25 @@ def body(sc):
     send.wait_log(rf"(?m)\[bsd\] shipped {re.escape(name)}$", timeout=WAIT + 30)
     wait_until(lambda: late.alive() and not os.listdir(dist), timeout=WAIT,
                what="the link removed once FreeBSD's receiver acknowledged too")
-    for copy in (ours_copy, bsd_copy):
+    for copy in (os.path.join(ours_remote, "fanout", name),
+                 os.path.join(bsd_remote, "fanout", name)):
         check_equal(sha256_file(copy), sha256_file(os.path.join(src, name)), f"SHA-256 of {copy}")
+
+
+def body(sc):
+    bsd = os.environ.get("ADIST_FREEBSD_AUDITDISTD")
+    if not bsd:
+        raise Skip("ADIST_FREEBSD_AUDITDISTD is not set (a local build of FreeBSD's auditdistd)")
+    if os.geteuid() != 0:
+        raise Skip("FreeBSD's auditdistd runs as root here")
+    check(os.path.isabs(bsd) and os.access(bsd, os.X_OK),
+          f"ADIST_FREEBSD_AUDITDISTD={bsd}: not an absolute path to an executable "
+          "(its TLS helper runs its own argv[0] again)")
+    # FreeBSD's daemon loads an RSA key only.
+    cert, key, fp = sc.make_cert("receiver", key_type="rsa")
+    freebsd_sender_to_ours(sc, bsd, cert, key, fp)
+    ours_to_freebsd_receiver(sc, bsd, cert, key, fp)
+    fanout_with_freebsd_late(sc, bsd, cert, key, fp)
     sc.note("FreeBSD's auditdistd and ours: both directions and fan-out byte for byte")
 
 

@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (check, check_equal, free_port,  # noqa: E402
-                     run_config_check, run_scenario, wait_until)
+                     run_config_check, run_scenario, tcp_listening, wait_until)
 
 WELCOME = b"ADIST00\0"  # FreeBSD's answer: it speaks version 0 only
 # What our sender offers: version 1 (answered 0 by FreeBSD), or 0 when the
@@ -54,15 +54,7 @@ class SServer:
         os.set_blocking(self.p.stdout.fileno(), False)
         self.out = bytearray()
         # Bound: s_server binds at once; wait until the port accepts.
-        wait_until(self.listening(port), timeout=10, what="s_server listening")
-
-    @staticmethod
-    def listening(port):
-        def probe():
-            r = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True,
-                               text=True, timeout=10)
-            return str(port) in r.stdout
-        return probe
+        wait_until(tcp_listening(port), timeout=10, what="s_server listening")
 
     def wait_output(self, needle, what):
         deadline = time.monotonic() + WAIT
