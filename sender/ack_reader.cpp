@@ -116,6 +116,8 @@ bool transfer::on_reply(const proto::reply& r) {
 // every retry.
 void transfer::note_refusal(const in_flight& req, proto::reply_error error) {
     refused_ = true;
+    if (req.cmd == command::close && dist_.fanout != nullptr)
+        dist_.fanout->close_refused(dist_.host, req.name);
     std::string what = "the receiver refused " + std::string(to_string(req.cmd)) +
                        (req.name.empty() ? "" : " ") + req.name + ": " +
                        std::string(to_string(error));

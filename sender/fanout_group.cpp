@@ -33,7 +33,7 @@ void fanout_group::forget_absent(std::size_t i, const std::vector<std::string>& 
         present.insert(trail_key(name));
     auto absent = [&](const std::string& key) { return present.count(key) == 0; };
     std::erase_if(members_[i].has, absent);
-    std::erase_if(extras_[i].close_sent, absent);
+    std::erase_if(extras_[i].close_sent, [&](const auto& c) { return absent(c.first); });
     std::erase_if(held_, [&](const auto& h) { return absent(h.first); });
 }
 
@@ -44,22 +44,38 @@ void fanout_group::resumed(const std::string& host, const std::string& cursor,
     auto i = static_cast<std::size_t>(found);
     auto& x = extras_[i];
     forget_absent(i, listing);
-    std::vector<std::string> sent(x.close_sent.begin(), x.close_sent.end());
+    // A receiver holds no trail newer than its newest: one replaced by an
+    // empty one, or whose trails were moved away, no longer holds what it
+    // acknowledged before.
+    auto newest = trail_key(cursor);
+    std::erase_if(members_[i].has, [&](const std::string& key) { return key > newest; });
+    std::vector<std::string> sent;
+    for (const auto& c : x.close_sent)
+        sent.push_back(c.first);
     for (auto& name : held_before(x.resumed ? sent : listing, cursor)) {
-        members_[i].has.insert(trail_key(name));
+        auto key = trail_key(name);
+        members_[i].has.insert(key);
+        // Its CLOSE was sent and the acknowledgement lost: the file is known.
+        auto c = x.close_sent.find(key);
+        if (c != x.close_sent.end() && (c->second.dev != 0 || c->second.ino != 0))
+            held_.try_emplace(key, c->second);
     }
     x.resumed = true;
     if (!cursor.empty()) {
-        auto key = trail_key(cursor);
-        x.cursor = std::max(x.cursor, key);
         // Removed while this receiver was away, but it had them already.
-        std::erase_if(x.pending_gaps, [&](const auto& g) { return g.first <= key; });
+        std::erase_if(x.pending_gaps, [&](const auto& g) { return g.first <= newest; });
     }
 }
 
-void fanout_group::close_sent(const std::string& host, const std::string& name) {
+void fanout_group::close_sent(const std::string& host, const std::string& name, dev_t dev,
+                              ino_t ino) {
     int i = find(host);
-    if (i >= 0) extras_[static_cast<std::size_t>(i)].close_sent.insert(trail_key(name));
+    if (i >= 0) extras_[static_cast<std::size_t>(i)].close_sent[trail_key(name)] = {name, dev, ino};
+}
+
+void fanout_group::close_refused(const std::string& host, const std::string& name) {
+    int i = find(host);
+    if (i >= 0) extras_[static_cast<std::size_t>(i)].close_sent.erase(trail_key(name));
 }
 
 // The pending gaps before `before_key`, as one line ("" when none), counted.
@@ -92,10 +108,15 @@ fanout_group::close_outcome fanout_group::closed(const std::string& host, const 
     auto i = static_cast<std::size_t>(found);
     auto key = trail_key(name);
     members_[i].has.insert(key);
-    extras_[i].cursor = std::max(extras_[i].cursor, key);
+    extras_[i].close_sent.erase(key);
     extras_[i].pending_gaps.erase(key);
     if (members_[i].optional) out.gap = report_gaps(i, key);
-    out.remove = may_remove(members_, name);
+    // Another receiver acknowledged another file under this name: the one
+    // here replaced it since, and that receiver never got this one.
+    auto held = held_.find(key);
+    out.other_file = held != held_.end() && (dev != 0 || ino != 0) &&
+                     (held->second.dev != dev || held->second.ino != ino);
+    out.remove = !out.other_file && may_remove(members_, name);
     if (!out.remove) {
         out.waiting = needed_by(members_, name);
         if (dev != 0 || ino != 0) held_.emplace(key, held_link{name, dev, ino});
@@ -120,7 +141,7 @@ void fanout_group::removed(const std::string& name, std::uint64_t size) {
     held_.erase(key);
 }
 
-std::vector<fanout_group::held_link> fanout_group::settled() const {
+std::vector<held_link> fanout_group::settled() const {
     std::vector<held_link> out;
     for (const auto& [key, link] : held_) {
         if (may_remove(members_, link.name)) out.push_back(link);

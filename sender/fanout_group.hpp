@@ -19,6 +19,13 @@
 
 namespace adist::sender {
 
+// A dist link and the file it led to when a receiver acknowledged it.
+struct held_link {
+    std::string name;
+    dev_t dev = 0;
+    ino_t ino = 0;
+};
+
 class fanout_group {
   public:
     // Pending gaps kept per optional receiver; beyond, only counted.
@@ -36,16 +43,23 @@ class fanout_group {
     // After a handshake: the receiver's newest trail `cursor` ("" when it has
     // none) and the directory's trails. What the cursor proves held counts as
     // acknowledged: at the first handshake any listed trail before it, later
-    // only trails whose CLOSE this receiver was sent (a lost acknowledgement).
+    // only trails whose CLOSE this receiver was sent (a lost acknowledgement,
+    // whose link settled() then offers). Trails newer than the cursor are
+    // no longer taken as held (a receiver replaced by an empty one).
     void resumed(const std::string& host, const std::string& cursor,
                  const std::vector<std::string>& listing);
-    // A CLOSE of `name` was sent to `host`.
-    void close_sent(const std::string& host, const std::string& name);
+    // A CLOSE of `name`, the file (dev, ino), was sent to `host`; or the
+    // receiver refused it (it proves nothing then, whatever comes later).
+    void close_sent(const std::string& host, const std::string& name, dev_t dev = 0, ino_t ino = 0);
+    void close_refused(const std::string& host, const std::string& name);
 
     struct close_outcome {
         bool remove = false;              // every required receiver holds it
         std::vector<std::string> waiting; // the required receivers that do not yet
         std::string gap;                  // trails an optional receiver will never get ("" none)
+        // Another receiver acknowledged another file under this trail's
+        // name: the link stays (the name was given to another file).
+        bool other_file = false;
     };
     // `host` acknowledged the CLOSE of `name`, the file (dev, ino) it sent.
     close_outcome closed(const std::string& host, const std::string& name, dev_t dev = 0,
@@ -54,13 +68,9 @@ class fanout_group {
     void removed(const std::string& name, std::uint64_t size);
 
     // Links acknowledged by a receiver in this run and kept for others that
-    // may go now (after a reload made a host optional or removed it): the
-    // name and the file that was acknowledged.
-    struct held_link {
-        std::string name;
-        dev_t dev = 0;
-        ino_t ino = 0;
-    };
+    // may go now (after a reload made a host optional or removed it, or a
+    // resume point showed that the others hold them): the name and the file
+    // that was acknowledged.
     std::vector<held_link> settled() const;
 
     // `host` holds `name` and its link stays only for another receiver: not
@@ -73,8 +83,7 @@ class fanout_group {
   private:
     struct extra {
         bool resumed = false;
-        std::string cursor;                                // key of the newest trail known held
-        std::set<std::string> close_sent;                  // keys
+        std::map<std::string, held_link> close_sent;       // by key: CLOSE sent, no reply yet
         std::map<std::string, std::uint64_t> pending_gaps; // key -> bytes, not reported yet
         std::uint64_t pending_overflow_bytes = 0;
         std::uint64_t missed_files = 0; // reported gaps, since the start

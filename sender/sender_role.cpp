@@ -1,11 +1,12 @@
 // The sender role (see sender_role.hpp): one uplink per host, the fan-out
 // group of each dist directory, and reloads.
 #include "sender/sender_role.hpp"
-#include "common/async.hpp"
 
+#include "common/async.hpp"
 #include "common/log.hpp"
-#include "sender/digest_checkpoint.hpp"
 #include "common/tls.hpp"
+#include "sender/digest_checkpoint.hpp"
+#include "sender/settled_links.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -87,33 +88,11 @@ void sender_role::configure_groups(const common::config& cfg) {
     }
     for (const auto& [dir, list] : hosts)
         group(dir)->configure(list);
-    for (const auto& [dir, g] : groups_)
-        remove_settled(*g);
-}
-
-// Links kept for a host that a reload made optional or removed: those every
-// required host now has go, if the name still leads to the file they
-// acknowledged (as in unlink_shipped.cpp).
-void sender_role::remove_settled(fanout_group& g) {
-    auto links = g.settled();
-    if (links.empty()) return;
-    common::unique_fd dir = common::open_directory(g.directory());
-    for (const auto& link : links) {
-        struct stat st {};
-        if (!dir || ::fstatat(dir.get(), link.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            if (dir && errno == ENOENT) g.removed(link.name, 0);
-            continue;
-        }
-        if (st.st_dev != link.dev || st.st_ino != link.ino)
-            continue; // another file now: left alone
-        if (::unlinkat(dir.get(), link.name.c_str(), 0) != 0) {
-            log::error("cannot remove ", g.directory(), "/", link.name, ": ",
-                       common::errno_text(errno));
-            continue;
-        }
-        g.removed(link.name, static_cast<std::uint64_t>(st.st_size));
-        log::info("shipped ", g.directory(), "/", link.name,
-                  ": every required receiver has it after the reload");
+    // Links kept for a host that the reload made optional or removed.
+    for (const auto& [dir, g] : groups_) {
+        if (g->settled().empty()) continue;
+        if (auto fd = common::open_directory(dir))
+            remove_settled(*g, fd.get(), "every required receiver has it after the reload");
     }
 }
 

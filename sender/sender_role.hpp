@@ -37,7 +37,6 @@ class sender_role {
     // hosts (groups of directories no host takes any more are dropped).
     void configure_groups(const common::config& cfg);
     std::shared_ptr<fanout_group> group(const std::string& directory);
-    void remove_settled(fanout_group& g);
     // The receipt keeper of a host with a ledger_key (null without): opened
     // at the start, before the privilege drop; kept across reloads.
     std::shared_ptr<receipt_keeper> receipts(const common::sender_host& h);

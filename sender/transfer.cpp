@@ -107,7 +107,10 @@ void transfer::queue_close(const std::string& name, bool unlink) {
     std::optional<proto::file_digest> digest;
     if (cur_->digest) digest = cur_->digest->current();
     queue_name(command::close, name, unlink, 0, digest ? &*digest : nullptr);
-    if (dist_.fanout != nullptr) dist_.fanout->close_sent(dist_.host, name);
+    // The file is named only when its link may go (a lost acknowledgement
+    // may then be made up for at the next resume: fanout_group::resumed).
+    if (dist_.fanout != nullptr)
+        dist_.fanout->close_sent(dist_.host, name, unlink ? cur_->dev : 0, unlink ? cur_->ino : 0);
     in_flight_.back().dev = cur_->dev;
     in_flight_.back().ino = cur_->ino;
 }

@@ -51,6 +51,15 @@ bool transfer::others_need(const in_flight& close) {
         log::warning(prefix_, outcome.gap);
         dist_.status->error(outcome.gap);
     }
+    if (outcome.other_file) {
+        std::string why =
+            "another receiver acknowledged another file under this name, which this "
+            "one replaced since (possible tampering); that receiver never got this one";
+        log::error(prefix_, "not removing ", dist_.dir_path, "/", close.name, ": ", why,
+                   "; leaving it in place");
+        dist_.status->error("not removing " + close.name + ": " + why);
+        return true;
+    }
     if (outcome.remove) return false;
     std::string waiting;
     for (const auto& h : outcome.waiting) waiting += (waiting.empty() ? "" : ", ") + h;

@@ -1,14 +1,14 @@
 // Uplink to one receiver (see uplink.hpp).
 #include "sender/uplink.hpp"
+
 #include "common/async.hpp"
-
-#include <algorithm>
-
-#include <sys/stat.h>
-
 #include "common/log.hpp"
 #include "common/tls.hpp"
 #include "proto/handshake.hpp"
+#include "sender/settled_links.hpp"
+
+#include <algorithm>
+#include <sys/stat.h>
 
 namespace adist::sender {
 using asio::ip::tcp;
@@ -167,7 +167,15 @@ asio::awaitable<void> uplink::run() {
 void uplink::note_resume(const std::string& cursor) {
     bool ok = true;
     auto listing = list_trails(dist_fd_.get(), host_.directory, &ok);
-    if (ok) fanout_->resumed(host_.name, cursor, listing);
+    if (ok) {
+        fanout_->resumed(host_.name, cursor, listing);
+        // What it holds may settle links: kept for it, or whose CLOSE it
+        // acknowledged without the acknowledgement reaching us.
+        remove_settled(*fanout_, dist_fd_.get(),
+                       "every required receiver has it (" + host_.name +
+                           (cursor.empty() ? " has no trail" : "'s newest trail is " + cursor) +
+                           ")");
+    }
     if (!fanout_->shared()) return;
     auto missed = fanout_->missed_bytes(host_.name);
     if (missed != 0) {

@@ -7,7 +7,9 @@ max_lag_bytes (an error in `status`, `status --check` CRITICAL), and c1's
 own backlog is zero, also after a restart of the sender (it keeps no
 state: c1's resume point proves what it holds). Once c2 is started it
 catches up from its own resume point; the links go only then, and both receivers hold byte-identical
-trails."""
+trails. Then, after a restart of the sender with c1 down, c2 (now
+behind) gets new trails first; c1's resume point, when it comes back,
+settles their links at once."""
 import os
 import re
 import sys
@@ -81,6 +83,42 @@ def body(sc):
     check(st["c2"]["lagging"] is None and st["c2"]["unacked_bytes"] == 0, f"c2 after: {st['c2']}")
     check_equal(send.count_log(r"not sending|removed before"), 0, "trails reported not sent")
     sc.note("c2 back: caught up from its own resume point, links gone, both copies identical")
+    restart_behind_first(sc, send, r1, r2, dir1, dir2)
+
+
+def restart_behind_first(sc, send, r1, r2, dir1, dir2):
+    """New trails reach c1 while c2 is down. The sender restarts with c1
+    down: c2, now behind, gets them first, and they stay for c1, which has
+    not resumed yet. c1's resume point then shows that it holds them: the
+    links go at once (the older one by the resume point, the newest by its
+    CLOSE sent again), never reported as left behind."""
+    more = [trail_name(20 + i) for i in range(2)]
+    r2.stop()
+    mark = send.mark()
+    expected = {n: sc.add_trail(n, TRAIL_SIZE) for n in more}
+    send.wait_log(r"\[c1\] shipped .*; its link stays until c2 has it too", since=mark, count=2,
+                  timeout=60)
+    send.stop()
+    r1.stop()
+    r2.start()
+    mark = send.mark()
+    send.start()
+    for n in more:
+        send.wait_log(rf"\[c2\] shipped {re.escape(n)}; its link stays until c1 has it too",
+                      since=mark, timeout=60)
+    check_equal(sorted(os.listdir(sc.dist)), more, "links kept for c1, which has not resumed")
+    r1.start()
+    wait_until(lambda: os.listdir(sc.dist) == [], timeout=60,
+               what="the links to go once c1's resume point shows it holds them",
+               alive=[r1, r2, send])
+    send.wait_log(rf"shipped {re.escape(sc.dist)}/{re.escape(more[0])}: every required receiver "
+                  rf"has it \(c1's newest trail is {re.escape(more[1])}\)", since=mark)
+    for d in (dir1, dir2):
+        for n, (size, digest) in expected.items():
+            check_equal(sha256_file(os.path.join(d, n)), digest, f"sha256 of {d}/{n}")
+    check_equal(send.count_log(r"not sending|not removing", since=mark), 0,
+                "trails reported after c1's resume")
+    sc.note("restart with the behind receiver first: links settled by the other's resume point")
 
 
 if __name__ == "__main__":

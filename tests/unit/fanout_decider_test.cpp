@@ -165,3 +165,84 @@ TEST_CASE("fanout group: links kept for a host a reload made optional are settle
     CHECK(g.settled().empty());
     CHECK(g.missed_bytes("b") == 20); // b, optional now, never got them
 }
+
+TEST_CASE("fanout group: a receiver whose resume point shows it holds a kept link settles it",
+          "[fanout]") {
+    // After a restart of the sender, b (behind) acknowledges t1 before a
+    // (ahead) connects: t1 stays for a, until a's resume point proves it.
+    fanout_group g("/d");
+    g.configure({{"a", false}, {"b", false}});
+    g.resumed("b", "", {t1, t2});
+    CHECK_FALSE(g.closed("b", t1, 5, 100).remove);
+    CHECK(g.settled().empty());
+    g.resumed("a", t2, {t1, t2});
+    auto links = g.settled();
+    REQUIRE(links.size() == 1);
+    CHECK(links[0].name == t1);
+    CHECK(links[0].ino == 100);
+}
+
+TEST_CASE("fanout group: a CLOSE whose acknowledgement was lost settles at the next resume",
+          "[fanout]") {
+    fanout_group g("/d"); // one receiver: a group of one
+    g.configure({{"a", false}});
+    g.resumed("a", "", {t1, t2});
+    g.close_sent("a", t1, 5, 100); // then the connection ends before the reply
+    CHECK(g.settled().empty());
+    g.resumed("a", t2, {t1, t2}); // the receiver closed t1 and opened t2
+    auto links = g.settled();
+    REQUIRE(links.size() == 1);
+    CHECK(links[0].name == t1);
+    CHECK(links[0].dev == 5);
+    // Its own newest trail is not taken as closed.
+    g.close_sent("a", t2, 5, 200);
+    g.resumed("a", t2, {t1, t2});
+    CHECK(g.settled().size() == 1);
+    // A CLOSE sent without its link to remove (the file vanished) offers none.
+    fanout_group v("/d");
+    v.configure({{"a", false}});
+    v.resumed("a", "", {t1, t2});
+    v.close_sent("a", t1);
+    v.resumed("a", t2, {t1, t2});
+    CHECK(v.settled().empty());
+}
+
+TEST_CASE("fanout group: a refused CLOSE proves nothing", "[fanout]") {
+    fanout_group g("/d");
+    g.configure({{"a", false}, {"b", false}});
+    g.resumed("a", "", {t1, t2});
+    g.resumed("b", "", {t1, t2});
+    g.close_sent("a", t1, 5, 100);
+    g.close_refused("a", t1);     // a digest mismatch: the receiver holds something else
+    g.resumed("a", t2, {t1, t2}); // it went on with t2 after skipping t1
+    CHECK_FALSE(g.closed("b", t1, 5, 100).remove);
+    CHECK(g.settled().empty());
+}
+
+TEST_CASE("fanout group: a receiver replaced by an empty one no longer holds what it acknowledged",
+          "[fanout]") {
+    fanout_group g("/d");
+    g.configure({{"a", false}, {"b", false}});
+    g.resumed("b", "", {t1, t2, t3});
+    CHECK_FALSE(g.closed("b", t1).remove);
+    CHECK_FALSE(g.closed("b", t2).remove);
+    g.resumed("b", "", {t1, t2, t3}); // wiped: starts again from t1
+    g.resumed("a", "", {t1, t2, t3});
+    CHECK_FALSE(g.closed("a", t1).remove);
+    CHECK(g.closed("a", t1).waiting == std::vector<std::string>{"b"});
+    g.resumed("b", t1, {t1, t2, t3}); // rolled back to t1: holds t1, not t2
+    CHECK_FALSE(g.closed("a", t2).remove);
+}
+
+TEST_CASE("fanout group: another file under an acknowledged trail's name is not removed",
+          "[fanout]") {
+    fanout_group g("/d");
+    g.configure({{"a", false}, {"b", false}});
+    g.resumed("a", "", {t1});
+    g.resumed("b", "", {t1});
+    CHECK_FALSE(g.closed("a", t1, 5, 100).remove);
+    auto other = g.closed("b", t1, 5, 101); // the name leads to another file since
+    CHECK(other.other_file);
+    CHECK_FALSE(other.remove);
+    CHECK_FALSE(g.closed("b", t1, 5, 100).other_file); // the same file: no objection
+}
