@@ -127,6 +127,20 @@ std::optional<std::uint32_t> peer_uid(int fd) {
     return cred->uid;
 }
 
+void forget_proc_fields(trusted_info& t) {
+    t.tty.reset();
+    t.session.reset();
+    t.loginuid.reset();
+    t.audit_session.reset();
+    t.exe.reset();
+    t.parents.clear();
+    t.verified = false;
+}
+
+bool proc_without_pidfd(int pidfd_error) {
+    return pidfd_error == ENOPROTOOPT;
+}
+
 std::string tty_name(unsigned long tty_nr) {
     if (tty_nr == 0) return {};
     unsigned long major = (tty_nr >> 8) & 0xfff;
@@ -220,11 +234,17 @@ trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
     t.group = names.group(cred.gid, now);
     int pidfd_raw = -1;
     socklen_t len = sizeof pidfd_raw;
-    if (::getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd_raw, &len) != 0) pidfd_raw = -1;
+    int pidfd_error = 0;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd_raw, &len) != 0) {
+        pidfd_raw = -1;
+        pidfd_error = errno;
+    }
     common::unique_fd pidfd(pidfd_raw);
     peer_dir d;
     if (pidfd) {
         d.prefix = "/proc/" + std::to_string(cred.pid) + "/";
+    } else if (!proc_without_pidfd(pidfd_error)) {
+        return t; // the peer is gone: its pid may be another process's now
     } else {
         d.dir = open_proc(cred.pid);
         if (!d.dir) return t;
@@ -262,6 +282,11 @@ trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
         alive = pidfd && ::poll(&p, 1, 0) == 0;
     }
     t.verified = euid_ok && alive;
+    // The pidfd says the peer has exited: its pid may have been another
+    // process's already when /proc was read (the kernel gives a pidfd of a
+    // peer reaped before the accept too), so only what SO_PEERCRED recorded
+    // at connect() stays.
+    if (pidfd && !alive) forget_proc_fields(t);
     return t;
 }
 

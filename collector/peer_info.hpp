@@ -20,6 +20,16 @@ namespace adist::collector {
 // "dev:<major>:<minor>". Pure.
 std::string tty_name(unsigned long tty_nr);
 
+// Whether the peer's /proc/<pid> is read by its number when SO_PEERPIDFD
+// failed with `pidfd_error`: only on a kernel without that option (before
+// 6.5; the record is then never `verified`). Any other failure means the
+// peer has exited, and its pid may name another process already. Pure.
+bool proc_without_pidfd(int pidfd_error);
+
+// Leaves only the fields SO_PEERCRED gives (pid, uid, gid and their names),
+// unverified: for a peer found to have exited.
+void forget_proc_fields(trusted_info& t);
+
 // The fields of /proc/<pid>/stat after the command name: state is [0], so
 // ppid is [1], session [3], tty_nr [4], starttime [19]. Pure; empty when
 // the text has no ")".

@@ -17,7 +17,12 @@
 namespace adist::collector {
 namespace {
 
+// A file's end is read back from its last 64 KiB on, and no further than
+// max_line_scan: more than the longest line the collector writes (a command
+// of max_record_size, at most 1 MiB, and the claimed fields of 1 KiB each,
+// every byte escaped to 6, plus the trusted block).
 constexpr std::size_t tail_size = 65536;
+constexpr std::uint64_t max_line_scan = 16 * 1024 * 1024;
 
 struct tail_facts {
     std::optional<std::uint64_t> last_seq;
@@ -26,7 +31,29 @@ struct tail_facts {
     std::uint64_t size = 0;
 };
 
-// The last complete line's sequence number and whether a line was cut.
+// The sequence number of the last whole line of `buf` that has one. `buf`
+// is the file from `from` on: a line is whole once its start is in it (the
+// file's start, or after a newline).
+std::optional<std::uint64_t> last_seq_in(const std::string& buf, std::uint64_t from, bool* more) {
+    *more = false;
+    auto end = buf.rfind('\n');
+    while (end != std::string::npos) {
+        auto nl = end == 0 ? std::string::npos : buf.rfind('\n', end - 1);
+        if (nl == std::string::npos && from > 0) {
+            *more = true; // this line starts before what was read
+            return std::nullopt;
+        }
+        auto begin = nl == std::string::npos ? 0 : nl + 1;
+        if (auto seq = record_seq(std::string_view(buf).substr(begin, end - begin))) return seq;
+        if (begin == 0) break;
+        end = begin - 1;
+    }
+    return std::nullopt;
+}
+
+// The last complete line's sequence number and whether a line was cut. A
+// long last line is read back whole, in reads that double from 64 KiB: its
+// number is where the sequence continues after a restart.
 tail_facts read_tail(int dir, const std::string& name) {
     tail_facts t;
     common::unique_fd fd(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
@@ -34,21 +61,18 @@ tail_facts read_tail(int dir, const std::string& name) {
     if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return t;
     t.mtime = st.st_mtime;
     t.size = std::uint64_t(st.st_size);
-    std::size_t n = std::min<std::uint64_t>(t.size, tail_size);
-    std::string buf(n, '\0');
-    ssize_t got = ::pread(fd.get(), buf.data(), n, off_t(t.size - n));
-    if (got != ssize_t(n) || n == 0) return t;
-    t.partial = buf.back() != '\n';
-    auto end = buf.rfind('\n');
-    while (end != std::string::npos && end > 0) {
-        auto begin = buf.rfind('\n', end - 1);
-        begin = begin == std::string::npos ? 0 : begin + 1;
-        if (auto seq = record_seq(std::string_view(buf).substr(begin, end - begin))) {
-            t.last_seq = seq;
-            break;
-        }
-        if (begin == 0) break;
-        end = begin - 1;
+    std::string buf;
+    std::uint64_t from = t.size;
+    while (from > 0 && t.size - from < max_line_scan) {
+        std::size_t n = std::min<std::uint64_t>(from, std::max(tail_size, buf.size()));
+        std::string chunk(n, '\0');
+        if (::pread(fd.get(), chunk.data(), n, off_t(from - n)) != ssize_t(n)) return t;
+        from -= n;
+        buf.insert(0, chunk);
+        if (from + n == t.size) t.partial = buf.back() != '\n';
+        bool more = false;
+        t.last_seq = last_seq_in(buf, from, &more);
+        if (!more) break;
     }
     return t;
 }

@@ -28,7 +28,7 @@ std::string encode_request(const claimed_info& c) {
     std::string payload;
     std::size_t room = max_request_payload - 4096; // the other fields are small
     auto cut = [](const std::optional<std::string>& s) {
-        return std::string_view(*s).substr(0, 1024);
+        return std::string_view(*s).substr(0, max_claimed_field);
     };
     if (c.ssh_tty) field(payload, field_tag::ssh_tty, cut(c.ssh_tty));
     if (c.ssh_connection) field(payload, field_tag::ssh_connection, cut(c.ssh_connection));
@@ -54,7 +54,11 @@ std::optional<request_header> decode_request_header(std::string_view header) {
 std::optional<claimed_info> decode_request(std::string_view payload, std::size_t max_command,
                                            bool cut) {
     claimed_info c;
-    bool command = false;
+    bool command = false, field_cut = false;
+    auto kept = [&field_cut](std::string_view v) {
+        field_cut = field_cut || v.size() > max_claimed_field;
+        return std::string(v.substr(0, max_claimed_field));
+    };
     std::optional<std::uint64_t> length;
     while (!payload.empty()) {
         if (payload.size() < 5) return std::nullopt;
@@ -72,13 +76,13 @@ std::optional<claimed_info> decode_request(std::string_view payload, std::size_t
             c.command = std::string(value);
             break;
         case field_tag::ssh_tty:
-            c.ssh_tty = std::string(value);
+            c.ssh_tty = kept(value);
             break;
         case field_tag::ssh_connection:
-            c.ssh_connection = std::string(value);
+            c.ssh_connection = kept(value);
             break;
         case field_tag::pwd:
-            c.pwd = std::string(value);
+            c.pwd = kept(value);
             break;
         case field_tag::command_length:
             if (n != 8) return std::nullopt;
@@ -91,7 +95,7 @@ std::optional<claimed_info> decode_request(std::string_view payload, std::size_t
     if (!command) return std::nullopt;
     c.command_length = std::max<std::uint64_t>(length.value_or(0), c.command.size());
     if (c.command.size() > max_command) c.command.resize(max_command);
-    c.truncated = c.command.size() < c.command_length;
+    c.truncated = c.command.size() < c.command_length || field_cut;
     return c;
 }
 

@@ -54,6 +54,11 @@ std::optional<request_header> decode_request_header(std::string_view header);
 std::optional<claimed_info> decode_request(std::string_view payload, std::size_t max_command,
                                            bool cut = false);
 
+// The claimed fields other than the command (ssh_tty, ssh_connection, pwd)
+// are kept up to this many bytes each: our client cuts them there, and the
+// server cuts what another client sends (marked `truncated`).
+inline constexpr std::size_t max_claimed_field = 1024;
+
 // How much of a payload the server reads for a command kept up to
 // `max_command` bytes (the other fields are cut at 1 KiB each by the client).
 inline std::size_t kept_payload(std::size_t max_command) {

@@ -9,6 +9,7 @@
 #include "proto/trail_name.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <sys/stat.h>
 
 using namespace adist::collector;
@@ -152,4 +153,35 @@ TEST_CASE("collector directory: root-owned, daemon group, nobody else; the fix i
     own.mode = S_IFDIR | 0722;
     CHECK(directory_problem("/d", own, "x", std::nullopt, self)
               ->starts_with("/d is writable by others"));
+}
+
+TEST_CASE(
+    "record_file: the sequence goes on after a restart whose last line is longer than 64 KiB") {
+    char tmpl[] = "/tmp/adist-seq-test.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    std::string dir = std::string(tmpl) + "/c", dist = std::string(tmpl) + "/d";
+    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+    REQUIRE(::mkdir(dist.c_str(), 0700) == 0);
+    record_file::options o{dir, dist, collector_rotate::daily, 0, "host", "boot"};
+    std::int64_t now = std::int64_t{1796000000} * 1000000000; // a fixed day, 2026-12
+    std::uint64_t long_seq = 0;
+    {
+        record_file f(o);
+        REQUIRE_FALSE(f.open(now));
+        claimed_info c;
+        c.command = std::string(100000, '\x01'); // each byte written as \u0001: a 600 KB line
+        c.command_length = c.command.size();
+        auto b = f.base(now);
+        long_seq = b.seq;
+        std::string error;
+        REQUIRE(f.write(encode_command(b, trusted_info{}, c), now, &error));
+        // killed here: the file stays .not_terminated, its last line the long one
+    }
+    record_file g(o);
+    REQUIRE_FALSE(g.open(now + 2000000000));
+    // The previous file got a recovery record (long_seq + 1), the new file's
+    // header the next: nothing goes back to a number already used.
+    CHECK(g.base(now).seq == long_seq + 3);
+    std::string cleanup = std::string("rm -rf ") + tmpl;
+    CHECK(std::system(cleanup.c_str()) == 0);
 }

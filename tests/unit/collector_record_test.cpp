@@ -169,3 +169,30 @@ TEST_CASE("record: restamp_seq gives a line encoded before a rotation the seq af
     CHECK_FALSE(restamp_seq(bad, 3));
     CHECK(bad == "garbage\n");
 }
+
+TEST_CASE("request: a field other than the command is kept up to 1 KiB, the cut marked") {
+    // What our client never sends: a pwd of 3,000 bytes, from another client.
+    auto field = [](char tag, const std::string& value) {
+        std::string f(1, tag);
+        for (int shift = 24; shift >= 0; shift -= 8)
+            f += char((value.size() >> shift) & 0xFF);
+        return f + value;
+    };
+    std::string payload = field(char(field_tag::pwd), std::string(3000, 'p')) +
+                          field(char(field_tag::ssh_tty), "/dev/pts/1") +
+                          field(char(field_tag::command), "ls");
+    auto c = decode_request(payload, 1000);
+    REQUIRE(c);
+    CHECK(c->pwd == std::string(max_claimed_field, 'p'));
+    CHECK(c->ssh_tty == "/dev/pts/1");
+    CHECK(c->command == "ls");
+    CHECK(c->truncated);
+    CHECK(c->command_length == 2);
+    // At the limit: nothing cut.
+    payload = field(char(field_tag::ssh_connection), std::string(max_claimed_field, 'c')) +
+              field(char(field_tag::command), "ls");
+    c = decode_request(payload, 1000);
+    REQUIRE(c);
+    CHECK(c->ssh_connection->size() == max_claimed_field);
+    CHECK_FALSE(c->truncated);
+}
