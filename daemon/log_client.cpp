@@ -6,6 +6,7 @@
 #include "collector/request.hpp"
 #include "common/config_collector.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -103,10 +104,18 @@ std::string send_request(const std::string& path, const std::string& request,
         int fd;
         ~closer() { ::close(fd); }
     } c{fd};
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        if (errno != EAGAIN && errno != EINPROGRESS)
-            return "connect " + path + ": " + std::strerror(errno);
-        if (!wait_for(fd, POLLOUT, deadline)) return "connect " + path + ": timed out";
+    // A full listen queue (EAGAIN: someone floods the collector with
+    // connections) is tried again every 2 ms until the budget ends.
+    while (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        if (errno == EINTR) continue;
+        if (errno == EINPROGRESS) {
+            if (!wait_for(fd, POLLOUT, deadline)) return "connect " + path + ": timed out";
+            break;
+        }
+        if (errno != EAGAIN) return "connect " + path + ": " + std::strerror(errno);
+        int ms = left(deadline);
+        if (ms == 0) return "connect " + path + ": its queue stayed full for 200 ms";
+        ::poll(nullptr, 0, std::min(ms, 2));
     }
     std::size_t sent = 0;
     while (sent < request.size()) {

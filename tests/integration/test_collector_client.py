@@ -4,6 +4,8 @@ work (issue 14):
   - with no collector, a stopped collector (SIGSTOP) or a socket nobody
     accepts on, `auditdistd log` returns within 200 ms plus its start,
     exits 0 and prints nothing; with -v it says why and exits 75;
+  - a listen queue that someone else's connections keep full is tried
+    again until there is room, within the same budget;
   - one uid holding 600 idle connections gets all but 256 closed at once,
     and another uid is still served;
   - one uid flooding past rate_limit is cut and counted in a `suppressed`
@@ -106,6 +108,58 @@ def assert_quiet_and_fast(sc, socket_path, what):
     return p.stderr.decode().strip()
 
 
+def full_queue(sc):
+    """A listen queue filled by someone else's connections: the client tries
+    again until its budget ends, and gets in once there is room (it used
+    to give up at once, silently)."""
+    path = sc.path("run", "full.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(0)
+    fillers = []
+    for _ in range(16):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.connect(path)
+        except BlockingIOError:
+            s.close()
+            break
+        fillers.append(s)
+    check(0 < len(fillers) < 16, f"the listen queue did not fill ({len(fillers)} connections)")
+    args = [sc.binary, "log", "-v", "-s", path, "--", "after-a-full-queue"]
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.08)  # the client meets the full queue, and tries again
+        listener.settimeout(5)
+        for _ in fillers:
+            listener.accept()[0].close()
+        try:
+            conn, _ = listener.accept()
+        except socket.timeout:
+            check(False, f"the client never connected once the queue had room: "
+                         f"exit {p.poll()}, {p.stderr.read() if p.poll() is not None else b''}")
+        with conn:
+            conn.settimeout(5)
+            data = b""
+            while len(data) < 8 or len(data) < 8 + int.from_bytes(data[4:8], "big"):
+                chunk = conn.recv(65536)
+                check(chunk != b"", f"the client closed after {len(data)} bytes")
+                data += chunk
+            check(data.startswith(b"ADL1") and b"after-a-full-queue" in data, f"request {data!r}")
+            conn.sendall(b"W")
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for s in fillers:
+            s.close()
+        listener.close()
+    check_equal((p.returncode, err), (0, b""), "the client that met a full queue")
+    sc.note(f"a full listen queue ({len(fillers)} waiting): the client tried again and got in")
+
+
 def scenario(sc):
     if os.geteuid() != 0:
         raise Skip("needs root (privilege drop, a second uid)")
@@ -121,6 +175,7 @@ def scenario(sc):
     why = assert_quiet_and_fast(sc, sc.path("run", "silent.sock"), "a socket nobody answers on")
     silent.close()
     sc.note(f"a socket nobody answers on: quiet; -v: {why}")
+    full_queue(sc)
 
     conf = collector_config(sc, directory, socket_path,
                             "    rate_limit 5\n    max_record_size 300\n    heartbeat 1\n"
