@@ -127,6 +127,14 @@ std::optional<std::uint32_t> peer_uid(int fd) {
     return cred->uid;
 }
 
+namespace {
+// What the pidfd says for sure: the process has exited (not a failed poll).
+bool has_exited(int pidfd) {
+    pollfd p{pidfd, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+}
+} // namespace
+
 void forget_proc_fields(trusted_info& t) {
     t.tty.reset();
     t.session.reset();
@@ -138,7 +146,7 @@ void forget_proc_fields(trusted_info& t) {
 }
 
 bool proc_without_pidfd(int pidfd_error) {
-    return pidfd_error == ENOPROTOOPT;
+    return pidfd_error != EINVAL && pidfd_error != ESRCH && pidfd_error != ENODATA;
 }
 
 std::string tty_name(unsigned long tty_nr) {
@@ -286,7 +294,7 @@ trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
     // process's already when /proc was read (the kernel gives a pidfd of a
     // peer reaped before the accept too), so only what SO_PEERCRED recorded
     // at connect() stays.
-    if (pidfd && !alive) forget_proc_fields(t);
+    if (pidfd && !alive && has_exited(pidfd.get())) forget_proc_fields(t);
     return t;
 }
 

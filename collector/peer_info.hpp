@@ -21,9 +21,11 @@ namespace adist::collector {
 std::string tty_name(unsigned long tty_nr);
 
 // Whether the peer's /proc/<pid> is read by its number when SO_PEERPIDFD
-// failed with `pidfd_error`: only on a kernel without that option (before
-// 6.5; the record is then never `verified`). Any other failure means the
-// peer has exited, and its pid may name another process already. Pure.
+// failed with `pidfd_error` (the record is then never `verified`): on a
+// kernel without that option (before 6.5), or when no descriptor could be
+// had (EMFILE, ENFILE, ENOMEM); not when the failure says the peer is gone
+// (EINVAL, ESRCH) or has no pid (ENODATA): its pid may name another
+// process already. Pure.
 bool proc_without_pidfd(int pidfd_error);
 
 // Leaves only the fields SO_PEERCRED gives (pid, uid, gid and their names),

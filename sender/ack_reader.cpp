@@ -116,8 +116,13 @@ bool transfer::on_reply(const proto::reply& r) {
 // every retry.
 void transfer::note_refusal(const in_flight& req, proto::reply_error error) {
     refused_ = true;
-    if (req.cmd == command::close && dist_.fanout != nullptr)
-        dist_.fanout->close_refused(dist_.host, req.name);
+    // Nor does a CLOSE still in flight behind it prove anything: FreeBSD's
+    // receiver goes on after a failed request, and may close the trail.
+    if (dist_.fanout != nullptr) {
+        if (req.cmd == command::close) dist_.fanout->close_refused(dist_.host, req.name);
+        for (const auto& later : in_flight_)
+            if (later.cmd == command::close) dist_.fanout->close_refused(dist_.host, later.name);
+    }
     std::string what = "the receiver refused " + std::string(to_string(req.cmd)) +
                        (req.name.empty() ? "" : " ") + req.name + ": " +
                        std::string(to_string(error));

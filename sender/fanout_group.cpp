@@ -60,6 +60,8 @@ void fanout_group::resumed(const std::string& host, const std::string& cursor,
         if (c != x.close_sent.end() && (c->second.dev != 0 || c->second.ino != 0))
             held_.try_emplace(key, c->second);
     }
+    // Every CLOSE sent is now proven (before the cursor) or was not taken.
+    x.close_sent.clear();
     x.resumed = true;
     if (!cursor.empty()) {
         // Removed while this receiver was away, but it had them already.
@@ -68,9 +70,10 @@ void fanout_group::resumed(const std::string& host, const std::string& cursor,
 }
 
 void fanout_group::close_sent(const std::string& host, const std::string& name, dev_t dev,
-                              ino_t ino) {
+                              ino_t ino, std::uint64_t size) {
     int i = find(host);
-    if (i >= 0) extras_[static_cast<std::size_t>(i)].close_sent[trail_key(name)] = {name, dev, ino};
+    if (i >= 0)
+        extras_[static_cast<std::size_t>(i)].close_sent[trail_key(name)] = {name, dev, ino, size};
 }
 
 void fanout_group::close_refused(const std::string& host, const std::string& name) {
@@ -101,7 +104,7 @@ std::string fanout_group::report_gaps(std::size_t i, const std::string& before_k
 }
 
 fanout_group::close_outcome fanout_group::closed(const std::string& host, const std::string& name,
-                                                 dev_t dev, ino_t ino) {
+                                                 dev_t dev, ino_t ino, std::uint64_t size) {
     close_outcome out;
     int found = find(host);
     if (found < 0) return out; // no longer configured here: holds nothing
@@ -111,15 +114,16 @@ fanout_group::close_outcome fanout_group::closed(const std::string& host, const 
     extras_[i].close_sent.erase(key);
     extras_[i].pending_gaps.erase(key);
     if (members_[i].optional) out.gap = report_gaps(i, key);
-    // Another receiver acknowledged another file under this name: the one
-    // here replaced it since, and that receiver never got this one.
+    // Another receiver acknowledged another file, or this one at another
+    // size, under this name: that receiver does not have what this one has.
     auto held = held_.find(key);
     out.other_file = held != held_.end() && (dev != 0 || ino != 0) &&
-                     (held->second.dev != dev || held->second.ino != ino);
+                     (held->second.dev != dev || held->second.ino != ino ||
+                      (size != 0 && held->second.size != 0 && held->second.size != size));
     out.remove = !out.other_file && may_remove(members_, name);
     if (!out.remove) {
         out.waiting = needed_by(members_, name);
-        if (dev != 0 || ino != 0) held_.emplace(key, held_link{name, dev, ino});
+        if (dev != 0 || ino != 0) held_.emplace(key, held_link{name, dev, ino, size});
     }
     return out;
 }

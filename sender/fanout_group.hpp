@@ -24,6 +24,7 @@ struct held_link {
     std::string name;
     dev_t dev = 0;
     ino_t ino = 0;
+    std::uint64_t size = 0; // the bytes acknowledged (0: not known)
 };
 
 class fanout_group {
@@ -43,27 +44,34 @@ class fanout_group {
     // After a handshake: the receiver's newest trail `cursor` ("" when it has
     // none) and the directory's trails. What the cursor proves held counts as
     // acknowledged: at the first handshake any listed trail before it, later
-    // only trails whose CLOSE this receiver was sent (a lost acknowledgement,
-    // whose link settled() then offers). Trails newer than the cursor are
-    // no longer taken as held (a receiver replaced by an empty one).
+    // only trails whose CLOSE this receiver was sent and did not refuse (a
+    // lost acknowledgement; with the file named, a CLOSE that carried the
+    // file's digest, settled() then offers its link). A CLOSE of the
+    // cursor's trail or a newer one was not taken: forgotten. Trails newer
+    // than the cursor are no longer taken as held (a receiver replaced by
+    // an empty one).
     void resumed(const std::string& host, const std::string& cursor,
                  const std::vector<std::string>& listing);
-    // A CLOSE of `name`, the file (dev, ino), was sent to `host`; or the
-    // receiver refused it (it proves nothing then, whatever comes later).
-    void close_sent(const std::string& host, const std::string& name, dev_t dev = 0, ino_t ino = 0);
+    // A CLOSE of `name`, the file (dev, ino) of `size` bytes, was sent to
+    // `host`; or the receiver refused it or a request before it (it proves
+    // nothing then, whatever comes later).
+    void close_sent(const std::string& host, const std::string& name, dev_t dev = 0, ino_t ino = 0,
+                    std::uint64_t size = 0);
     void close_refused(const std::string& host, const std::string& name);
 
     struct close_outcome {
         bool remove = false;              // every required receiver holds it
         std::vector<std::string> waiting; // the required receivers that do not yet
         std::string gap;                  // trails an optional receiver will never get ("" none)
-        // Another receiver acknowledged another file under this trail's
-        // name: the link stays (the name was given to another file).
+        // Another receiver acknowledged another file, or another size, under
+        // this trail's name: the link stays (the name was given to another
+        // file, or the file changed in between).
         bool other_file = false;
     };
-    // `host` acknowledged the CLOSE of `name`, the file (dev, ino) it sent.
+    // `host` acknowledged the CLOSE of `name`, the file (dev, ino) of `size`
+    // bytes it sent.
     close_outcome closed(const std::string& host, const std::string& name, dev_t dev = 0,
-                         ino_t ino = 0);
+                         ino_t ino = 0, std::uint64_t size = 0);
     // The link of `name` (`size` bytes) was removed (or found gone).
     void removed(const std::string& name, std::uint64_t size);
 

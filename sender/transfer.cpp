@@ -107,12 +107,18 @@ void transfer::queue_close(const std::string& name, bool unlink) {
     std::optional<proto::file_digest> digest;
     if (cur_->digest) digest = cur_->digest->current();
     queue_name(command::close, name, unlink, 0, digest ? &*digest : nullptr);
-    // The file is named only when its link may go (a lost acknowledgement
-    // may then be made up for at the next resume: fanout_group::resumed).
+    // The file is named only when its link may go and the CLOSE carries its
+    // digest (version 1): a receiver that took it had the whole file,
+    // identical, so a lost acknowledgement may be made up for at the next
+    // resume (fanout_group::resumed). FreeBSD's receiver (version 0) goes
+    // on after a failed APPEND and proves nothing of the kind.
+    bool proof = unlink && digest.has_value();
     if (dist_.fanout != nullptr)
-        dist_.fanout->close_sent(dist_.host, name, unlink ? cur_->dev : 0, unlink ? cur_->ino : 0);
+        dist_.fanout->close_sent(dist_.host, name, proof ? cur_->dev : 0, proof ? cur_->ino : 0,
+                                 proof ? cur_->offset : 0);
     in_flight_.back().dev = cur_->dev;
     in_flight_.back().ino = cur_->ino;
+    in_flight_.back().offset = cur_->offset;
 }
 
 // At the end of the open trail: true when it is now shorter than what was

@@ -101,7 +101,7 @@ private:
         std::uint32_t bytes;
         std::string name; // OPEN/CLOSE name; for CLOSE, the dist link to unlink
         bool unlink = false;
-        std::uint64_t offset = 0; // OPEN: where the data continues
+        std::uint64_t offset = 0; // OPEN: where the data continues; CLOSE: the bytes sent
         dev_t dev = 0;            // CLOSE with unlink, version 1 APPEND: the file sent
         ino_t ino = 0;
         // Version 1 APPEND: the file's digest up to the end of these bytes.

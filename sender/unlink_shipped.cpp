@@ -46,15 +46,15 @@ void transfer::unlink_shipped(const in_flight& close) {
 // is not optional and does not hold it yet.
 bool transfer::others_need(const in_flight& close) {
     if (dist_.fanout == nullptr) return false;
-    auto outcome = dist_.fanout->closed(dist_.host, close.name, close.dev, close.ino);
+    auto outcome = dist_.fanout->closed(dist_.host, close.name, close.dev, close.ino, close.offset);
     if (!outcome.gap.empty()) {
         log::warning(prefix_, outcome.gap);
         dist_.status->error(outcome.gap);
     }
     if (outcome.other_file) {
-        std::string why =
-            "another receiver acknowledged another file under this name, which this "
-            "one replaced since (possible tampering); that receiver never got this one";
+        std::string why = "another receiver acknowledged another file, or another size of it, "
+                          "under this name (replaced or changed since: possible tampering); "
+                          "that receiver does not have this one";
         log::error(prefix_, "not removing ", dist_.dir_path, "/", close.name, ": ", why,
                    "; leaving it in place");
         dist_.status->error("not removing " + close.name + ": " + why);

@@ -10,6 +10,8 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 using namespace adist::collector;
@@ -184,4 +186,38 @@ TEST_CASE(
     CHECK(g.base(now).seq == long_seq + 3);
     std::string cleanup = std::string("rm -rf ") + tmpl;
     CHECK(std::system(cleanup.c_str()) == 0);
+}
+
+TEST_CASE("record_file: the sequence goes on after a restart that finds a long line cut short") {
+    char tmpl[] = "/tmp/adist-seq-test.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    std::string dir = std::string(tmpl) + "/c", dist = std::string(tmpl) + "/d";
+    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+    REQUIRE(::mkdir(dist.c_str(), 0700) == 0);
+    record_file::options o{dir, dist, collector_rotate::daily, 0, "host", "boot"};
+    std::int64_t now = std::int64_t{1796000000} * 1000000000;
+    std::uint64_t last_seq = 0;
+    std::string name;
+    {
+        record_file f(o);
+        REQUIRE_FALSE(f.open(now));
+        auto b = f.base(now);
+        last_seq = b.seq;
+        std::string error;
+        REQUIRE(f.write(encode_heartbeat(b), now, &error));
+        name = f.file_name();
+    }
+    // Killed while writing a 200 KB line: no newline after its start.
+    int fd = ::open((dir + "/" + name).c_str(), O_WRONLY | O_APPEND);
+    REQUIRE(fd >= 0);
+    std::string cut = "{\"type\":\"command\",\"seq\":" + std::to_string(last_seq + 1) + "," +
+                      std::string(200000, 'x');
+    REQUIRE(::write(fd, cut.data(), cut.size()) == ssize_t(cut.size()));
+    ::close(fd);
+    record_file g(o);
+    REQUIRE_FALSE(g.open(now + 2000000000));
+    // The cut line's number is unused: the recovery record takes the one
+    // after the last whole line, then the new file's header.
+    CHECK(g.base(now).seq == last_seq + 3);
+    CHECK(std::system((std::string("rm -rf ") + tmpl).c_str()) == 0);
 }

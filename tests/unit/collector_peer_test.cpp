@@ -49,10 +49,13 @@ pid_t impostor_at(pid_t pid) {
 
 } // namespace
 
-TEST_CASE("peer: the kernel without SO_PEERPIDFD is the only case for reading /proc by pid") {
-    CHECK(proc_without_pidfd(ENOPROTOOPT));  // before Linux 6.5
+TEST_CASE("peer: /proc is read by pid without a pidfd unless the peer is known to be gone") {
+    CHECK(proc_without_pidfd(ENOPROTOOPT)); // before Linux 6.5
+    CHECK(proc_without_pidfd(EMFILE));      // no descriptor to be had: it may well live
+    CHECK(proc_without_pidfd(ENOMEM));
     CHECK_FALSE(proc_without_pidfd(EINVAL)); // the peer has been reaped
-    CHECK_FALSE(proc_without_pidfd(ENODATA));
+    CHECK_FALSE(proc_without_pidfd(ESRCH));
+    CHECK_FALSE(proc_without_pidfd(ENODATA)); // no pid at all
 }
 
 TEST_CASE("peer: a client reaped before it was read leaves only what SO_PEERCRED recorded") {

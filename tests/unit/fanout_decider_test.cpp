@@ -2,8 +2,14 @@
 // group that keeps what each receiver holds (sender/fanout_group.hpp).
 #include "sender/fanout_decider.hpp"
 #include "sender/fanout_group.hpp"
+#include "sender/settled_links.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fcntl.h>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace adist::sender;
 
@@ -245,4 +251,68 @@ TEST_CASE("fanout group: another file under an acknowledged trail's name is not 
     CHECK(other.other_file);
     CHECK_FALSE(other.remove);
     CHECK_FALSE(g.closed("b", t1, 5, 100).other_file); // the same file: no objection
+}
+
+TEST_CASE("fanout group: a CLOSE the resume point shows was not taken proves nothing later",
+          "[fanout]") {
+    fanout_group g("/d");
+    g.configure({{"a", false}});
+    g.resumed("a", "", {t3, t4_open});
+    g.close_sent("a", t4_done, 5, 100, 1000); // the connection breaks before the receiver reads it
+    g.resumed("a", t4_open, {t3, t4_done});   // its newest is still t4, not closed
+    g.resumed("a", "20261201004000.not_terminated", {t3, t4_done}); // t4 skipped, a newer one sent
+    CHECK(g.settled().empty());
+}
+
+TEST_CASE("fanout group: the same file at another size is not another receiver's copy",
+          "[fanout]") {
+    fanout_group g("/d");
+    g.configure({{"a", false}, {"b", false}});
+    g.resumed("a", "", {t4_open});
+    g.resumed("b", "", {t4_open});
+    CHECK_FALSE(g.closed("a", t4_open, 5, 100, 1000).remove); // left behind, closed at 1000
+    auto grown = g.closed("b", t4_open, 5, 100, 1500);        // it grew before b got it
+    CHECK(grown.other_file);
+    CHECK_FALSE(grown.remove);
+    CHECK_FALSE(g.closed("b", t4_open, 5, 100, 1000).other_file);
+}
+
+TEST_CASE("settled links: removed under a later name of the same file, never once it grew",
+          "[fanout]") {
+    char tmpl[] = "/tmp/adist-settled-test.XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    std::string dir = tmpl;
+    auto make = [&](const std::string& name, const std::string& bytes) {
+        int fd = ::open((dir + "/" + name).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        REQUIRE(fd >= 0);
+        REQUIRE(::write(fd, bytes.data(), bytes.size()) == ssize_t(bytes.size()));
+        struct stat st {};
+        REQUIRE(::fstat(fd, &st) == 0);
+        ::close(fd);
+        return st;
+    };
+    int dfd = ::open(tmpl, O_RDONLY | O_DIRECTORY);
+    REQUIRE(dfd >= 0);
+    const std::string older = "20261201000000.not_terminated",
+                      renamed = "20261201000000.crash_recovery";
+    const std::string grows = "20261201001000.not_terminated";
+    auto a = make(older, "abc");
+    auto b = make(grows, "abc");
+    fanout_group g(dir);
+    g.configure({{"r", false}});
+    g.resumed("r", "", {older, grows});
+    // Both left behind and closed, their acknowledgements lost; the receiver
+    // then took a newer trail.
+    g.close_sent("r", older, a.st_dev, a.st_ino, 3);
+    g.close_sent("r", grows, b.st_dev, b.st_ino, 3);
+    REQUIRE(::rename((dir + "/" + older).c_str(), (dir + "/" + renamed).c_str()) == 0);
+    make(grows, "more"); // written to after it was closed
+    g.resumed("r", "20261201002000.not_terminated", {renamed, grows});
+    REQUIRE(g.settled().size() == 2);
+    remove_settled(g, dfd, "test");
+    struct stat st {};
+    CHECK(::fstatat(dfd, renamed.c_str(), &st, 0) != 0); // removed under its new name
+    CHECK(::fstatat(dfd, grows.c_str(), &st, 0) == 0);   // kept: the receiver lacks 4 bytes
+    ::close(dfd);
+    CHECK(std::system(("rm -rf " + dir).c_str()) == 0);
 }
