@@ -157,15 +157,32 @@ TEST_CASE("collector directory: root-owned, daemon group, nobody else; the fix i
               ->starts_with("/d is writable by others"));
 }
 
+namespace {
+// A collector's directory and dist directory under /tmp, removed after.
+struct collector_dirs {
+    std::string root, dir, dist;
+    collector_dirs() {
+        char tmpl[] = "/tmp/adist-seq-test.XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        root = tmpl;
+        dir = root + "/c";
+        dist = root + "/d";
+        REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+        REQUIRE(::mkdir(dist.c_str(), 0700) == 0);
+    }
+    ~collector_dirs() { (void)!std::system(("rm -rf " + root).c_str()); }
+    record_file::options options() const {
+        return {dir, dist, collector_rotate::daily, 0, "host", "boot"};
+    }
+};
+// A fixed time in December 2026.
+constexpr std::int64_t now = std::int64_t{1796000000} * 1000000000;
+} // namespace
+
 TEST_CASE(
     "record_file: the sequence goes on after a restart whose last line is longer than 64 KiB") {
-    char tmpl[] = "/tmp/adist-seq-test.XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    std::string dir = std::string(tmpl) + "/c", dist = std::string(tmpl) + "/d";
-    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
-    REQUIRE(::mkdir(dist.c_str(), 0700) == 0);
-    record_file::options o{dir, dist, collector_rotate::daily, 0, "host", "boot"};
-    std::int64_t now = std::int64_t{1796000000} * 1000000000; // a fixed day, 2026-12
+    collector_dirs d;
+    auto o = d.options();
     std::uint64_t long_seq = 0;
     {
         record_file f(o);
@@ -184,18 +201,11 @@ TEST_CASE(
     // The previous file got a recovery record (long_seq + 1), the new file's
     // header the next: nothing goes back to a number already used.
     CHECK(g.base(now).seq == long_seq + 3);
-    std::string cleanup = std::string("rm -rf ") + tmpl;
-    CHECK(std::system(cleanup.c_str()) == 0);
 }
 
 TEST_CASE("record_file: the sequence goes on after a restart that finds a long line cut short") {
-    char tmpl[] = "/tmp/adist-seq-test.XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    std::string dir = std::string(tmpl) + "/c", dist = std::string(tmpl) + "/d";
-    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
-    REQUIRE(::mkdir(dist.c_str(), 0700) == 0);
-    record_file::options o{dir, dist, collector_rotate::daily, 0, "host", "boot"};
-    std::int64_t now = std::int64_t{1796000000} * 1000000000;
+    collector_dirs d;
+    auto o = d.options();
     std::uint64_t last_seq = 0;
     std::string name;
     {
@@ -208,7 +218,7 @@ TEST_CASE("record_file: the sequence goes on after a restart that finds a long l
         name = f.file_name();
     }
     // Killed while writing a 200 KB line: no newline after its start.
-    int fd = ::open((dir + "/" + name).c_str(), O_WRONLY | O_APPEND);
+    int fd = ::open((d.dir + "/" + name).c_str(), O_WRONLY | O_APPEND);
     REQUIRE(fd >= 0);
     std::string cut = "{\"type\":\"command\",\"seq\":" + std::to_string(last_seq + 1) + "," +
                       std::string(200000, 'x');
@@ -219,5 +229,4 @@ TEST_CASE("record_file: the sequence goes on after a restart that finds a long l
     // The cut line's number is unused: the recovery record takes the one
     // after the last whole line, then the new file's header.
     CHECK(g.base(now).seq == last_seq + 3);
-    CHECK(std::system((std::string("rm -rf ") + tmpl).c_str()) == 0);
 }
