@@ -64,11 +64,12 @@ class _Pair:
         self.procs = []
         for conf, name in ((rconf, "receiver"), (sconf, "sender")):
             log = open(f"{self.dir}/{name}.log", "ab")
-            # The sender's digest checkpoints here, not in the machine's /var/lib.
             # The sender's checkpoints and its supervisor's record of linked
-            # generations in the bench's directory, not the machine's.
+            # generations, and the receiver's supervisor's ledger key, in the
+            # bench's directory, not the machine's /var/lib/auditdistd.
             state = ["--digest-state", f"{self.dir}/digests", "--audit-log-state",
-                     f"{self.dir}/audit-log-state"] if name == "sender" else []
+                     f"{self.dir}/audit-log-state"] if name == "sender" else \
+                ["--ledger-key", f"{self.dir}/ledger-key"]
             self.procs.append(subprocess.Popen([binary, "-F", "-u", "nobody", "-c", conf, *state],
                                                stdout=log, stderr=log, start_new_session=True))
             self._wait_log(name, "auditdistd started")
