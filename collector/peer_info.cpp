@@ -128,10 +128,14 @@ std::optional<std::uint32_t> peer_uid(int fd) {
 }
 
 namespace {
-// What the pidfd says for sure: the process has exited (not a failed poll).
-bool has_exited(int pidfd) {
+// What a pidfd says of its process now (unknown: no pidfd, or the poll failed).
+enum class liveness { alive, exited, unknown };
+liveness pidfd_liveness(int pidfd) {
+    if (pidfd < 0) return liveness::unknown;
     pollfd p{pidfd, POLLIN, 0};
-    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+    int r = ::poll(&p, 1, 0);
+    if (r == 0) return liveness::alive;
+    return r == 1 && (p.revents & POLLIN) != 0 ? liveness::exited : liveness::unknown;
 }
 } // namespace
 
@@ -286,15 +290,14 @@ trusted_info read_peer(int fd, name_cache& names, ancestry_cache& parents,
     if (st.ok) {
         alive = parents.parents_of(st.ppid, max_parents, t.parents, now, pidfd.get());
     } else {
-        pollfd p{pidfd.get(), POLLIN, 0};
-        alive = pidfd && ::poll(&p, 1, 0) == 0;
+        alive = pidfd_liveness(pidfd.get()) == liveness::alive;
     }
     t.verified = euid_ok && alive;
     // The pidfd says the peer has exited: its pid may have been another
     // process's already when /proc was read (the kernel gives a pidfd of a
     // peer reaped before the accept too), so only what SO_PEERCRED recorded
     // at connect() stays.
-    if (pidfd && !alive && has_exited(pidfd.get())) forget_proc_fields(t);
+    if (!alive && pidfd_liveness(pidfd.get()) == liveness::exited) forget_proc_fields(t);
     return t;
 }
 

@@ -37,10 +37,7 @@ struct tail_facts {
 std::optional<std::uint64_t> last_seq_in(const std::string& buf, std::uint64_t from, bool* more) {
     *more = false;
     auto end = buf.rfind('\n');
-    if (end == std::string::npos && from > 0) {
-        *more = true; // one partial line so far: its whole line is further back
-        return std::nullopt;
-    }
+    *more = end == std::string::npos && from > 0; // one partial line so far
     while (end != std::string::npos) {
         auto nl = end == 0 ? std::string::npos : buf.rfind('\n', end - 1);
         if (nl == std::string::npos && from > 0) {
